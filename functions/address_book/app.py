@@ -1,0 +1,27 @@
+"""The address book: PUT /v1/groups/{group_id}, GET /v1/groups, PUT .../computers/{computer_id}."""
+from billing_core import address_book, api
+from billing_core.api import ADMIN, STAFF
+
+
+@api.route(ADMIN)
+def put_group(request: api.Request) -> api.Response:
+    created, group = address_book.put_group(request.tenant_id, request.path_id("group_id"), request.body({"name"}))
+    return api.Response(201 if created else 200, group)
+
+
+@api.route(*STAFF)
+def list_groups(request: api.Request) -> dict:
+    return address_book.list_groups(request.tenant_id)
+
+
+@api.route(ADMIN)
+def put_computer(request: api.Request) -> dict:
+    group_id, computer_id = request.path_id("group_id"), request.path_id("computer_id")
+    return address_book.put_computer(request.tenant_id, group_id, computer_id, request.body({"name"}))
+
+
+lambda_handler = api.handler(routes={
+    "PUT /v1/groups/{group_id}": put_group,
+    "GET /v1/groups": list_groups,
+    "PUT /v1/groups/{group_id}/computers/{computer_id}": put_computer,
+})

@@ -1,0 +1,22 @@
+"""POST /v1/sessions and POST /v1/sessions/batch — agents upload finished sessions, exactly once."""
+from billing_core import api, sessions
+from billing_core.api import ADMIN, AGENT
+
+
+@api.route(AGENT, ADMIN)
+def record_session(request: api.Request) -> api.Response:
+    outcome = sessions.record_sessions(request.tenant_id, [request.body(sessions.UPLOAD_FIELDS)])[0]
+    if "error" in outcome.body:
+        return api.Response(outcome.status, {"error": outcome.body["error"]})
+    return api.Response(outcome.status, outcome.body)
+
+
+@api.route(AGENT, ADMIN)
+def record_batch(request: api.Request) -> dict:
+    return {"results": sessions.record_batch(request.tenant_id, request.body({"sessions"}))}
+
+
+lambda_handler = api.handler(routes={
+    "POST /v1/sessions": record_session,
+    "POST /v1/sessions/batch": record_batch,
+})

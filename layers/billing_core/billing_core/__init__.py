@@ -1,0 +1,1 @@
+"""billing_core: the accounting of remote support sessions, shared by every function as a Lambda layer."""

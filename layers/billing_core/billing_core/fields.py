@@ -1,0 +1,160 @@
+"""Parsing and limits of every input value (SPEC §4 "Limits"). Each parser names the field it
+rejects and why, so a bad request always answers a 400 that says what to fix."""
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from .errors import InvalidInput
+
+MAX_ID = 128
+MAX_NAME = 200
+MAX_NOTES = 2000
+MAX_EXTRA_MINUTES = 10_080
+MAX_MINUTES = 525_600  # a year: no step, minimum or initial step is longer
+MAX_HOURS = Decimal(1_000_000)
+MAX_MONEY = Decimal("999999999.99")
+CENT = Decimal("0.01")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
+def _decimal(field: str, value) -> Decimal:
+    """A JSON number (parsed as Decimal, never float) or a decimal string."""
+    if isinstance(value, str):
+        try:
+            value = Decimal(value.strip())
+        except InvalidOperation:
+            raise InvalidInput(field, "must be a decimal number such as \"12.50\"") from None
+    elif isinstance(value, float):  # only reachable from Python callers, never from JSON
+        raise InvalidInput(field, "must be an exact decimal, not a binary float")
+    elif not _is_number(value):
+        raise InvalidInput(field, "must be a decimal number such as \"12.50\"")
+    value = Decimal(value)
+    if not value.is_finite():
+        raise InvalidInput(field, "must be a finite number")
+    return value
+
+
+def money(field: str, value) -> Decimal:
+    amount = _decimal(field, value)
+    if amount < 0:
+        raise InvalidInput(field, "must not be negative")
+    if amount > MAX_MONEY:
+        raise InvalidInput(field, f"must be at most {MAX_MONEY}")
+    if amount != amount.quantize(CENT):
+        raise InvalidInput(field, "must have at most 2 decimal places")
+    return amount.quantize(CENT)
+
+
+def minutes(field: str, value, *, least: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(field, "must be a whole number of minutes")
+    if value < least:
+        raise InvalidInput(field, f"must be at least {least}")
+    if value > MAX_MINUTES:
+        raise InvalidInput(field, f"must be at most {MAX_MINUTES}")
+    return value
+
+
+def extra_minutes(field: str, value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(field, "must be a whole number of minutes")
+    if abs(value) > MAX_EXTRA_MINUTES:
+        raise InvalidInput(field, f"must be between -{MAX_EXTRA_MINUTES} and {MAX_EXTRA_MINUTES}")
+    return value
+
+
+def hours(field: str, value) -> Decimal:
+    """Hours that are a whole number of minutes: 7.5 yes, 0.01 no."""
+    amount = _decimal(field, value)
+    if amount < 0:
+        raise InvalidInput(field, "must not be negative")
+    if amount > MAX_HOURS:
+        raise InvalidInput(field, f"must be at most {MAX_HOURS}")
+    if (amount * 60) % 1 != 0:
+        raise InvalidInput(field, "must be a whole number of minutes (7.5 yes, 0.01 no)")
+    return amount.normalize() if amount % 1 else amount.quantize(Decimal(1))
+
+
+def currency(field: str, value) -> str:
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        raise InvalidInput(field, "must be a 3-letter ISO 4217 code such as \"EUR\"")
+    return value
+
+
+def text(field: str, value, max_length: int, *, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a string")
+    if required and not value.strip():
+        raise InvalidInput(field, "must not be empty")
+    if len(value) > max_length:
+        raise InvalidInput(field, f"must be at most {max_length} characters")
+    return value
+
+
+def name(field: str, value) -> str:
+    value = text(field, value, MAX_NAME)
+    if _CONTROL.search(value):
+        raise InvalidInput(field, "must not contain control characters")
+    return value
+
+
+def notes(field: str, value) -> str:
+    return text(field, value, MAX_NOTES, required=False)
+
+
+def identifier(field: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(field, f"must be a string of 1 to {MAX_ID} characters")
+    if len(value) > MAX_ID:
+        raise InvalidInput(field, f"must be at most {MAX_ID} characters")
+    if _CONTROL.search(value):
+        raise InvalidInput(field, "must not contain control characters")
+    return value
+
+
+def timestamp(field: str, value) -> datetime:
+    """ISO 8601 with an offset (`Z` or `+02:00`); answered back in UTC."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidInput(field, "must be an ISO 8601 timestamp with an offset, e.g. 2026-03-02T09:00:00Z")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, "must be an ISO 8601 timestamp with an offset, e.g. 2026-03-02T09:00:00Z") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(field, "must carry a UTC offset (`Z` or `+02:00`)")
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidInput(field, "is out of range") from None
+    if not 1970 <= moment.year <= 9998:
+        raise InvalidInput(field, "must be between 1970 and 9998")
+    return moment
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def utc_text(moment: datetime) -> str:
+    """Answers give UTC with `Z`; sub-second precision only when there is some."""
+    moment = moment.astimezone(timezone.utc)
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return moment.strftime(pattern)
+
+
+def sortable_utc(moment: datetime) -> str:
+    """Fixed-width UTC text: sorts as the instants do (used in sort keys)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc(text_value: str) -> datetime:
+    return datetime.fromisoformat(text_value.replace("Z", "+00:00"))
+
+
+def money_text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount.quantize(CENT))

@@ -1,0 +1,284 @@
+"""Storage: the pynamodb models of the one table. The key design is documented beside the
+table in template.yaml; `keys` below is its code. Table name and endpoint are read from
+settings at call time (`bind`), because pynamodb would freeze them when a class is made."""
+from decimal import Decimal
+
+from pynamodb.attributes import (
+    Attribute,
+    DiscriminatorAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.constants import MAP, NUMBER
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from . import settings
+from .tariff import TARIFF_FIELDS, Tariff, parse_tariff
+
+MINUTE_FIELDS = {"min_duration_minutes", "initial_step_minutes", "step_minutes"}
+
+
+class keys:
+    """Every key of the table. Tenant-owned keys start with T#<tenant>, so ids never cross tenants."""
+
+    @staticmethod
+    def tenant(tenant_id):
+        return f"TENANT#{tenant_id}"
+
+    @staticmethod
+    def token(token_hash):
+        return f"TOKEN#{token_hash}"
+
+    @staticmethod
+    def tokens(tenant_id):
+        return f"T#{tenant_id}#TOKENS"
+
+    @staticmethod
+    def group(tenant_id, group_id):
+        return f"T#{tenant_id}#G#{group_id}"
+
+    @staticmethod
+    def groups(tenant_id):
+        return f"T#{tenant_id}#GROUPS"
+
+    @staticmethod
+    def computer(tenant_id, computer_id):
+        return f"T#{tenant_id}#C#{computer_id}"
+
+    @staticmethod
+    def computers_of(tenant_id, group_id):
+        return f"T#{tenant_id}#G#{group_id}#COMPUTERS"
+
+    @staticmethod
+    def profile(tenant_id, profile_id):
+        return f"T#{tenant_id}#P#{profile_id}"
+
+    @staticmethod
+    def profiles(tenant_id):
+        return f"T#{tenant_id}#PROFILES"
+
+    @staticmethod
+    def version(number: int):
+        return f"V#{number:06d}"
+
+    @staticmethod
+    def contracts_of(tenant_id, profile_id):
+        return f"T#{tenant_id}#P#{profile_id}#CONTRACTS"
+
+    @staticmethod
+    def session(tenant_id, session_id):
+        return f"T#{tenant_id}#S#{session_id}"
+
+    @staticmethod
+    def sessions_of(tenant_id, group_id):
+        return f"T#{tenant_id}#G#{group_id}#SESSIONS"
+
+    @staticmethod
+    def export(tenant_id, export_id):
+        return f"T#{tenant_id}#E#{export_id}"
+
+
+class DecimalAttribute(Attribute[Decimal]):
+    """A DynamoDB number read back as an exact Decimal (pynamodb's NumberAttribute gives floats)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value):
+        return str(value)
+
+    def deserialize(self, value):
+        return Decimal(value)
+
+
+class TariffAttribute(Attribute[Tariff]):
+    """A tariff stored as a map of exact values, read back through the same validation."""
+
+    attr_type = MAP
+
+    def serialize(self, tariff):
+        values = {"type": {"S": tariff.type}}
+        for name in TARIFF_FIELDS[tariff.type]:
+            value = getattr(tariff, name)
+            values[name] = {"S": value} if isinstance(value, str) else {"N": str(value)}
+        return values
+
+    def deserialize(self, values):
+        plain = {}
+        for name, typed in values.items():
+            if "S" in typed:
+                plain[name] = typed["S"]
+            else:
+                number = Decimal(typed["N"])
+                plain[name] = int(number) if name in MINUTE_FIELDS else number
+        return parse_tariff(plain.pop("type"), plain)
+
+
+class ByGSI1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class BillingItem(Model):
+    """The one table. Each item type below is a subclass told apart by `kind`."""
+
+    class Meta:
+        table_name = "billing"
+        region = settings.DEFAULT_REGION
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    kind = DiscriminatorAttribute()
+    gsi1 = ByGSI1()
+
+
+class Tenant(BillingItem, discriminator="tenant"):
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ApiToken(BillingItem, discriminator="token"):
+    """Only the SHA-256 of a token is stored (in the key); the token itself is shown once."""
+
+    token_id = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    label = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+
+class Group(BillingItem, discriminator="group"):
+    group_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    profile_id = UnicodeAttribute(null=True)  # the current contract's profile, for listings
+    created_at = UTCDateTimeAttribute()
+
+
+class Computer(BillingItem, discriminator="computer"):
+    computer_id = UnicodeAttribute()
+    group_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+
+
+class ProfileVersion(BillingItem, discriminator="profile"):
+    profile_id = UnicodeAttribute()
+    version = NumberAttribute()
+    name = UnicodeAttribute()
+    tariff = TariffAttribute()
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)
+
+
+class Contract(BillingItem, discriminator="contract"):
+    """A profile assigned to a group, with that group's own subscription balance.
+    Carries a copy of the profile's latest tariff so one read prices a session;
+    `revision` changes whenever that tariff does, so a lock priced on an old copy fails."""
+
+    contract_id = UnicodeAttribute()
+    group_id = UnicodeAttribute()
+    profile_id = UnicodeAttribute()
+    profile_version = NumberAttribute()
+    profile_name = UnicodeAttribute()
+    tariff = TariffAttribute()
+    assigned_at = UTCDateTimeAttribute()
+    assigned_by = UnicodeAttribute(null=True)
+    recharged_minutes = NumberAttribute(default=0)
+    recharged_amount = DecimalAttribute(default=lambda: Decimal("0.00"))
+    used_minutes = NumberAttribute(default=0)
+    revision = NumberAttribute(default=1)
+
+
+class Recharge(BillingItem, discriminator="recharge"):
+    recharge_id = UnicodeAttribute()
+    group_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    hours = DecimalAttribute()
+    amount = DecimalAttribute()
+    recharged_at = UTCDateTimeAttribute()
+    recharged_by = UnicodeAttribute(null=True)
+
+
+class Session(BillingItem, discriminator="session"):
+    """One remote connection. `to_account` sessions are priced when read, by the group's current
+    contract; locking (`accounted`) freezes the price fields below and the item never changes again."""
+
+    session_id = UnicodeAttribute()
+    group_id = UnicodeAttribute()
+    computer_id = UnicodeAttribute()
+    technician = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    ended_at = UTCDateTimeAttribute()
+    connection_seconds = NumberAttribute()
+    extra_minutes = NumberAttribute(default=0)
+    notes = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="to_account")
+    upload_fingerprint = UnicodeAttribute()  # the agent's upload, to tell a replay from a conflict
+    recorded_at = UTCDateTimeAttribute()
+    revision = NumberAttribute(default=1)  # bumped by every change: a lock priced on an old one fails
+    # frozen by the lock
+    locked_at = UTCDateTimeAttribute(null=True)
+    locked_by = UnicodeAttribute(null=True)
+    total_seconds = NumberAttribute(null=True)
+    billed_minutes = NumberAttribute(null=True)
+    cost = DecimalAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    profile_id = UnicodeAttribute(null=True)
+    profile_version = NumberAttribute(null=True)
+    contract_id = UnicodeAttribute(null=True)
+
+
+class Export(BillingItem, discriminator="export"):
+    export_id = UnicodeAttribute()
+    group_id = UnicodeAttribute()
+    key = UnicodeAttribute()
+    status = UnicodeAttribute()
+    rows = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB's TTL removes the record
+
+
+ITEM_TYPES = (BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, Recharge, Session, Export)
+_bound: tuple | None = None
+
+
+def bind() -> None:
+    """Point every model at the table and endpoint the settings name now."""
+    global _bound
+    wanted = (settings.table_name(), settings.aws_endpoint_url(), settings.region())
+    if wanted == _bound:
+        return
+    for model in ITEM_TYPES:
+        model.Meta.table_name, model.Meta.host, model.Meta.region = wanted
+        model._connection = None
+    _bound = wanted
+
+
+_connection: Connection | None = None
+
+
+def reset() -> None:
+    """Forget every binding and connection (a test's new mock, the local stack's new endpoint)."""
+    global _bound, _connection
+    _bound, _connection = None, None
+    for model in ITEM_TYPES:
+        model._connection = None
+
+
+def connection() -> Connection:
+    """The connection for transactions, on the same settings as the models (made once per binding)."""
+    global _connection
+    bind()
+    if _connection is None or (_connection.region, _connection.host) != (_bound[2], _bound[1]):
+        _connection = Connection(region=_bound[2], host=_bound[1])
+    return _connection

@@ -1,0 +1,26 @@
+"""The one place that reads the environment. Read at call time, never at import time:
+tests and the local stack point the same code at other tables and endpoints."""
+import os
+
+DEFAULT_REGION = "us-east-1"
+
+
+def table_name() -> str:
+    return os.environ.get("TABLE_NAME", "billing")
+
+
+def exports_bucket() -> str:
+    return os.environ.get("EXPORTS_BUCKET", "billing-exports")
+
+
+def aws_endpoint_url() -> str | None:
+    """Set for the local stack and moto; unset in AWS."""
+    return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def export_url_ttl_seconds() -> int:
+    return int(os.environ.get("EXPORT_URL_TTL_SECONDS", "900"))

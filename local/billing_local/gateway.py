@@ -1,0 +1,92 @@
+"""An in-process API Gateway (HTTP API, payload 2.0): matches a request to a route of
+template.yaml, runs the template's authorizer, and calls the route's function with the event
+API Gateway would send. Used by the local stack and by the tests, so both run what is deployed."""
+import base64
+import importlib.util
+import json
+import sys
+import time
+import uuid
+from functools import lru_cache
+from urllib.parse import parse_qsl
+
+from . import template
+
+
+@lru_cache(maxsize=None)
+def load_handler(code_dir: str, handler: str):
+    """Imports functions/<dir>/app.py under a unique module name (every handler file is app.py)."""
+    module_file, _, attribute = handler.rpartition(".")
+    name = f"function_{code_dir.rstrip('/').split('/')[-1]}_{module_file}"
+    spec = importlib.util.spec_from_file_location(name, f"{code_dir.rstrip('/')}/{module_file}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return getattr(module, attribute)
+
+
+def function_handler(logical_id: str):
+    props = template.functions()[logical_id]["Properties"]
+    return load_handler(str(template.ROOT / props["CodeUri"]), props["Handler"])
+
+
+class Gateway:
+    def __init__(self):
+        self.routes = template.routes()
+        self.authorizer = function_handler(template.authorizer_function())
+
+    def match(self, method: str, path: str):
+        allowed = False
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found:
+                if route.method == method.upper():
+                    return route, found.groupdict()
+                allowed = True
+        return None, allowed
+
+    def event(self, route, path_parameters, method, path, headers, query, body: bytes | None) -> dict:
+        headers = {k.lower(): v for k, v in (headers or {}).items()}
+        event = {
+            "version": "2.0",
+            "routeKey": route.key,
+            "rawPath": path,
+            "rawQueryString": query or "",
+            "headers": headers,
+            "requestContext": {
+                "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+                "requestId": uuid.uuid4().hex,
+                "routeKey": route.key,
+                "stage": "$default",
+                "timeEpoch": int(time.time() * 1000),
+            },
+            "pathParameters": path_parameters or None,
+            "isBase64Encoded": False,
+        }
+        if query:
+            params = {}
+            for key, value in parse_qsl(query, keep_blank_values=True):
+                params[key] = f"{params[key]},{value}" if key in params else value  # as API Gateway joins repeats
+            event["queryStringParameters"] = params
+        if body:
+            try:
+                event["body"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+        return event
+
+    def invoke(self, method: str, path: str, headers: dict | None = None, query: str = "", body: bytes | None = None):
+        """Answers (status, headers, body text) as API Gateway would."""
+        route, params = self.match(method, path)
+        if route is None:
+            status = 405 if params else 404
+            message = "method not allowed" if params else "no such route"
+            return status, {"content-type": "application/json"}, json.dumps({"error": {"code": "not_found" if status == 404 else "method_not_allowed", "message": message}})
+        event = self.event(route, params, method, path, headers, query, body)
+        verdict = self.authorizer({**event, "type": "REQUEST"}, None)
+        if not verdict.get("isAuthorized"):
+            return 403, {"content-type": "application/json"}, json.dumps({"message": "Forbidden"})
+        event["requestContext"]["authorizer"] = {"lambda": verdict.get("context") or {}}
+        handler = load_handler(str(route.code_dir), route.handler)
+        answer = handler(event, None)
+        return answer["statusCode"], answer.get("headers") or {}, answer.get("body") or ""

@@ -1,0 +1,117 @@
+"""Reads template.yaml: the routes, functions, table and bucket that are deployed are what the
+local stack and the tests run. Nothing here restates the template."""
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) read as their long forms."""
+
+
+def _tag(loader, tag_suffix, node):
+    name = tag_suffix.lstrip("!")
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if name == "Ref":
+        return {"Ref": value}
+    if name == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{name}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@lru_cache(maxsize=None)
+def load(path: Path = TEMPLATE) -> dict:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as declared, e.g. /v1/sessions/{session_id}
+    function: str  # logical id
+    code_dir: Path
+    handler: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def pattern(self) -> re.Pattern:
+        return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$")
+
+
+def _resources(kind: str) -> dict:
+    return {name: r for name, r in load()["Resources"].items() if r.get("Type") == kind}
+
+
+def functions() -> dict[str, dict]:
+    return _resources("AWS::Serverless::Function")
+
+
+def routes() -> list[Route]:
+    found = []
+    for name, function in functions().items():
+        props = function["Properties"]
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            found.append(Route(
+                method=event["Properties"]["Method"].upper(),
+                path=event["Properties"]["Path"],
+                function=name,
+                code_dir=ROOT / props["CodeUri"],
+                handler=props["Handler"],
+            ))
+    return found
+
+
+def authorizer_function() -> str:
+    """The logical id of the function behind the HTTP API's default authorizer."""
+    (api,) = _resources("AWS::Serverless::HttpApi").values()
+    auth = api["Properties"]["Auth"]
+    arn = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]
+    return arn["Fn::GetAtt"][0]
+
+
+def table_properties() -> dict:
+    (table,) = _resources("AWS::DynamoDB::Table").values()
+    return table["Properties"]
+
+
+def create_table(dynamodb_client, table_name: str) -> None:
+    """Creates the table exactly as the template declares its keys and indexes."""
+    props = table_properties()
+    kwargs = {
+        "TableName": table_name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    dynamodb_client.create_table(**kwargs)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb_client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+
+
+def create_bucket(s3_client, bucket: str) -> None:
+    s3_client.create_bucket(Bucket=bucket)
+    s3_client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+    })
