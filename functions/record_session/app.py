@@ -5,7 +5,7 @@ from billing_core.api import ADMIN, AGENT
 
 @api.route(AGENT, ADMIN)
 def record_session(request: api.Request) -> api.Response:
-    outcome = sessions.record_sessions(request.tenant_id, [request.body(sessions.UPLOAD_FIELDS)])[0]
+    outcome = sessions.record_sessions(request.tenant_id, [request.body(sessions.UPLOAD_FIELDS)], request.actor)[0]
     if "error" in outcome.body:
         return api.Response(outcome.status, {"error": outcome.body["error"]})
     return api.Response(outcome.status, outcome.body)
@@ -13,7 +13,7 @@ def record_session(request: api.Request) -> api.Response:
 
 @api.route(AGENT, ADMIN)
 def record_batch(request: api.Request) -> dict:
-    return {"results": sessions.record_batch(request.tenant_id, request.body({"sessions"}))}
+    return {"results": sessions.record_batch(request.tenant_id, request.body({"sessions"}), request.actor)}
 
 
 lambda_handler = api.handler(routes={

@@ -6,9 +6,9 @@ from decimal import Decimal
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from . import fields, models
+from . import fields, history, models
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Computer, Contract, Group, Recharge, keys
+from .models import BillingItem, Computer, Contract, Group, HistoryEntry, keys
 from .profiles import latest_version
 from .sessions import balance_view, contract_view, find_contract
 from .tariff import Subscription
@@ -102,10 +102,16 @@ def assign_profile(tenant_id: str, group_id: str, values: dict, actor: str) -> d
     )
     # Replace exactly the contract that was read: a lock priced on it fails on the revision.
     unchanged = Contract.PK.does_not_exist() if current is None else (Contract.revision == current.revision)
+    changes = {
+        "contract_id": history.change(current.contract_id if current else None, contract.contract_id),
+        "profile_id": history.change(current.profile_id if current else None, profile_id),
+        "profile_version": history.change(current.profile_version if current else None, profile.version),
+    }
     try:
         with TransactWrite(connection=models.connection()) as transaction:
             transaction.save(contract, condition=unchanged)
             transaction.update(group, actions=[Group.profile_id.set(profile_id)], condition=Group.PK.exists())
+            transaction.save(history.entry(group.PK, actor, history.ASSIGNED, changes, contract.assigned_at))
     except TransactWriteError as error:
         if error.cause_response_code == "TransactionCanceledException":
             raise Conflict(f"the contract of group {group_id} changed meanwhile; retry", "retry") from None
@@ -118,14 +124,6 @@ def contract_answer(contract: Contract) -> dict:
     if isinstance(contract.tariff, Subscription):
         answer["balance"] = balance_view(contract)
     return answer
-
-
-def get_contract(tenant_id: str, group_id: str) -> dict:
-    _group(tenant_id, group_id)
-    contract = find_contract(tenant_id, group_id)
-    if contract is None:
-        raise NotFound(f"group {group_id} has no contract")
-    return contract_answer(contract)
 
 
 def recharge(tenant_id: str, group_id: str, values: dict, actor: str) -> dict:
@@ -143,19 +141,25 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str) -> dict:
         raise Conflict(f"group {group_id} has no contract", "no_contract")
     if not isinstance(contract.tariff, Subscription):
         raise Conflict(f"group {group_id} is on a pay-per-use profile: only subscriptions are recharged", "not_subscription")
-    now = fields.utc_now()
-    entry = Recharge(
-        contract.PK, f"RECHARGE#{fields.sortable_utc(now)}#{secrets.token_hex(4)}",
-        recharge_id=f"rch_{secrets.token_hex(8)}", group_id=group_id, contract_id=contract.contract_id,
-        hours=hours, amount=amount, recharged_at=now, recharged_by=actor or None,
-    )
     minutes = int(hours * 60)
+    changes = {
+        "hours": history.change(None, hours),
+        "amount": history.change(None, fields.money_text(amount)),
+        "recharged_minutes": history.change(contract.recharged_minutes, contract.recharged_minutes + minutes),
+        "recharged_amount": history.change(
+            fields.money_text(contract.recharged_amount), fields.money_text(contract.recharged_amount + amount)
+        ),
+    }
+    entry = history.entry(contract.PK, actor, history.RECHARGED, changes)
     try:
         with TransactWrite(connection=models.connection()) as transaction:
+            # Exactly the balance that was read, so the entry's before/after are true.
             transaction.update(
                 contract,
                 actions=[Contract.recharged_minutes.add(minutes), Contract.recharged_amount.add(amount)],
-                condition=Contract.contract_id == contract.contract_id,
+                condition=(Contract.contract_id == contract.contract_id)
+                & (Contract.recharged_minutes == contract.recharged_minutes)
+                & (Contract.recharged_amount == contract.recharged_amount),
             )
             transaction.save(entry)
     except TransactWriteError as error:
@@ -165,10 +169,24 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str) -> dict:
     contract.recharged_minutes += minutes
     contract.recharged_amount += amount
     return {
-        "recharge_id": entry.recharge_id,
         "group_id": group_id,
+        "contract_id": contract.contract_id,
         "hours": hours,
         "amount": fields.money_text(amount),
-        "recharged_at": fields.utc_text(now),
+        "recharged_at": fields.utc_text(entry.at),
         "balance": balance_view(contract),
     }
+
+
+def group_history(tenant_id: str, group_id: str) -> dict:
+    """One Query of the group's partition: the group, its contract and every entry about them."""
+    models.bind()
+    entries, found = [], False
+    for item in BillingItem.query(keys.group(tenant_id, group_id), consistent_read=True):
+        if isinstance(item, HistoryEntry):
+            entries.append(history.entry_view(item))
+        elif isinstance(item, Group):
+            found = True
+    if not found:
+        raise NotFound(f"group {group_id} not found")
+    return {"group_id": group_id, "history": entries}

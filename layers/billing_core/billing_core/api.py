@@ -28,7 +28,7 @@ class Response:
 class Request:
     tenant_id: str
     role: str
-    actor: str  # the token id: who did it, for the audit history (never the token itself)
+    actor: str  # "<role>:<token_id>": who did it, for the audit history (never the token itself)
     route: str
     path: dict
     query: dict
@@ -68,7 +68,7 @@ def _caller(event: dict) -> tuple[str, str, str]:
         raise Unauthenticated(
             "a valid bearer token is required" if reason == "missing_token" else "the bearer token is unknown or revoked"
         )
-    return tenant_id, role, context.get("token_id") or ""
+    return tenant_id, role, f"{role}:{context.get('token_id') or ''}"
 
 
 def answer(status: int, body: dict, headers: dict | None = None) -> dict:

@@ -99,6 +99,8 @@ class TariffAttribute(Attribute[Tariff]):
     attr_type = MAP
 
     def serialize(self, tariff):
+        if isinstance(tariff, dict):  # already a DynamoDB map: update expressions pass maps through
+            return tariff
         values = {"type": {"S": tariff.type}}
         for name in TARIFF_FIELDS[tariff.type]:
             value = getattr(tariff, name)
@@ -198,16 +200,6 @@ class Contract(BillingItem, discriminator="contract"):
     revision = NumberAttribute(default=1)
 
 
-class Recharge(BillingItem, discriminator="recharge"):
-    recharge_id = UnicodeAttribute()
-    group_id = UnicodeAttribute()
-    contract_id = UnicodeAttribute()
-    hours = DecimalAttribute()
-    amount = DecimalAttribute()
-    recharged_at = UTCDateTimeAttribute()
-    recharged_by = UnicodeAttribute(null=True)
-
-
 class Session(BillingItem, discriminator="session"):
     """One remote connection. `to_account` sessions are priced when read, by the group's current
     contract; locking (`accounted`) freezes the price fields below and the item never changes again."""
@@ -224,6 +216,7 @@ class Session(BillingItem, discriminator="session"):
     status = UnicodeAttribute(default="to_account")
     upload_fingerprint = UnicodeAttribute()  # the agent's upload, to tell a replay from a conflict
     recorded_at = UTCDateTimeAttribute()
+    recorded_by = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=1)  # bumped by every change: a lock priced on an old one fails
     # frozen by the lock
     locked_at = UTCDateTimeAttribute(null=True)
@@ -237,6 +230,15 @@ class Session(BillingItem, discriminator="session"):
     contract_id = UnicodeAttribute(null=True)
 
 
+class HistoryEntry(BillingItem, discriminator="history"):
+    """An append-only audit entry in the partition of what it is about (a session or a group)."""
+
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute(null=True)  # "<role>:<token_id>" — never the token itself
+    action = UnicodeAttribute()
+    changes = UnicodeAttribute()  # JSON {field: {"before", "after"}}, numbers exact
+
+
 class Export(BillingItem, discriminator="export"):
     export_id = UnicodeAttribute()
     group_id = UnicodeAttribute()
@@ -248,7 +250,7 @@ class Export(BillingItem, discriminator="export"):
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB's TTL removes the record
 
 
-ITEM_TYPES = (BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, Recharge, Session, Export)
+ITEM_TYPES = [BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, Session, HistoryEntry, Export]
 _bound: tuple | None = None
 
 

@@ -2,10 +2,10 @@
 one; the contracts that use the profile take the new tariff for their to_account sessions."""
 import secrets
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from . import fields, models
+from . import fields, history, models
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Contract, ProfileVersion, keys
 from .tariff import TARIFF_FIELDS, Tariff, parse_tariff, tariff_values
@@ -93,12 +93,13 @@ def get_profile(tenant_id: str, profile_id: str, query: dict) -> dict:
         raise NotFound(f"profile {profile_id} has no version {version}") from None
 
 
-def profile_history(tenant_id: str, profile_id: str) -> list[dict]:
+def profile_versions(tenant_id: str, profile_id: str) -> dict:
+    """Every version, oldest first: a profile's own history."""
     models.bind()
     versions = [profile_view(p) for p in ProfileVersion.query(keys.profile(tenant_id, profile_id), consistent_read=True)]
     if not versions:
         raise NotFound(f"profile {profile_id} not found")
-    return versions
+    return {"profile_id": profile_id, "versions": versions}
 
 
 def list_profiles(tenant_id: str) -> dict:
@@ -123,24 +124,32 @@ def update_profile(tenant_id: str, profile_id: str, values: dict, actor: str) ->
         if error.cause_response_code == "TransactionCanceledException":
             raise Conflict(f"profile {profile_id} was updated concurrently; retry", "retry") from None
         raise
-    refresh_contracts(tenant_id, new)
+    refresh_contracts(tenant_id, new, actor)
     return profile_view(new)
 
 
-def refresh_contracts(tenant_id: str, profile: ProfileVersion) -> None:
-    """Every contract on the profile takes its latest tariff; `revision` makes in-flight locks re-price."""
+def refresh_contracts(tenant_id: str, profile: ProfileVersion, actor: str | None = None) -> None:
+    """Every contract on the profile takes its latest tariff, with an entry in its group's history;
+    `revision` makes a lock priced on the old tariff fail and price again."""
     models.bind()
     for contract in Contract.gsi1.query(keys.contracts_of(tenant_id, profile.profile_id)):
+        changes = {
+            "profile_version": history.change(contract.profile_version, profile.version),
+            "tariff": history.change(tariff_values(contract.tariff), tariff_values(profile.tariff)),
+        }
         try:
-            contract.update(
-                actions=[
-                    Contract.tariff.set(profile.tariff),
-                    Contract.profile_version.set(profile.version),
-                    Contract.profile_name.set(profile.name),
-                    Contract.revision.add(1),
-                ],
-                condition=(Contract.profile_id == profile.profile_id) & (Contract.profile_version < profile.version),
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise  # else reassigned or already newer: nothing to do
+            with TransactWrite(connection=models.connection()) as transaction:
+                transaction.update(
+                    contract,
+                    actions=[
+                        Contract.tariff.set(Contract.tariff.serialize(profile.tariff)),
+                        Contract.profile_version.set(profile.version),
+                        Contract.profile_name.set(profile.name),
+                        Contract.revision.add(1),
+                    ],
+                    condition=(Contract.profile_id == profile.profile_id) & (Contract.profile_version < profile.version),
+                )
+                transaction.save(history.entry(contract.PK, actor, history.PROFILE_UPDATED, changes))
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise  # else reassigned or already newer meanwhile: nothing to apply

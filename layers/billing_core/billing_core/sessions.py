@@ -17,9 +17,9 @@ from typing import Iterator
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from . import fields, models
+from . import fields, history, models
 from .errors import BillingError, Conflict, InvalidInput, NotFound
-from .models import BillingItem, Computer, Contract, Group, Session, keys
+from .models import BillingItem, Contract, Group, HistoryEntry, Session, keys
 from .tariff import Pricing, Subscription, connection_seconds, is_recorded, price, total_seconds
 
 TO_ACCOUNT, ACCOUNTED = "to_account", "accounted"
@@ -165,7 +165,7 @@ def _error(error: BillingError) -> Outcome:
     return Outcome(error.status, {"recorded": False, "error": {"code": error.code, "message": error.message}})
 
 
-def _new_session(tenant_id: str, upload: Upload, group_id: str, now: datetime) -> Session:
+def _new_session(tenant_id: str, upload: Upload, group_id: str, now: datetime, actor: str | None) -> Session:
     return Session(
         keys.session(tenant_id, upload.session_id),
         "SESSION",
@@ -183,8 +183,23 @@ def _new_session(tenant_id: str, upload: Upload, group_id: str, now: datetime) -
         status=TO_ACCOUNT,
         upload_fingerprint=upload.fingerprint,
         recorded_at=now,
+        recorded_by=actor or None,
         revision=1,
     )
+
+
+def _recorded_entry(session: Session) -> HistoryEntry:
+    recorded = {
+        "group_id": session.group_id,
+        "computer_id": session.computer_id,
+        "technician": session.technician,
+        "started_at": fields.utc_text(session.started_at),
+        "ended_at": fields.utc_text(session.ended_at),
+        "connection_seconds": session.connection_seconds,
+        "notes": session.notes,
+    }
+    changes = {name: history.change(None, value) for name, value in recorded.items()}
+    return history.entry(session.PK, session.recorded_by, history.RECORDED, changes, session.recorded_at)
 
 
 def _batch_get(item_keys: list[tuple[str, str]]) -> dict[tuple[str, str], BillingItem]:
@@ -194,7 +209,7 @@ def _batch_get(item_keys: list[tuple[str, str]]) -> dict[tuple[str, str], Billin
     return {(item.PK, item.SK): item for item in BillingItem.batch_get(item_keys, consistent_read=True)}
 
 
-def record_sessions(tenant_id: str, raw_uploads: list) -> list[Outcome]:
+def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None) -> list[Outcome]:
     """Records uploads exactly once: a replay answers what the first upload did (200), the same
     session_id with other content is a 409, and one bad item never sinks the others."""
     outcomes: list[Outcome | None] = [None] * len(raw_uploads)
@@ -239,7 +254,7 @@ def record_sessions(tenant_id: str, raw_uploads: list) -> list[Outcome]:
         if not is_recorded(contract.tariff if contract else None, upload.connection_seconds):
             outcomes[index] = Outcome(200, {"recorded": False, "reason": BELOW_MINIMUM})
             continue
-        to_write.append((index, upload, _new_session(tenant_id, upload, group_id, now)))
+        to_write.append((index, upload, _new_session(tenant_id, upload, group_id, now, actor)))
 
     for start in range(0, len(to_write), WRITE_CHUNK):
         for index, outcome in _write_new_sessions(tenant_id, to_write[start:start + WRITE_CHUNK], contracts):
@@ -264,6 +279,7 @@ def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict) -> Iterato
             with TransactWrite(connection=models.connection()) as transaction:
                 for _, _, session in pending:
                     transaction.save(session, condition=Session.PK.does_not_exist())
+                    transaction.save(_recorded_entry(session))
         except TransactWriteError as error:
             if error.cause_response_code != "TransactionCanceledException":
                 raise
@@ -289,39 +305,93 @@ def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict) -> Iterato
         yield index, _error(Conflict(f"session {upload.session_id} is being recorded concurrently; retry", "retry"))
 
 
-def record_batch(tenant_id: str, values: dict) -> list[dict]:
+def record_batch(tenant_id: str, values: dict, actor: str | None = None) -> list[dict]:
     sessions = values.get("sessions")
     if not isinstance(sessions, list) or not sessions:
         raise InvalidInput("sessions", "must be a non-empty list of sessions")
     if len(sessions) > MAX_BATCH:
         raise InvalidInput("sessions", f"must hold at most {MAX_BATCH} sessions")
-    return [outcome.body for outcome in record_sessions(tenant_id, sessions)]
+    return [outcome.body for outcome in record_sessions(tenant_id, sessions, actor)]
 
 
 # ---------------------------------------------------------------- adjust and lock
 
 
-def adjust_session(tenant_id: str, session_id: str, values: dict) -> dict:
+def parse_adjustment(values: dict) -> dict:
     if not values:
         raise InvalidInput("body", "give extra_minutes, notes or both")
-    actions = []
+    wanted = {}
     if "extra_minutes" in values:
-        actions.append(Session.extra_minutes.set(fields.extra_minutes("extra_minutes", values["extra_minutes"])))
+        wanted["extra_minutes"] = fields.extra_minutes("extra_minutes", values["extra_minutes"])
     if "notes" in values:
-        actions.append(Session.notes.set(fields.notes("notes", values["notes"])))
-    session = _session(tenant_id, session_id)
-    if session.status == ACCOUNTED:
-        raise Conflict(f"session {session_id} is accounted and can no longer change", "session_accounted")
-    try:
-        session.update(actions=actions + [Session.revision.add(1)], condition=Session.status == TO_ACCOUNT)
-    except Exception as error:  # the condition: it was locked in between
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
-            raise Conflict(f"session {session_id} is accounted and can no longer change", "session_accounted") from None
-        raise
+        wanted["notes"] = fields.notes("notes", values["notes"])
+    return wanted
+
+
+def adjust_session(tenant_id: str, session_id: str, values: dict, actor: str | None = None) -> dict:
+    """Extra minutes and notes, with a history entry, on a session that is still to account."""
+    wanted = parse_adjustment(values)
+    for _ in range(MAX_ATTEMPTS):
+        session = _session(tenant_id, session_id)
+        if session.status == ACCOUNTED:
+            raise Conflict(f"session {session_id} is accounted and can no longer change", "session_accounted")
+        changes = {
+            name: history.change(getattr(session, name), value)
+            for name, value in wanted.items()
+            if getattr(session, name) != value
+        }
+        if not changes:
+            break
+        try:
+            with TransactWrite(connection=models.connection()) as transaction:
+                transaction.update(
+                    session,
+                    actions=[getattr(Session, name).set(value) for name, value in wanted.items()] + [Session.revision.add(1)],
+                    condition=(Session.status == TO_ACCOUNT) & (Session.revision == session.revision),
+                )
+                transaction.save(history.entry(session.PK, actor, history.ADJUSTED, changes))
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise
+            continue  # locked or adjusted meanwhile: look again
+        for name, value in wanted.items():
+            setattr(session, name, value)
+        session.revision += 1
+        break
+    else:
+        raise Conflict(f"session {session_id} keeps changing; retry", "retry")
     return session_view(session, find_contract(tenant_id, session.group_id))
 
 
-def _lock_values(contract: Contract, pricing: Pricing, actor: str, now: datetime) -> dict:
+def session_history(tenant_id: str, session_id: str) -> dict:
+    """One Query: the session's entries and the session itself (whose lock is its last entry)."""
+    models.bind()
+    entries, session = [], None
+    for item in BillingItem.query(keys.session(tenant_id, session_id), consistent_read=True):
+        if isinstance(item, HistoryEntry):
+            entries.append(history.entry_view(item))
+        elif isinstance(item, Session):
+            session = item
+    if session is None:
+        raise NotFound(f"session {session_id} not found")
+    if session.status == ACCOUNTED:
+        role, _, token_id = (session.locked_by or "").partition(":")
+        frozen = {
+            "status": history.change(TO_ACCOUNT, ACCOUNTED),
+            "total_seconds": history.change(None, session.total_seconds),
+            "billed_minutes": history.change(None, session.billed_minutes),
+            "cost": history.change(None, fields.money_text(session.cost)),
+            "profile_id": history.change(None, session.profile_id),
+            "profile_version": history.change(None, session.profile_version),
+        }
+        entries.append({
+            "at": fields.utc_text(session.locked_at), "actor": token_id or None, "role": role or None,
+            "action": history.LOCKED, "changes": frozen,
+        })
+    return {"session_id": session_id, "history": entries}
+
+
+def _lock_values(contract: Contract, pricing: Pricing, actor: str | None, now: datetime) -> dict:
     """What a lock freezes on the session."""
     return {
         "status": ACCOUNTED,
@@ -337,7 +407,7 @@ def _lock_values(contract: Contract, pricing: Pricing, actor: str, now: datetime
     }
 
 
-def _lock_transaction(contract: Contract, locks: list[tuple[Session, Pricing]], actor: str) -> None:
+def _lock_transaction(contract: Contract, locks: list[tuple[Session, Pricing]], actor: str | None) -> None:
     """Locks sessions and deducts their minutes from the balance, all or nothing. Each session
     must still be as it was priced (status and revision), and so must the contract."""
     now = fields.utc_now()
@@ -362,7 +432,7 @@ def _lock_transaction(contract: Contract, locks: list[tuple[Session, Pricing]], 
         session.revision += 1
 
 
-def lock_session(tenant_id: str, session_id: str, actor: str) -> dict:
+def lock_session(tenant_id: str, session_id: str, actor: str | None = None) -> dict:
     """Idempotent: locking an accounted session answers it unchanged and deducts nothing."""
     for _ in range(MAX_ATTEMPTS):
         session = _session(tenant_id, session_id)
@@ -502,7 +572,7 @@ def parse_lock_all(values: dict) -> tuple[Period, str | None]:
     return parse_period(values), technician
 
 
-def lock_all(tenant_id: str, group_id: str, values: dict, actor: str) -> dict:
+def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = None) -> dict:
     """Locks every to_account session of the search in transactions of 99 sessions + the balance."""
     period, technician = parse_lock_all(values)
     _group_exists(tenant_id, group_id)

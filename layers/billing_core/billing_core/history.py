@@ -1,0 +1,43 @@
+"""The audit history: an append-only entry for every change to a session or a contract, written
+in the same transaction as the change itself. Entries share their subject's partition, so one
+Query reads a subject and its whole history.
+
+A lock is the one change not kept as a separate entry: the lock freezes the session item itself
+(who, when, the price and the profile version), and a locked session can never be written again,
+so the item is the entry. This keeps lock-all at 99 sessions per transaction."""
+import secrets
+from datetime import datetime
+
+from . import fields, jsonio
+from .models import HistoryEntry
+
+RECORDED, ADJUSTED, LOCKED = "recorded", "adjusted", "locked"
+ASSIGNED, RECHARGED, PROFILE_UPDATED = "contract_assigned", "recharged", "profile_version_applied"
+PREFIX = "HISTORY#"
+
+
+def entry(partition: str, actor: str | None, action: str, changes: dict, at: datetime | None = None) -> HistoryEntry:
+    at = at or fields.utc_now()
+    return HistoryEntry(
+        partition,
+        f"{PREFIX}{fields.sortable_utc(at)}#{secrets.token_hex(4)}",
+        at=at,
+        actor=actor or None,
+        action=action,
+        changes=jsonio.dumps(changes),
+    )
+
+
+def change(before, after) -> dict:
+    return {"before": before, "after": after}
+
+
+def entry_view(item: HistoryEntry) -> dict:
+    role, _, token_id = (item.actor or "").partition(":")
+    return {
+        "at": fields.utc_text(item.at),
+        "actor": token_id or None,
+        "role": role or None,
+        "action": item.action,
+        "changes": jsonio.parse_object(item.changes, "changes"),
+    }
