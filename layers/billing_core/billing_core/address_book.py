@@ -8,7 +8,7 @@ from pynamodb.transactions import TransactWrite
 
 from . import fields, history, models
 from .errors import Conflict, InvalidInput, NotFound
-from .models import BillingItem, Computer, Contract, Group, HistoryEntry, keys
+from .models import Computer, Contract, Group, keys
 from .profiles import latest_version
 from .sessions import balance_view, contract_view, find_contract
 from .tariff import Subscription
@@ -180,13 +180,7 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str) -> dict:
 
 def group_history(tenant_id: str, group_id: str) -> dict:
     """One Query of the group's partition: the group, its contract and every entry about them."""
-    models.bind()
-    entries, found = [], False
-    for item in BillingItem.query(keys.group(tenant_id, group_id), consistent_read=True):
-        if isinstance(item, HistoryEntry):
-            entries.append(history.entry_view(item))
-        elif isinstance(item, Group):
-            found = True
-    if not found:
+    entries, subjects = history.read(keys.group(tenant_id, group_id))
+    if not any(isinstance(item, Group) for item in subjects):
         raise NotFound(f"group {group_id} not found")
     return {"group_id": group_id, "history": entries}

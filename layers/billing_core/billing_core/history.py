@@ -8,8 +8,8 @@ so the item is the entry. This keeps lock-all at 99 sessions per transaction."""
 import secrets
 from datetime import datetime
 
-from . import fields, jsonio
-from .models import HistoryEntry
+from . import fields, jsonio, models
+from .models import BillingItem, HistoryEntry
 
 RECORDED, ADJUSTED, LOCKED = "recorded", "adjusted", "locked"
 ASSIGNED, RECHARGED, PROFILE_UPDATED = "contract_assigned", "recharged", "profile_version_applied"
@@ -41,3 +41,15 @@ def entry_view(item: HistoryEntry) -> dict:
         "action": item.action,
         "changes": jsonio.parse_object(item.changes, "changes"),
     }
+
+
+def read(partition: str) -> tuple[list[dict], list[BillingItem]]:
+    """One Query of a partition: its entries (oldest first) and the items they are about."""
+    models.bind()
+    entries, subjects = [], []
+    for item in BillingItem.query(partition, consistent_read=True):
+        if isinstance(item, HistoryEntry):
+            entries.append(entry_view(item))
+        else:
+            subjects.append(item)
+    return entries, subjects

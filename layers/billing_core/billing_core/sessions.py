@@ -365,13 +365,8 @@ def adjust_session(tenant_id: str, session_id: str, values: dict, actor: str | N
 
 def session_history(tenant_id: str, session_id: str) -> dict:
     """One Query: the session's entries and the session itself (whose lock is its last entry)."""
-    models.bind()
-    entries, session = [], None
-    for item in BillingItem.query(keys.session(tenant_id, session_id), consistent_read=True):
-        if isinstance(item, HistoryEntry):
-            entries.append(history.entry_view(item))
-        elif isinstance(item, Session):
-            session = item
+    entries, subjects = history.read(keys.session(tenant_id, session_id))
+    session = next((item for item in subjects if isinstance(item, Session)), None)
     if session is None:
         raise NotFound(f"session {session_id} not found")
     if session.status == ACCOUNTED:
