@@ -16,6 +16,7 @@ MAX_MONEY = Decimal("999999999.99")
 CENT = Decimal("0.01")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_DECODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
 
 def _is_number(value) -> bool:
@@ -121,6 +122,8 @@ def timestamp(field: str, value) -> datetime:
     """ISO 8601 with an offset (`Z` or `+02:00`); answered back in UTC."""
     if not isinstance(value, str) or len(value) > 64:
         raise InvalidInput(field, "must be an ISO 8601 timestamp with an offset, e.g. 2026-03-02T09:00:00Z")
+    # An unencoded "+02:00" in a query string arrives as " 02:00": read it as the offset it was.
+    value = _DECODED_PLUS.sub(r"\1+\2", value)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
