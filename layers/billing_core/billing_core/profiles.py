@@ -28,7 +28,7 @@ def parse_profile(values: dict, *, profile_id: str | None = None) -> tuple[str, 
     profile_type = values.get("type")
     if profile_type is None:
         raise InvalidInput("type", "is required")
-    if profile_type not in TARIFF_FIELDS:
+    if not isinstance(profile_type, str) or profile_type not in TARIFF_FIELDS:
         raise InvalidInput("type", f"must be one of {', '.join(TARIFF_FIELDS)}")
     foreign = sorted(set(values) - {"profile_id", "name", "type", *TARIFF_FIELDS[profile_type]})
     if foreign:

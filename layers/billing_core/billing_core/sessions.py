@@ -271,27 +271,29 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
 
 
 def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict) -> Iterator[tuple[int, Outcome]]:
-    """One transaction of conditional puts; on a duplicate, re-read the chunk, answer the
-    existing sessions as replays or conflicts, and write the rest again."""
+    """One transaction of conditional puts (each session with its history entry). A duplicate
+    cancels it; DynamoDB then hands back the stored session (ALL_OLD), which answers that upload
+    as a replay or a conflict, and the rest are written again."""
     pending = list(chunk)
     for _ in range(MAX_ATTEMPTS):
         try:
             with TransactWrite(connection=models.connection()) as transaction:
                 for _, _, session in pending:
-                    transaction.save(session, condition=Session.PK.does_not_exist())
+                    transaction.save(session, condition=Session.PK.does_not_exist(), return_values="ALL_OLD")
                     transaction.save(_recorded_entry(session))
         except TransactWriteError as error:
             if error.cause_response_code != "TransactionCanceledException":
                 raise
-            existing = _batch_get([(session.PK, session.SK) for _, _, session in pending])
+            stored = _stored_duplicates(pending, error.cancellation_reasons)
             still_new = []
             for index, upload, session in pending:
-                stored = existing.get((session.PK, session.SK))
-                if stored is None:
+                existing = stored.get(session.PK)
+                if existing is None:
                     still_new.append((index, upload, session))
-                elif stored.upload_fingerprint == upload.fingerprint:
-                    contract = contracts.get(stored.group_id) if stored.group_id in contracts else find_contract(tenant_id, stored.group_id)
-                    yield index, Outcome(200, {"recorded": True, "session": session_view(stored, contract)})
+                elif existing.upload_fingerprint == upload.fingerprint:
+                    if existing.group_id not in contracts:
+                        contracts[existing.group_id] = find_contract(tenant_id, existing.group_id)
+                    yield index, Outcome(200, {"recorded": True, "session": session_view(existing, contracts[existing.group_id])})
                 else:
                     yield index, _error(Conflict(f"session {upload.session_id} was recorded with different content", "session_conflict"))
             pending = still_new
@@ -303,6 +305,24 @@ def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict) -> Iterato
         return
     for index, upload, _ in pending:
         yield index, _error(Conflict(f"session {upload.session_id} is being recorded concurrently; retry", "retry"))
+
+
+def _stored_duplicates(pending: list, reasons: list) -> dict[str, Session]:
+    """The sessions that already exist, by key: from the cancellation reasons (two actions per
+    session, the put first), or, where a reason carries no item, read back."""
+    stored: dict[str, Session] = {}
+    unexplained = []
+    for position, (_, _, session) in enumerate(pending):
+        reason = reasons[2 * position] if len(reasons) == 2 * len(pending) else None
+        if reason is not None and reason.code == "ConditionalCheckFailed" and reason.raw_item:
+            stored[session.PK] = BillingItem.from_raw_data(reason.raw_item)
+        elif reason is None and len(reasons) == 2 * len(pending):
+            continue  # this put did not fail: it is written on the next attempt
+        else:
+            unexplained.append((session.PK, session.SK))
+    for item in _batch_get(unexplained).values():
+        stored[item.PK] = item
+    return stored
 
 
 def record_batch(tenant_id: str, values: dict, actor: str | None = None) -> list[dict]:
@@ -482,12 +502,20 @@ def parse_status(value) -> str | None:
     return value
 
 
-def _group_exists(tenant_id: str, group_id: str) -> None:
+def group_contract(tenant_id: str, group_id: str) -> Contract | None:
+    """The group's contract (None: no contract) in one Query of the group's partition, whose
+    sort keys CONTRACT and GROUP are the two ends of the range; 404 when there is no group."""
     models.bind()
-    try:
-        Group.get(keys.group(tenant_id, group_id), "GROUP")
-    except DoesNotExist:
-        raise NotFound(f"group {group_id} not found") from None
+    found = {
+        item.SK: item
+        for item in BillingItem.query(
+            keys.group(tenant_id, group_id), BillingItem.SK.between("CONTRACT", "GROUP"), consistent_read=True
+        )
+    }
+    if not isinstance(found.get("GROUP"), Group):
+        raise NotFound(f"group {group_id} not found")
+    contract = found.get("CONTRACT")
+    return contract if isinstance(contract, Contract) else None
 
 
 def _query(tenant_id: str, group_id: str, period: Period, status=None, technician=None, page_size=None, start_key=None):
@@ -545,8 +573,7 @@ def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
     technician = None if query.get("technician") in (None, "") else fields.name("technician", query["technician"])
     limit = _limit(query.get("limit"))
     start_key = _decode_cursor(tenant_id, group_id, query["cursor"]) if query.get("cursor") else None
-    _group_exists(tenant_id, group_id)
-    contract = find_contract(tenant_id, group_id)
+    contract = group_contract(tenant_id, group_id)
     filtered = status is not None or technician is not None
     found: list[Session] = []
     more = False
@@ -570,8 +597,7 @@ def parse_lock_all(values: dict) -> tuple[Period, str | None]:
 def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = None) -> dict:
     """Locks every to_account session of the search in transactions of 99 sessions + the balance."""
     period, technician = parse_lock_all(values)
-    _group_exists(tenant_id, group_id)
-    contract = find_contract(tenant_id, group_id)
+    contract = group_contract(tenant_id, group_id)
     pending = list(_query(tenant_id, group_id, period, TO_ACCOUNT, technician))
     if pending and contract is None:
         raise Conflict(f"group {group_id} has no contract: assign a profile before locking", "no_contract")
@@ -637,8 +663,7 @@ def totals(tenant_id: str, group_id: str, query: dict) -> dict:
     if unknown:
         raise InvalidInput(unknown[0], "is not a parameter of totals")
     period = parse_period(query)
-    _group_exists(tenant_id, group_id)
-    contract = find_contract(tenant_id, group_id)
+    contract = group_contract(tenant_id, group_id)
     sums = {status: {"sessions": 0, "total_seconds": 0, "billed_minutes": 0, "cost": Decimal("0.00")} for status in STATUSES}
     for session in _query(tenant_id, group_id, period):
         pricing = priced(session, contract)

@@ -92,7 +92,7 @@ def price(tariff: Tariff, connection: int, extra_minutes: int) -> Pricing:
 
 def parse_tariff(profile_type, values: Mapping) -> Tariff:
     """A tariff from API or stored values; every problem names its field."""
-    if profile_type not in TARIFF_FIELDS:
+    if not isinstance(profile_type, str) or profile_type not in TARIFF_FIELDS:
         raise InvalidInput("type", f"must be one of {', '.join(TARIFF_FIELDS)}")
     for name in TARIFF_FIELDS[profile_type]:
         if name not in values or values[name] is None:
