@@ -255,7 +255,8 @@ _bound: tuple | None = None
 
 
 def bind() -> None:
-    """Point every model at the table and endpoint the settings name now."""
+    """Point every model at the table and endpoint the settings name now, through one shared
+    connection: one botocore client per process, not one per item type (cold start)."""
     global _bound
     wanted = (settings.table_name(), settings.aws_endpoint_url(), settings.region())
     if wanted == _bound:
@@ -263,24 +264,21 @@ def bind() -> None:
     for model in ITEM_TYPES:
         model.Meta.table_name, model.Meta.host, model.Meta.region = wanted
         model._connection = None
+    shared = BillingItem._get_connection()
+    for model in ITEM_TYPES:
+        model._connection = shared
     _bound = wanted
-
-
-_connection: Connection | None = None
 
 
 def reset() -> None:
     """Forget every binding and connection (a test's new mock, the local stack's new endpoint)."""
-    global _bound, _connection
-    _bound, _connection = None, None
+    global _bound
+    _bound = None
     for model in ITEM_TYPES:
         model._connection = None
 
 
 def connection() -> Connection:
-    """The connection for transactions, on the same settings as the models (made once per binding)."""
-    global _connection
+    """The connection for transactions: the models' own, so it shares their client."""
     bind()
-    if _connection is None or (_connection.region, _connection.host) != (_bound[2], _bound[1]):
-        _connection = Connection(region=_bound[2], host=_bound[1])
-    return _connection
+    return BillingItem._get_connection().connection

@@ -3,10 +3,10 @@ is stored, so a leaked table leaks no token. The token alone decides tenant and 
 import hashlib
 import secrets
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from . import fields, models
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiToken, Tenant, keys
 
 ROLES = ("admin", "technician", "finance", "agent")
@@ -23,7 +23,12 @@ def create_tenant(name: str, tenant_id: str | None = None) -> dict:
         raise InvalidInput("tenant_id", "must be letters, digits, '-' or '_' (at most 64)")
     models.bind()
     tenant = Tenant(keys.tenant(tenant_id), "TENANT", tenant_id=tenant_id, name=fields.name("name", name), created_at=fields.utc_now())
-    tenant.save(condition=Tenant.PK.does_not_exist())
+    try:
+        tenant.save(condition=Tenant.PK.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(f"tenant {tenant_id} already exists", "tenant_exists") from None
+        raise
     return {"tenant_id": tenant_id, "name": tenant.name}
 
 
@@ -62,7 +67,7 @@ def token_view(record: ApiToken) -> dict:
 
 
 def list_tokens(tenant_id: str) -> list[dict]:
-    models.bind()
+    _tenant(tenant_id)
     return [token_view(record) for record in ApiToken.gsi1.query(keys.tokens(tenant_id))]
 
 
