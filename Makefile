@@ -13,7 +13,7 @@ AWS_REGION  ?= us-east-1
 # No telemetry / update checks from the SAM CLI (the machines reach only package registries).
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv .venv test run bench build validate lint clean distclean
+.PHONY: venv .venv test run bench build validate lint clean distclean browser
 
 venv .venv: $(STAMP)
 
@@ -23,15 +23,28 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 	$(VENV)/bin/cfn-lint template.yaml
+
+# Debian's headless Chromium and its driver, for the web console's browser test (tests/test_console.py).
+# Installed only when one is missing (CI starts from a fresh machine of the same image, as root).
+CHROMIUM     := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  echo "installing Debian's chromium and chromium-driver (for tests/test_console.py)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
 
 run: $(STAMP)
-	$(PY) -m billing_local.stack
+	$(PY) -m billing_local.stack $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m billing_local.bench
