@@ -8,7 +8,7 @@ import sys
 import time
 import uuid
 from functools import lru_cache
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from . import template
 
@@ -40,8 +40,8 @@ class Gateway:
         for route in self.routes:
             found = route.pattern.match(path)
             if found:
-                if route.method == method.upper():
-                    return route, found.groupdict()
+                if route.method == method.upper():  # HTTP APIs hand functions decoded path parameters
+                    return route, {name: unquote(value) for name, value in found.groupdict().items()}
                 allowed = True
         return None, allowed
 

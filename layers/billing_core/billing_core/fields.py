@@ -115,6 +115,8 @@ def identifier(field: str, value) -> str:
         raise InvalidInput(field, f"must be at most {MAX_ID} characters")
     if _CONTROL.search(value):
         raise InvalidInput(field, "must not contain control characters")
+    if "/" in value:
+        raise InvalidInput(field, "must not contain '/' (ids are addressed in URL paths)")
     return value
 
 

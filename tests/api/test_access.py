@@ -1,0 +1,137 @@
+"""Every route of template.yaml: the token alone decides tenant and role; a missing, unknown or
+revoked token is a 401 in the product's error shape, and a role the SPEC's table does not list is
+a 403 that changes nothing."""
+import pytest
+
+from billing_core import tenants
+from billing_local import template
+
+from .conftest import STANDARD, assert_error, create_group, create_profile, record, upload
+
+STAFF = {"admin", "technician", "finance"}
+ROLE_TABLE = {  # SPEC §4
+    "POST /v1/profiles": {"admin"},
+    "GET /v1/profiles": STAFF,
+    "GET /v1/profiles/{profile_id}": STAFF,
+    "PUT /v1/profiles/{profile_id}": {"admin"},
+    "PUT /v1/groups/{group_id}": {"admin"},
+    "GET /v1/groups": STAFF,
+    "PUT /v1/groups/{group_id}/computers/{computer_id}": {"admin"},
+    "PUT /v1/groups/{group_id}/contract": {"admin"},
+    "POST /v1/sessions": {"agent", "admin"},
+    "POST /v1/sessions/batch": {"agent", "admin"},
+    "GET /v1/groups/{group_id}/sessions": STAFF,
+    "GET /v1/sessions/{session_id}": STAFF,
+    "PATCH /v1/sessions/{session_id}": {"technician", "admin"},
+    "POST /v1/sessions/{session_id}/lock": {"technician", "finance", "admin"},
+    "POST /v1/groups/{group_id}/lock-all": {"finance", "admin"},
+    "GET /v1/groups/{group_id}/totals": STAFF,
+    "POST /v1/groups/{group_id}/recharges": {"admin"},
+    "POST /v1/groups/{group_id}/exports": {"finance", "admin"},
+}
+PATH_VALUES = {"profile_id": "standard", "group_id": "acme", "computer_id": "pc-2", "session_id": "s-1"}
+VALID_BODY = {  # what an allowed role could send successfully
+    "POST /v1/profiles": {**STANDARD, "profile_id": "premium"},
+    "PUT /v1/profiles/{profile_id}": {**STANDARD, "step_cost": "6.00"},
+    "PUT /v1/groups/{group_id}": {"name": "Renamed Ltd"},
+    "PUT /v1/groups/{group_id}/computers/{computer_id}": {"name": "Laptop"},
+    "PUT /v1/groups/{group_id}/contract": {"profile_id": "standard"},
+    "POST /v1/sessions": upload("s-new"),
+    "POST /v1/sessions/batch": {"sessions": [upload("s-new-2")]},
+    "PATCH /v1/sessions/{session_id}": {"extra_minutes": 5, "notes": "changed"},
+    "POST /v1/groups/{group_id}/lock-all": {},
+    "POST /v1/groups/{group_id}/recharges": {"hours": 1, "amount": "10.00"},
+    "POST /v1/groups/{group_id}/exports": {},
+}
+
+
+def calls(spec_only: bool = False):
+    """Every declared route (or only the SPEC's), with its path filled in and a valid body."""
+    for route in template.routes():
+        if spec_only and route.key not in ROLE_TABLE:
+            continue
+        path = route.path
+        for name, value in PATH_VALUES.items():
+            path = path.replace("{" + name + "}", value)
+        yield route.key, route.method, path, VALID_BODY.get(route.key)
+
+
+def state(tenant) -> list:
+    """What a forbidden call must not change."""
+    return [
+        tenant.admin.get("/v1/profiles"),
+        tenant.admin.get("/v1/profiles/standard"),
+        tenant.admin.get("/v1/groups"),
+        tenant.admin.get("/v1/sessions/s-1"),
+        tenant.admin.get("/v1/groups/acme/sessions"),
+        tenant.admin.get("/v1/groups/acme/totals"),
+    ]
+
+
+@pytest.fixture
+def world(msp):
+    create_profile(msp, profile_id="standard")
+    create_group(msp, "acme", "standard", computers=["pc-1"])
+    record(msp, "s-1")
+    return msp
+
+
+def test_the_template_declares_every_route_of_the_spec_once():
+    declared = [route.key for route in template.routes()]
+    assert set(ROLE_TABLE) <= set(declared), set(ROLE_TABLE) - set(declared)
+    assert len(declared) == len(set(declared))
+
+
+def test_every_route_without_a_token_is_401(world, anonymous):
+    for key, method, path, body in calls():
+        error = assert_error(anonymous.call(method, path, body), 401, "unauthorized")
+        assert "token" in error["message"], (key, error)
+
+
+@pytest.mark.parametrize("authorization", [
+    "Bearer rsa_" + "x" * 43,  # well-formed, never issued
+    "Bearer ",
+    "Basic YWRtaW46YWRtaW4=",
+    "Bearer " + "y" * 600,
+])
+def test_every_route_with_an_unusable_token_is_401(world, anonymous, authorization):
+    for key, method, path, body in calls():
+        assert_error(anonymous.call(method, path, body, headers={"Authorization": authorization}), 401, "unauthorized")
+
+
+def test_a_token_of_another_tenant_never_reaches_this_tenants_data(world, other_msp):
+    assert other_msp.admin.get("/v1/sessions/s-1")[0] == 404
+    assert other_msp.admin.get("/v1/profiles") == (200, {"profiles": []})
+    assert other_msp.admin.get("/v1/groups") == (200, {"groups": []})
+
+
+def test_a_revoked_token_is_401_on_every_route_and_the_others_still_work(world):
+    by_role = {token["role"]: token["token_id"] for token in tenants.list_tokens(world.tenant_id)}
+    before = state(world)
+    for role in ("technician", "finance", "agent"):
+        tenants.revoke_token(world.tenant_id, by_role[role])
+    for key, method, path, body in calls():
+        for role in ("technician", "finance", "agent"):
+            error = assert_error(getattr(world, role).call(method, path, body), 401, "unauthorized")
+            assert "revoked" in error["message"], (key, role, error)
+    assert state(world) == before
+    assert world.admin.get("/v1/sessions/s-1")[0] == 200
+
+
+def test_every_role_the_table_does_not_list_is_403_and_changes_nothing(world):
+    before = state(world)
+    for key, method, path, body in calls(spec_only=True):
+        for role in {"admin", "technician", "finance", "agent"} - ROLE_TABLE[key]:
+            assert_error(getattr(world, role).call(method, path, body), 403, "forbidden")
+    assert state(world) == before
+    status, session = world.admin.get("/v1/sessions/s-1")
+    assert (session["status"], session["extra_minutes"], session["notes"]) == ("to_account", 0, "")
+
+
+def test_every_role_the_table_lists_is_let_through(world):
+    """Each allowed role reaches the operation: never a 401 or 403 (the answers are the routes' own)."""
+    for key, method, path, body in calls(spec_only=True):
+        for role in sorted(ROLE_TABLE[key]):
+            status, answer = getattr(world, role).call(method, path, body)
+            assert status not in (401, 403), (key, role, status, answer)
+            assert status < 500, (key, role, status, answer)

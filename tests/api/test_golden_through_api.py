@@ -1,0 +1,54 @@
+"""The worked cases of shared/golden/tariffs.json through the HTTP API: create the profile,
+assign it, record the session, adjust its extra minutes, read it back, lock it, read it again."""
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from .conftest import T0, iso
+
+GOLDEN_FILE = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "tariffs.json"
+CASES = json.loads(GOLDEN_FILE.read_text())
+
+
+def test_the_golden_file_has_cases_of_both_types():
+    assert {case["profile"]["type"] for case in CASES} == {"pay_per_use", "subscription"}
+    assert any(case["expect"]["recorded"] is False for case in CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_a_golden_case_through_the_api(msp, case):
+    profile = {"name": "Golden", "profile_id": "golden", **case["profile"]}
+    assert msp.admin.post("/v1/profiles", profile)[0] == 201
+    assert msp.admin.put("/v1/groups/client", {"name": "Client"})[0] == 201
+    assert msp.admin.put("/v1/groups/client/contract", {"profile_id": "golden"})[0] == 200
+    if "started_at" in case:
+        started_at, ended_at = case["started_at"], case["ended_at"]
+    else:
+        started_at, ended_at = iso(T0), iso(T0 + timedelta(seconds=case["connection_seconds"]))
+    upload = {"session_id": "golden-1", "technician": "ann", "computer_id": "pc-1", "group_id": "client",
+              "started_at": started_at, "ended_at": ended_at}
+    status, answer = msp.agent.post("/v1/sessions", upload)
+    expect = case["expect"]
+    if not expect["recorded"]:
+        assert (status, answer) == (200, {"recorded": False, "reason": "below_minimum_duration"})
+        assert msp.technician.get("/v1/sessions/golden-1")[0] == 404
+        return
+    assert status == 201, answer
+    if case.get("extra_minutes"):
+        status, adjusted = msp.technician.patch("/v1/sessions/golden-1", {"extra_minutes": case["extra_minutes"]})
+        assert status == 200, adjusted
+    status, session = msp.technician.get("/v1/sessions/golden-1")
+    assert status == 200, session
+    figures = {name: session[name] for name in expect if name != "recorded"}
+    assert figures == {name: value for name, value in expect.items() if name != "recorded"}
+    assert session["extra_minutes"] == case.get("extra_minutes", 0)
+    assert session["currency"] == case["profile"]["currency"]
+
+    status, locked = msp.finance.post("/v1/sessions/golden-1/lock")
+    assert status == 200 and locked["status"] == "accounted"
+    assert {name: locked[name] for name in figures} == figures
+    totals = msp.finance.get("/v1/groups/client/totals")[1]
+    assert totals["accounted"]["billed_minutes"] == expect["billed_minutes"]
+    assert totals["accounted"]["cost"] == (expect["cost"] or "0.00")

@@ -1,0 +1,102 @@
+"""GET /v1/groups/{group_id}/totals: accounted and to_account time and cost of a period (from
+inclusive, to exclusive, on started_at), and the balance of a subscription contract."""
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import pytest
+
+from .conftest import T0, assert_error, assert_invalid, create_group, iso, record, record_many, upload
+
+EMPTY = {"sessions": 0, "total_seconds": 0, "billed_minutes": 0, "cost": "0.00"}
+
+
+def totals(tenant, group_id="acme", **period):
+    status, answer = tenant.finance.get(f"/v1/groups/{group_id}/totals", query=urlencode(period))
+    assert status == 200, answer
+    return answer
+
+
+@pytest.fixture
+def week(msp):
+    """Sessions on 2, 3 and 4 March at 09:00Z (22, 61 and 16 minutes; s-3 locked), one on 5 March at 09:00."""
+    def load(group_id):
+        record_many(msp, [
+            upload("s-2", 1320, start=T0, group_id=group_id),
+            upload("s-3", 3660, start=T0 + timedelta(days=1), group_id=group_id),
+            upload("s-4", 960, start=T0 + timedelta(days=2), group_id=group_id),
+            upload("s-5", 600, start=T0 + timedelta(days=3), group_id=group_id),
+        ])
+        msp.finance.post("/v1/sessions/s-3/lock")
+    return load
+
+
+@pytest.mark.parametrize("period, to_account, accounted", [
+    ({}, {"sessions": 3, "total_seconds": 2880, "billed_minutes": 60, "cost": "75.00"},
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
+    ({"from": iso(T0 + timedelta(days=1))}, {"sessions": 2, "total_seconds": 1560, "billed_minutes": 35, "cost": "45.00"},
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
+    ({"to": iso(T0 + timedelta(days=1))}, {"sessions": 1, "total_seconds": 1320, "billed_minutes": 25, "cost": "30.00"}, EMPTY),
+    ({"from": iso(T0 + timedelta(days=1)), "to": iso(T0 + timedelta(days=3))},
+     {"sessions": 1, "total_seconds": 960, "billed_minutes": 20, "cost": "25.00"},
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
+    ({"from": "2026-03-03T10:00:00+01:00", "to": "2026-03-03T10:00:01+01:00"}, EMPTY,
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
+    ({"from": "2026-03-03T09:00:00.000001Z"}, {"sessions": 2, "total_seconds": 1560, "billed_minutes": 35, "cost": "45.00"}, EMPTY),
+])
+def test_pay_per_use_totals_honour_the_period(msp, acme, week, period, to_account, accounted):
+    week("acme")
+    answer = totals(msp, **period)
+    assert answer["to_account"] == to_account and answer["accounted"] == accounted
+    assert answer["group_id"] == "acme" and "balance" not in answer
+    assert answer["contract"]["profile_id"] == "standard" and answer["contract"]["type"] == "pay_per_use"
+    assert (answer["from"], answer["to"]) == (utc(period.get("from")), utc(period.get("to")))
+
+
+def utc(text):
+    """The period as answered: UTC with Z, sub-seconds only when there are some."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_subscription_totals_have_no_cost_and_show_the_balance(msp, gold, week):
+    week("acme")
+    answer = totals(msp)
+    assert answer["to_account"] == {"sessions": 3, "total_seconds": 2880, "billed_minutes": 75, "cost": "0.00"}
+    assert answer["accounted"] == {"sessions": 1, "total_seconds": 3660, "billed_minutes": 75, "cost": "0.00"}
+    assert answer["balance"] == {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 75, "available_minutes": 525, "amount": "500.00"}
+    assert answer["contract"]["type"] == "subscription"
+    in_period = totals(msp, **{"from": iso(T0 + timedelta(days=2)), "to": iso(T0 + timedelta(days=3))})
+    assert in_period["to_account"] == {"sessions": 1, "total_seconds": 960, "billed_minutes": 30, "cost": "0.00"}
+    assert in_period["accounted"] == EMPTY
+    assert in_period["balance"] == answer["balance"]  # the balance is the contract's, whatever the period
+    assert totals(msp, "globex")["balance"]["used_minutes"] == 0
+
+
+def test_totals_of_a_group_without_contract(msp):
+    create_group(msp, "newco")
+    record(msp, "s-1", 1320, group_id="newco")
+    answer = totals(msp, "newco")
+    assert answer["contract"] is None and "balance" not in answer
+    assert answer["to_account"] == {"sessions": 1, "total_seconds": 1320, "billed_minutes": 0, "cost": "0.00"}
+    assert answer["accounted"] == EMPTY
+
+
+def test_totals_are_read_by_every_staff_role(msp, acme):
+    for role in ("admin", "technician", "finance"):
+        assert getattr(msp, role).get("/v1/groups/acme/totals")[0] == 200
+
+
+@pytest.mark.parametrize("query, field", [
+    ("from=today", "from"), ("to=2026-03-02T09:00:00", "to"), ("from=2026-03-03T00:00:00Z&to=2026-03-02T00:00:00Z", "to"),
+    ("status=accounted", "status"), ("limit=5", "limit"),
+])
+def test_a_bad_period_is_a_400_naming_the_field(msp, acme, query, field):
+    assert_invalid(msp.finance.get("/v1/groups/acme/totals", query=query), field)
+
+
+def test_another_tenants_or_an_unknown_group_is_a_404(msp, other_msp, acme):
+    record(msp, "s-1")
+    assert_error(other_msp.finance.get("/v1/groups/acme/totals"), 404, "not_found")
+    assert_error(msp.finance.get("/v1/groups/nowhere/totals"), 404, "not_found")
