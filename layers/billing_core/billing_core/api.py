@@ -51,8 +51,14 @@ def _raw_body(event: dict) -> str | None:
         if len(body) > jsonio.MAX_BODY_BYTES * 4 // 3 + 4:
             raise TooLarge(f"the request body is larger than {jsonio.MAX_BODY_BYTES} bytes")
         try:
-            body = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+            raw = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            raise InvalidInput("body", "must be UTF-8 JSON") from None
+        if len(raw) > jsonio.MAX_BODY_BYTES:
+            raise TooLarge(f"the request body is larger than {jsonio.MAX_BODY_BYTES} bytes")
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
             raise InvalidInput("body", "must be UTF-8 JSON") from None
     return body
 

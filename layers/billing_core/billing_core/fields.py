@@ -48,7 +48,7 @@ def money(field: str, value) -> Decimal:
         raise InvalidInput(field, f"must be at most {MAX_MONEY}")
     if amount != amount.quantize(CENT):
         raise InvalidInput(field, "must have at most 2 decimal places")
-    return amount.quantize(CENT)
+    return amount.quantize(CENT) + 0  # + 0: "-0.00" is 0.00
 
 
 def minutes(field: str, value, *, least: int = 0) -> int:
@@ -76,7 +76,7 @@ def hours(field: str, value) -> Decimal:
         raise InvalidInput(field, "must not be negative")
     if amount > MAX_HOURS:
         raise InvalidInput(field, f"must be at most {MAX_HOURS}")
-    if (amount * 60) % 1 != 0:
+    if amount != amount.quantize(CENT) or (amount * 60) % 1 != 0:  # whole minutes have at most 2 places
         raise InvalidInput(field, "must be a whole number of minutes (7.5 yes, 0.01 no)")
     return amount.normalize() if amount % 1 else amount.quantize(Decimal(1))
 

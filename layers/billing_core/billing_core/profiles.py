@@ -1,5 +1,6 @@
 """Accounting profiles: versioned tariffs. An update writes version n+1 and keeps every older
 one; the contracts that use the profile take the new tariff for their to_account sessions."""
+import re
 import secrets
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -84,7 +85,7 @@ def get_profile(tenant_id: str, profile_id: str, query: dict) -> dict:
     if query.get("version") in (None, ""):
         return profile_view(latest_version(tenant_id, profile_id))
     version = query["version"]
-    if not version.isdigit() or not 1 <= int(version) <= 999_999:
+    if not re.fullmatch(r"[0-9]{1,6}", version) or not 1 <= int(version) <= 999_999:
         raise InvalidInput("version", "must be a version number")
     models.bind()
     try:

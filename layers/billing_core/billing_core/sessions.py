@@ -9,6 +9,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -559,7 +560,7 @@ def _decode_cursor(tenant_id: str, group_id: str, cursor: str) -> dict:
 def _limit(value) -> int:
     if value in (None, ""):
         return 100
-    if not isinstance(value, str) or not value.isdigit() or not 1 <= int(value) <= 1000:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= 1000:
         raise InvalidInput("limit", "must be a whole number from 1 to 1000")
     return int(value)
 
@@ -604,7 +605,8 @@ def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = No
     locked, billed, cost = 0, 0, Decimal("0.00")
     for start in range(0, len(pending), LOCK_CHUNK):
         chunk = pending[start:start + LOCK_CHUNK]
-        for _ in range(MAX_ATTEMPTS):
+        stalled = 0  # failed attempts in which no session of the chunk got locked elsewhere
+        while chunk:
             locks = [(session, priced(session, contract)) for session in chunk]
             try:
                 _lock_transaction(contract, locks, actor)
@@ -614,16 +616,17 @@ def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = No
                 # Someone locked or adjusted a session, or the contract changed: look again.
                 contract = find_contract(tenant_id, group_id)
                 fresh = _batch_get([(s.PK, s.SK) for s in chunk])
-                chunk = [s for s in fresh.values() if s.status == TO_ACCOUNT]
-                if not chunk:
-                    break
+                still = [s for s in fresh.values() if s.status == TO_ACCOUNT]
+                if len(still) == len(chunk):  # no progress: an adjustment or a new tariff
+                    stalled += 1
+                    if stalled == MAX_ATTEMPTS:
+                        raise Conflict("sessions keep changing while locking; retry", "retry") from None
+                chunk = still
                 continue
             locked += len(locks)
             billed += sum(p.billed_minutes for _, p in locks)
             cost += sum((p.cost for _, p in locks if p.cost is not None), Decimal("0.00"))
             break
-        else:
-            raise Conflict("sessions keep changing while locking; retry", "retry")
     return {
         "locked": locked,
         "billed_minutes": billed,

@@ -1,0 +1,145 @@
+"""Tenant isolation (SPEC §1, §7): every route, called by tenant A's admin with tenant B's ids,
+answers 404 (or, for a route that creates by id, creates A's own item) and changes nothing of B;
+the same ids in two tenants never collide."""
+import json
+
+import pytest
+
+from billing_local import template
+
+from .conftest import GOLD, STANDARD, Tenant, assert_error_shape, count, mocked_aws, seed, tenant_items, upload
+
+
+@pytest.fixture(scope="module")
+def tenants_a_and_b(gateway_once):
+    with mocked_aws():
+        a = seed(Tenant(gateway_once, "Acme IT"))
+        b = seed(Tenant(gateway_once, "Rival IT"), prefix="rival-")
+        yield a, b
+
+
+def state_seen_by_api(seeded) -> str:
+    """Everything tenant B's own admin can read about its data (links excluded: they are signed anew)."""
+    admin, seen = seeded.tenant.admin, {}
+    for path in ("/v1/groups", "/v1/profiles"):
+        seen[path] = admin.get(path)
+    for group in (seeded.subscription_group, seeded.pay_group):
+        for suffix in ("sessions", "totals", "history"):
+            seen[f"{group}/{suffix}"] = admin.get(f"/v1/groups/{group}/{suffix}")
+    for session in (seeded.session, seeded.locked_session, seeded.pay_session):
+        seen[session] = admin.get(f"/v1/sessions/{session}")
+        seen[f"{session}/history"] = admin.get(f"/v1/sessions/{session}/history")
+    for profile in (seeded.subscription_profile, seeded.pay_profile):
+        seen[profile] = admin.get(f"/v1/profiles/{profile}/versions")
+    status, export = admin.get(f"/v1/exports/{seeded.export}")
+    seen["export"] = (status, {k: v for k, v in export.items() if k not in ("url", "expires_at")})
+    return json.dumps(seen, sort_keys=True)
+
+
+def probes(a, b) -> list[tuple]:
+    """(route key, method, path, body, query, expected status): A's admin with B's ids."""
+    ids = b.ids()
+    found = []
+    for route in template.routes():
+        path = route.path
+        for name, value in ids.items():
+            path = path.replace("{" + name + "}", value)
+        found.append((route.key, route.method, path))
+    bodies = {
+        "PUT /v1/profiles/{profile_id}": {**GOLD, "step_minutes": 30},
+        "PUT /v1/groups/{group_id}/computers/{computer_id}": {"name": "Taken over"},
+        "PUT /v1/groups/{group_id}/contract": {"profile_id": a.subscription_profile},
+        "PATCH /v1/sessions/{session_id}": {"extra_minutes": 600, "notes": "moved"},
+        "POST /v1/groups/{group_id}/lock-all": {},
+        "POST /v1/groups/{group_id}/recharges": {"hours": 100, "amount": "0.00"},
+        "POST /v1/groups/{group_id}/exports": {},
+    }
+    made = []
+    for key, method, path in found:
+        if key in ("POST /v1/profiles", "PUT /v1/groups/{group_id}", "GET /v1/groups", "GET /v1/profiles", "GET /v1/me",
+                   "POST /v1/sessions", "POST /v1/sessions/batch"):
+            continue  # no id of another tenant in the path: the probes below
+        made.append((key, method, path, bodies.get(key), "", 404))
+    made += [
+        # B's ids in the body or query of A's requests
+        ("PUT /v1/groups/{group_id}/contract", "PUT", f"/v1/groups/{a.subscription_group}/contract", {"profile_id": b.subscription_profile}, "", 404),
+        ("POST /v1/sessions", "POST", "/v1/sessions", upload("iso-1", b.subscription_group, 30), "", 404),
+        ("POST /v1/sessions", "POST", "/v1/sessions", upload("iso-2", None, 30, computer_id=b.computer), "", 400),  # unknown computer here
+        ("POST /v1/sessions", "POST", "/v1/sessions", upload(b.session, b.subscription_group, 22), "", 404),  # B's session id, B's group
+        ("GET /v1/profiles/{profile_id}", "GET", f"/v1/profiles/{b.subscription_profile}", None, "version=1", 404),
+        ("GET /v1/groups/{group_id}/sessions", "GET", f"/v1/groups/{a.subscription_group}/sessions", None, "limit=1", 200),  # A's own (cursor below)
+    ]
+    return made
+
+
+def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(tenants_a_and_b):
+    a, b = tenants_a_and_b
+    b_items, b_seen = tenant_items(b.tenant.tenant_id), state_seen_by_api(b)
+    a_items = tenant_items(a.tenant.tenant_id)
+    checked, routes_probed = 0, set()
+    for key, method, path, body, query, expected in probes(a, b):
+        status, answer = a.tenant.admin.call(method, path, body, query)
+        assert status == expected, (key, path, body, status, answer)
+        if status >= 400:
+            assert_error_shape(status, answer, code="not_found" if status == 404 else None)
+            assert b.tenant.tenant_id not in json.dumps(answer)
+        checked += 1
+        routes_probed.add(key)
+
+    # A search cursor of tenant B is refused by tenant A's search (it names B's partition).
+    status, page = b.tenant.admin.get(f"/v1/groups/{b.subscription_group}/sessions", "limit=1")
+    assert status == 200 and page["next_cursor"], page
+    status, answer = a.tenant.admin.get(f"/v1/groups/{a.subscription_group}/sessions", f"limit=1&cursor={page['next_cursor']}")
+    assert status == 400 and answer["error"]["message"].startswith("cursor:"), answer
+    checked += 1
+
+    # Routes that create by id create tenant A's own item; lists never show B's.
+    created = [
+        ("PUT /v1/groups/{group_id}", a.tenant.admin.put(f"/v1/groups/{b.subscription_group}", {"name": "A's own"}), 201),
+        ("POST /v1/profiles", a.tenant.admin.post("/v1/profiles", {**STANDARD, "profile_id": b.pay_profile}), 201),
+        ("POST /v1/sessions/batch", a.tenant.admin.post("/v1/sessions/batch", {"sessions": [upload("iso-3", b.pay_group, 30)]}), 200),
+    ]
+    for key, (status, answer), expected in created:
+        assert status == expected, (key, status, answer)
+        checked += 1
+        routes_probed.add(key)
+    assert created[2][1][1]["results"][0]["error"]["code"] == "not_found"
+    for key, path in (("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me")):
+        status, answer = a.tenant.admin.get(path)
+        assert status == 200
+        text = json.dumps(answer)
+        assert b.tenant.tenant_id not in text and "rival-" not in text.replace(b.subscription_group, "").replace(b.pay_profile, ""), answer
+        checked += 1
+        routes_probed.add(key)
+
+    assert routes_probed == {route.key for route in template.routes()}
+    assert tenant_items(b.tenant.tenant_id) == b_items, "a request of tenant A changed tenant B's items"
+    assert state_seen_by_api(b) == b_seen
+    assert len(tenant_items(a.tenant.tenant_id)) > len(a_items)  # A's own group, profile (and entries) were made
+    count("isolation pairs (route × another tenant's ids)", checked)
+
+
+def test_the_same_ids_in_two_tenants_never_collide(tenants_a_and_b):
+    a, b = tenants_a_and_b
+    answers = {}
+    for seeded, minutes, amount in ((a, 20, "10.00"), (b, 50, "99.00")):
+        admin = seeded.tenant.admin
+        answers[seeded.tenant.tenant_id] = [
+            admin.post("/v1/profiles", {**STANDARD, "profile_id": "shared-p", "initial_step_cost": amount}),
+            admin.put("/v1/groups/shared-g", {"name": f"Client of {seeded.tenant.tenant_id}"}),
+            admin.put("/v1/groups/shared-g/computers/pc-9", {"name": "Desk"}),
+            admin.put("/v1/groups/shared-g/contract", {"profile_id": "shared-p"}),
+            seeded.tenant.agent.post("/v1/sessions", upload("shared-s", "shared-g", minutes)),
+        ]
+    for seeded in (a, b):
+        assert [status for status, _ in answers[seeded.tenant.tenant_id]] == [201, 201, 200, 200, 201], answers[seeded.tenant.tenant_id]
+    assert answers[a.tenant.tenant_id][4][1]["session"]["cost"] == "15.00" and answers[b.tenant.tenant_id][4][1]["session"]["cost"] == "134.00"
+    for seeded, other in ((a, b), (b, a)):
+        admin = seeded.tenant.admin
+        assert admin.get("/v1/sessions/shared-s")[1] == answers[seeded.tenant.tenant_id][4][1]["session"]
+        assert admin.get("/v1/profiles/shared-p")[1]["initial_step_cost"] == answers[seeded.tenant.tenant_id][0][1]["initial_step_cost"]
+        assert admin.get("/v1/groups/shared-g/totals")[1]["to_account"]["sessions"] == 1
+        assert seeded.tenant.technician.post("/v1/sessions/shared-s/lock")[0] == 200
+    assert b.tenant.admin.get("/v1/groups/shared-g/totals")[1]["accounted"]["cost"] == "134.00"
+    assert a.tenant.admin.get("/v1/groups/shared-g/totals")[1]["accounted"]["cost"] == "15.00"
+    count("isolation pairs (same id in two tenants)", 5)

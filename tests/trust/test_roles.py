@@ -1,0 +1,95 @@
+"""Every route × every role answers as SPEC §4's role table says; no usable token is a 401 everywhere."""
+import secrets
+
+import pytest
+
+from billing_core import tenants
+from billing_local import template
+
+from .conftest import ROLE_TABLE, ROLES, Caller, Tenant, assert_error_shape, count, mocked_aws, seed, tenant_items, upload, valid_requests
+
+
+@pytest.fixture(scope="module")
+def world(gateway_once):
+    with mocked_aws():
+        tenant = Tenant(gateway_once, "Acme IT")
+        yield seed(tenant)
+
+
+def test_the_role_table_names_every_route_of_the_template_and_no_other():
+    assert sorted(route.key for route in template.routes()) == sorted(ROLE_TABLE)
+
+
+def test_every_route_answers_every_role_as_the_role_table_says(world):
+    requests = valid_requests(world)
+    tenant = world.tenant
+    before = tenant_items(tenant.tenant_id)
+    pairs = 0
+    for key, allowed in ROLE_TABLE.items():  # the forbidden first: they must change nothing
+        method, path, body, query = requests[key]
+        for role in ROLES:
+            if role in allowed:
+                continue
+            status, answer = getattr(tenant, role).call(method, path, body, query)
+            assert status == 403, (key, role, status, answer)
+            message = assert_error_shape(status, answer, code="forbidden")["message"]
+            assert role in message, message
+            pairs += 1
+    assert tenant_items(tenant.tenant_id) == before, "a forbidden request changed the tenant's data"
+    for key, allowed in ROLE_TABLE.items():
+        method, path, body, query = requests[key]
+        for role in sorted(allowed):
+            status, answer = getattr(tenant, role).call(method, path, body, query)
+            assert status not in (401, 403) and status < 500, (key, role, status, answer)
+            if status >= 400:
+                assert_error_shape(status, answer)
+            pairs += 1
+    assert pairs == len(ROLE_TABLE) * len(ROLES)
+    count("role pairs (route × role)", pairs)
+
+
+def test_the_allowed_roles_are_really_served(world):
+    """Not only "not 401/403": each role's own operations succeed (the role table is not vacuous)."""
+    tenant, group = world.tenant, world.subscription_group
+    assert tenant.agent.post("/v1/sessions", upload("agent-own", group, 25, day=7))[0] == 201
+    assert tenant.technician.patch("/v1/sessions/agent-own", {"extra_minutes": 3})[0] == 200
+    assert tenant.technician.post("/v1/sessions/agent-own/lock")[0] == 200
+    assert tenant.finance.post(f"/v1/groups/{group}/lock-all", {})[0] == 200
+    assert tenant.finance.post(f"/v1/groups/{group}/exports", {})[0] == 201
+    for role in ("admin", "technician", "finance"):
+        assert getattr(tenant, role).get(f"/v1/groups/{group}/totals")[0] == 200
+    assert tenant.agent.get("/v1/me") == (200, {"tenant_id": tenant.tenant_id, "role": "agent", "token_id": tenant.issued["agent"]["token_id"]})
+
+
+def unusable_authorizations(tenant: Tenant) -> dict[str, str | None]:
+    revoked = tenants.issue_token(tenant.tenant_id, "admin")
+    tenants.revoke_token(tenant.tenant_id, revoked["token_id"])
+    return {
+        "missing": None,
+        "unknown": f"Bearer rsa_{secrets.token_urlsafe(32)}",
+        "bearer without token": "Bearer",
+        "bearer and spaces": "Bearer    ",
+        "basic": "Basic x",
+        "empty": "",
+        "token without scheme": tenant.tokens["admin"],
+        "revoked": f"Bearer {revoked['token']}",
+        "oversize": "Bearer " + "a" * 10_000,
+    }
+
+
+def test_no_usable_token_is_a_401_on_every_route(world, gateway_once):
+    tenant = world.tenant
+    requests = valid_requests(world, unique="anon")
+    before = tenant_items(tenant.tenant_id)
+    pairs = 0
+    for name, authorization in unusable_authorizations(tenant).items():
+        caller = Caller(gateway_once, None, authorization=authorization)
+        for key, (method, path, body, query) in requests.items():
+            status, answer = caller.call(method, path, body, query)
+            assert status == 401, (name, key, status, answer)
+            assert_error_shape(status, answer, code="unauthorized")
+            pairs += 1
+    after = tenant_items(tenant.tenant_id)
+    assert len(after) == len(before) + 1  # only the revoked token was added, and nothing else changed
+    assert set(before) <= set(after)
+    count("unauthenticated pairs (route × unusable token)", pairs)
