@@ -13,6 +13,7 @@ the search's query pages, and one PutItem of the Export record (what GET /v1/exp
 import csv
 import io
 import json
+import logging
 import secrets
 import threading
 import time
@@ -21,8 +22,8 @@ from datetime import timedelta
 
 from . import fields, models, settings
 from .errors import InvalidInput, NotFound
-from .models import Contract, Export, Group, keys
-from .sessions import _query, parse_period, parse_status, session_view
+from .models import Export, keys
+from .sessions import _query, group_contract, parse_period, parse_status, session_view
 
 COLUMNS = (
     "session_id", "group_id", "technician", "computer_id", "started_at", "ended_at",
@@ -90,11 +91,8 @@ class StreamedUpload:
             started = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType="text/csv; charset=utf-8")
             self.upload_id = started["UploadId"]
         number = len(self.parts) + 1
-        body = self.buffer.getbuffer()
-        try:
-            answer = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body)
-        finally:
-            body.release()
+        self.buffer.seek(0)  # the buffer itself is the body: no copy of the part
+        answer = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=self.buffer)
         self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
         self.buffer = io.BytesIO()
 
@@ -168,24 +166,6 @@ class DeadlinePassed(Exception):
     """The search did not finish streaming in time; the upload was aborted."""
 
 
-def group_contract(tenant_id: str, group_id: str) -> Contract | None:
-    """The group's contract (None: no contract) in one Query of the group's partition; 404 when
-    the group does not exist. Its SKs CONTRACT and GROUP are the two ends of the range."""
-    models.bind()
-    found = {
-        item.SK: item
-        for item in models.BillingItem.query(
-            keys.group(tenant_id, group_id),
-            models.BillingItem.SK.between("CONTRACT", "GROUP"),
-            consistent_read=True,
-        )
-    }
-    if not isinstance(found.get("GROUP"), Group):
-        raise NotFound(f"group {group_id} not found")
-    contract = found.get("CONTRACT")
-    return contract if isinstance(contract, Contract) else None
-
-
 def stream_export(job: ExportJob, client, deadline: float | None = None) -> int:
     """Streams the search's CSV to S3 and answers the number of rows; DeadlinePassed (upload
     aborted) when time.monotonic() passes `deadline` before the search is done."""
@@ -214,7 +194,8 @@ def _record(job: ExportJob, status: str, rows: int = 0) -> None:
     Export(
         keys.export(job.tenant_id, job.export_id), "EXPORT",
         export_id=job.export_id, group_id=job.group_id, key=job.key, status=status, rows=rows,
-        created_at=now, created_by=job.actor, expires_at=int((now + timedelta(days=RECORD_DAYS)).timestamp()),
+        created_at=now, created_by=job.actor, link_ttl_seconds=parse_export(job.values)[3],
+        expires_at=int((now + timedelta(days=RECORD_DAYS)).timestamp()),
     ).save()
 
 
@@ -258,7 +239,7 @@ def invoke_worker(job: ExportJob) -> None:
     function_name = settings.export_worker_function()
     payload = {"export_job": asdict(job)}
     if function_name is None:
-        threading.Thread(target=run_export, args=(payload,), name=f"export-{job.export_id}", daemon=True).start()
+        threading.Thread(target=_run_in_thread, args=(payload,), name=f"export-{job.export_id}", daemon=True).start()
         return
     import boto3
 
@@ -278,6 +259,13 @@ def run_export(event: dict) -> dict:
     return {"export_id": job.export_id, "status": READY, "rows": rows}
 
 
+def _run_in_thread(event: dict) -> None:
+    try:
+        run_export(event)
+    except Exception:  # recorded as failed; a thread has no caller to raise to
+        logging.getLogger(__name__).exception("export %s failed", event["export_job"]["export_id"])
+
+
 def export_status(tenant_id: str, export_id: str) -> dict:
     """`GET /v1/exports/{export_id}`: running, failed, or ready with a fresh link. Another
     tenant's id is not found (the key starts with the caller's tenant)."""
@@ -291,5 +279,6 @@ def export_status(tenant_id: str, export_id: str) -> dict:
         status = FAILED  # the worker was stopped by its timeout and could not say so
     answer = {"export_id": record.export_id, "group_id": record.group_id, "status": status, "rows": record.rows}
     if status == READY:
-        answer.update(_link(s3_client(), record.export_id, record.key, settings.export_url_ttl_seconds()))
+        ttl_seconds = record.link_ttl_seconds or settings.export_url_ttl_seconds()
+        answer.update(_link(s3_client(), record.export_id, record.key, ttl_seconds))
     return answer

@@ -247,6 +247,7 @@ class Export(BillingItem, discriminator="export"):
     rows = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     created_by = UnicodeAttribute(null=True)
+    link_ttl_seconds = NumberAttribute(null=True)  # how long each link to it lives, as asked
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB's TTL removes the record
 
 

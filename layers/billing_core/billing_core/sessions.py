@@ -595,38 +595,54 @@ def parse_lock_all(values: dict) -> tuple[Period, str | None]:
     return parse_period(values), technician
 
 
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _lock_chunk(tenant_id: str, group_id: str, contract: Contract, chunk: list[Session], actor: str | None):
+    """Locks one chunk in one transaction, looking again while others make progress on it.
+    Answers the contract as it now is and (sessions, billed minutes, cost) locked here."""
+    stalled = 0  # failed attempts in which no session of the chunk got locked elsewhere
+    while chunk:
+        locks = [(session, priced(session, contract)) for session in chunk]
+        try:
+            _lock_transaction(contract, locks, actor)
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise
+            # Someone locked or adjusted a session, or the contract changed: look again.
+            contract = find_contract(tenant_id, group_id)
+            fresh = _batch_get([(s.PK, s.SK) for s in chunk])
+            still = [s for s in fresh.values() if s.status == TO_ACCOUNT]
+            if len(still) == len(chunk):  # no progress: an adjustment or a new tariff
+                stalled += 1
+                if stalled == MAX_ATTEMPTS:
+                    raise Conflict("sessions keep changing while locking; retry", "retry") from None
+            chunk = still
+            continue
+        cost = sum((p.cost for _, p in locks if p.cost is not None), Decimal("0.00"))
+        return contract, (len(locks), sum(p.billed_minutes for _, p in locks), cost)
+    return contract, (0, 0, Decimal("0.00"))
+
+
 def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = None) -> dict:
     """Locks every to_account session of the search in transactions of 99 sessions + the balance."""
     period, technician = parse_lock_all(values)
     contract = group_contract(tenant_id, group_id)
-    pending = list(_query(tenant_id, group_id, period, TO_ACCOUNT, technician))
-    if pending and contract is None:
-        raise Conflict(f"group {group_id} has no contract: assign a profile before locking", "no_contract")
     locked, billed, cost = 0, 0, Decimal("0.00")
-    for start in range(0, len(pending), LOCK_CHUNK):
-        chunk = pending[start:start + LOCK_CHUNK]
-        stalled = 0  # failed attempts in which no session of the chunk got locked elsewhere
-        while chunk:
-            locks = [(session, priced(session, contract)) for session in chunk]
-            try:
-                _lock_transaction(contract, locks, actor)
-            except TransactWriteError as error:
-                if error.cause_response_code != "TransactionCanceledException":
-                    raise
-                # Someone locked or adjusted a session, or the contract changed: look again.
-                contract = find_contract(tenant_id, group_id)
-                fresh = _batch_get([(s.PK, s.SK) for s in chunk])
-                still = [s for s in fresh.values() if s.status == TO_ACCOUNT]
-                if len(still) == len(chunk):  # no progress: an adjustment or a new tariff
-                    stalled += 1
-                    if stalled == MAX_ATTEMPTS:
-                        raise Conflict("sessions keep changing while locking; retry", "retry") from None
-                chunk = still
-                continue
-            locked += len(locks)
-            billed += sum(p.billed_minutes for _, p in locks)
-            cost += sum((p.cost for _, p in locks if p.cost is not None), Decimal("0.00"))
-            break
+    # Lock as the query streams, 99 at a time: memory stays at one chunk however many there are.
+    for chunk in _chunks(_query(tenant_id, group_id, period, TO_ACCOUNT, technician), LOCK_CHUNK):
+        if contract is None:
+            raise Conflict(f"group {group_id} has no contract: assign a profile before locking", "no_contract")
+        contract, (sessions, minutes, amount) = _lock_chunk(tenant_id, group_id, contract, chunk, actor)
+        locked, billed, cost = locked + sessions, billed + minutes, cost + amount
     return {
         "locked": locked,
         "billed_minutes": billed,

@@ -24,3 +24,9 @@ def region() -> str:
 
 def export_url_ttl_seconds() -> int:
     return int(os.environ.get("EXPORT_URL_TTL_SECONDS", "900"))
+
+
+def export_worker_function() -> str | None:
+    """The Lambda function that finishes long exports (InvocationType=Event). Unset in the local
+    stack and the tests: the export then runs in a thread of the calling process."""
+    return os.environ.get("EXPORT_WORKER_FUNCTION") or None

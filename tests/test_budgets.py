@@ -1,0 +1,129 @@
+"""Each operation within its DynamoDB round-trip budget (SPEC section 5), counted in botocore
+(billing_local.bench.RoundTrips) on the operation's own function; the authorizer is not counted.
+The counts are deterministic, so they are asserted exactly. Where an operation is allowed more
+than the SPEC's figure, the test says so and why."""
+import math
+
+import pytest
+
+from billing_local.bench import PAY_PER_USE, call_counted, upload
+
+
+class Acme:
+    """A pay-per-use group `acme` with computer pc-1, reached through the API."""
+
+    def __init__(self, msp, gateway):
+        self.msp, self.gateway = msp, gateway
+        status, profile = msp.admin.post("/v1/profiles", PAY_PER_USE)
+        assert status == 201, profile
+        assert msp.admin.put("/v1/groups/acme", {"name": "Acme Ltd"})[0] in (200, 201)
+        assert msp.admin.put("/v1/groups/acme/computers/pc-1", {"name": "Reception PC"})[0] in (200, 201)
+        assert msp.admin.put("/v1/groups/acme/contract", {"profile_id": profile["profile_id"]})[0] == 200
+
+    def call(self, role, method, path, body=None, query=""):
+        return call_counted(self.gateway, self.msp.tokens[role], method, path, body, query)
+
+    def record(self, count: int, first: int = 0):
+        for start in range(first, first + count, 100):
+            batch = [upload(n) for n in range(start, min(first + count, start + 100))]
+            status, body = self.msp.agent.post("/v1/sessions/batch", {"sessions": batch})
+            assert status == 200 and all(r["recorded"] for r in body["results"]), body
+
+
+@pytest.fixture
+def acme(msp, gateway):
+    return Acme(msp, gateway)
+
+
+def test_recording_a_session_costs_two_round_trips(acme):
+    status, body, trips = acme.call("agent", "POST", "/v1/sessions", upload(1))
+    assert status == 201, body
+    assert trips.dynamodb == 2  # the group and its contract in one BatchGetItem, one transaction
+    assert [c.operation for c in trips.calls] == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_an_agent_retry_costs_at_most_two_round_trips(acme):
+    acme.call("agent", "POST", "/v1/sessions", upload(1))
+    status, _, trips = acme.call("agent", "POST", "/v1/sessions", upload(1))
+    assert status == 200
+    assert trips.dynamodb <= 2
+
+
+def test_a_session_uploaded_with_only_its_computer_costs_three(acme):
+    # Documented exception: +1 reads the computer to learn its group before the group can be read.
+    status, body, trips = acme.call("agent", "POST", "/v1/sessions", upload(1, group_id=None))
+    assert status == 201 and body["session"]["group_id"] == "acme", body
+    assert trips.dynamodb == 2 + 1
+
+
+def test_a_batch_of_100_costs_at_most_two_plus_one_transaction_per_25(acme):
+    status, body, trips = acme.call("agent", "POST", "/v1/sessions/batch", {"sessions": [upload(n) for n in range(100)]})
+    assert status == 200 and all(r["recorded"] for r in body["results"])
+    assert trips.dynamodb <= 2 + math.ceil(100 / 25)
+    assert trips.dynamodb == 1 + 4  # one read of group + contract, 4 transactions of 25
+
+
+def test_reading_a_session_costs_one_round_trip_once_accounted(acme):
+    acme.record(1)
+    # Documented exception: a to_account session is priced by its group's current contract on
+    # every read (never a stale copy), so it costs the session and the contract: 2.
+    status, body, trips = acme.call("technician", "GET", "/v1/sessions/s-000000")
+    assert status == 200 and body["cost"] is not None
+    assert trips.dynamodb == 1 + 1
+    assert acme.call("technician", "POST", "/v1/sessions/s-000000/lock")[0] == 200
+    status, body, trips = acme.call("technician", "GET", "/v1/sessions/s-000000")
+    assert status == 200 and body["status"] == "accounted"
+    assert trips.dynamodb == 1
+
+
+def test_adjusting_and_locking_cost_three_round_trips_each(acme):
+    acme.record(1)
+    status, _, trips = acme.call("technician", "PATCH", "/v1/sessions/s-000000", {"extra_minutes": 5})
+    assert status == 200
+    assert trips.dynamodb == 3
+    status, _, trips = acme.call("technician", "POST", "/v1/sessions/s-000000/lock")
+    assert status == 200
+    assert trips.dynamodb == 3
+    assert [c.operation for c in trips.calls].count("TransactWriteItems") == 1  # session and balance together
+
+
+@pytest.mark.parametrize("path, query", [
+    ("/v1/groups/acme/sessions", "limit=100"),
+    ("/v1/groups/acme/sessions", "status=to_account"),
+    ("/v1/groups/acme/totals", ""),
+])
+def test_search_and_totals_cost_their_query_pages_plus_one(acme, path, query):
+    acme.record(150)
+    status, _, trips = acme.call("finance", "GET", path, query=query)
+    assert status == 200
+    assert trips.pages == 1
+    assert trips.dynamodb == trips.pages + 1
+    assert [c.operation for c in trips.calls] == ["Query", "Query"]  # group + contract, then the page: no read per session
+
+
+def test_lock_all_costs_pages_plus_one_transaction_per_99_plus_one(acme):
+    acme.record(150)
+    status, body, trips = acme.call("finance", "POST", "/v1/groups/acme/lock-all", {})
+    assert status == 200 and body["locked"] == 150
+    assert trips.dynamodb == trips.pages + math.ceil(150 / 99) + 1
+
+
+def test_lock_all_locks_99_sessions_per_transaction(acme):
+    acme.record(150)
+    status, body, trips = acme.call("finance", "POST", "/v1/groups/acme/lock-all", {})
+    assert status == 200 and body["locked"] == 150
+    assert [c.operation for c in trips.calls].count("TransactWriteItems") == math.ceil(150 / 99)
+
+
+def test_an_export_costs_its_pages_plus_the_group_read_and_its_record(acme):
+    acme.record(150)
+    status, body, trips = acme.call("finance", "POST", "/v1/groups/acme/exports", {})
+    assert status == 201 and body["rows"] == 150, body
+    # SPEC: pages + 1 (one Query reads the group and its contract). Documented exception: +1
+    # PutItem of the Export record, which GET /v1/exports/{id} and the audit of who exported read.
+    assert trips.pages == 1
+    assert trips.dynamodb == trips.pages + 1 + 1
+    assert trips.s3 == ["PutObject"]  # small: one put; large: one multipart upload (test_async_export)
+    status, _, trips = acme.call("finance", "GET", f"/v1/exports/{body['export_id']}")
+    assert status == 200
+    assert trips.dynamodb == 1 and trips.s3 == []  # a presigned link is signed locally
