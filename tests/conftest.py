@@ -29,7 +29,6 @@ from billing_core import models, tenants  # noqa: E402
 from billing_local import template  # noqa: E402
 from billing_local.gateway import Gateway  # noqa: E402
 
-GOLDEN = json.loads((ROOT.parent / "shared" / "golden" / "tariffs.json").read_text()) if (ROOT.parent / "shared" / "golden" / "tariffs.json").exists() else None
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from billing_core.tariff import (
     price,
 )
 
-GOLDEN_FILE = Path(__file__).resolve().parents[1].parent / "shared" / "golden" / "tariffs.json"
-GOLDEN = json.loads(GOLDEN_FILE.read_text())
+from golden import CASES as GOLDEN, COPY, SHARED
 LAYER = Path(__file__).resolve().parents[1] / "layers" / "billing_core"
 PROPERTY = settings(max_examples=200, deadline=None)
 
@@ -44,6 +43,8 @@ def _connection(case: dict) -> int:
 
 
 def test_the_golden_file_holds_cases_of_both_types():
+    if SHARED.exists():  # the repository's copy never drifts from the shared cases
+        assert json.loads(COPY.read_text()) == json.loads(SHARED.read_text())
     assert len(GOLDEN) >= 18
     assert {case["profile"]["type"] for case in GOLDEN} == {"pay_per_use", "subscription"}
     assert len({case["name"] for case in GOLDEN}) == len(GOLDEN)  # the ids below are unique

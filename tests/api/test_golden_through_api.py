@@ -1,15 +1,12 @@
 """The worked cases of shared/golden/tariffs.json through the HTTP API: create the profile,
 assign it, record the session, adjust its extra minutes, read it back, lock it, read it again."""
-import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from .conftest import T0, iso
 
-GOLDEN_FILE = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "tariffs.json"
-CASES = json.loads(GOLDEN_FILE.read_text())
+from golden import CASES
 
 
 def test_the_golden_file_has_cases_of_both_types():
