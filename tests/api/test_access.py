@@ -6,29 +6,10 @@ import pytest
 from billing_core import tenants
 from billing_local import template
 
+from role_table import SPEC_ROLE_TABLE as ROLE_TABLE
+
 from .conftest import STANDARD, assert_error, create_group, create_profile, record, upload
 
-STAFF = {"admin", "technician", "finance"}
-ROLE_TABLE = {  # SPEC §4
-    "POST /v1/profiles": {"admin"},
-    "GET /v1/profiles": STAFF,
-    "GET /v1/profiles/{profile_id}": STAFF,
-    "PUT /v1/profiles/{profile_id}": {"admin"},
-    "PUT /v1/groups/{group_id}": {"admin"},
-    "GET /v1/groups": STAFF,
-    "PUT /v1/groups/{group_id}/computers/{computer_id}": {"admin"},
-    "PUT /v1/groups/{group_id}/contract": {"admin"},
-    "POST /v1/sessions": {"agent", "admin"},
-    "POST /v1/sessions/batch": {"agent", "admin"},
-    "GET /v1/groups/{group_id}/sessions": STAFF,
-    "GET /v1/sessions/{session_id}": STAFF,
-    "PATCH /v1/sessions/{session_id}": {"technician", "admin"},
-    "POST /v1/sessions/{session_id}/lock": {"technician", "finance", "admin"},
-    "POST /v1/groups/{group_id}/lock-all": {"finance", "admin"},
-    "GET /v1/groups/{group_id}/totals": STAFF,
-    "POST /v1/groups/{group_id}/recharges": {"admin"},
-    "POST /v1/groups/{group_id}/exports": {"finance", "admin"},
-}
 PATH_VALUES = {"profile_id": "standard", "group_id": "acme", "computer_id": "pc-2", "session_id": "s-1"}
 VALID_BODY = {  # what an allowed role could send successfully
     "POST /v1/profiles": {**STANDARD, "profile_id": "premium"},

@@ -1,0 +1,35 @@
+"""The role table of SPEC §4, written out once for every test that checks it, independently of
+the roles the handlers declare. Routes the SPEC does not list follow their siblings."""
+
+ROLES = ("admin", "technician", "finance", "agent")
+STAFF = {"admin", "technician", "finance"}
+
+SPEC_ROLE_TABLE = {  # SPEC §4, as written
+    "POST /v1/profiles": {"admin"},
+    "GET /v1/profiles": STAFF,
+    "GET /v1/profiles/{profile_id}": STAFF,
+    "PUT /v1/profiles/{profile_id}": {"admin"},
+    "PUT /v1/groups/{group_id}": {"admin"},
+    "GET /v1/groups": STAFF,
+    "PUT /v1/groups/{group_id}/computers/{computer_id}": {"admin"},
+    "PUT /v1/groups/{group_id}/contract": {"admin"},
+    "POST /v1/sessions": {"agent", "admin"},
+    "POST /v1/sessions/batch": {"agent", "admin"},
+    "GET /v1/groups/{group_id}/sessions": STAFF,
+    "GET /v1/sessions/{session_id}": STAFF,
+    "PATCH /v1/sessions/{session_id}": {"technician", "admin"},
+    "POST /v1/sessions/{session_id}/lock": {"technician", "finance", "admin"},
+    "POST /v1/groups/{group_id}/lock-all": {"finance", "admin"},
+    "GET /v1/groups/{group_id}/totals": STAFF,
+    "POST /v1/groups/{group_id}/recharges": {"admin"},
+    "POST /v1/groups/{group_id}/exports": {"finance", "admin"},
+}
+
+ROLE_TABLE = {
+    **SPEC_ROLE_TABLE,
+    "GET /v1/profiles/{profile_id}/versions": STAFF,  # a profile's versions: read like the profile
+    "GET /v1/exports/{export_id}": {"finance", "admin"},  # an export's status and link: who may export
+    "GET /v1/sessions/{session_id}/history": STAFF,  # issue 5: staff roles
+    "GET /v1/groups/{group_id}/history": STAFF,
+    "GET /v1/me": set(ROLES),  # who am I: any valid token
+}
