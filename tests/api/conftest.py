@@ -4,8 +4,7 @@ start and a duration, and the checks every error answer shares (SPEC §4 "Errors
 One moto mock and bucket serve a whole test module and every test gets the table afresh (made
 from template.yaml, dropped afterwards, same name so billing_core keeps its connections): tests
 never see each other's data, and the suite pays neither for a new mock and new botocore clients
-per test nor for moto copying a big table in every transaction."""
-import copy
+per test nor for moto copying the whole table in every transaction (`fast_transactions`)."""
 import os
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from billing_core import models
-from billing_local import template
+from billing_local import moto_shims, template
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -128,38 +127,12 @@ def gold(msp):
     return profile
 
 
-class _TableCopiedOncePerTransaction:
-    """Stands in for `copy` inside moto's DynamoDB backend: moto backs up the whole table once per
-    *action* of a transaction (quadratic in a lock-all of 99 sessions); this backs it up once per
-    transaction, which rolls back exactly the same state (every backup is taken before any write)."""
-
-    def __init__(self):
-        self.backups: dict | None = None
-
-    def deepcopy(self, value, memo=None):
-        if self.backups is None:
-            return copy.deepcopy(value, memo)
-        if id(value) not in self.backups:
-            self.backups[id(value)] = copy.deepcopy(value)
-        return self.backups[id(value)]
-
-
 @pytest.fixture(autouse=True)
-def fast_transactions(monkeypatch):
-    from moto.dynamodb import models as moto_dynamodb
-
-    shim = _TableCopiedOncePerTransaction()
-    original = moto_dynamodb.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self, transact_items):
-        shim.backups = {}
-        try:
-            return original(self, transact_items)
-        finally:
-            shim.backups = None
-
-    monkeypatch.setattr(moto_dynamodb, "copy", shim)
-    monkeypatch.setattr(moto_dynamodb.DynamoDBBackend, "transact_write_items", transact_write_items)
+def fast_transactions():
+    """moto's transactions back up only the items they name, not the whole table (see
+    billing_local.moto_shims: the same outcome, as each in-process request is atomic)."""
+    with moto_shims.transactions_back_up_only_their_items():
+        yield
 
 
 @pytest.fixture
