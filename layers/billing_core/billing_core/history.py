@@ -32,15 +32,14 @@ def change(before, after) -> dict:
     return {"before": before, "after": after}
 
 
+def view(at: datetime, actor: str | None, action: str, changes: dict) -> dict:
+    """An entry as answered: the actor "<role>:<token_id>" told apart."""
+    role, _, token_id = (actor or "").partition(":")
+    return {"at": fields.utc_text(at), "actor": token_id or None, "role": role or None, "action": action, "changes": changes}
+
+
 def entry_view(item: HistoryEntry) -> dict:
-    role, _, token_id = (item.actor or "").partition(":")
-    return {
-        "at": fields.utc_text(item.at),
-        "actor": token_id or None,
-        "role": role or None,
-        "action": item.action,
-        "changes": jsonio.parse_object(item.changes, "changes"),
-    }
+    return view(item.at, item.actor, item.action, jsonio.parse_object(item.changes, "changes"))
 
 
 def read(partition: str) -> tuple[list[dict], list[BillingItem]]:

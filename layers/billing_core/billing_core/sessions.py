@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -257,8 +257,8 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
             continue
         to_write.append((index, upload, _new_session(tenant_id, upload, group_id, now, actor)))
 
-    for start in range(0, len(to_write), WRITE_CHUNK):
-        for index, outcome in _write_new_sessions(tenant_id, to_write[start:start + WRITE_CHUNK], contracts):
+    for chunk in _chunks(to_write, WRITE_CHUNK):
+        for index, outcome in _write_new_sessions(tenant_id, chunk, contracts):
             outcomes[index] = outcome
 
     for index, upload in repeats:
@@ -391,7 +391,6 @@ def session_history(tenant_id: str, session_id: str) -> dict:
     if session is None:
         raise NotFound(f"session {session_id} not found")
     if session.status == ACCOUNTED:
-        role, _, token_id = (session.locked_by or "").partition(":")
         frozen = {
             "status": history.change(TO_ACCOUNT, ACCOUNTED),
             "total_seconds": history.change(None, session.total_seconds),
@@ -400,10 +399,7 @@ def session_history(tenant_id: str, session_id: str) -> dict:
             "profile_id": history.change(None, session.profile_id),
             "profile_version": history.change(None, session.profile_version),
         }
-        entries.append({
-            "at": fields.utc_text(session.locked_at), "actor": token_id or None, "role": role or None,
-            "action": history.LOCKED, "changes": frozen,
-        })
+        entries.append(history.view(session.locked_at, session.locked_by, history.LOCKED, frozen))
     return {"session_id": session_id, "history": entries}
 
 
@@ -595,7 +591,7 @@ def parse_lock_all(values: dict) -> tuple[Period, str | None]:
     return parse_period(values), technician
 
 
-def _chunks(items: Iterator, size: int) -> Iterator[list]:
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
     chunk = []
     for item in items:
         chunk.append(item)
