@@ -169,6 +169,15 @@ def gateway_once():
     return Gateway()
 
 
+@pytest.fixture(scope="module")
+def two_seeded_tenants(gateway_once):
+    """Acme IT and its rival, both seeded, sharing one mocked table for the module."""
+    with mocked_aws():
+        a = seed(Tenant(gateway_once, "Acme IT"))
+        b = seed(Tenant(gateway_once, "Rival IT"), prefix="rival-")
+        yield a, b
+
+
 def table_items() -> list[dict]:
     """Every item of the table, as DynamoDB holds it (test-side Scan: the product never scans)."""
     client = boto3.client("dynamodb", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)

@@ -7,15 +7,7 @@ import pytest
 
 from billing_local import template
 
-from .conftest import GOLD, STANDARD, Tenant, assert_error_shape, count, mocked_aws, seed, tenant_items, upload
-
-
-@pytest.fixture(scope="module")
-def tenants_a_and_b(gateway_once):
-    with mocked_aws():
-        a = seed(Tenant(gateway_once, "Acme IT"))
-        b = seed(Tenant(gateway_once, "Rival IT"), prefix="rival-")
-        yield a, b
+from .conftest import GOLD, STANDARD, assert_error_shape, count, tenant_items, upload
 
 
 def state_seen_by_api(seeded) -> str:
@@ -72,8 +64,8 @@ def probes(a, b) -> list[tuple]:
     return made
 
 
-def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(tenants_a_and_b):
-    a, b = tenants_a_and_b
+def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two_seeded_tenants):
+    a, b = two_seeded_tenants
     b_items, b_seen = tenant_items(b.tenant.tenant_id), state_seen_by_api(b)
     a_items = tenant_items(a.tenant.tenant_id)
     checked, routes_probed = 0, set()
@@ -119,8 +111,8 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(ten
     count("isolation pairs (route × another tenant's ids)", checked)
 
 
-def test_the_same_ids_in_two_tenants_never_collide(tenants_a_and_b):
-    a, b = tenants_a_and_b
+def test_the_same_ids_in_two_tenants_never_collide(two_seeded_tenants):
+    a, b = two_seeded_tenants
     answers = {}
     for seeded, minutes, amount in ((a, 20, "10.00"), (b, 50, "99.00")):
         admin = seeded.tenant.admin

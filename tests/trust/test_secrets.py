@@ -14,15 +14,7 @@ import pytest
 from billing_core import tenants
 from billing_local import template
 
-from .conftest import ROLES, Caller, Tenant, count, mocked_aws, seed, table_items, upload, valid_requests
-
-
-@pytest.fixture(scope="module")
-def world(gateway_once):
-    with mocked_aws():
-        a = seed(Tenant(gateway_once, "Acme IT"))
-        b = seed(Tenant(gateway_once, "Rival IT"), prefix="rival-")
-        yield a, b
+from .conftest import ROLES, Caller, count, table_items, upload, valid_requests
 
 
 class Everything(logging.Handler):
@@ -34,8 +26,8 @@ class Everything(logging.Handler):
         self.lines.append(self.format(record))
 
 
-def test_a_token_never_appears_in_logs_answers_or_the_table(world, gateway_once, capfd):
-    a, b = world
+def test_a_token_never_appears_in_logs_answers_or_the_table(two_seeded_tenants, gateway_once, capfd):
+    a, b = two_seeded_tenants
     root, billing = logging.getLogger(), logging.getLogger("billing")
     handler, levels = Everything(), (root.level, billing.level)
     root.addHandler(handler)
@@ -90,8 +82,8 @@ def test_the_exports_bucket_is_never_public_and_only_reachable_by_presigned_link
                 assert not (statement["Effect"] == "Allow" and statement.get("Principal") in ("*", {"AWS": "*"})), statement
 
 
-def test_an_export_link_is_presigned_for_its_own_tenant_only_with_an_unguessable_key(world):
-    a, b = world
+def test_an_export_link_is_presigned_for_its_own_tenant_only_with_an_unguessable_key(two_seeded_tenants):
+    a, b = two_seeded_tenants
     keys, urls = [], []
     for seeded in (a, b):
         for _ in range(3):
@@ -123,8 +115,8 @@ def test_an_export_link_is_presigned_for_its_own_tenant_only_with_an_unguessable
 FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0"]
 
 
-def test_csv_cells_cannot_run_as_formulas_and_numbers_are_never_altered(world):
-    a, _ = world
+def test_csv_cells_cannot_run_as_formulas_and_numbers_are_never_altered(two_seeded_tenants):
+    a, _ = two_seeded_tenants
     tenant, group = a.tenant, "formulas"
     assert tenant.admin.put(f"/v1/groups/{group}", {"name": "=Formula Ltd"})[0] == 201
     assert tenant.admin.put(f"/v1/groups/{group}/contract", {"profile_id": a.pay_profile})[0] == 200
