@@ -206,7 +206,7 @@ def test_unknown_routes_methods_tokens_and_big_bodies_answer_in_the_error_shape(
     assert (status, body["error"]["code"]) == (401, "unauthorized")
     status, body, _ = http("GET", f"{api}/v1/groups", stack.description["tenants"][0]["tokens"]["agent"])
     assert (status, body["error"]["code"]) == (403, "forbidden")
-    # Over 1 MB: refused from the Content-Length, before the body is read.
+    # Over 1 MB: refused from the Content-Length, before the body reaches a function.
     status, body, _ = http("POST", f"{api}/v1/sessions/batch", token, raw=b" " * (1_048_576 + 1), headers={"Content-Type": "application/json"})
     assert (status, body["error"]["code"]) == (413, "payload_too_large")
     # Exactly 1 MB goes through to the function (which answers about the content, not the size).
