@@ -21,6 +21,8 @@ SPEC_ROLE_TABLE = {  # SPEC §4, as written
     "POST /v1/sessions/{session_id}/lock": {"technician", "finance", "admin"},
     "POST /v1/groups/{group_id}/lock-all": {"finance", "admin"},
     "GET /v1/groups/{group_id}/totals": STAFF,
+    "GET /v1/groups/{group_id}/contracts": STAFF,  # SPEC §12
+    "GET /v1/groups/{group_id}/ledger": STAFF,  # SPEC §12
     "POST /v1/groups/{group_id}/recharges": {"admin"},
     "POST /v1/groups/{group_id}/exports": {"finance", "admin"},
 }

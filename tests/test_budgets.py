@@ -98,7 +98,7 @@ def test_search_and_totals_cost_their_query_pages_plus_one(acme, path, query):
     assert status == 200
     assert trips.pages == 1
     assert trips.dynamodb == trips.pages + 1
-    assert [c.operation for c in trips.calls] == ["Query", "Query"]  # group + contract, then the page: no read per session
+    assert [c.operation for c in trips.calls] == ["BatchGetItem", "Query"]  # group + contract, then the page: no read per session
 
 
 def test_lock_all_costs_pages_plus_one_transaction_per_99_plus_one(acme):

@@ -55,7 +55,9 @@ def test_a_group_history_tells_assignments_recharges_and_profile_versions(msp):
     msp.admin.post("/v1/groups/acme/recharges", {"hours": 7.5, "amount": "300.00"})
     msp.admin.put(f"/v1/profiles/{profile_id}", {**SUBSCRIPTION, "step_minutes": 30})
     other = msp.admin.post("/v1/profiles", PAY_PER_USE)[1]["profile_id"]
-    msp.admin.put("/v1/groups/acme/contract", {"profile_id": other})
+    refused = msp.admin.put("/v1/groups/acme/contract", {"profile_id": other})
+    assert refused[0] == 409 and refused[1]["error"]["code"] == "balance_open", refused  # 1,050 minutes paid for
+    assert msp.admin.put("/v1/groups/acme/contract", {"profile_id": other, "balance": "close"})[0] == 200
 
     status, body = msp.finance.get("/v1/groups/acme/history")
     assert status == 200, body

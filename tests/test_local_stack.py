@@ -81,11 +81,11 @@ def test_the_stack_describes_itself_and_seeds_two_tenants(stack):
         # bakery: s-1001 (12.5 min, locked: 15 min, 20.00), s-1002 (41 + 10 min: 55 min, 60.00); s-1003 under the minimum
         status, totals, _ = http("GET", f"{api}/v1/groups/bakery/totals", finance)
         assert status == 200, totals
-        assert totals["accounted"] == {"sessions": 1, "total_seconds": 750, "billed_minutes": 15, "cost": "20.00"}
-        assert totals["to_account"] == {"sessions": 1, "total_seconds": 3060, "billed_minutes": 55, "cost": "60.00"}
+        assert totals["accounted"] == {"sessions": 1, "total_seconds": 750, "billed_minutes": 15, "cost": "20.00", "costs": [{"currency": "EUR", "amount": "20.00"}]}
+        assert totals["to_account"] == {"sessions": 1, "total_seconds": 3060, "billed_minutes": 55, "cost": "60.00", "costs": [{"currency": "EUR", "amount": "60.00"}]}
         # law-firm: 10 h + a 5 h recharge, 60 minutes used by the locked s-2001
         status, totals, _ = http("GET", f"{api}/v1/groups/law-firm/totals", finance)
-        assert totals["balance"] == {"total_minutes": 600, "recharged_minutes": 300, "used_minutes": 60,
+        assert totals["balance"] == {"total_minutes": 600, "recharged_minutes": 300, "used_minutes": 60, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0,
                                      "available_minutes": 840, "amount": "675.00"}
 
 
@@ -128,8 +128,8 @@ def test_the_readme_walkthrough_over_http(stack):
     status, totals, _ = http("GET", f"{api}/v1/groups/city-hall/totals?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z", finance)
     assert status == 200, totals
     assert (totals["from"], totals["to"]) == ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
-    assert totals["accounted"] == {"sessions": 1, "total_seconds": 720, "billed_minutes": 15, "cost": "20.00"}
-    assert totals["to_account"] == {"sessions": 0, "total_seconds": 0, "billed_minutes": 0, "cost": "0.00"}
+    assert totals["accounted"] == {"sessions": 1, "total_seconds": 720, "billed_minutes": 15, "cost": "20.00", "costs": [{"currency": "EUR", "amount": "20.00"}]}
+    assert totals["to_account"] == {"sessions": 0, "total_seconds": 0, "billed_minutes": 0, "cost": "0.00", "costs": []}
 
     status, export, _ = http("POST", f"{api}/v1/groups/city-hall/exports", finance, {"status": "accounted"})
     assert status in (201, 202), export

@@ -72,8 +72,16 @@ def test_the_reference_profiles_parse_to_exact_tariffs():
     assert tariff.total_minutes == 600
 
 
+def test_money_not_written_as_plain_digits_is_refused():
+    """SPEC §8: `^\\d{1,9}(\\.\\d{1,2})?$` (Python's Decimal would read all of these)."""
+    for amount in ("1E+2", "1e2", "1_000.00", "\u0661\u0662", "\uff11\uff12"):
+        with pytest.raises(InvalidInput) as refused:
+            parse_tariff("pay_per_use", {**PAY_PER_USE, "step_cost": amount})
+        assert refused.value.field == "step_cost", amount
+
+
 @pytest.mark.parametrize("amount, kept", [
-    ("12.5", "12.50"), ("12", "12.00"), (Decimal("12.5"), "12.50"), (12, "12.00"), (" 12.50 ", "12.50"), ("1E+2", "100.00"),
+    ("12.5", "12.50"), ("12", "12.00"), (Decimal("12.5"), "12.50"), (12, "12.00"), (" 12.50 ", "12.50"),
 ])
 def test_amounts_as_decimal_strings_or_numbers_are_kept_exact_to_the_cent(amount, kept):
     tariff = parse_tariff("pay_per_use", {**PAY_PER_USE, "step_cost": amount})

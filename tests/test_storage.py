@@ -1,6 +1,7 @@
 """The single-table store against moto: exact round trips, settings read at call time, tenants
 that never share a key, and no Scan — neither in the source nor on the wire."""
 import ast
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -11,7 +12,7 @@ import botocore.session
 import pynamodb.connection.base
 import pytest
 
-from billing_core import address_book, exports, models, profiles, sessions, tenants
+from billing_core import ledger, address_book, contracts, exports, locking, models, profiles, recording, reporting, sessions, tenants
 from billing_core.models import (
     BillingItem,
     Contract,
@@ -67,9 +68,12 @@ def test_a_contract_round_trips_with_exact_money_hours_and_utc_times(aws):
         keys.group("t1", "acme"), "CONTRACT",
         GSI1PK=keys.contracts_of("t1", "prepaid"), GSI1SK="acme",
         contract_id="ctr_1", group_id="acme", profile_id="prepaid", profile_version=3, profile_name="Prepaid",
-        tariff=SUBSCRIPTION, assigned_at=MOMENT, assigned_by="admin",
-        recharged_minutes=90, recharged_amount=Decimal("12.30"), used_minutes=45, revision=2,
+        tariff=SUBSCRIPTION, assigned_at=MOMENT, assigned_by="admin", revision=2, ledger_seq=3,
     )
+    balance, _ = ledger.Balance().add_block(ledger.ALLOTMENT, "a", 450, Decimal("400.10"), MOMENT)
+    balance, _ = balance.add_block(ledger.RECHARGE, "r", 90, Decimal("12.30"), MOMENT, MOMENT + timedelta(days=30))
+    balance, _, _ = balance.deduct("s-1", 45, MOMENT, MOMENT, 15)
+    contract.balance = json.dumps(ledger.dump(balance))
     contract.save()
 
     stored = Contract.get(keys.group("t1", "acme"), "CONTRACT", consistent_read=True)
@@ -77,13 +81,15 @@ def test_a_contract_round_trips_with_exact_money_hours_and_utc_times(aws):
     assert stored.tariff == SUBSCRIPTION and isinstance(stored.tariff, Subscription)
     assert type(stored.tariff.total_hours) is Decimal and stored.tariff.total_minutes == 450
     assert type(stored.tariff.amount) is Decimal and str(stored.tariff.amount) == "400.10"
-    assert type(stored.recharged_amount) is Decimal and stored.recharged_amount == Decimal("12.30")
-    assert (stored.recharged_minutes, stored.used_minutes, stored.revision) == (90, 45, 2)
+    kept = ledger.load(json.loads(stored.balance))
+    assert kept == balance  # exact money, whole minutes, aware expiry instants
+    assert type(kept.recharged_amount) is Decimal and kept.recharged_amount == Decimal("12.30")
+    assert (kept.recharged_minutes, kept.used_minutes, stored.revision, stored.ledger_seq) == (90, 45, 2, 3)
+    assert_utc_aware(kept.blocks[-1].expires_at)
     assert stored.assigned_at == MOMENT
     assert_utc_aware(stored.assigned_at)
 
     item = raw_item("billing-test", keys.group("t1", "acme"), "CONTRACT")
-    assert item["recharged_amount"] == {"N": "12.30"}
     assert item["tariff"]["M"]["amount"] == {"N": "400.10"}
     assert item["tariff"]["M"]["total_hours"] == {"N": "7.5"}
     assert item["tariff"]["M"]["type"] == {"S": "subscription"}
@@ -202,7 +208,7 @@ def test_the_table_is_the_one_table_name_names_at_call_time(aws, monkeypatch):
     models.reset()
     tenants.create_tenant("Acme IT", tenant_id=tenant)  # the same tenant id is new in the second table
     address_book.put_group(tenant, "second", {"name": "In the second table"})
-    sessions.record_sessions(tenant, [upload("s-1", group_id="second")])
+    recording.record_sessions(tenant, [upload("s-1", group_id="second")])
 
     assert raw_item("billing-second", keys.group(tenant, "second"), "GROUP")["name"] == {"S": "In the second table"}
     assert raw_item("billing-second", keys.session(tenant, "s-1"), "SESSION") is not None
@@ -223,13 +229,13 @@ def test_two_tenants_with_the_same_ids_never_see_each_others_items(aws):
     for tenant, name, technician in ((acme, "Acme Ltd", "ann"), (rival, "Rival Ltd", "bob")):
         address_book.put_group(tenant, "acme", {"name": name})
         profiles.create_profile(tenant, {**STANDARD, "name": f"Standard of {name}"}, "admin")
-        address_book.assign_profile(tenant, "acme", {"profile_id": "std"}, "admin")
-        [outcome] = sessions.record_sessions(tenant, [upload("s-1", technician=technician)])
+        contracts.assign_profile(tenant, "acme", {"profile_id": "std"}, "admin")
+        [outcome] = recording.record_sessions(tenant, [upload("s-1", technician=technician)])
         assert outcome.status == 201, outcome.body  # the same session id is new for each tenant
 
     # One tenant locks and adjusts; the other's session stays as it was.
     sessions.adjust_session(acme, "s-1", {"extra_minutes": -10})
-    assert sessions.lock_session(acme, "s-1", "ann")["cost"] == "20.00"
+    assert locking.lock_session(acme, "s-1", "ann")["cost"] == "20.00"
 
     acme_session, rival_session = sessions.get_session(acme, "s-1"), sessions.get_session(rival, "s-1")
     assert (acme_session["technician"], acme_session["status"], acme_session["cost"]) == ("ann", "accounted", "20.00")
@@ -237,9 +243,9 @@ def test_two_tenants_with_the_same_ids_never_see_each_others_items(aws):
     for tenant, name, technician in ((acme, "Acme Ltd", "ann"), (rival, "Rival Ltd", "bob")):
         assert address_book.list_groups(tenant) == {"groups": [{"group_id": "acme", "name": name, "profile_id": "std"}]}
         assert [p["name"] for p in profiles.list_profiles(tenant)["profiles"]] == [f"Standard of {name}"]
-        found = sessions.search_sessions(tenant, "acme", {})["sessions"]
+        found = reporting.search_sessions(tenant, "acme", {})["sessions"]
         assert [(s["session_id"], s["technician"]) for s in found] == [("s-1", technician)]
-        assert sessions.totals(tenant, "acme", {})["accounted"]["sessions"] == (1 if tenant == acme else 0)
+        assert reporting.totals(tenant, "acme", {})["accounted"]["sessions"] == (1 if tenant == acme else 0)
 
     # Every key of one tenant differs from the other's for the same ids.
     for make in (keys.group, keys.computer, keys.profile, keys.session, keys.export, keys.contracts_of,
@@ -300,22 +306,22 @@ def test_no_operation_ever_scans_the_table(dynamodb_calls):
     profiles.create_profile(tenant, PREPAID, "admin")
     for group_id, profile_id in (("acme", "std"), ("beta", "prepaid")):
         address_book.put_group(tenant, group_id, {"name": group_id.title()})
-        address_book.assign_profile(tenant, group_id, {"profile_id": profile_id}, "admin")
+        contracts.assign_profile(tenant, group_id, {"profile_id": profile_id}, "admin")
     address_book.put_computer(tenant, "acme", "pc-1", {"name": "Reception PC"})
-    recorded = sessions.record_sessions(tenant, [upload("s-1"), {**upload("s-2"), "group_id": None}])
+    recorded = recording.record_sessions(tenant, [upload("s-1"), {**upload("s-2"), "group_id": None}])
     assert [o.status for o in recorded] == [201, 201]
-    sessions.record_batch(tenant, {"sessions": [upload(f"b-{n}", group_id="beta") for n in range(3)] + [upload("s-1")]})
+    recording.record_batch(tenant, {"sessions": [upload(f"b-{n}", group_id="beta") for n in range(3)] + [upload("s-1")]})
     assert sessions.get_session(tenant, "s-1")["cost"] == "30.00"
-    assert len(sessions.search_sessions(tenant, "acme", {"limit": "1"})["sessions"]) == 1
-    sessions.search_sessions(tenant, "beta", {"status": "to_account", "technician": "ann"})
+    assert len(reporting.search_sessions(tenant, "acme", {"limit": "1"})["sessions"]) == 1
+    reporting.search_sessions(tenant, "beta", {"status": "to_account", "technician": "ann"})
     sessions.adjust_session(tenant, "s-1", {"extra_minutes": -10, "notes": "printer"})
-    assert sessions.lock_session(tenant, "s-1", "ann")["status"] == "accounted"
-    assert sessions.lock_session(tenant, "s-1", "ann")["status"] == "accounted"
-    assert sessions.lock_all(tenant, "acme", {}, "fin")["locked"] == 1
-    assert sessions.lock_all(tenant, "beta", {"from": "2026-03-01T00:00:00Z"}, "fin")["locked"] == 3
-    address_book.recharge(tenant, "beta", {"hours": "2.5", "amount": "100.00"}, "admin")
-    assert sessions.totals(tenant, "beta", {})["balance"]["recharged_minutes"] == 150
-    sessions.totals(tenant, "acme", {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"})
+    assert locking.lock_session(tenant, "s-1", "ann")["status"] == "accounted"
+    assert locking.lock_session(tenant, "s-1", "ann")["status"] == "accounted"
+    assert locking.lock_all(tenant, "acme", {}, "fin")["locked"] == 1
+    assert locking.lock_all(tenant, "beta", {"from": "2026-03-01T00:00:00Z"}, "fin")["locked"] == 3
+    contracts.recharge(tenant, "beta", {"hours": "2.5", "amount": "100.00"}, "admin")
+    assert reporting.totals(tenant, "beta", {})["balance"]["recharged_minutes"] == 150
+    reporting.totals(tenant, "acme", {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"})
     status, export = exports.export_sessions(tenant, "acme", {}, "fin", budget_seconds=60)
     assert (status, export["rows"]) == (201, 2)
     assert exports.export_status(tenant, export["export_id"])["status"] == "ready"

@@ -1,13 +1,13 @@
 """POST /v1/sessions/{session_id}/lock — account one session (idempotent)."""
-from billing_core import api, sessions
+from billing_core import api, locking
 from billing_core.api import ADMIN, FINANCE, TECHNICIAN
 
 
-@api.route(TECHNICIAN, FINANCE, ADMIN)
+@api.route(TECHNICIAN, FINANCE, ADMIN, idempotent=True)
 def lock_session(request: api.Request) -> dict:
     if request.raw_body and request.raw_body.strip():
         request.body(())  # a lock takes no fields: refuse any, by name
-    return sessions.lock_session(request.tenant_id, request.path_id("session_id"), request.actor)
+    return locking.lock_session(request.tenant_id, request.path_id("session_id"), request.actor, request.claim)
 
 
 lambda_handler = api.handler(lock_session)

@@ -18,10 +18,11 @@ def profile_versions(request: api.Request) -> dict:
     return profiles.profile_versions(request.tenant_id, request.path_id("profile_id"))
 
 
-@api.route(ADMIN)
+@api.route(ADMIN, idempotent=True)
 def update_profile(request: api.Request) -> dict:
     profile_id = request.path_id("profile_id")
-    return profiles.update_profile(request.tenant_id, profile_id, request.body(profiles.PROFILE_FIELDS), request.actor)
+    return profiles.update_profile(request.tenant_id, profile_id, request.body(profiles.PROFILE_FIELDS), request.actor,
+                                   request.claim)
 
 
 lambda_handler = api.handler(routes={

@@ -1,19 +1,19 @@
 """POST /v1/sessions and POST /v1/sessions/batch — agents upload finished sessions, exactly once."""
-from billing_core import api, sessions
+from billing_core import api, recording
 from billing_core.api import ADMIN, AGENT
 
 
 @api.route(AGENT, ADMIN)
 def record_session(request: api.Request) -> api.Response:
-    outcome = sessions.record_sessions(request.tenant_id, [request.body(sessions.UPLOAD_FIELDS)], request.actor)[0]
+    outcome = recording.record_sessions(request.tenant_id, [request.body(recording.UPLOAD_FIELDS)], request.actor)[0]
     if "error" in outcome.body:
         return api.Response(outcome.status, {"error": outcome.body["error"]})
     return api.Response(outcome.status, outcome.body)
 
 
-@api.route(AGENT, ADMIN)
+@api.route(AGENT, ADMIN, idempotent=True)
 def record_batch(request: api.Request) -> dict:
-    return {"results": sessions.record_batch(request.tenant_id, request.body({"sessions"}), request.actor)}
+    return {"results": recording.record_batch(request.tenant_id, request.body({"sessions"}), request.actor)}
 
 
 lambda_handler = api.handler(routes={

@@ -376,9 +376,9 @@ def serve_moto() -> None:
 
 
 def seed_sessions(tenant_id: str, group_id: str, count: int) -> float:
-    """`count` to_account sessions of one group, built as sessions._new_session builds them and
+    """`count` to_account sessions of one group, built as recording._new_session builds them and
     written straight to the table with BatchWriteItem (the API would take too long). Seconds."""
-    from billing_core import fields, sessions
+    from billing_core import fields, recording
     from billing_core.models import Session
 
     began = time.perf_counter()
@@ -387,11 +387,11 @@ def seed_sessions(tenant_id: str, group_id: str, count: int) -> float:
         for n in range(count):
             values = upload(n, group_id)
             values["notes"] = "printer queue stuck; cleared spooler and reinstalled the driver"
-            parsed = sessions.parse_upload(values)
+            parsed = recording.parse_upload(values)
             try:
-                batch.save(sessions._new_session(tenant_id, parsed, group_id, now, None))
+                batch.save(recording._new_session(tenant_id, parsed, group_id, now, None))
             except TypeError:  # an older _new_session without the actor
-                batch.save(sessions._new_session(tenant_id, parsed, group_id, now))
+                batch.save(recording._new_session(tenant_id, parsed, group_id, now))
     return time.perf_counter() - began
 
 
@@ -418,7 +418,7 @@ def measure(action) -> Measured:
 
 
 def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], dict]:
-    from billing_core import exports, models, sessions, tenants
+    from billing_core import exports, locking, models, reporting, tenants
     from billing_core.models import Contract, Group, ProfileVersion, keys
     from billing_core.tariff import parse_tariff
 
@@ -438,8 +438,8 @@ def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], 
                 _group_with_contract(tenant_id, "big", Group, Contract, ProfileVersion, keys, parse_tariff)
                 seeded = seed_sessions(tenant_id, "big", size)
                 operations = {
-                    "totals": lambda: sessions.totals(tenant_id, "big", {}),
-                    "search, first page of 100": lambda: sessions.search_sessions(tenant_id, "big", {"limit": "100"}),
+                    "totals": lambda: reporting.totals(tenant_id, "big", {}),
+                    "search, first page of 100": lambda: reporting.search_sessions(tenant_id, "big", {"limit": "100"}),
                     "export (streamed, multipart)": lambda: _export(exports, tenant_id),
                 }
                 if size in lock_all_sizes:  # last: it turns every session of the group accounted
@@ -477,7 +477,7 @@ def _group_with_contract(tenant_id, group_id, Group, Contract, ProfileVersion, k
 
 def _lock_all(sessions, tenant_id: str, size: int) -> dict:
     with RoundTrips() as trips:
-        answer = sessions.lock_all(tenant_id, "big", {}, "bench")
+        answer = locking.lock_all(tenant_id, "big", {}, "bench")
     assert answer["locked"] == size, (answer, size)
     return {**answer, "trips": trips}
 

@@ -74,7 +74,7 @@ def test_assigning_a_subscription_answers_its_balance(msp):
     create_group(msp, "acme")
     status, contract = msp.admin.put("/v1/groups/acme/contract", {"profile_id": "gold"})
     assert status == 200
-    assert contract["balance"] == {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 0,
+    assert contract["balance"] == {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 0, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0,
                                    "available_minutes": 600, "amount": "500.00"}
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from .conftest import assert_error, assert_invalid, create_group, create_profile, record
 
-FULL = {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 0, "available_minutes": 600, "amount": "500.00"}
+FULL = {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 0, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0, "available_minutes": 600, "amount": "500.00"}
 
 
 def test_one_session_is_read_by_every_staff_role(msp, acme):

@@ -87,10 +87,12 @@ def test_a_session_of_a_group_without_contract_is_kept_unpriced_then_priced(msp)
     assert (session["cost"], session["billed_minutes"], session["profile_id"], session["profile_version"]) == ("20.00", 15, "standard", 1)
 
 
-def test_the_lock_freezes_what_priced_it_even_across_a_type_change(msp, acme):
+def test_a_profile_never_changes_type_or_currency(msp, acme):
     record(msp, "s-1", 1320, start=T0)
-    locked = msp.technician.post("/v1/sessions/s-1/lock")[1]
-    msp.admin.put("/v1/profiles/standard", GOLD)  # version 2 is a subscription
-    assert msp.technician.get("/v1/sessions/s-1") == (200, locked)
-    record(msp, "s-2", 1320, start=T0)
-    assert msp.technician.get("/v1/sessions/s-2")[1]["cost"] is None
+    before = msp.technician.get("/v1/sessions/s-1")[1]
+    for change, field in ((GOLD, "type"), ({**STANDARD, "currency": "USD"}, "currency")):
+        status, body = msp.admin.put("/v1/profiles/standard", change)
+        assert (status, body["error"]["code"]) == (409, "immutable_field"), body
+        assert body["error"]["message"].startswith(f"{field}:"), body
+    assert msp.admin.get("/v1/profiles/standard")[1]["version"] == 1
+    assert msp.technician.get("/v1/sessions/s-1") == (200, before)  # still priced as pay per use, in EUR

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from billing_core import address_book, profiles, tenants
+from billing_core import address_book, contracts, profiles, tenants
 from billing_local import template
 from billing_local.gateway import function_handler, load_handler
 
@@ -94,11 +94,12 @@ def test_the_sample_events_played_in_order_are_the_main_path(aws):
     status, page = invoke("search_sessions")
     assert (status, len(page["sessions"]), page["next_cursor"]) == (200, 3, None)
     status, totals = invoke("totals")
-    assert totals["to_account"] == {"sessions": 3, "total_seconds": 1051 + 2170 + 3720, "billed_minutes": 20 + 40 + 65, "cost": "156.00"}
+    assert totals["to_account"] == {"sessions": 3, "total_seconds": 1051 + 2170 + 3720, "billed_minutes": 20 + 40 + 65,
+                                    "cost": "156.00", "costs": [{"currency": "EUR", "amount": "156.00"}]}
     status, locked = invoke("lock_session")
     assert (status, locked["status"], locked["cost"]) == (200, "accounted", "26.00")
     assert invoke("lock_session") == (200, locked)
-    assert invoke("lock_all") == (200, {"locked": 1, "billed_minutes": 65, "cost": "80.00"})
+    assert invoke("lock_all") == (200, {"locked": 1, "billed_minutes": 65, "cost": "80.00", "costs": [{"currency": "EUR", "amount": "80.00"}]})
     status, export = invoke("export_sessions")
     assert (status, export["rows"]) == (201, 3)
     assert export["key"].startswith(f"tenants/{tenant_id}/exports/")
@@ -109,8 +110,11 @@ def test_the_sample_events_played_in_order_are_the_main_path(aws):
     profiles.create_profile(tenant_id, {"profile_id": "gold", "name": "Gold 10h", "type": "subscription", "currency": "EUR",
                                         "min_duration_minutes": 1, "total_hours": 10, "amount": "500.00", "step_minutes": 15}, "")
     address_book.put_group(tenant_id, "globex", {"name": "Globex"})
-    address_book.assign_profile(tenant_id, "globex", {"profile_id": "gold"}, "")
+    contracts.assign_profile(tenant_id, "globex", {"profile_id": "gold"}, "")
     status, recharge = invoke("recharge")
     assert status == 201, recharge
-    assert recharge["balance"] == {"total_minutes": 600, "recharged_minutes": 450, "used_minutes": 0,
-                                   "available_minutes": 1050, "amount": "800.00"}
+    assert recharge["balance"] == {"total_minutes": 600, "recharged_minutes": 450, "used_minutes": 0, "carried_over_minutes": 0,
+                                   "expired_minutes": 0, "overage_minutes": 0, "available_minutes": 1050, "amount": "800.00"}
+    status, ledger = invoke("contracts")  # the recharge is the ledger's second entry, after the allotment
+    assert status == 200, ledger
+    assert [(e["kind"], e["minutes"], e["running_balance"]) for e in ledger["entries"]] == [("allotment", 600, 600), ("recharge", 450, 1050)]

@@ -23,13 +23,14 @@ def test_lock_all_locks_every_session_across_pages_and_transactions(msp, acme, f
     status, answer = msp.finance.post("/v1/groups/acme/lock-all", {"from": iso(T0)})
     assert status == 200, answer
     assert len(query_pages) >= 3 and query_pages[-1] is False, query_pages  # it read every page
-    assert answer == {"locked": 259, "billed_minutes": 259 * 25, "cost": "7770.00"}
+    assert answer == {"locked": 259, "billed_minutes": 259 * 25, "cost": "7770.00", "costs": [{"currency": "EUR", "amount": "7770.00"}]}
     after = statuses(msp)
     assert after.pop("s-early") == "to_account"
     assert set(after.values()) == {"accounted"} and len(after) == 260
     totals = msp.finance.get("/v1/groups/acme/totals", query=f"from={iso(T0)}")[1]
-    assert totals["accounted"] == {"sessions": 260, "total_seconds": 260 * 1320, "billed_minutes": 260 * 25, "cost": "7800.00"}
-    assert msp.finance.post("/v1/groups/acme/lock-all", {"from": iso(T0)}) == (200, {"locked": 0, "billed_minutes": 0, "cost": "0.00"})
+    assert totals["accounted"] == {"sessions": 260, "total_seconds": 260 * 1320, "billed_minutes": 260 * 25, "cost": "7800.00",
+                                   "costs": [{"currency": "EUR", "amount": "7800.00"}]}
+    assert msp.finance.post("/v1/groups/acme/lock-all", {"from": iso(T0)}) == (200, {"locked": 0, "billed_minutes": 0, "cost": "0.00", "costs": []})
 
 
 @pytest.fixture
@@ -47,11 +48,11 @@ def day(msp, acme):
 
 @pytest.mark.parametrize("body, locked, answer", [
     ({"from": "2026-03-02T09:00:00Z", "to": "2026-03-02T12:00:00Z"}, {"s-09", "s-10", "s-11"},
-     {"locked": 3, "billed_minutes": 15 + 30 + 65, "cost": "125.00"}),
-    ({"technician": "bob"}, {"s-09", "s-11", "s-13"}, {"locked": 3, "billed_minutes": 15 + 65 + 20, "cost": "115.00"}),
-    ({"technician": "ann", "to": "2026-03-02T10:00:00+01:00"}, {"s-08"}, {"locked": 1, "billed_minutes": 25, "cost": "30.00"}),
-    ({"from": "2026-03-02T13:00:00.000001Z"}, set(), {"locked": 0, "billed_minutes": 0, "cost": "0.00"}),
-    ({}, {"s-08", "s-09", "s-10", "s-11", "s-12", "s-13"}, {"locked": 6, "billed_minutes": 170, "cost": "200.00"}),
+     {"locked": 3, "billed_minutes": 15 + 30 + 65, "cost": "125.00", "costs": [{"currency": "EUR", "amount": "125.00"}]}),
+    ({"technician": "bob"}, {"s-09", "s-11", "s-13"}, {"locked": 3, "billed_minutes": 15 + 65 + 20, "cost": "115.00", "costs": [{"currency": "EUR", "amount": "115.00"}]}),
+    ({"technician": "ann", "to": "2026-03-02T10:00:00+01:00"}, {"s-08"}, {"locked": 1, "billed_minutes": 25, "cost": "30.00", "costs": [{"currency": "EUR", "amount": "30.00"}]}),
+    ({"from": "2026-03-02T13:00:00.000001Z"}, set(), {"locked": 0, "billed_minutes": 0, "cost": "0.00", "costs": []}),
+    ({}, {"s-08", "s-09", "s-10", "s-11", "s-12", "s-13"}, {"locked": 6, "billed_minutes": 170, "cost": "200.00", "costs": [{"currency": "EUR", "amount": "200.00"}]}),
 ])
 def test_lock_all_honours_from_to_and_technician(msp, day, body, locked, answer):
     assert msp.finance.post("/v1/groups/acme/lock-all", body) == (200, answer)
@@ -66,7 +67,7 @@ def test_lock_all_of_a_subscription_deducts_the_balance_once(msp, gold):
     record_many(msp, [upload(f"s-{n}", 960, start=T0 + timedelta(hours=n)) for n in range(4)])  # 30 min each
     record(msp, "s-globex", 960, group_id="globex", computer_id="pc-9")
     assert msp.finance.post("/v1/sessions/s-0/lock")[0] == 200
-    assert msp.finance.post("/v1/groups/acme/lock-all", {}) == (200, {"locked": 3, "billed_minutes": 90, "cost": None})
+    assert msp.finance.post("/v1/groups/acme/lock-all", {}) == (200, {"locked": 3, "billed_minutes": 90, "cost": None, "costs": []})
     balance = msp.finance.get("/v1/groups/acme/totals")[1]["balance"]
     assert (balance["used_minutes"], balance["available_minutes"]) == (120, 480)
     assert msp.finance.get("/v1/groups/globex/totals")[1]["balance"]["used_minutes"] == 0

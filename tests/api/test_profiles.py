@@ -41,11 +41,11 @@ def test_an_update_makes_version_n_plus_1_and_keeps_every_older_one(msp):
     assert msp.admin.get("/v1/profiles/standard", query="version=4")[0] == 404
 
 
-def test_an_update_may_change_the_type(msp):
+def test_an_update_never_changes_the_type(msp):
     create_profile(msp, profile_id="plan")
-    status, profile = msp.admin.put("/v1/profiles/plan", GOLD)
-    assert status == 200, profile
-    assert (profile["type"], profile["version"], profile["total_hours"]) == ("subscription", 2, 10)
+    status, body = msp.admin.put("/v1/profiles/plan", GOLD)
+    assert (status, body["error"]["code"]) == (409, "immutable_field"), body
+    assert msp.admin.get("/v1/profiles/plan")[1]["type"] == "pay_per_use"
 
 
 def test_an_existing_profile_id_is_a_409_and_keeps_the_profile(msp):

@@ -4,7 +4,7 @@ import pytest
 
 from .conftest import GOLD, T0, assert_error, assert_invalid, create_group, create_profile, record
 
-FULL = {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 0, "available_minutes": 600, "amount": "500.00"}
+FULL = {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 0, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0, "available_minutes": 600, "amount": "500.00"}
 
 
 def balance(tenant, group_id):
@@ -33,7 +33,7 @@ def test_an_overrun_goes_negative_and_a_recharge_tops_it_up(msp, gold):
     status, recharge = msp.admin.post("/v1/groups/acme/recharges", {"hours": 7.5, "amount": "300.00"})
     assert status == 201, recharge
     assert (recharge["group_id"], recharge["hours"], recharge["amount"]) == ("acme", 7.5, "300.00")
-    expected = {"total_minutes": 600, "recharged_minutes": 450, "used_minutes": 660, "available_minutes": 390, "amount": "800.00"}
+    expected = {"total_minutes": 600, "recharged_minutes": 450, "used_minutes": 660, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0, "available_minutes": 390, "amount": "800.00"}
     assert recharge["balance"] == expected
     assert balance(msp, "acme") == expected
     assert balance(msp, "globex") == FULL
@@ -44,6 +44,7 @@ def test_recharges_add_up(msp, gold):
     status, second = msp.admin.post("/v1/groups/acme/recharges", {"hours": "0.25", "amount": 12.5})
     assert status == 201
     assert second["balance"] == {"total_minutes": 600, "recharged_minutes": 135, "used_minutes": 0,
+                                 "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0,
                                  "available_minutes": 735, "amount": "612.50"}
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from .conftest import T0, assert_error, assert_invalid, create_group, iso, record, record_many, upload
 
-EMPTY = {"sessions": 0, "total_seconds": 0, "billed_minutes": 0, "cost": "0.00"}
+EMPTY = {"sessions": 0, "total_seconds": 0, "billed_minutes": 0, "cost": "0.00", "costs": []}
 
 
 def totals(tenant, group_id="acme", **period):
@@ -31,17 +31,17 @@ def week(msp):
 
 
 @pytest.mark.parametrize("period, to_account, accounted", [
-    ({}, {"sessions": 3, "total_seconds": 2880, "billed_minutes": 60, "cost": "75.00"},
-     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
-    ({"from": iso(T0 + timedelta(days=1))}, {"sessions": 2, "total_seconds": 1560, "billed_minutes": 35, "cost": "45.00"},
-     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
-    ({"to": iso(T0 + timedelta(days=1))}, {"sessions": 1, "total_seconds": 1320, "billed_minutes": 25, "cost": "30.00"}, EMPTY),
+    ({}, {"sessions": 3, "total_seconds": 2880, "billed_minutes": 60, "cost": "75.00", "costs": [{"currency": "EUR", "amount": "75.00"}]},
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00", "costs": [{"currency": "EUR", "amount": "70.00"}]}),
+    ({"from": iso(T0 + timedelta(days=1))}, {"sessions": 2, "total_seconds": 1560, "billed_minutes": 35, "cost": "45.00", "costs": [{"currency": "EUR", "amount": "45.00"}]},
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00", "costs": [{"currency": "EUR", "amount": "70.00"}]}),
+    ({"to": iso(T0 + timedelta(days=1))}, {"sessions": 1, "total_seconds": 1320, "billed_minutes": 25, "cost": "30.00", "costs": [{"currency": "EUR", "amount": "30.00"}]}, EMPTY),
     ({"from": iso(T0 + timedelta(days=1)), "to": iso(T0 + timedelta(days=3))},
-     {"sessions": 1, "total_seconds": 960, "billed_minutes": 20, "cost": "25.00"},
-     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
+     {"sessions": 1, "total_seconds": 960, "billed_minutes": 20, "cost": "25.00", "costs": [{"currency": "EUR", "amount": "25.00"}]},
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00", "costs": [{"currency": "EUR", "amount": "70.00"}]}),
     ({"from": "2026-03-03T10:00:00+01:00", "to": "2026-03-03T10:00:01+01:00"}, EMPTY,
-     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00"}),
-    ({"from": "2026-03-03T09:00:00.000001Z"}, {"sessions": 2, "total_seconds": 1560, "billed_minutes": 35, "cost": "45.00"}, EMPTY),
+     {"sessions": 1, "total_seconds": 3660, "billed_minutes": 65, "cost": "70.00", "costs": [{"currency": "EUR", "amount": "70.00"}]}),
+    ({"from": "2026-03-03T09:00:00.000001Z"}, {"sessions": 2, "total_seconds": 1560, "billed_minutes": 35, "cost": "45.00", "costs": [{"currency": "EUR", "amount": "45.00"}]}, EMPTY),
 ])
 def test_pay_per_use_totals_honour_the_period(msp, acme, week, period, to_account, accounted):
     week("acme")
@@ -63,12 +63,12 @@ def utc(text):
 def test_subscription_totals_have_no_cost_and_show_the_balance(msp, gold, week):
     week("acme")
     answer = totals(msp)
-    assert answer["to_account"] == {"sessions": 3, "total_seconds": 2880, "billed_minutes": 75, "cost": "0.00"}
-    assert answer["accounted"] == {"sessions": 1, "total_seconds": 3660, "billed_minutes": 75, "cost": "0.00"}
-    assert answer["balance"] == {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 75, "available_minutes": 525, "amount": "500.00"}
+    assert answer["to_account"] == {"sessions": 3, "total_seconds": 2880, "billed_minutes": 75, "cost": "0.00", "costs": []}
+    assert answer["accounted"] == {"sessions": 1, "total_seconds": 3660, "billed_minutes": 75, "cost": "0.00", "costs": []}
+    assert answer["balance"] == {"total_minutes": 600, "recharged_minutes": 0, "used_minutes": 75, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0, "available_minutes": 525, "amount": "500.00"}
     assert answer["contract"]["type"] == "subscription"
     in_period = totals(msp, **{"from": iso(T0 + timedelta(days=2)), "to": iso(T0 + timedelta(days=3))})
-    assert in_period["to_account"] == {"sessions": 1, "total_seconds": 960, "billed_minutes": 30, "cost": "0.00"}
+    assert in_period["to_account"] == {"sessions": 1, "total_seconds": 960, "billed_minutes": 30, "cost": "0.00", "costs": []}
     assert in_period["accounted"] == EMPTY
     assert in_period["balance"] == answer["balance"]  # the balance is the contract's, whatever the period
     assert totals(msp, "globex")["balance"]["used_minutes"] == 0
@@ -79,7 +79,7 @@ def test_totals_of_a_group_without_contract(msp):
     record(msp, "s-1", 1320, group_id="newco")
     answer = totals(msp, "newco")
     assert answer["contract"] is None and "balance" not in answer
-    assert answer["to_account"] == {"sessions": 1, "total_seconds": 1320, "billed_minutes": 0, "cost": "0.00"}
+    assert answer["to_account"] == {"sessions": 1, "total_seconds": 1320, "billed_minutes": 0, "cost": "0.00", "costs": []}
     assert answer["accounted"] == EMPTY
 
 

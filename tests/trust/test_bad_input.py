@@ -291,6 +291,7 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("GET", "/v1/sessions/{session_id}/history", None), ("GET", "/v1/groups/{group_id}/history", None),
     ("GET", "/v1/groups/{group_id}/sessions", None), ("POST", "/v1/groups/{group_id}/lock-all", {}),
     ("GET", "/v1/groups/{group_id}/totals", None), ("POST", "/v1/groups/{group_id}/recharges", {"hours": 1, "amount": "1.00"}),
+    ("GET", "/v1/groups/{group_id}/contracts", None), ("GET", "/v1/groups/{group_id}/ledger", None),
     ("POST", "/v1/groups/{group_id}/exports", {}), ("GET", "/v1/exports/{export_id}", None),
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x"}

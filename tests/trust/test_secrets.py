@@ -125,7 +125,9 @@ def test_csv_cells_cannot_run_as_formulas_and_numbers_are_never_altered(two_seed
         status, body = tenant.agent.post("/v1/sessions", upload(f"={n}+1" if n % 2 else f"f-{n}", group, 30, hour=9 + n,
                                                                 technician=text, computer_id=f"@pc{n}", notes=text))
         assert status == 201, body
-    for n, text in enumerate(["\tTab", "\rReturn", "-minus"]):
+    # SPEC §8: a carriage return is a control character no note may hold (tab and line feed may).
+    assert tenant.agent.post("/v1/sessions", upload("cr", group, 30, hour=14, notes="\rReturn"))[0] == 400
+    for n, text in enumerate(["\tTab", "+plus", "-minus"]):
         sid = f"n-{n}"
         assert tenant.agent.post("/v1/sessions", upload(sid, group, 30, hour=15 + n, notes=text))[0] == 201
         assert tenant.technician.patch(f"/v1/sessions/{sid}", {"extra_minutes": -5})[0] == 200
@@ -143,7 +145,7 @@ def test_csv_cells_cannot_run_as_formulas_and_numbers_are_never_altered(two_seed
         assert re.fullmatch(r"\d+\.\d\d", row["cost"]), row["cost"]
     by_id = {row["session_id"].lstrip("'"): row for row in rows}
     assert by_id["n-0"]["extra_minutes"] == "-5"  # a negative number stays a number
-    assert by_id["n-0"]["notes"] == "'\tTab" and by_id["n-1"]["notes"] == "'\rReturn" and by_id["n-2"]["notes"] == "'-minus"
+    assert by_id["n-0"]["notes"] == "'\tTab" and by_id["n-1"]["notes"] == "'+plus" and by_id["n-2"]["notes"] == "'-minus"
     assert by_id["f-0"]["technician"] == "'" + FORMULAS[0] and by_id["f-0"]["computer_id"] == "'@pc0"
     assert by_id["=1+1"]["session_id"] == "'=1+1"
     count("CSV cells checked for formula injection", len(rows) * len(text_columns))

@@ -7,7 +7,7 @@ from typing import Callable, Iterable
 
 from aws_lambda_powertools.logging import Logger
 
-from . import fields, jsonio
+from . import fields, idempotency, jsonio, storage
 from .errors import BillingError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, Unavailable
 
 ADMIN, TECHNICIAN, FINANCE, AGENT = "admin", "technician", "finance", "agent"
@@ -33,6 +33,7 @@ class Request:
     path: dict
     query: dict
     raw_body: str | None
+    claim: idempotency.Claim | None = None  # this request's Idempotency-Key, when it sent one
 
     def path_id(self, name: str) -> str:
         return fields.identifier(name, self.path.get(name))
@@ -86,17 +87,46 @@ def answer(status: int, body: dict, headers: dict | None = None) -> dict:
 
 
 def error_answer(error: BillingError) -> dict:
-    return answer(error.status, {"error": {"code": error.code, "message": error.message}})
+    headers = {"retry-after": str(error.retry_after_seconds)} if isinstance(error, Unavailable) else None
+    return answer(error.status, {"error": {"code": error.code, "message": error.message}}, headers)
 
 
-def route(*roles: str):
-    """Declares which roles may call an operation."""
+def route(*roles: str, idempotent: bool = False, status: int = 200):
+    """Declares which roles may call an operation; `idempotent` operations honour an
+    Idempotency-Key header (SPEC §8), answering `status` on success."""
 
     def mark(operation: Callable[[Request], dict | Response]):
         operation.roles = roles
+        operation.idempotent = idempotent
+        operation.success_status = status
         return operation
 
     return mark
+
+
+def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
+    """Runs the operation; with an Idempotency-Key, once per key (a repeat answers the first)."""
+    key = headers.get(idempotency.HEADER)
+    if not operation.idempotent or key is None:
+        result = operation(request)
+        return (result.status, result.body, result.headers) if isinstance(result, Response) else (200, result, {})
+    key = idempotency.parse_key(key)
+    where = f"{request.route} {sorted(request.path.items())}"
+    try:
+        request.claim = idempotency.claim(request.tenant_id, key, where, request.raw_body)
+    except idempotency.Replay as replay:
+        return replay.status, replay.body, {"idempotent-replayed": "true"}
+    request.claim.status = operation.success_status
+    try:
+        result = operation(request)
+    except BaseException:
+        request.claim.release()
+        raise
+    status, body, extra = (result.status, result.body, result.headers) if isinstance(result, Response) else (200, result, {})
+    if not request.claim.saved:
+        request.claim.status = status
+        request.claim.finish(body)
+    return status, body, extra
 
 
 def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
@@ -120,15 +150,16 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
                 query=event.get("queryStringParameters") or {},
                 raw_body=_raw_body(event),
             )
-            result = operation(request)
-            if isinstance(result, Response):
-                return answer(result.status, result.body, result.headers)
-            return answer(200, result)
+            status, body, headers = _run(operation, request, {k.lower(): v for k, v in (event.get("headers") or {}).items()})
+            return answer(status, body, headers)
         except BillingError as error:
             if error.status >= 500:
-                logger.exception("billing error")
+                logger.warning("answered %s %s: %s", error.status, error.code, error.message)
             return error_answer(error)
-        except Exception:  # the last line of defence: log it, never show a stack trace
+        except Exception as error:  # the last line of defence: log it, never show a stack trace
+            if storage.is_transient(error):  # a read that stayed throttled past botocore's retries
+                logger.warning("store still failing after retries: %s", error)
+                return error_answer(Unavailable("the store is busy just now; retry"))
             logger.exception("unexpected error")
             return answer(500, {"error": {"code": "internal_error", "message": "an unexpected error occurred"}})
 

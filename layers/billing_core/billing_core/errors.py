@@ -44,13 +44,22 @@ class Conflict(BillingError):
     code = "conflict"
 
 
+class KeyReused(BillingError):
+    """422: an Idempotency-Key sent again with another request."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class TooLarge(BillingError):
     status = 413
     code = "payload_too_large"
 
 
 class Unavailable(BillingError):
-    """503: a dependency did not answer (never caused by the request's content)."""
+    """503 `retry`: the store stayed busy or failing past the retry budget. Never caused by the
+    request's content, and nothing was half applied: the same request may be sent again."""
 
     status = 503
-    code = "unavailable"
+    code = "retry"
+    retry_after_seconds = 1

@@ -23,7 +23,9 @@ from datetime import timedelta
 from . import fields, models, settings
 from .errors import InvalidInput, NotFound
 from .models import Export, keys
-from .sessions import _query, group_contract, parse_period, parse_status, session_view
+from .contracts import group_contract
+from .reporting import parse_period, parse_status, query_sessions as _query
+from .sessions import session_view
 
 COLUMNS = (
     "session_id", "group_id", "technician", "computer_id", "started_at", "ended_at",

@@ -15,6 +15,10 @@ MAX_HOURS = Decimal(1_000_000)
 MAX_MONEY = Decimal("999999999.99")
 CENT = Decimal("0.01")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NOTES_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and line feed are kept in notes
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # no store or spreadsheet can encode one alone
+_MONEY_TEXT = re.compile(r"\d{1,9}(\.\d{1,2})?", re.ASCII)
+_HOURS_TEXT = re.compile(r"\d{1,7}(\.\d{1,2})?", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _DECODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -40,6 +44,18 @@ def _decimal(field: str, value) -> Decimal:
     return value
 
 
+class ExponentDecimal(Decimal):
+    """A JSON number written with an exponent (`1e2`): exact, but refused where money is read."""
+
+
+def _plain_number(field: str, value, pattern: re.Pattern, example: str) -> None:
+    """Exact decimals only as people write them: ASCII digits, an optional point, no exponent,
+    no `_`, no other script's digits (Python's Decimal would take all of those)."""
+    if isinstance(value, ExponentDecimal) or (isinstance(value, str) and not pattern.fullmatch(value.strip())):
+        raise InvalidInput(field, f"must be written as plain digits 0-9 with an optional point, such as \"{example}\" "
+                                  "(no exponent, separator or other digits)")
+
+
 def money(field: str, value) -> Decimal:
     amount = _decimal(field, value)
     if amount < 0:
@@ -48,6 +64,7 @@ def money(field: str, value) -> Decimal:
         raise InvalidInput(field, f"must be at most {MAX_MONEY}")
     if amount != amount.quantize(CENT):
         raise InvalidInput(field, "must have at most 2 decimal places")
+    _plain_number(field, value, _MONEY_TEXT, "12.50")
     return amount.quantize(CENT) + 0  # + 0: "-0.00" is 0.00
 
 
@@ -78,6 +95,7 @@ def hours(field: str, value) -> Decimal:
         raise InvalidInput(field, f"must be at most {MAX_HOURS}")
     if amount != amount.quantize(CENT) or (amount * 60) % 1 != 0:  # whole minutes have at most 2 places
         raise InvalidInput(field, "must be a whole number of minutes (7.5 yes, 0.01 no)")
+    _plain_number(field, value, _HOURS_TEXT, "7.5")
     return amount.normalize() if amount % 1 else amount.quantize(Decimal(1))
 
 
@@ -90,6 +108,8 @@ def currency(field: str, value) -> str:
 def text(field: str, value, max_length: int, *, required: bool = True) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")
+    if _SURROGATE.search(value):
+        raise InvalidInput(field, "must not contain a lone UTF-16 surrogate (not valid Unicode text)")
     if required and not value.strip():
         raise InvalidInput(field, "must not be empty")
     if len(value) > max_length:
@@ -105,7 +125,10 @@ def name(field: str, value) -> str:
 
 
 def notes(field: str, value) -> str:
-    return text(field, value, MAX_NOTES, required=False)
+    value = text(field, value, MAX_NOTES, required=False)
+    if _NOTES_CONTROL.search(value):
+        raise InvalidInput(field, "must not contain control characters other than tab and line feed")
+    return value
 
 
 def identifier(field: str, value) -> str:
@@ -113,6 +136,8 @@ def identifier(field: str, value) -> str:
         raise InvalidInput(field, f"must be a string of 1 to {MAX_ID} characters")
     if len(value) > MAX_ID:
         raise InvalidInput(field, f"must be at most {MAX_ID} characters")
+    if _SURROGATE.search(value):
+        raise InvalidInput(field, "must not contain a lone UTF-16 surrogate (not valid Unicode text)")
     if _CONTROL.search(value):
         raise InvalidInput(field, "must not contain control characters")
     if "/" in value:

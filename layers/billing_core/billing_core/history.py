@@ -8,7 +8,7 @@ so the item is the entry. This keeps lock-all at 99 sessions per transaction."""
 import secrets
 from datetime import datetime
 
-from . import fields, jsonio, models
+from . import fields, jsonio, storage
 from .models import BillingItem, HistoryEntry
 
 RECORDED, ADJUSTED, LOCKED = "recorded", "adjusted", "locked"
@@ -44,9 +44,8 @@ def entry_view(item: HistoryEntry) -> dict:
 
 def read(partition: str) -> tuple[list[dict], list[BillingItem]]:
     """One Query of a partition: its entries (oldest first) and the items they are about."""
-    models.bind()
     entries, subjects = [], []
-    for item in BillingItem.query(partition, consistent_read=True):
+    for item in storage.query(BillingItem, partition, consistent_read=True):
         if isinstance(item, HistoryEntry):
             entries.append(entry_view(item))
         else:

@@ -4,6 +4,7 @@ import json
 from decimal import Decimal
 
 from .errors import InvalidInput, TooLarge
+from .fields import ExponentDecimal
 
 MAX_BODY_BYTES = 1_048_576
 
@@ -12,13 +13,36 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
 
+def _decimal(literal: str) -> Decimal:
+    return ExponentDecimal(literal) if "e" in literal or "E" in literal else Decimal(literal)
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list) -> dict:
+    """A JSON object whose keys are all different: `{"amount": 1, "amount": 2}` is refused, not
+    read as the last one (two readers of one body must never see two requests)."""
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 def parse_object(raw: str | bytes | None, what: str = "body") -> dict:
     if raw is None or (isinstance(raw, (str, bytes)) and not raw.strip()):
         raise InvalidInput(what, "must be a JSON object")
     if len(raw) > MAX_BODY_BYTES:
         raise TooLarge(f"the request {what} is larger than {MAX_BODY_BYTES} bytes")
     try:
-        value = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_float=_decimal, parse_constant=_reject_constant, object_pairs_hook=_object)
+    except DuplicateKey as error:
+        raise InvalidInput(str(error.key)[:128], "appears twice in one JSON object") from None
     except (ValueError, RecursionError) as error:
         raise InvalidInput(what, f"is not valid JSON ({str(error)[:120]})") from None
     if not isinstance(value, dict):

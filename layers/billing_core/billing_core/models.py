@@ -77,6 +77,26 @@ class keys:
         return f"T#{tenant_id}#G#{group_id}#SESSIONS"
 
     @staticmethod
+    def closed_contracts(tenant_id, group_id):
+        return f"T#{tenant_id}#G#{group_id}#CONTRACTS"
+
+    @staticmethod
+    def contract_number(number: int):
+        return f"C#{number:06d}"
+
+    @staticmethod
+    def ledger(tenant_id, group_id, contract_id):
+        return f"T#{tenant_id}#G#{group_id}#L#{contract_id}"
+
+    @staticmethod
+    def ledger_entry(sequence: int):
+        return f"E#{sequence:09d}"
+
+    @staticmethod
+    def idempotency(tenant_id, key_hash):
+        return f"T#{tenant_id}#IK#{key_hash}"
+
+    @staticmethod
     def export(tenant_id, export_id):
         return f"T#{tenant_id}#E#{export_id}"
 
@@ -133,6 +153,11 @@ class BillingItem(Model):
     class Meta:
         table_name = "billing"
         region = settings.DEFAULT_REGION
+        # Inside a 29 s function: a hung connection fails fast and is retried (standard mode
+        # retries throttling and 5xx), instead of pynamodb's 15 s / 30 s defaults.
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+        max_retry_attempts = 2
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
@@ -182,11 +207,15 @@ class ProfileVersion(BillingItem, discriminator="profile"):
 
 
 class Contract(BillingItem, discriminator="contract"):
-    """A profile assigned to a group, with that group's own subscription balance.
-    Carries a copy of the profile's latest tariff so one read prices a session;
-    `revision` changes whenever that tariff does, so a lock priced on an old copy fails."""
+    """Contract n of a group: one profile assigned to it, with that group's own balance. The
+    current contract is the group's `CONTRACT` item; a re-assignment moves it, closed, to
+    `closed_contracts`/`C#<n>` and never changes it again. It carries a copy of the profile's
+    latest tariff so one read prices a session; `revision` changes whenever that tariff does,
+    so a lock priced on an old copy fails. `balance` is the ledger's state (billing_core.ledger)
+    and `ledger_seq` the number of its entries: every change of either is conditioned on both."""
 
     contract_id = UnicodeAttribute()
+    number = NumberAttribute(default=1)
     group_id = UnicodeAttribute()
     profile_id = UnicodeAttribute()
     profile_version = NumberAttribute()
@@ -194,10 +223,40 @@ class Contract(BillingItem, discriminator="contract"):
     tariff = TariffAttribute()
     assigned_at = UTCDateTimeAttribute()
     assigned_by = UnicodeAttribute(null=True)
-    recharged_minutes = NumberAttribute(default=0)
-    recharged_amount = DecimalAttribute(default=lambda: Decimal("0.00"))
-    used_minutes = NumberAttribute(default=0)
+    valid_until = UTCDateTimeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    balance = UnicodeAttribute(null=True)  # JSON of ledger.dump(); None for pay per use
+    ledger_seq = NumberAttribute(default=0)
     revision = NumberAttribute(default=1)
+
+
+class LedgerEntry(BillingItem, discriminator="ledger"):
+    """One append-only change of a contract's balance, written in the transaction of its cause.
+    `minutes` is the change of available minutes; `running_balance` the available minutes after."""
+
+    entry_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    entry_kind = UnicodeAttribute()
+    minutes = NumberAttribute()
+    amount = DecimalAttribute(null=True)
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
+    block_id = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)
+    running_balance = NumberAttribute()
+
+
+class IdempotencyRecord(BillingItem, discriminator="idempotency"):
+    """The first answer to a request that carried an Idempotency-Key, written in the same
+    transaction as its effect; DynamoDB's TTL removes it after 24 hours."""
+
+    route = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()  # of the request body: the same key with another body is refused
+    status = NumberAttribute()
+    answer = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds (TTL)
 
 
 class Session(BillingItem, discriminator="session"):
@@ -228,6 +287,8 @@ class Session(BillingItem, discriminator="session"):
     profile_id = UnicodeAttribute(null=True)
     profile_version = NumberAttribute(null=True)
     contract_id = UnicodeAttribute(null=True)
+    covered_minutes = NumberAttribute(null=True)  # subscriptions: what the balance's blocks covered
+    overage_minutes = NumberAttribute(null=True)  # subscriptions: what the overage price billed
 
 
 class HistoryEntry(BillingItem, discriminator="history"):
@@ -251,7 +312,8 @@ class Export(BillingItem, discriminator="export"):
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB's TTL removes the record
 
 
-ITEM_TYPES = [BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, Session, HistoryEntry, Export]
+ITEM_TYPES = [BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, LedgerEntry, IdempotencyRecord, Session,
+              HistoryEntry, Export]
 _bound: tuple | None = None
 
 

@@ -3,11 +3,9 @@ one; the contracts that use the profile take the new tariff for their to_account
 import re
 import secrets
 
-from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
-
-from . import fields, history, models
+from . import fields, storage
 from .errors import Conflict, InvalidInput, NotFound
+from .idempotency import Claim
 from .models import Contract, ProfileVersion, keys
 from .tariff import TARIFF_FIELDS, Tariff, parse_tariff, tariff_values
 
@@ -58,22 +56,26 @@ def _version(tenant_id, profile_id, number, name, tariff, actor, *, latest=True)
     )
 
 
-def create_profile(tenant_id: str, values: dict, actor: str) -> dict:
+def create_profile(tenant_id: str, values: dict, actor: str, claim: Claim | None = None) -> dict:
     profile_id, name, tariff = parse_profile(values)
     profile = _version(tenant_id, profile_id, 1, name, tariff, actor)
-    models.bind()
+    answer = profile_view(profile)
+
+    def fill(transaction):
+        transaction.save(profile, condition=ProfileVersion.PK.does_not_exist())
+        if claim:
+            claim.save(transaction, answer)
+
     try:
-        profile.save(condition=ProfileVersion.PK.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(f"profile {profile_id} already exists; PUT it to make a new version", "profile_exists") from None
-        raise
-    return profile_view(profile)
+        storage.transact(fill, "the profile")
+    except storage.ConditionFailed:
+        raise Conflict(f"profile {profile_id} already exists; PUT it to make a new version", "profile_exists") from None
+    return answer
 
 
 def latest_version(tenant_id: str, profile_id: str) -> ProfileVersion:
-    models.bind()
-    for profile in ProfileVersion.query(keys.profile(tenant_id, profile_id), scan_index_forward=False, limit=1, consistent_read=True):
+    for profile in storage.query(ProfileVersion, keys.profile(tenant_id, profile_id), scan_index_forward=False, limit=1,
+                                 consistent_read=True):
         return profile
     raise NotFound(f"profile {profile_id} not found")
 
@@ -87,70 +89,73 @@ def get_profile(tenant_id: str, profile_id: str, query: dict) -> dict:
     version = query["version"]
     if not re.fullmatch(r"[0-9]{1,6}", version) or not 1 <= int(version) <= 999_999:
         raise InvalidInput("version", "must be a version number")
-    models.bind()
-    try:
-        return profile_view(ProfileVersion.get(keys.profile(tenant_id, profile_id), keys.version(int(version))))
-    except ProfileVersion.DoesNotExist:
-        raise NotFound(f"profile {profile_id} has no version {version}") from None
+    found = storage.get(ProfileVersion, keys.profile(tenant_id, profile_id), keys.version(int(version)))
+    if found is None:
+        raise NotFound(f"profile {profile_id} has no version {version}")
+    return profile_view(found)
 
 
 def profile_versions(tenant_id: str, profile_id: str) -> dict:
     """Every version, oldest first: a profile's own history."""
-    models.bind()
-    versions = [profile_view(p) for p in ProfileVersion.query(keys.profile(tenant_id, profile_id), consistent_read=True)]
+    versions = [profile_view(p) for p in storage.query(ProfileVersion, keys.profile(tenant_id, profile_id), consistent_read=True)]
     if not versions:
         raise NotFound(f"profile {profile_id} not found")
     return {"profile_id": profile_id, "versions": versions}
 
 
 def list_profiles(tenant_id: str) -> dict:
-    models.bind()
-    return {"profiles": [profile_view(p) for p in ProfileVersion.gsi1.query(keys.profiles(tenant_id))]}
+    return {"profiles": [profile_view(p) for p in storage.query(ProfileVersion, keys.profiles(tenant_id), index="gsi1")]}
 
 
-def update_profile(tenant_id: str, profile_id: str, values: dict, actor: str) -> dict:
-    """Writes version n+1, moves the 'latest' listing key to it, and re-prices the contracts."""
+def update_profile(tenant_id: str, profile_id: str, values: dict, actor: str, claim: Claim | None = None) -> dict:
+    """Writes version n+1, moves the 'latest' listing key to it, and re-prices the contracts.
+    A profile's type and currency never change: a client's money is never re-denominated."""
     profile_id, name, tariff = parse_profile(values, profile_id=profile_id)
-    current = latest_version(tenant_id, profile_id)
-    new = _version(tenant_id, profile_id, current.version + 1, name, tariff, actor)
-    try:
-        with TransactWrite(connection=models.connection()) as transaction:
+    backoff = storage.Backoff("the profile update")
+    while True:
+        current = latest_version(tenant_id, profile_id)
+        for immutable, before, after in (("type", current.tariff.type, tariff.type),
+                                         ("currency", current.tariff.currency, tariff.currency)):
+            if before != after:
+                raise Conflict(f"{immutable}: a profile's {immutable} never changes ({before}); create another profile",
+                               "immutable_field")
+        new = _version(tenant_id, profile_id, current.version + 1, name, tariff, actor)
+        answer = profile_view(new)
+
+        def fill(transaction):
             transaction.save(new, condition=ProfileVersion.PK.does_not_exist())
             transaction.update(
                 current,
                 actions=[ProfileVersion.GSI1PK.remove(), ProfileVersion.GSI1SK.remove()],
                 condition=ProfileVersion.GSI1PK.exists(),
             )
-    except TransactWriteError as error:
-        if error.cause_response_code == "TransactionCanceledException":
-            raise Conflict(f"profile {profile_id} was updated concurrently; retry", "retry") from None
-        raise
-    refresh_contracts(tenant_id, new, actor)
-    return profile_view(new)
+            if claim:
+                claim.save(transaction, answer)
 
-
-def refresh_contracts(tenant_id: str, profile: ProfileVersion, actor: str | None = None) -> None:
-    """Every contract on the profile takes its latest tariff, with an entry in its group's history;
-    `revision` makes a lock priced on the old tariff fail and price again."""
-    models.bind()
-    for contract in Contract.gsi1.query(keys.contracts_of(tenant_id, profile.profile_id)):
-        changes = {
-            "profile_version": history.change(contract.profile_version, profile.version),
-            "tariff": history.change(tariff_values(contract.tariff), tariff_values(profile.tariff)),
-        }
         try:
-            with TransactWrite(connection=models.connection()) as transaction:
-                transaction.update(
-                    contract,
-                    actions=[
-                        Contract.tariff.set(Contract.tariff.serialize(profile.tariff)),
-                        Contract.profile_version.set(profile.version),
-                        Contract.profile_name.set(profile.name),
-                        Contract.revision.add(1),
-                    ],
-                    condition=(Contract.profile_id == profile.profile_id) & (Contract.profile_version < profile.version),
-                )
-                transaction.save(history.entry(contract.PK, actor, history.PROFILE_UPDATED, changes))
-        except TransactWriteError as error:
-            if error.cause_response_code != "TransactionCanceledException":
-                raise  # else reassigned or already newer meanwhile: nothing to apply
+            storage.transact(fill, "the profile update")
+            break
+        except storage.ConditionFailed:
+            backoff.wait()  # another update won: this one becomes the version after it
+    refresh_contracts(tenant_id, new, actor)
+    return answer
+
+
+def refresh_contracts(tenant_id: str, profile: ProfileVersion, actor: str | None = None) -> int:
+    """Every contract on the profile takes its latest tariff, with an entry in its group's history.
+    Idempotent and resumable: each refresh applies only over the contract as read, and a contract
+    this loop has not reached yet (the index is eventually consistent, the request may end) is
+    refreshed by its next lock, which checks the latest version inside its own transaction."""
+    from .contracts import refresh_action
+
+    refreshed = 0
+    for contract in storage.query(Contract, keys.contracts_of(tenant_id, profile.profile_id), index="gsi1"):
+        if contract.profile_version >= profile.version:
+            continue
+        _, fill = refresh_action(tenant_id, contract, profile, actor)
+        try:
+            storage.transact(fill, "the contract refresh")
+            refreshed += 1
+        except storage.ConditionFailed:
+            pass  # re-assigned, refreshed, or a newer version meanwhile: nothing to apply
+    return refreshed

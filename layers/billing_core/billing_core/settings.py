@@ -30,3 +30,9 @@ def export_worker_function() -> str | None:
     """The Lambda function that finishes long exports (InvocationType=Event). Unset in the local
     stack and the tests: the export then runs in a thread of the calling process."""
     return os.environ.get("EXPORT_WORKER_FUNCTION") or None
+
+
+def retry_budget_seconds() -> float:
+    """How long one request may spend retrying transient store failures before it answers 503
+    `retry`: well inside the functions' 29 s timeout, leaving time to answer."""
+    return float(os.environ.get("RETRY_BUDGET_SECONDS", "8"))

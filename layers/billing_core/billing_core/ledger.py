@@ -1,0 +1,223 @@
+"""The balance of a subscription contract as a ledger of blocks (SPEC §3, §8, §10), pure: no I/O.
+
+A contract holds blocks of minutes: its allotment (copied from the profile at assignment, so a
+later profile edit never changes what a client bought), each recharge, and what a previous
+contract carried over. A lock consumes the blocks that had not expired when the session
+started, soonest-expiring first (never-expiring last, then oldest first). What no block covers
+is overage (billed at the profile's overage price, when it has one) or overrun (the balance goes
+negative until a recharge settles it). Every change is an entry whose `minutes` is the change of
+`available_minutes` it causes, so the available balance is always the sum of the entries.
+"""
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+from . import fields
+
+ALLOTMENT, RECHARGE, DEDUCTION, OVERAGE = "allotment", "recharge", "deduction", "overage"
+CARRY_OVER, CLOSING, EXPIRY = "carry_over", "closing", "expiry"
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Block:
+    block_id: str
+    kind: str
+    minutes: int
+    remaining: int
+    added_at: datetime
+    expires_at: datetime | None = None
+    expiry_entered: bool = False  # an `expiry` entry already took its remainder out of `available`
+
+    def expired(self, at: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= at
+
+    def covers(self, started_at: datetime) -> bool:
+        return self.expires_at is None or started_at < self.expires_at
+
+
+@dataclass(frozen=True)
+class Change:
+    """One ledger entry to write: `minutes` is the change of available minutes it causes."""
+
+    kind: str
+    minutes: int
+    at: datetime
+    amount: Decimal | None = None
+    session_id: str | None = None
+    block_id: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """What locking one session did to the balance."""
+
+    billed_minutes: int
+    covered_minutes: int
+    overage_minutes: int
+    overage_cost: Decimal | None  # None: no overage price, the rest is overrun
+
+
+@dataclass(frozen=True)
+class Balance:
+    total_minutes: int = 0  # the allotment
+    amount: Decimal = ZERO  # the allotment's amount
+    recharged_minutes: int = 0
+    recharged_amount: Decimal = ZERO
+    carried_over_minutes: int = 0  # signed: what a previous contract handed over
+    used_minutes: int = 0  # charged to the balance: covered plus overrun
+    overage_minutes: int = 0  # billed at the overage price instead
+    overrun_minutes: int = 0  # used but covered by no block yet; recharges settle it first
+    blocks: tuple[Block, ...] = field(default_factory=tuple)
+
+    # ------------------------------------------------------------ figures
+
+    def expired_minutes(self, at: datetime) -> int:
+        return sum(block.remaining for block in self.blocks if block.expired(at))
+
+    def available_minutes(self, at: datetime) -> int:
+        live = sum(block.remaining for block in self.blocks if not block.expired(at))
+        return live - self.overrun_minutes
+
+    def entered_minutes(self) -> int:
+        """The available minutes as the entries written so far sum them (expiries entered)."""
+        kept = sum(block.remaining for block in self.blocks if not block.expiry_entered)
+        return kept - self.overrun_minutes
+
+    def view(self, at: datetime) -> dict:
+        return {
+            "total_minutes": self.total_minutes,
+            "recharged_minutes": self.recharged_minutes,
+            "carried_over_minutes": self.carried_over_minutes,
+            "used_minutes": self.used_minutes,
+            "expired_minutes": self.expired_minutes(at),
+            "overage_minutes": self.overage_minutes,
+            "available_minutes": self.available_minutes(at),
+            "amount": fields.money_text(self.amount + self.recharged_amount),
+        }
+
+    # ------------------------------------------------------------ changes
+
+    def expire(self, at: datetime) -> tuple["Balance", list[Change]]:
+        """Enters the blocks that expired by `at` and were not entered yet (one entry each)."""
+        changes, blocks = [], []
+        for block in self.blocks:
+            if block.expired(at) and not block.expiry_entered:
+                changes.append(Change(EXPIRY, -block.remaining, block.expires_at, block_id=block.block_id))
+                block = replace(block, expiry_entered=True)
+            blocks.append(block)
+        return replace(self, blocks=tuple(blocks)), changes
+
+    def add_block(self, kind: str, block_id: str, minutes: int, amount: Decimal, at: datetime,
+                  expires_at: datetime | None = None) -> tuple["Balance", Change]:
+        """An allotment, a recharge or a positive carry-over. A new block settles any overrun first."""
+        settled = min(self.overrun_minutes, minutes)
+        block = Block(block_id, kind, minutes, minutes - settled, at, expires_at, expiry_entered=bool(expires_at and expires_at <= at))
+        balance = replace(self, overrun_minutes=self.overrun_minutes - settled, blocks=self.blocks + (block,))
+        if kind == ALLOTMENT:
+            balance = replace(balance, total_minutes=self.total_minutes + minutes, amount=self.amount + amount)
+        elif kind == RECHARGE:
+            balance = replace(balance, recharged_minutes=self.recharged_minutes + minutes,
+                              recharged_amount=self.recharged_amount + amount)
+        else:
+            balance = replace(balance, carried_over_minutes=self.carried_over_minutes + minutes)
+        return balance._pruned(), self._change(balance, kind, at, amount=None if kind == CARRY_OVER else amount,
+                                               block_id=block_id, expires_at=expires_at)
+
+    def carry_overrun(self, minutes: int, at: datetime) -> tuple["Balance", Change]:
+        """A negative carry-over: the previous contract's overrun, settled by the next recharges."""
+        balance = replace(self, carried_over_minutes=self.carried_over_minutes - minutes,
+                          overrun_minutes=self.overrun_minutes + minutes)
+        return balance, self._change(balance, CARRY_OVER, at)
+
+    def deduct(self, session_id: str, billed: int, started_at: datetime, at: datetime,
+               step_minutes: int, overage_step_cost: Decimal | None = None) -> tuple["Balance", Deduction, list[Change]]:
+        """Locks one session of `billed` minutes that started at `started_at`."""
+        need = billed
+        consumed: dict[str, int] = {}
+        order = sorted(
+            (b for b in self.blocks if b.remaining > 0 and b.covers(started_at)),
+            key=lambda b: (b.expires_at is None, b.expires_at or b.added_at, b.added_at),
+        )
+        for block in order:
+            if need == 0:
+                break
+            consumed[block.block_id] = min(block.remaining, need)
+            need -= consumed[block.block_id]
+        covered = billed - need
+        if overage_step_cost is not None:
+            overage, overrun = need, 0
+            overage_cost = (overage_step_cost * -(-overage // step_minutes)).quantize(fields.CENT) if overage else None
+        else:
+            overage, overrun, overage_cost = 0, need, None
+        balance = replace(
+            self,
+            blocks=tuple(replace(b, remaining=b.remaining - consumed.get(b.block_id, 0)) for b in self.blocks),
+            used_minutes=self.used_minutes + covered + overrun,
+            overage_minutes=self.overage_minutes + overage,
+            overrun_minutes=self.overrun_minutes + overrun,
+        )._pruned()
+        changes = [self._change(balance, DEDUCTION, at, session_id=session_id)]
+        if overage:
+            changes.append(Change(OVERAGE, 0, at, amount=overage_cost, session_id=session_id))
+        return balance, Deduction(billed, covered, overage, overage_cost), changes
+
+    def close(self, at: datetime) -> Change:
+        """Ends the contract: its final available balance is entered as taken out."""
+        return Change(CLOSING, -self.entered_minutes(), at)
+
+    def _pruned(self) -> "Balance":
+        """Spent blocks say nothing more (their expiry can no longer remove anything)."""
+        return replace(self, blocks=tuple(b for b in self.blocks if b.remaining > 0))
+
+    def _change(self, after: "Balance", kind: str, at: datetime, **details) -> Change:
+        return Change(kind, after.entered_minutes() - self.entered_minutes(), at, **details)
+
+
+# ---------------------------------------------------------------- stored form
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else fields.parse_utc(text)
+
+
+def dump(balance: Balance) -> dict:
+    """A plain JSON-able form (exact numbers as ints and strings) for the contract item."""
+    return {
+        "total_minutes": balance.total_minutes,
+        "amount": fields.money_text(balance.amount),
+        "recharged_minutes": balance.recharged_minutes,
+        "recharged_amount": fields.money_text(balance.recharged_amount),
+        "carried_over_minutes": balance.carried_over_minutes,
+        "used_minutes": balance.used_minutes,
+        "overage_minutes": balance.overage_minutes,
+        "overrun_minutes": balance.overrun_minutes,
+        "blocks": [
+            {
+                "block_id": b.block_id, "kind": b.kind, "minutes": b.minutes, "remaining": b.remaining,
+                "added_at": fields.sortable_utc(b.added_at),
+                "expires_at": fields.sortable_utc(b.expires_at) if b.expires_at else None,
+                "expiry_entered": b.expiry_entered,
+            }
+            for b in balance.blocks
+        ],
+    }
+
+
+def load(values: dict) -> Balance:
+    return Balance(
+        total_minutes=int(values["total_minutes"]),
+        amount=Decimal(values["amount"]),
+        recharged_minutes=int(values["recharged_minutes"]),
+        recharged_amount=Decimal(values["recharged_amount"]),
+        carried_over_minutes=int(values["carried_over_minutes"]),
+        used_minutes=int(values["used_minutes"]),
+        overage_minutes=int(values["overage_minutes"]),
+        overrun_minutes=int(values["overrun_minutes"]),
+        blocks=tuple(
+            Block(b["block_id"], b["kind"], int(b["minutes"]), int(b["remaining"]), _moment(b["added_at"]),
+                  _moment(b["expires_at"]), bool(b["expiry_entered"]))
+            for b in values["blocks"]
+        ),
+    )

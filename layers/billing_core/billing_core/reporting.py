@@ -1,0 +1,197 @@
+"""Reading many sessions: periods, the search (paged, with cursors checked against the request),
+and totals per status with money kept per currency (SPEC §8: totals never add two currencies)."""
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from . import fields, jsonio, storage
+from .contracts import balance_view, contract_view, group_contract
+from .errors import InvalidInput
+from .models import Contract, Session, keys
+from .sessions import STATUSES, TO_ACCOUNT, priced, session_view
+from .tariff import Subscription, total_seconds
+
+MAX_ANSWER_BYTES = 5_000_000  # below Lambda's 6 MB answer limit, with room for the envelope
+
+
+@dataclass
+class Period:
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def low(self) -> str:
+        return fields.sortable_utc(self.start) if self.start else "0"
+
+    @property
+    def high(self) -> str:
+        return fields.sortable_utc(self.end) if self.end else "9"  # "<end>" sorts before "<end>#id": end excluded
+
+    def range_condition(self):
+        return Session.GSI1SK.between(self.low, self.high)
+
+    def view(self) -> dict:
+        return {
+            "from": fields.utc_text(self.start) if self.start else None,
+            "to": fields.utc_text(self.end) if self.end else None,
+        }
+
+
+def parse_period(values: dict) -> Period:
+    start = None if values.get("from") in (None, "") else fields.timestamp("from", values["from"])
+    end = None if values.get("to") in (None, "") else fields.timestamp("to", values["to"])
+    if start and end and end < start:
+        raise InvalidInput("to", "must not be before from")
+    return Period(start, end)
+
+
+def parse_status(value) -> str | None:
+    if value in (None, ""):
+        return None
+    if value not in STATUSES:
+        raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}")
+    return value
+
+
+def query_sessions(tenant_id: str, group_id: str, period: Period, status=None, technician=None, page_size=None,
+                   start_key=None, recorded_before: datetime | None = None):
+    """The group's sessions of the period, oldest first, lazily paged."""
+    condition = None
+    if status:
+        condition = Session.status == status
+    if technician:
+        by_technician = Session.technician == technician
+        condition = by_technician if condition is None else condition & by_technician
+    if recorded_before:
+        before = Session.recorded_at < recorded_before
+        condition = before if condition is None else condition & before
+    return storage.query(
+        Session, keys.sessions_of(tenant_id, group_id), index="gsi1",
+        range_key_condition=period.range_condition(), filter_condition=condition,
+        page_size=page_size, last_evaluated_key=start_key,
+    )
+
+
+def _search_fingerprint(period: Period, status, technician) -> str:
+    """What a cursor is valid for: the same period and filters."""
+    return hashlib.sha256(json.dumps([period.low, period.high, status, technician]).encode()).hexdigest()[:16]
+
+
+def _encode_cursor(session: Session, fingerprint: str) -> str:
+    position = {"PK": session.PK, "SK": session.SK, "GSI1PK": session.GSI1PK, "GSI1SK": session.GSI1SK, "q": fingerprint}
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(tenant_id: str, group_id: str, cursor: str, period: Period, fingerprint: str) -> dict:
+    """A cursor this search gave, for this same search: DynamoDB refuses a start key outside the
+    key condition (a 500 it would be), so one from another period or filter is a 400."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = (
+            isinstance(position, dict)
+            and set(position) == {"PK", "SK", "GSI1PK", "GSI1SK", "q"}
+            and all(isinstance(v, str) for v in position.values())
+            and position["GSI1PK"] == keys.sessions_of(tenant_id, group_id)
+            and position["PK"].startswith(keys.session(tenant_id, ""))
+            and position["SK"] == "SESSION"
+        )
+        if valid and position["q"] != fingerprint:
+            raise InvalidInput("cursor", "belongs to a search with another period or other filters")
+        if valid and period.low <= position["GSI1SK"] <= period.high:
+            return {name: {"S": value} for name, value in position.items() if name != "q"}
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise InvalidInput("cursor", "is not a cursor this search gave")
+
+
+def parse_limit(value, default: int = 100) -> int:
+    if value in (None, ""):
+        return default
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= 1000:
+        raise InvalidInput("limit", "must be a whole number from 1 to 1000")
+    return int(value)
+
+
+def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
+    unknown = sorted(set(query) - {"from", "to", "status", "technician", "limit", "cursor"})
+    if unknown:
+        raise InvalidInput(unknown[0], "is not a parameter of this search")
+    period = parse_period(query)
+    status = parse_status(query.get("status"))
+    technician = None if query.get("technician") in (None, "") else fields.name("technician", query["technician"])
+    limit = parse_limit(query.get("limit"))
+    fingerprint = _search_fingerprint(period, status, technician)
+    start_key = _decode_cursor(tenant_id, group_id, query["cursor"], period, fingerprint) if query.get("cursor") else None
+    contract = group_contract(tenant_id, group_id)
+    filtered = status is not None or technician is not None
+    views: list[dict] = []
+    last: Session | None = None
+    size, more = 0, False
+    # One item past the page tells whether a next page exists; the page is also cut by size.
+    for session in query_sessions(tenant_id, group_id, period, status, technician, None if filtered else limit + 1, start_key):
+        view = session_view(session, contract)
+        size += len(jsonio.dumps(view).encode()) + 1
+        if len(views) == limit or size > MAX_ANSWER_BYTES:
+            more = True
+            break
+        views.append(view)
+        last = session
+    return {"sessions": views, "next_cursor": _encode_cursor(last, fingerprint) if more and last else None}
+
+
+# ---------------------------------------------------------------- totals
+
+
+class Sums:
+    """One status line of totals: money per currency, never added across currencies."""
+
+    def __init__(self):
+        self.sessions = self.total_seconds = self.billed_minutes = 0
+        self.costs: dict[str, Decimal] = {}
+
+    def add(self, seconds: int, billed: int | None, cost: Decimal | None, currency: str | None) -> None:
+        self.sessions += 1
+        self.total_seconds += seconds
+        self.billed_minutes += billed or 0
+        if cost is not None and currency:
+            self.costs[currency] = self.costs.get(currency, Decimal("0.00")) + cost
+
+    def view(self, default_currency: str | None) -> dict:
+        costs = [{"currency": c, "amount": fields.money_text(a)} for c, a in sorted(self.costs.items())]
+        if len(costs) == 1:
+            cost = costs[0]["amount"]
+        elif not costs:
+            cost = "0.00"  # no money in this line: zero in whatever currency
+        else:
+            cost = None  # two currencies are never added
+        return {"sessions": self.sessions, "total_seconds": self.total_seconds, "billed_minutes": self.billed_minutes,
+                "cost": cost, "costs": costs}
+
+
+def totals(tenant_id: str, group_id: str, query: dict) -> dict:
+    unknown = sorted(set(query) - {"from", "to"})
+    if unknown:
+        raise InvalidInput(unknown[0], "is not a parameter of totals")
+    period = parse_period(query)
+    contract = group_contract(tenant_id, group_id)
+    return period_totals(tenant_id, group_id, period, contract)
+
+
+def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contract | None) -> dict:
+    sums = {status: Sums() for status in STATUSES}
+    for session in query_sessions(tenant_id, group_id, period):
+        pricing = priced(session, contract)
+        currency = (contract.tariff.currency if contract else None) if session.status == TO_ACCOUNT else session.currency
+        seconds = pricing.total_seconds if pricing else total_seconds(session.connection_seconds, session.extra_minutes)
+        sums[session.status].add(seconds, pricing.billed_minutes if pricing else None, pricing.cost if pricing else None, currency)
+    default = contract.tariff.currency if contract else None
+    answer = {"group_id": group_id, **period.view(), "contract": contract_view(contract),
+              **{status: line.view(default) for status, line in sums.items()}}
+    if contract is not None and isinstance(contract.tariff, Subscription):
+        answer["balance"] = balance_view(contract)
+    return answer

@@ -1,0 +1,191 @@
+"""Data access: the one module that binds the models to the table, reads items, and runs
+transactions under DynamoDB's documented rules.
+
+- A transaction carries a ClientRequestToken, so a retry of one that committed but whose answer
+  was lost (botocore's own retry, or ours below) is recognised by DynamoDB as the same request.
+- Transient failures (a TransactionConflict with another request, throttling, a 5xx) are retried
+  with jittered exponential backoff within the function's time budget, then answered as a 503
+  `retry` (nothing half applied: a transaction is all or nothing).
+- A failed condition is not transient: it is handed back (`ConditionFailed`, with one reason per
+  action) for the caller to read again and decide.
+"""
+import random
+import secrets
+import time
+from typing import Callable, Iterable
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from . import models, settings
+from .errors import Unavailable
+from .models import BillingItem
+
+TRANSIENT_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "TransactionConflictException",
+}
+TRANSIENT_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+FIRST_BACKOFF = 0.02  # seconds; doubled at each attempt, with full jitter
+MAX_BACKOFF = 1.0
+
+
+class ConditionFailed(Exception):
+    """A condition of the transaction did not hold. `reasons` has one entry per action, in order
+    (None for the actions that were not the cause)."""
+
+    def __init__(self, reasons: list):
+        super().__init__("a condition of the transaction did not hold")
+        self.reasons = reasons
+
+    def failed(self, position: int) -> bool:
+        reason = self.reasons[position] if position < len(self.reasons) else None
+        return reason is not None and reason.code == "ConditionalCheckFailed"
+
+    def item(self, position: int) -> BillingItem | None:
+        """The stored item of a failed action that asked for it (ALL_OLD)."""
+        reason = self.reasons[position] if position < len(self.reasons) else None
+        if reason is not None and reason.code == "ConditionalCheckFailed" and reason.raw_item:
+            return BillingItem.from_raw_data(reason.raw_item)
+        return None
+
+
+def is_transient(error: Exception) -> bool:
+    """A store failure that a later attempt of the same request may not meet."""
+    if not isinstance(error, PynamoDBException):
+        return False
+    if isinstance(error, TransactWriteError) and error.cause_response_code == "TransactionCanceledException":
+        codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
+        return "ConditionalCheckFailed" not in codes and bool(codes & TRANSIENT_REASONS)
+    return error.cause_response_code in TRANSIENT_CODES or _is_timeout(error)
+
+
+def _is_timeout(error: PynamoDBException) -> bool:
+    from botocore.exceptions import ConnectionError, ReadTimeoutError  # botocore is loaded already
+
+    return isinstance(error.cause, (ReadTimeoutError, ConnectionError))
+
+
+class Backoff:
+    """Jittered exponential backoff that gives up when the function's budget for it is spent."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.retry_budget_seconds()
+        self.attempt = 0
+
+    def progressed(self) -> None:
+        """Another request made progress on what this one waits for (it was no livelock): wait
+        afresh, within the function's time all the same."""
+        self.attempt = 0
+        self.deadline = max(self.deadline, min(time.monotonic() + settings.retry_budget_seconds(), self.started + 20))
+
+    def wait(self, error: Exception | None = None) -> None:
+        pause = random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**self.attempt))
+        self.attempt += 1
+        if time.monotonic() + pause > self.deadline:
+            raise Unavailable(f"{self.what} could not be completed just now; retry") from error
+        time.sleep(pause)
+
+
+class Transaction:
+    """The actions of one TransactWrite, kept in the order the caller adds them. pynamodb sends
+    condition checks, then deletes, puts and updates, and DynamoDB answers one cancellation reason
+    per action sent: `in_caller_order` puts them back in the caller's order."""
+
+    SENT_ORDER = ("condition_check", "delete", "save", "update")
+
+    def __init__(self, inner: TransactWrite):
+        self.inner = inner
+        self.added: list[str] = []
+
+    def _add(self, kind: str, *args, **kwargs):
+        self.added.append(kind)
+        return getattr(self.inner, kind)(*args, **kwargs)
+
+    def condition_check(self, *args, **kwargs):
+        return self._add("condition_check", *args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return self._add("delete", *args, **kwargs)
+
+    def save(self, *args, **kwargs):
+        return self._add("save", *args, **kwargs)
+
+    def update(self, *args, **kwargs):
+        return self._add("update", *args, **kwargs)
+
+    def in_caller_order(self, reasons: list) -> list:
+        sent = sorted(range(len(self.added)), key=lambda i: (self.SENT_ORDER.index(self.added[i]), i))
+        ordered = [None] * len(self.added)
+        for position_sent, caller_position in enumerate(sent):
+            if position_sent < len(reasons):
+                ordered[caller_position] = reasons[position_sent]
+        return ordered
+
+
+def transact(fill: Callable[[Transaction], None], what: str = "the change") -> None:
+    """Runs one transaction, all or nothing. `fill` adds the actions; it is called again for each
+    attempt and must add the same actions each time (build the items before calling)."""
+    token = secrets.token_hex(18)  # the same content keeps the same token across our retries
+    backoff = Backoff(what)
+    while True:
+        transaction = None
+        try:
+            with TransactWrite(connection=models.connection(), client_request_token=token) as inner:
+                transaction = Transaction(inner)
+                fill(transaction)
+            return
+        except TransactWriteError as error:
+            if error.cause_response_code == "TransactionCanceledException" and not is_transient(error):
+                raise ConditionFailed(transaction.in_caller_order(list(error.cancellation_reasons))) from None
+            if not is_transient(error):
+                raise
+            backoff.wait(error)
+
+
+def read(operation: Callable, what: str = "the read"):
+    """Runs a read, retrying what is transient within the budget (botocore retries first)."""
+    backoff = Backoff(what)
+    while True:
+        try:
+            return operation()
+        except DoesNotExist:
+            raise
+        except PynamoDBException as error:
+            if not is_transient(error):
+                raise
+            backoff.wait(error)
+
+
+def get(model, hash_key: str, range_key: str):
+    """One item by key (strongly consistent), or None."""
+    models.bind()
+    try:
+        return read(lambda: model.get(hash_key, range_key, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def batch_get(item_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], BillingItem]:
+    """Items by key (strongly consistent), in one BatchGetItem per 100 keys."""
+    wanted = sorted(set(item_keys))
+    if not wanted:
+        return {}
+    models.bind()
+    found = read(lambda: list(BillingItem.batch_get(wanted, consistent_read=True)))
+    return {(item.PK, item.SK): item for item in found}
+
+
+def query(model, hash_key: str, **options):
+    """A lazily paged Query of one partition (of the table, or of an index with `index=`)."""
+    models.bind()
+    index = options.pop("index", None)
+    source = getattr(model, index) if index else model
+    return source.query(hash_key, **options)
