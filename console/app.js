@@ -773,7 +773,18 @@ async function assign(group, profileId, button) {
   clearMessage(errorBox, result);
   button.disabled = true;
   try {
-    const { data } = await api("PUT", `/groups/${encodeURIComponent(group.group_id)}/contract`, { body: { profile_id: profileId } });
+    const path = `/groups/${encodeURIComponent(group.group_id)}/contract`;
+    let data;
+    try {
+      ({ data } = await api("PUT", path, { body: { profile_id: profileId } }));
+    } catch (error) {
+      // The client still has minutes it paid for (or owes some): the admin says what becomes of them.
+      if (error.code !== "balance_open") throw error;
+      const target = state.profiles.find((p) => p.profile_id === profileId);
+      const balance = target && target.type === "subscription" ? "carry_over" : "close";
+      if (!window.confirm(t(`contracts.${balance}`, { group: group.name, detail: error.message }))) return;
+      ({ data } = await api("PUT", path, { body: { profile_id: profileId, balance } }));
+    }
     await loadProfiles();
     notice(result, t("contracts.done", { group: group.name, profile: data.profile_name, version: data.profile_version }));
   } catch (error) {

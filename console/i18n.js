@@ -140,6 +140,8 @@ export const STRINGS = {
     "contracts.assign": "Assign",
     "contracts.none": "none",
     "contracts.done": "{group} is now accounted by {profile} (version {version}).",
+    "contracts.carry_over": "{group} has an open balance ({detail}). Carry it over into the new contract?",
+    "contracts.close": "{group} has an open balance ({detail}). The new profile has no balance: close the old one with its final balance recorded?",
 
     "confirm.ok": "Lock them",
     "confirm.cancel": "Cancel",
@@ -298,6 +300,8 @@ export const STRINGS = {
     "contracts.assign": "Attribuer",
     "contracts.none": "aucun",
     "contracts.done": "{group} est désormais comptabilisé avec {profile} (version {version}).",
+    "contracts.carry_over": "{group} a un solde ouvert ({detail}). Le reporter dans le nouveau contrat ?",
+    "contracts.close": "{group} a un solde ouvert ({detail}). Le nouveau profil n'a pas de solde : clore l'ancien en gardant trace de son solde final ?",
 
     "confirm.ok": "Verrouiller",
     "confirm.cancel": "Annuler",

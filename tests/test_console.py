@@ -33,7 +33,7 @@ GREEN, YELLOW, RED = "rgba(46, 157, 79, 1)", "rgba(242, 194, 0, 1)", "rgba(198, 
 WAIT = 10
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra: make venv")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -95,6 +95,13 @@ def wait(driver, condition, message="", timeout=WAIT):
         except StaleElementReferenceException:
             return False
     return WebDriverWait(driver, timeout, poll_frequency=0.05).until(check, message)
+
+
+def _alert_text(driver) -> str | None:
+    try:
+        return driver.switch_to.alert.text
+    except NoAlertPresentException:
+        return None
 
 
 def css(driver, selector):
@@ -337,26 +344,34 @@ def test_technician_finance_and_admin_work_through_the_console(stack, browser):
     assign = css(driver, '#contracts tr[data-group-id="dental"]')
     Select(assign.find_element(By.CSS_SELECTOR, "select")).select_by_value("quarter")
     assign.find_element(By.CSS_SELECTOR, "button").click()
+    # Dental's subscription still holds minutes: the console asks what becomes of them, explicitly.
+    wait(driver, lambda d: _alert_text(d) is not None, "no question about the open balance")
+    assert "open balance" in _alert_text(driver) and "Carry it over" in _alert_text(driver)
+    driver.switch_to.alert.accept()
     wait(driver, lambda d: "Dental practice Lee is now accounted by Quarter hour (2027) (version 2)" in text_of(d, "#contracts-result"), "not assigned")
 
     css(driver, "#tab-sessions").click()
     dental = call(stack, tokens["admin"], "GET", "/v1/groups/dental/sessions", query=OCTOBER_API + "&status=to_account")[1]["sessions"]
     longest = max(dental, key=lambda s: s["total_seconds"])  # the demo's 20 minutes: 2 steps of 15 against 15 included
-    billed = 15 * -(-longest["total_seconds"] // 900)
-    assert longest["billed_minutes"] == billed > 15
+    # The old contract's minutes were carried over; a long on-site follow-up (extra minutes) overruns them.
+    carried = call(stack, tokens["admin"], "GET", "/v1/groups/dental/totals")[1]["balance"]["carried_over_minutes"]
+    extra = carried + 15
+    assert call(stack, tokens["admin"], "PATCH", f"/v1/sessions/{longest['session_id']}", {"extra_minutes": extra})[0] == 200
+    billed = 15 * -(-(longest["total_seconds"] + 60 * (extra - longest["extra_minutes"])) // 900)
+    assert billed > 15 + carried
     show_group(driver, "dental")
     row(driver, longest["session_id"]).find_element(By.CSS_SELECTOR, "button.lock").click()
-    overrun = hmm((15 - billed) * 60)
+    overrun = hmm((15 + carried - billed) * 60)
     wait(driver, lambda d: text_of(d, '[data-balance="available_minutes"]') == overrun, "balance not updated")
     available = css(driver, '[data-balance="available_minutes"]')
     assert "negative" in available.get_attribute("class") and available.value_of_css_property("color") == RED
     status, totals = call(stack, tokens["admin"], "GET", "/v1/groups/dental/totals")
-    assert totals["balance"]["available_minutes"] == 15 - billed and totals["balance"]["used_minutes"] == billed
+    assert totals["balance"]["available_minutes"] == 15 + carried - billed and totals["balance"]["used_minutes"] == billed
 
     css(driver, "#recharge-hours").send_keys("1")
     css(driver, "#recharge-amount").send_keys("36.00")
     css(driver, "#recharge button[type=submit]").click()
-    wait(driver, lambda d: text_of(d, '[data-balance="available_minutes"]') == hmm((75 - billed) * 60), "recharge not shown")
+    wait(driver, lambda d: text_of(d, '[data-balance="available_minutes"]') == hmm((75 + carried - billed) * 60), "recharge not shown")
     assert "negative" not in css(driver, '[data-balance="available_minutes"]').get_attribute("class")
     assert text_of(driver, '[data-balance="amount"]') == "45.00 EUR"
 

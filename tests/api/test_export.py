@@ -66,7 +66,7 @@ def test_the_semicolon_delimiter(msp, acme):
 
 @pytest.mark.parametrize("notes, cell", [
     ('=HYPERLINK("http://evil.example/x","click")', '\'=HYPERLINK("http://evil.example/x","click")'),
-    ("+1", "'+1"), ("-2", "'-2"), ("@x", "'@x"), ("\tcmd", "'\tcmd"), ("\rcmd", "'\rcmd"),
+    ("+1", "'+1"), ("-2", "'-2"), ("@x", "'@x"), ("\tcmd", "'\tcmd"),  # a carriage return cannot reach a note (SPEC §8)
     ("plain -2 text", "plain -2 text"), ("", ""),
 ])
 def test_formula_injection_is_neutralised_in_text_cells_only(msp, acme, notes, cell):

@@ -33,6 +33,7 @@ TRANSIENT_CODES = {
 TRANSIENT_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 FIRST_BACKOFF = 0.02  # seconds; doubled at each attempt, with full jitter
 MAX_BACKOFF = 1.0
+REQUEST_BUDGET = 24  # seconds one request may wait on others' progress: inside the 29 s API timeout
 
 
 class ConditionFailed(Exception):
@@ -84,7 +85,7 @@ class Backoff:
         """Another request made progress on what this one waits for (it was no livelock): wait
         afresh, within the function's time all the same."""
         self.attempt = 0
-        self.deadline = max(self.deadline, min(time.monotonic() + settings.retry_budget_seconds(), self.started + 20))
+        self.deadline = max(self.deadline, min(time.monotonic() + settings.retry_budget_seconds(), self.started + REQUEST_BUDGET))
 
     def wait(self, error: Exception | None = None) -> None:
         pause = random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**self.attempt))
