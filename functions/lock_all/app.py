@@ -1,12 +1,14 @@
 """POST /v1/groups/{group_id}/lock-all — account every session still to account in a search."""
-from billing_core import api, sessions
+from billing_core import api, observability, sessions
 from billing_core.api import ADMIN, FINANCE
 
 
 @api.route(FINANCE, ADMIN)
 def lock_all(request: api.Request) -> dict:
     values = request.body({"from", "to", "technician"}) if request.raw_body and request.raw_body.strip() else {}
-    return sessions.lock_all(request.tenant_id, request.path_id("group_id"), values, request.actor)
+    locked = sessions.lock_all(request.tenant_id, request.path_id("group_id"), values, request.actor)
+    observability.sessions_locked(locked["locked"], locked["billed_minutes"], locked.get("costs") or [])
+    return locked
 
 
 lambda_handler = api.handler(lock_all)

@@ -30,3 +30,12 @@ def export_worker_function() -> str | None:
     """The Lambda function that finishes long exports (InvocationType=Event). Unset in the local
     stack and the tests: the export then runs in a thread of the calling process."""
     return os.environ.get("EXPORT_WORKER_FUNCTION") or None
+
+
+def service_name() -> str:
+    return os.environ.get("POWERTOOLS_SERVICE_NAME") or "billing"
+
+
+def metrics_namespace() -> str:
+    """CloudWatch namespace of the business and health metrics (EMF)."""
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "RemoteSupportBilling"
