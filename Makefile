@@ -13,7 +13,7 @@ AWS_REGION  ?= us-east-1
 # No telemetry / update checks from the SAM CLI (the machines reach only package registries).
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv .venv test run bench build validate lint clean distclean browser
+.PHONY: venv .venv test run bench build build-check lock deploy destroy validate lint clean distclean browser
 
 venv .venv: $(STAMP)
 
@@ -23,9 +23,18 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
-test: $(STAMP) browser
+test: $(STAMP) browser $(CHECKOV)
 	$(PY) -m pytest
 	$(VENV)/bin/cfn-lint template.yaml
+
+# checkov (the template's security scan, run by tests/test_template.py) lives in a venv of its own:
+# it pins boto3 to an old exact version that the project's venv must not be downgraded to.
+TOOLS   := .venv-tools
+CHECKOV := $(TOOLS)/bin/checkov
+$(CHECKOV):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+	touch $@
 
 # Debian's headless Chromium and its driver, for the web console's browser test (tests/test_console.py).
 # Installed only when one is missing (CI starts from a fresh machine of the same image, as root).
@@ -62,14 +71,47 @@ build: $(SAM)
 	  py312="$$(ls -d "$$(pyenv root)"/versions/3.12.*/bin 2>/dev/null | sort -V | tail -1)"; \
 	fi; \
 	if [ -n "$$py312" ]; then echo "using python3.12 from $$py312"; export PATH="$$py312:$$PATH"; fi; \
-	set -x; $(SAM) build --template-file template.yaml
+	set -x; SOURCE_DATE_EPOCH=315532800 PYTHONDONTWRITEBYTECODE=1 $(SAM) build --template-file template.yaml
+	$(PY) -m billing_local.build_digest .aws-sam/build > .aws-sam/build.sha256
+	@echo "artefact digest: $$(tail -1 .aws-sam/build.sha256)"
+
+# Two builds from scratch must give the same files (the layer's dependencies come from the locked,
+# hashed requirements.txt; no bytecode, no timestamps in the comparison).
+build-check:
+	rm -rf .aws-sam
+	$(MAKE) build
+	cp .aws-sam/build.sha256 .aws-sam-first.sha256
+	rm -rf .aws-sam
+	$(MAKE) build
+	diff .aws-sam-first.sha256 .aws-sam/build.sha256 && echo "build is reproducible: $$(tail -1 .aws-sam/build.sha256)"
+	rm -f .aws-sam-first.sha256
+
+# The layer's lock file: every dependency pinned with its hashes, from requirements.in.
+lock: $(STAMP)
+	cd layers/billing_core && ../../$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.txt requirements.in
+
+# Deploy to the AWS account and region of your credentials. The first time (no samconfig.toml)
+# asks for the stack name, region and parameters and saves them; later runs reuse them.
+STACK ?= remote-support-billing
+deploy: build
+	@if [ -f samconfig.toml ]; then \
+	  $(SAM) deploy; \
+	else \
+	  $(SAM) deploy --guided --stack-name $(STACK) --capabilities CAPABILITY_IAM --resolve-s3; \
+	fi
+
+# Deletes the stack. The table (DeletionPolicy Retain + deletion protection) and a backup vault
+# stay: see README "Deploy to AWS" to delete them on purpose.
+destroy: $(SAM)
+	@if [ -f samconfig.toml ]; then $(SAM) delete; else $(SAM) delete --stack-name $(STACK); fi
 
 validate: $(SAM)
 	$(SAM) validate --lint --template-file template.yaml --region $(AWS_REGION)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .hypothesis build *.egg-info
+	rm -rf .aws-sam .aws-sam-first.sha256 .pytest_cache .hypothesis build *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) .local
+	rm -rf $(VENV) $(TOOLS) .local

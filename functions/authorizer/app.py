@@ -2,9 +2,12 @@
 
 It resolves identity and always lets the request through with its verdict in the context, so the
 handler answers 401 in the product's error shape (API Gateway's own 401/403 bodies cannot be
-shaped); no handler does anything for a caller without a valid tenant and role."""
-from billing_core import tenants
-from billing_core.api import logger
+shaped); no handler does anything for a caller without a valid tenant and role.
+
+API Gateway keeps a verdict for AuthorizerCacheSeconds per Authorization header. A look-up that
+fails therefore raises (API Gateway answers 500 and caches nothing) instead of answering a verdict
+that would refuse the token for the cache's lifetime."""
+from billing_core import observability, tenants
 
 
 def _bearer(event: dict) -> str:
@@ -14,13 +17,11 @@ def _bearer(event: dict) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+@observability.entry_point
 def lambda_handler(event: dict, context=None) -> dict:
-    try:
-        record, denied = tenants.resolve(_bearer(event))
-    except Exception:
-        logger.exception("token look-up failed")
-        record, denied = None, "lookup_failed"
+    record, denied = tenants.resolve(_bearer(event))
     if record is None:
+        observability.count("TokensRefused")
         return {"isAuthorized": True, "context": {"tenant_id": "", "role": "", "token_id": "", "denied": denied}}
     return {
         "isAuthorized": True,

@@ -1,7 +1,7 @@
 """POST /v1/groups/{group_id}/exports — a CSV of a session search in S3, as a link that expires
 (201), or 202 `{export_id, status: running}` when it needs longer than API Gateway waits;
 GET /v1/exports/{export_id} — its status, and a fresh link once it is ready."""
-from billing_core import api, exports
+from billing_core import api, exports, observability
 from billing_core.api import ADMIN, FINANCE
 
 EXPORT_FIELDS = {"from", "to", "status", "delimiter", "expires_in_minutes"}
@@ -11,6 +11,10 @@ EXPORT_FIELDS = {"from", "to", "status", "delimiter", "expires_in_minutes"}
 def export_sessions(request: api.Request) -> api.Response:
     values = request.body(EXPORT_FIELDS) if request.raw_body and request.raw_body.strip() else {}
     status, body = exports.export_sessions(request.tenant_id, request.path_id("group_id"), values, request.actor)
+    if status == 202:
+        observability.count("ExportJobsStarted")
+    else:
+        observability.export_done(body["rows"])
     return api.Response(status, body)
 
 

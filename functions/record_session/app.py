@@ -1,11 +1,12 @@
 """POST /v1/sessions and POST /v1/sessions/batch — agents upload finished sessions, exactly once."""
-from billing_core import api, recording
+from billing_core import api, observability, recording
 from billing_core.api import ADMIN, AGENT
 
 
 @api.route(AGENT, ADMIN)
 def record_session(request: api.Request) -> api.Response:
     outcome = recording.record_sessions(request.tenant_id, [request.body(recording.UPLOAD_FIELDS)], request.actor)[0]
+    observability.sessions_uploaded([outcome.body])
     if "error" in outcome.body:
         return api.Response(outcome.status, {"error": outcome.body["error"]})
     return api.Response(outcome.status, outcome.body)
@@ -13,7 +14,9 @@ def record_session(request: api.Request) -> api.Response:
 
 @api.route(AGENT, ADMIN, idempotent=True)
 def record_batch(request: api.Request) -> dict:
-    return {"results": recording.record_batch(request.tenant_id, request.body({"sessions"}), request.actor)}
+    results = recording.record_batch(request.tenant_id, request.body({"sessions"}), request.actor)
+    observability.sessions_uploaded(results)
+    return {"results": results}
 
 
 lambda_handler = api.handler(routes={

@@ -42,6 +42,7 @@ ENVIRONMENT = {
     "EXPORTS_BUCKET": "billing-bench-exports",
     "POWERTOOLS_SERVICE_NAME": "billing",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_DISABLED": "true",
 }
 IMPORT_GOAL = 1.3  # a handler's import at most 1.3 x `import boto3`
 EXPORT_GROWTH_GOAL_MB = 64

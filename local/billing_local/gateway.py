@@ -1,12 +1,14 @@
 """An in-process API Gateway (HTTP API, payload 2.0): matches a request to a route of
-template.yaml, runs the template's authorizer, and calls the route's function with the event
-API Gateway would send. Used by the local stack and by the tests, so both run what is deployed."""
+template.yaml, runs the template's authorizer (401 without running it when the identity source
+header is missing, as API Gateway does; its result cache is not imitated: a revocation is seen at
+once), and calls the route's function with the event API Gateway would send. Used by the local stack and by the tests, so both run what is deployed."""
 import base64
 import importlib.util
 import json
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote
 
@@ -25,6 +27,31 @@ def load_handler(code_dir: str, handler: str):
     return getattr(module, attribute)
 
 
+@dataclass
+class LambdaContext:
+    """What Lambda hands a function as its context (the attributes the functions and Powertools read)."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(1000 * (self.timeout_seconds - (time.monotonic() - self.started))))
+
+    @classmethod
+    def of(cls, logical_id: str) -> "LambdaContext":
+        props, defaults = template.functions()[logical_id]["Properties"], template.function_globals()
+        return cls(logical_id, int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+                   int(props.get("Timeout", defaults.get("Timeout", 3))))
+
+
 def function_handler(logical_id: str):
     props = template.functions()[logical_id]["Properties"]
     return load_handler(str(template.ROOT / props["CodeUri"]), props["Handler"])
@@ -33,7 +60,9 @@ def function_handler(logical_id: str):
 class Gateway:
     def __init__(self):
         self.routes = template.routes()
-        self.authorizer = function_handler(template.authorizer_function())
+        self.authorizer_id = template.authorizer_function()
+        self.authorizer = function_handler(self.authorizer_id)
+        self.identity_headers = template.authorizer_identity_headers()
 
     def match(self, method: str, path: str):
         allowed = False
@@ -83,10 +112,15 @@ class Gateway:
             message = "method not allowed" if params else "no such route"
             return status, {"content-type": "application/json"}, json.dumps({"error": {"code": "not_found" if status == 404 else "method_not_allowed", "message": message}})
         event = self.event(route, params, method, path, headers, query, body)
-        verdict = self.authorizer({**event, "type": "REQUEST"}, None)
+        if any(not event["headers"].get(name) for name in self.identity_headers):
+            return 401, {"content-type": "application/json"}, json.dumps({"message": "Unauthorized"})
+        try:
+            verdict = self.authorizer({**event, "type": "REQUEST"}, LambdaContext.of(self.authorizer_id))
+        except Exception:  # API Gateway answers 500 when its authorizer fails (and caches nothing)
+            return 500, {"content-type": "application/json"}, json.dumps({"message": "Internal Server Error"})
         if not verdict.get("isAuthorized"):
             return 403, {"content-type": "application/json"}, json.dumps({"message": "Forbidden"})
         event["requestContext"]["authorizer"] = {"lambda": verdict.get("context") or {}}
         handler = load_handler(str(route.code_dir), route.handler)
-        answer = handler(event, None)
+        answer = handler(event, LambdaContext.of(route.function))
         return answer["statusCode"], answer.get("headers") or {}, answer.get("body") or ""

@@ -77,6 +77,8 @@ def configure_environment(aws_endpoint_url: str) -> None:
         "POWERTOOLS_SERVICE_NAME": "billing",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        # EMF metric lines on stdout only when asked for (POWERTOOLS_METRICS_DISABLED=false make run)
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
     })
 
 

@@ -63,6 +63,10 @@ def functions() -> dict[str, dict]:
     return _resources("AWS::Serverless::Function")
 
 
+def function_globals() -> dict:
+    return (load().get("Globals") or {}).get("Function") or {}
+
+
 def routes() -> list[Route]:
     found = []
     for name, function in functions().items():
@@ -80,12 +84,25 @@ def routes() -> list[Route]:
     return found
 
 
-def authorizer_function() -> str:
-    """The logical id of the function behind the HTTP API's default authorizer."""
+def _default_authorizer() -> dict:
     (api,) = _resources("AWS::Serverless::HttpApi").values()
     auth = api["Properties"]["Auth"]
-    arn = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]
+    return auth["Authorizers"][auth["DefaultAuthorizer"]]
+
+
+def authorizer_function() -> str:
+    """The logical id of the function behind the HTTP API's default authorizer (its ARN is
+    `!GetAtt F.Arn`, or `!Ref F.Alias` when it is published behind an alias)."""
+    arn = _default_authorizer()["FunctionArn"]
+    if "Ref" in arn:
+        return arn["Ref"].split(".", 1)[0]
     return arn["Fn::GetAtt"][0]
+
+
+def authorizer_identity_headers() -> tuple[str, ...]:
+    """The headers the authorizer's identity source names: API Gateway answers 401 itself, without
+    running the authorizer, when one is missing."""
+    return tuple(h.lower() for h in (_default_authorizer().get("Identity") or {}).get("Headers") or ())
 
 
 def table_properties() -> dict:

@@ -63,10 +63,24 @@ def test_the_template_declares_every_route_of_the_spec_once():
     assert len(declared) == len(set(declared))
 
 
-def test_every_route_without_a_token_is_401(world, anonymous):
+def test_every_route_without_an_authorization_header_is_api_gateways_own_401(world, anonymous):
+    """The header is the authorizer's identity source: API Gateway refuses the request itself, in
+    its own shape, and no function runs (docs/operations.md)."""
     for key, method, path, body in calls():
-        error = assert_error(anonymous.call(method, path, body), 401, "unauthorized")
-        assert "token" in error["message"], (key, error)
+        assert anonymous.call(method, path, body) == (401, {"message": "Unauthorized"}), key
+    assert anonymous.call("GET", "/v1/me", headers={"Authorization": ""}) == (401, {"message": "Unauthorized"})
+
+
+def test_a_token_that_cannot_be_checked_is_a_500_that_is_never_cached(world, monkeypatch):
+    """A failed look-up raises in the authorizer (API Gateway answers 500 and caches nothing),
+    rather than a verdict that API Gateway would keep for the cache's lifetime."""
+    def unavailable(token):
+        raise ConnectionError("DynamoDB unreachable")
+
+    monkeypatch.setattr(tenants, "resolve", unavailable)
+    assert world.admin.get("/v1/me") == (500, {"message": "Internal Server Error"})
+    monkeypatch.undo()
+    assert world.admin.get("/v1/me")[0] == 200
 
 
 @pytest.mark.parametrize("authorization", [

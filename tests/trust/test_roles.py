@@ -87,7 +87,10 @@ def test_no_usable_token_is_a_401_on_every_route(world, gateway_once):
         for key, (method, path, body, query) in requests.items():
             status, answer = caller.call(method, path, body, query)
             assert status == 401, (name, key, status, answer)
-            assert_error_shape(status, answer, code="unauthorized")
+            if name in ("missing", "empty"):  # the identity source is absent: API Gateway answers itself
+                assert answer == {"message": "Unauthorized"}, (name, key, answer)
+            else:
+                assert_error_shape(status, answer, code="unauthorized")
             pairs += 1
     after = tenant_items(tenant.tenant_id)
     assert len(after) == len(before) + 1  # only the revoked token was added, and nothing else changed

@@ -5,16 +5,13 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from aws_lambda_powertools.logging import Logger
-
-from . import fields, idempotency, jsonio, storage
+from . import fields, idempotency, jsonio, observability, storage
 from .errors import BillingError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, Unavailable
+from .observability import logger
 
 ADMIN, TECHNICIAN, FINANCE, AGENT = "admin", "technician", "finance", "agent"
 ROLES = (ADMIN, TECHNICIAN, FINANCE, AGENT)
 STAFF = (ADMIN, TECHNICIAN, FINANCE)
-
-logger = Logger(service="billing")
 
 
 @dataclass
@@ -70,8 +67,6 @@ def _caller(event: dict) -> tuple[str, str, str]:
     tenant_id, role = context.get("tenant_id") or "", context.get("role") or ""
     if not tenant_id or role not in ROLES:
         reason = context.get("denied") or "missing_token"
-        if reason == "lookup_failed":
-            raise Unavailable("the token could not be checked just now; retry")
         raise Unauthenticated(
             "a valid bearer token is required" if reason == "missing_token" else "the bearer token is unknown or revoked"
         )
@@ -133,8 +128,17 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
     """The Lambda entry point of one function. One operation, or `routes` by API Gateway routeKey."""
 
     def lambda_handler(event: dict, context=None) -> dict:
+        observability.begin(context, (event.get("requestContext") or {}).get("requestId"))
+        try:
+            answered = _answer(event)
+        finally:
+            observability.flush()
+        return answered
+
+    def _answer(event: dict) -> dict:
         try:
             tenant_id, role, actor = _caller(event)
+            observability.set_tenant(tenant_id)
             route_key = event.get("routeKey") or ""
             operation = routes.get(route_key) if routes else operations[0]
             if operation is None:
@@ -151,16 +155,23 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
                 raw_body=_raw_body(event),
             )
             status, body, headers = _run(operation, request, {k.lower(): v for k, v in (event.get("headers") or {}).items()})
+            logger.debug("answered", extra={"route": route_key, "status": status})
             return answer(status, body, headers)
         except BillingError as error:
             if error.status >= 500:
                 logger.warning("answered %s %s: %s", error.status, error.code, error.message)
+                observability.count("ServerErrors")
+            else:
+                logger.info("refused", extra={"route": event.get("routeKey"), "status": error.status, "code": error.code})
+                observability.count("ClientErrors")
             return error_answer(error)
         except Exception as error:  # the last line of defence: log it, never show a stack trace
             if storage.is_transient(error):  # a read that stayed throttled past botocore's retries
                 logger.warning("store still failing after retries: %s", error)
+                observability.count("ServerErrors")
                 return error_answer(Unavailable("the store is busy just now; retry"))
             logger.exception("unexpected error")
+            observability.count("ServerErrors")
             return answer(500, {"error": {"code": "internal_error", "message": "an unexpected error occurred"}})
 
     return lambda_handler

@@ -44,6 +44,11 @@ SYNC_SECONDS = 20.0
 STALE_AFTER = timedelta(minutes=16)
 RECORD_DAYS = 8  # DynamoDB's TTL removes the Export record after the longest link has expired
 RUNNING, READY, FAILED = "running", "ready", "failed"
+# A presigned link dies with the credentials that signed it. Lambda's role credentials carry a
+# session token but no expiry the function can read; they are renewed well within an hour of
+# use, so a link signed with them is capped at an hour and GET /v1/exports/{id} answers a fresh one.
+SESSION_LINK_SECONDS = 3600
+EXPIRY_MARGIN_SECONDS = 60
 
 
 def neutralise(value: str) -> str:
@@ -201,7 +206,24 @@ def _record(job: ExportJob, status: str, rows: int = 0) -> None:
     ).save()
 
 
+def link_seconds(requested: int, credentials) -> int:
+    """How long a link signed with `credentials` can really work: what was asked, at most the
+    credentials' remaining life (refreshable credentials know their expiry), at most
+    SESSION_LINK_SECONDS for session credentials of unknown expiry; long-term keys: as asked."""
+    if credentials is None:
+        return requested
+    expiry = getattr(credentials, "_expiry_time", None)  # botocore's RefreshableCredentials
+    if expiry is not None:
+        remaining = int((expiry - fields.utc_now()).total_seconds()) - EXPIRY_MARGIN_SECONDS
+        return max(1, min(requested, remaining))
+    if getattr(credentials, "token", None):
+        return min(requested, SESSION_LINK_SECONDS)
+    return requested
+
+
 def _link(client, export_id: str, key: str, ttl_seconds: int) -> dict:
+    signer = getattr(client, "_request_signer", None)  # the credentials this client signs with
+    ttl_seconds = link_seconds(ttl_seconds, getattr(signer, "_credentials", None))
     expires_at = fields.utc_now() + timedelta(seconds=ttl_seconds)
     url = client.generate_presigned_url(
         "get_object",

@@ -19,7 +19,7 @@ from .models import IdempotencyRecord, keys
 HEADER = "idempotency-key"
 KEEP = timedelta(hours=24)
 ABANDONED = timedelta(seconds=60)  # longer than the functions' 29 s timeout
-RUNNING = 0
+RUNNING, RELEASED = 0, -1
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
@@ -71,9 +71,11 @@ class Claim:
             pass  # taken over meanwhile: that request answers for the key
 
     def release(self) -> None:
-        """The operation failed: the key is free for the client's next try."""
+        """The operation failed: the key is free for the client's next try (marked, not deleted:
+        the functions may update items, never delete them)."""
         try:
-            storage.transact(lambda t: t.delete(self.record, condition=IdempotencyRecord.answer == self.claim_id))
+            storage.transact(lambda t: t.update(
+                self.record, actions=[IdempotencyRecord.status.set(RELEASED)], condition=IdempotencyRecord.answer == self.claim_id))
         except (storage.ConditionFailed, BillingError):
             pass
 
@@ -91,10 +93,10 @@ def claim(tenant_id: str, key: str, route: str, raw_body: str | None) -> Claim:
     )
     for _ in range(3):
         existing = storage.get(IdempotencyRecord, record.PK, record.SK)
-        if existing is not None and existing.expires_at < now.timestamp():
-            existing = None if _delete_expired(existing) else existing
         if existing is None:
             condition = IdempotencyRecord.PK.does_not_exist()
+        elif existing.expires_at < now.timestamp() or existing.status == RELEASED:
+            condition = IdempotencyRecord.answer == existing.answer  # expired (TTL not run yet) or freed: ours
         elif existing.fingerprint != fingerprint:
             raise KeyReused("Idempotency-Key: this key was used with another request; use a new key")
         elif existing.status != RUNNING:
@@ -109,11 +111,3 @@ def claim(tenant_id: str, key: str, route: str, raw_body: str | None) -> Claim:
         except storage.ConditionFailed:
             continue  # another request took it meanwhile: look again
     raise Conflict("Idempotency-Key: the first request with this key is still running", "idempotency_key_in_use")
-
-
-def _delete_expired(record: IdempotencyRecord) -> bool:
-    try:
-        storage.transact(lambda t: t.delete(record, condition=IdempotencyRecord.expires_at == record.expires_at))
-        return True
-    except storage.ConditionFailed:
-        return False

@@ -36,3 +36,12 @@ def retry_budget_seconds() -> float:
     """How long one request may spend retrying transient store failures before it answers 503
     `retry`: well inside the functions' 29 s timeout, leaving time to answer."""
     return float(os.environ.get("RETRY_BUDGET_SECONDS", "8"))
+
+
+def service_name() -> str:
+    return os.environ.get("POWERTOOLS_SERVICE_NAME") or "billing"
+
+
+def metrics_namespace() -> str:
+    """CloudWatch namespace of the business and health metrics (EMF)."""
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "RemoteSupportBilling"

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from . import models, settings
+from . import models, observability, settings
 from .errors import Unavailable
 from .models import BillingItem
 
@@ -90,6 +90,7 @@ class Backoff:
     def wait(self, error: Exception | None = None) -> None:
         pause = random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**self.attempt))
         self.attempt += 1
+        observability.count("ConflictsRetried")
         if time.monotonic() + pause > self.deadline:
             raise Unavailable(f"{self.what} could not be completed just now; retry") from error
         time.sleep(pause)
