@@ -160,7 +160,7 @@ class Workbook:
         cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths))
         self._write(
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}">'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
             '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
             f"<cols>{cols}</cols><sheetData>"
         )
@@ -176,9 +176,11 @@ class Workbook:
         parts = [f'<row r="{r}">']
         for i, cell in enumerate(cells):
             value = cell.value
-            if value is None or value == "":
-                continue
             ref = f"{column_letter(i)}{r}"
+            if value is None or value == "":
+                if cell.style != TEXT:  # an empty cell of a styled row (the totals' rule) keeps its style
+                    parts.append(f'<c r="{ref}" s="{cell.style}"/>')
+                continue
             kind = cell.kind
             if kind == "text":
                 parts.append(f'<c r="{ref}" s="{cell.style}" t="inlineStr"><is><t xml:space="preserve">{_xml(value)}</t></is></c>')
@@ -205,7 +207,8 @@ class Workbook:
         tail = "</sheetData>"
         if self.filter_rows >= 1:
             tail += f'<autoFilter ref="A1:{last}{self.filter_rows}"/>'
-        tail += '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+        tail += '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        tail += '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>'
         self._write(tail)
         self._flush()
         self.entry.close()
