@@ -13,7 +13,7 @@ AWS_REGION  ?= us-east-1
 # No telemetry / update checks from the SAM CLI (the machines reach only package registries).
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv .venv test run bench build build-check lock deploy destroy validate lint clean distclean browser
+.PHONY: venv .venv test run bench build build-check lock deploy destroy validate lint clean distclean browser office
 
 venv .venv: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
-test: $(STAMP) browser $(CHECKOV)
+test: $(STAMP) browser office $(CHECKOV)
 	$(PY) -m pytest
 	$(VENV)/bin/cfn-lint template.yaml
 
@@ -49,6 +49,17 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# Debian's LibreOffice Calc without a GUI, for the tests that open each spreadsheet CSV locale as a
+# double click would (tests/api/test_files.py) and for the README's screenshot. Never at run time.
+SOFFICE := /usr/bin/soffice
+
+office:
+	@if [ ! -x $(SOFFICE) ]; then \
+	  echo "installing Debian's libreoffice-calc-nogui (for tests/api/test_files.py)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
+	fi
+
 lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
 
@@ -56,7 +67,7 @@ run: $(STAMP)
 	$(PY) -m billing_local.stack $(ARGS)
 
 bench: $(STAMP)
-	$(PY) -m billing_local.bench
+	$(PY) -m billing_local.bench $(ARGS)
 
 # aws-sam-cli is heavy: only the targets that need it install it (never `make test`).
 $(SAM): $(STAMP)

@@ -31,6 +31,7 @@ ROLE_TABLE = {
     **SPEC_ROLE_TABLE,
     "GET /v1/profiles/{profile_id}/versions": STAFF,  # a profile's versions: read like the profile
     "GET /v1/exports/{export_id}": {"finance", "admin"},  # an export's status and link: who may export
+    "POST /v1/exports": {"finance", "admin"},  # SPEC §12: every client's export, finance and admin
     "GET /v1/sessions/{session_id}/history": STAFF,  # issue 5: staff roles
     "GET /v1/groups/{group_id}/history": STAFF,
     "GET /v1/me": set(ROLES),  # who am I: any valid token

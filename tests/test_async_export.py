@@ -153,3 +153,12 @@ def test_a_large_csv_goes_up_as_a_multipart_upload_holding_one_part_in_memory(aw
     assert largest < exports.PART_BYTES + len(line)
     stored = client.get_object(Bucket="billing-exports-test", Key="tenants/t/exports/big.csv")["Body"].read()
     assert len(stored) == 17 * 1024 * 1000
+
+
+def test_a_long_export_of_every_client_finishes_in_the_worker_with_its_file_name(acme, too_long):
+    status, started = acme.finance.post("/v1/exports", {"format": "xlsx", "from": "2026-03-01", "to": "2026-04-01"})
+    assert status == 202, started
+    ready = poll(acme.finance, started["export_id"])
+    assert ready["status"] == "ready" and ready["rows"] == 30 and ready["group_id"] is None, ready
+    assert ready["key"].endswith(".xlsx") and ready["file_name"] == "all-clients_2026-03.xlsx"
+    assert "filename%3D%22all-clients_2026-03.xlsx%22" in ready["url"]

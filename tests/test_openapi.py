@@ -96,6 +96,7 @@ def test_the_documented_body_fields_are_the_fields_the_handlers_accept():
     export_module = sys.modules[load_handler(str(export_route.code_dir), export_route.handler).__module__]
     if hasattr(export_module, "EXPORT_FIELDS"):
         assert documented_fields("POST", "/v1/groups/{group_id}/exports") == set(export_module.EXPORT_FIELDS)
+        assert documented_fields("POST", "/v1/exports") == set(export_module.EXPORT_FIELDS)
 
 
 def test_the_limits_of_the_spec_are_in_the_schemas():
@@ -109,8 +110,10 @@ def test_the_limits_of_the_spec_are_in_the_schemas():
     assert schemas["Role"]["enum"] == ["admin", "technician", "finance", "agent"]
     batch = SPEC["paths"]["/v1/sessions/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert (batch["properties"]["sessions"]["minItems"], batch["properties"]["sessions"]["maxItems"]) == (1, 100)
-    export = SPEC["paths"]["/v1/groups/{group_id}/exports"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    export = deref(SPEC["paths"]["/v1/groups/{group_id}/exports"]["post"]["requestBody"]["content"]["application/json"]["schema"])
     assert export["properties"]["delimiter"]["enum"] == [",", ";"]
+    assert export["properties"]["format"]["enum"] == ["csv", "xlsx", "quickbooks", "xero"]
+    assert export["properties"]["locale"]["enum"] == ["en", "fr", "it", "de"]
 
 
 # ---------------------------------------------------------------- the real answers match the document

@@ -1,21 +1,33 @@
-"""POST /v1/groups/{group_id}/exports — a CSV of a session search in S3, as a link that expires
-(201), or 202 `{export_id, status: running}` when it needs longer than API Gateway waits;
-GET /v1/exports/{export_id} — its status, and a fresh link once it is ready."""
-from billing_core import api, exports, observability
+"""POST /v1/groups/{group_id}/exports — one client's sessions, POST /v1/exports — every client's,
+in the file finance asked for (CSV, spreadsheet CSV, XLSX, QuickBooks or Xero invoices) in S3, as
+a link that expires (201), or 202 `{export_id, status: running}` when it needs longer than API
+Gateway waits; GET /v1/exports/{export_id} — its status, and a fresh link once it is ready."""
+from billing_core import api, exports, files, observability
 from billing_core.api import ADMIN, FINANCE
 
-EXPORT_FIELDS = {"from", "to", "status", "delimiter", "expires_in_minutes"}
+EXPORT_FIELDS = files.REQUEST_FIELDS
 
 
-@api.route(FINANCE, ADMIN)
-def export_sessions(request: api.Request) -> api.Response:
-    values = request.body(EXPORT_FIELDS) if request.raw_body and request.raw_body.strip() else {}
-    status, body = exports.export_sessions(request.tenant_id, request.path_id("group_id"), values, request.actor)
+def _values(request: api.Request) -> dict:
+    return request.body(EXPORT_FIELDS) if request.raw_body and request.raw_body.strip() else {}
+
+
+def _answered(status: int, body: dict) -> api.Response:
     if status == 202:
         observability.count("ExportJobsStarted")
     else:
         observability.export_done(body["rows"])
     return api.Response(status, body)
+
+
+@api.route(FINANCE, ADMIN, idempotent=True, status=201)
+def export_sessions(request: api.Request) -> api.Response:
+    return _answered(*exports.export_sessions(request.tenant_id, request.path_id("group_id"), _values(request), request.actor))
+
+
+@api.route(FINANCE, ADMIN, idempotent=True, status=201)
+def export_every_client(request: api.Request) -> api.Response:
+    return _answered(*exports.export_sessions(request.tenant_id, None, _values(request), request.actor))
 
 
 @api.route(FINANCE, ADMIN)
@@ -25,5 +37,6 @@ def export_status(request: api.Request) -> dict:
 
 lambda_handler = api.handler(routes={
     "POST /v1/groups/{group_id}/exports": export_sessions,
+    "POST /v1/exports": export_every_client,
     "GET /v1/exports/{export_id}": export_status,
 })

@@ -6,7 +6,9 @@
    on sys.path (as Lambda does), against a fresh `import boto3` in the same run;
 3. scale: 10,000 and 100,000 sessions in one group — totals, one search page, export (streamed to
    S3), lock-all — time and peak memory (tracemalloc), lock-all's round trips against its budget;
-4. batch upload of 100 sessions against 100 single uploads.
+4. batch upload of 100 sessions against 100 single uploads;
+5. files for finance: each file format written for 100,000 sessions (the writer alone, no store:
+   its time and peak memory; table 3 has the whole xlsx export through the store).
 
 Tables 1 and 4 run against moto in this process (`mock_aws`); table 3 against a moto server in a
 child process on 127.0.0.1, so the memory measured is the function's own, not the fake AWS's
@@ -223,8 +225,9 @@ def measure_round_trips(gateway) -> list[Budget]:
         measured(operation, answer, answer[2].pages + 1, "pages + 1", status)
 
     answer = bench.call("finance", "POST", "/v1/groups/acme/exports", {})
-    measured("export (151 rows)", answer, answer[2].pages + 1, "pages + 1", 201,
-             allowed=answer[2].pages + 2, note="+1 writes the Export record GET /v1/exports/{id} reads")
+    # pages counts every GSI query: here the session pages and the one query of the group's computers.
+    measured("export (151 rows)", answer, answer[2].pages, "pages + 1", 201, allowed=answer[2].pages + 2,
+             note="+1 writes the Export record GET /v1/exports/{id} reads; +1 (GSI) the computers' names (§11)")
     export_id = answer[1]["export_id"]
     measured("export status", bench.call("finance", "GET", f"/v1/exports/{export_id}"), 1, "1 (not in SPEC)", 200)
 
@@ -442,6 +445,7 @@ def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], 
                     "totals": lambda: reporting.totals(tenant_id, "big", {}),
                     "search, first page of 100": lambda: reporting.search_sessions(tenant_id, "big", {"limit": "100"}),
                     "export (streamed, multipart)": lambda: _export(exports, tenant_id),
+                    "export xlsx (streamed, multipart)": lambda: _export(exports, tenant_id, {"format": "xlsx"}),
                 }
                 if size in lock_all_sizes:  # last: it turns every session of the group accounted
                     operations["lock-all"] = lambda: _lock_all(sessions, tenant_id, size)
@@ -483,12 +487,86 @@ def _lock_all(sessions, tenant_id: str, size: int) -> dict:
     return {**answer, "trips": trips}
 
 
-def _export(exports, tenant_id: str) -> dict:
+def _export(exports, tenant_id: str, values: dict | None = None) -> dict:
     """The export function's streaming path with no deadline (the worker's path)."""
-    job = exports.ExportJob.new(tenant_id, "big", {}, "bench")
+    job = exports.ExportJob.new(tenant_id, "big", values or {}, "bench")
     with RoundTrips() as trips:
-        rows = exports.stream_export(job, exports.s3_client())
-    return {"rows": rows, "trips": trips}
+        written = exports.stream_export(job, exports.s3_client())
+    return {"rows": written.rows, "trips": trips}
+
+
+# ---------------------------------------------------------------- files for finance
+
+
+class _CountingSink:
+    """Where a writer's bytes go in table 5: counted, then dropped (the upload's own buffer is one
+    8 MiB part, measured in table 3)."""
+
+    def __init__(self):
+        self.size = 0
+
+    def write(self, data) -> None:
+        self.size += len(data)
+
+
+def _lines(count: int):
+    """`count` priced sessions as the export feeds them to a writer, made one at a time."""
+    from decimal import Decimal
+
+    from billing_core.files.writers import Line
+
+    for n in range(count):
+        values = upload(n)
+        started = datetime.fromisoformat(values["started_at"])
+        seconds = 60 * (20 + n % 40)
+        billed = 15 + 5 * -(-max(0, seconds - 900) // 300)
+        cost = Decimal("20.00") + Decimal("5.00") * ((billed - 15) // 5)
+        view = {
+            "session_id": values["session_id"], "group_id": "big", "technician": values["technician"], "computer_id": "pc-1",
+            "started_at": values["started_at"], "ended_at": values["ended_at"], "connection_seconds": seconds,
+            "extra_minutes": 0, "total_seconds": seconds, "billed_minutes": billed, "cost": str(cost), "currency": "EUR",
+            "status": "accounted", "locked_at": None, "profile_id": "standard", "profile_version": 1,
+            "notes": "printer queue stuck; cleared spooler and reinstalled the driver",
+        }
+        yield Line(view=view, started_at=started, ended_at=started + timedelta(seconds=seconds), locked_at=None,
+                   client="Boulangerie Zoë & Fils", computer="Caisse née", profile="Standard")
+
+
+def files_table(count: int) -> tuple[list[str], dict]:
+    from billing_core import files
+    from billing_core.files.writers import open_writer
+
+    requests = {
+        "csv (machine)": {}, "csv, locale fr, Europe/Paris": {"locale": "fr", "time_zone": "Europe/Paris"},
+        "xlsx, Europe/Paris": {"format": "xlsx", "time_zone": "Europe/Paris"},
+        "quickbooks": {"format": "quickbooks"}, "xero": {"format": "xero"},
+    }
+    rows, figures = [], {}
+    for name, values in requests.items():
+        _progress(f"{name}: {count:,} rows")
+        options = files.parse_options(values)
+
+        def write(options=options):
+            sink = _CountingSink()
+            writer = open_writer(options, sink)
+            writer.start_client("big", "Boulangerie Zoë & Fils")
+            for line in _lines(count):
+                writer.add(line)
+            writer.end_client()
+            writer.close()
+            return sink.size
+
+        done = measure(write)
+        began = time.process_time()  # the same again without tracemalloc's bookkeeping: the real CPU
+        write()
+        untraced = time.process_time() - began
+        began = time.process_time()
+        sum(1 for _ in _lines(count))  # making the lines, to subtract: the export has them from the store
+        making = time.process_time() - began
+        figures[name] = done
+        rows.append((name, f"{count:,}", f"{max(0.0, untraced - making):.1f}", f"{done.peak_mb:.1f}", f"{done.result / 2**20:.1f}"))
+    header = ("file", "rows", "CPU s (writer only)", "peak MB (tracemalloc)", "file MB")
+    return _table(header, rows), figures
 
 
 def _detail(name: str, result) -> str:
@@ -545,7 +623,8 @@ def main(argv=None) -> int:
     parser.add_argument("--import-runs", type=int, help="fresh interpreters per handler (median)")
     parser.add_argument("--lock-all-sizes", type=lambda s: {int(x) for x in s.split(",") if x},
                         help=f"which of the sizes also run lock-all (default: those up to {LOCK_ALL_DEFAULT_MAX:,}; '' for none)")
-    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch")
+    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files")
+    parser.add_argument("--file-rows", type=int, default=100_000, help="rows of each file in table 5")
     options = parser.parse_args(argv)
     sizes = options.sizes or ([1_000, 10_000] if options.quick else [10_000, 100_000])
     runs = options.import_runs or (3 if options.quick else 7)
@@ -605,6 +684,14 @@ def main(argv=None) -> int:
         for (name, size), done in figures.items():
             if name == "lock-all" and done.result["trips"].dynamodb > _lock_all_trips(done.result)[2]:
                 failed.append(f"round trips: lock-all of {size:,}")
+    if "files" not in skip:
+        lines, figures = files_table(options.file_rows)
+        workbook = figures["xlsx, Europe/Paris"]
+        lines += ["", f"xlsx of {options.file_rows:,} rows: peak {workbook.peak_mb:.1f} MB (goal <= {EXPORT_GROWTH_GOAL_MB}), "
+                      "written by files/xlsx.py (zipfile, deflate level 6, inline strings)"]
+        _print(f"5. Files for finance: each format written for {options.file_rows:,} sessions (writer alone, no store)", lines)
+        if workbook.peak_mb > EXPORT_GROWTH_GOAL_MB:
+            failed.append(f"xlsx peak {workbook.peak_mb:.1f} MB")
     print(f"\nbench took {time.perf_counter() - began:.0f} s; "
           + ("every figure within its goal" if not failed else "outside the goals: " + "; ".join(failed)), flush=True)
     return 0

@@ -114,7 +114,17 @@ def test_the_link_may_last_longer_up_to_7_days_but_not_beyond_the_signing_sessio
 
 @pytest.mark.parametrize("body, field", [
     ({"delimiter": "|"}, "delimiter"), ({"delimiter": "\t"}, "delimiter"), ({"status": "paid"}, "status"),
-    ({"from": "2026-03-02"}, "from"), ({"to": 5}, "to"), ({"format": "xlsx"}, "format"),
+    ({"from": "2026-02-30"}, "from"), ({"from": "02/03/2026"}, "from"), ({"to": 5}, "to"), ({"format": "pdf"}, "format"),
+    ({"format": "XLSX"}, "format"), ({"locale": "es"}, "locale"), ({"locale": "fr", "delimiter": ","}, "delimiter"),
+    ({"format": "xlsx", "delimiter": ";"}, "delimiter"), ({"format": "xero", "locale": "fr"}, "locale"),
+    ({"time_zone": "Mars/Olympus"}, "time_zone"), ({"time_zone": "../../etc/passwd"}, "time_zone"),
+    ({"time_zone": 1}, "time_zone"), ({"time_zone": "Europe/Paris\n"}, "time_zone"),
+    ({"invoice_prefix": "INV-"}, "invoice_prefix"), ({"format": "xero", "invoice_prefix": "a b"}, "invoice_prefix"),
+    ({"format": "xero", "invoice_start": 0}, "invoice_start"), ({"format": "xero", "invoice_start": True}, "invoice_start"),
+    ({"format": "quickbooks", "due_days": 366}, "due_days"), ({"format": "quickbooks", "due_days": "30"}, "due_days"),
+    ({"format": "quickbooks", "invoice_date": "2026-13-01"}, "invoice_date"), ({"format": "xero", "item": ""}, "item"),
+    ({"format": "xero", "account_code": "x" * 31}, "account_code"), ({"format": "xero", "tax_type": "a\tb"}, "tax_type"),
+    ({"format": "xero", "date_format": "D/M/Y"}, "date_format"),
 ])
 def test_a_bad_export_is_a_400_naming_the_field_and_writes_nothing(msp, acme, body, field):
     assert_invalid(msp.finance.post("/v1/groups/acme/exports", body), field)

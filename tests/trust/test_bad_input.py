@@ -21,6 +21,7 @@ BODY_ROUTES = [  # every route with a body, on the seeded tenant's ids
     ("PUT", "/v1/groups/acme/computers/pc-1"), ("PUT", "/v1/groups/acme/contract"), ("POST", "/v1/sessions"),
     ("POST", "/v1/sessions/batch"), ("PATCH", "/v1/sessions/s-1"), ("POST", "/v1/sessions/s-1/lock"),
     ("POST", "/v1/groups/acme/lock-all"), ("POST", "/v1/groups/acme/recharges"), ("POST", "/v1/groups/acme/exports"),
+    ("POST", "/v1/exports"),
 ]
 NOT_A_JSON_OBJECT = {
     "malformed JSON": b'{"name": ',
@@ -205,6 +206,13 @@ CASES = [
     ("POST", "/v1/groups/acme/exports", {"expires_in_minutes": "5"}, "", 400, "expires_in_minutes"),
     ("POST", "/v1/groups/acme/exports", {"columns": ["cost"]}, "", 400, "columns"),
     ("POST", "/v1/groups/nope/exports", {}, "", 404, "not_found"),
+    ("POST", "/v1/groups/acme/exports", {"format": "pdf"}, "", 400, "format"),
+    ("POST", "/v1/groups/acme/exports", {"time_zone": "Europe/Nowhere"}, "", 400, "time_zone"),
+    ("POST", "/v1/groups/acme/exports", {"from": "2026-02-29"}, "", 400, "from"),
+    ("POST", "/v1/exports", {"locale": "xx"}, "", 400, "locale"),
+    ("POST", "/v1/exports", {"format": "xero", "due_days": -1}, "", 400, "due_days"),
+    ("POST", "/v1/exports", {"format": "quickbooks", "invoice_start": "7"}, "", 400, "invoice_start"),
+    ("POST", "/v1/exports", {"format": "xlsx", "item": "Support"}, "", 400, "item"),
     # search and totals queries
     ("GET", "/v1/groups/acme/sessions", None, "limit=0", 400, "limit"),
     ("GET", "/v1/groups/acme/sessions", None, "limit=abc", 400, "limit"),

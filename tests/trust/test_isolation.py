@@ -49,7 +49,7 @@ def probes(a, b) -> list[tuple]:
     made = []
     for key, method, path in found:
         if key in ("POST /v1/profiles", "PUT /v1/groups/{group_id}", "GET /v1/groups", "GET /v1/profiles", "GET /v1/me",
-                   "POST /v1/sessions", "POST /v1/sessions/batch"):
+                   "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
@@ -104,11 +104,37 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         checked += 1
         routes_probed.add(key)
 
+    # Every client's export of tenant A holds A's clients only, in every format.
+    for file_format in ("csv", "xlsx", "quickbooks", "xero"):
+        body = {"format": file_format, **({"status": "to_account"} if file_format in ("quickbooks", "xero") else {})}
+        status, export = a.tenant.admin.post("/v1/exports", body)
+        assert status == 201 and export["rows"] >= 1, export
+        content = _download(export["key"])
+        assert b.tenant.tenant_id.encode() not in content and b"rival-" not in content, file_format
+        assert (a.subscription_group.encode() in content) == (file_format in ("csv", "xlsx")), file_format
+        checked += 1
+    routes_probed.add("POST /v1/exports")
+
     assert routes_probed == {route.key for route in template.routes()}
     assert tenant_items(b.tenant.tenant_id) == b_items, "a request of tenant A changed tenant B's items"
     assert state_seen_by_api(b) == b_seen
     assert len(tenant_items(a.tenant.tenant_id)) > len(a_items)  # A's own group, profile (and entries) were made
     count("isolation pairs (route × another tenant's ids)", checked)
+
+
+def _download(key: str) -> bytes:
+    """The file as stored; an xlsx is unzipped, so its sheets' text can be searched."""
+    import io
+    import os
+    import zipfile
+
+    import boto3
+
+    raw = boto3.client("s3").get_object(Bucket=os.environ["EXPORTS_BUCKET"], Key=key)["Body"].read()
+    if key.endswith(".xlsx"):
+        with zipfile.ZipFile(io.BytesIO(raw)) as book:
+            return b"".join(book.read(name) for name in book.namelist())
+    return raw
 
 
 def test_the_same_ids_in_two_tenants_never_collide(two_seeded_tenants):

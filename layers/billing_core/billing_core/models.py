@@ -302,8 +302,9 @@ class HistoryEntry(BillingItem, discriminator="history"):
 
 class Export(BillingItem, discriminator="export"):
     export_id = UnicodeAttribute()
-    group_id = UnicodeAttribute()
+    group_id = UnicodeAttribute(null=True)  # None: every client of the tenant
     key = UnicodeAttribute()
+    file_name = UnicodeAttribute(null=True)  # what the link saves it as: bakery_2026-10.xlsx
     status = UnicodeAttribute()
     rows = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
