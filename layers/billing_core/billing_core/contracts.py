@@ -413,6 +413,7 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
         balance, changes = before.expire(now)
         block_id = f"rch_{secrets.token_hex(6)}"
         balance, change = balance.add_block(ledger.RECHARGE, block_id, minutes, amount, now, expires_at)
+        balance = balance.rearm(getattr(contract.tariff, "alert_thresholds", ()), now)
         entries = entries_for(tenant_id, contract, before, changes + [change], actor)
         history_entry = history.entry(contract.PK, actor, history.RECHARGED, {
             "hours": history.change(None, hours),

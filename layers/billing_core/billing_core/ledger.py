@@ -70,6 +70,7 @@ class Balance:
     overage_minutes: int = 0  # billed at the overage price instead
     overrun_minutes: int = 0  # used but covered by no block yet; recharges settle it first
     blocks: tuple[Block, ...] = field(default_factory=tuple)
+    crossed: tuple[int, ...] = ()  # alert thresholds (percent) crossed and not re-armed by a recharge since
 
     # ------------------------------------------------------------ figures
 
@@ -167,6 +168,28 @@ class Balance:
         """Ends the contract: its final available balance is entered as taken out."""
         return Change(CLOSING, -self.entered_minutes(), at)
 
+    def threshold_base(self) -> int:
+        """What alert thresholds are percentages of: the allotment plus the recharges."""
+        return self.total_minutes + self.recharged_minutes
+
+    def cross_thresholds(self, before: "Balance", thresholds, at: datetime) -> tuple["Balance", list[dict]]:
+        """SPEC §10: the thresholds this change took `available` from at-or-above to below, each
+        once until a recharge re-arms it (`rearm`). Answers the balance and one crossing each."""
+        base = self.threshold_base()
+        was, now = before.available_minutes(at), self.available_minutes(at)
+        crossings = []
+        for percent in sorted(thresholds, reverse=True):
+            limit = base * percent / 100
+            if percent not in self.crossed and was >= limit > now:
+                crossings.append({"threshold": percent, "available_minutes": now, "total_minutes": base})
+        crossed = tuple(sorted(set(self.crossed) | {c["threshold"] for c in crossings}, reverse=True))
+        return replace(self, crossed=crossed), crossings
+
+    def rearm(self, thresholds, at: datetime) -> "Balance":
+        """A recharge re-arms every threshold the balance is back at or above."""
+        base, available = self.threshold_base(), self.available_minutes(at)
+        return replace(self, crossed=tuple(p for p in self.crossed if p in thresholds and available < base * p / 100))
+
     def _pruned(self) -> "Balance":
         """Spent blocks say nothing more (their expiry can no longer remove anything)."""
         return replace(self, blocks=tuple(b for b in self.blocks if b.remaining > 0))
@@ -202,6 +225,7 @@ def dump(balance: Balance) -> dict:
             }
             for b in balance.blocks
         ],
+        "crossed": list(balance.crossed),
     }
 
 
@@ -220,4 +244,5 @@ def load(values: dict) -> Balance:
                   _moment(b["expires_at"]), bool(b["expiry_entered"]))
             for b in values["blocks"]
         ),
+        crossed=tuple(int(p) for p in values.get("crossed", ())),
     )

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import fields, ledger, storage
+from . import events, fields, ledger, storage
 from .contracts import (balance_of, balance_update, current_contract, entries_for, group_contract, is_latest,
                         refresh_action)
 from .errors import Conflict
@@ -42,7 +42,8 @@ def chunk_size(contract: Contract) -> int:
     if isinstance(contract.tariff, Subscription):
         per_session = 3 if getattr(contract.tariff, "overage_step_cost", None) is not None else 2
     expiries = len(balance_of(contract).blocks) if contract.balance else 0
-    return max(1, (MAX_ACTIONS - FIXED_ACTIONS - expiries) // per_session)
+    alerts = len(getattr(contract.tariff, "alert_thresholds", ()))  # one outbox event per threshold, at most
+    return max(1, (MAX_ACTIONS - FIXED_ACTIONS - expiries - alerts) // per_session)
 
 
 def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session], actor: str | None,
@@ -74,6 +75,11 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
         if frozen["cost"] is not None:
             locked.costs[tariff.currency] = locked.costs.get(tariff.currency, Decimal("0.00")) + frozen["cost"]
     entries = entries_for(tenant_id, contract, before, changes, actor) if balance is not None else []
+    alerts = []
+    thresholds = getattr(tariff, "alert_thresholds", ())
+    if balance is not None and thresholds:
+        balance, crossings = balance.cross_thresholds(before, thresholds, now)
+        alerts = [events.threshold_crossed(tenant_id, contract.group_id, contract.contract_id, now, c) for c in crossings]
     for session, frozen in updates:
         for name, value in frozen.items():
             setattr(session, name, value)
@@ -90,13 +96,15 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             )
         if balance is not None:
             balance_update(transaction, contract, balance, entries)
+            for alert in alerts:  # the outbox: the event exists exactly when the lock does
+                transaction.save(alert)
         else:
             transaction.condition_check(Contract, contract.PK, contract.SK, condition=Contract.revision == contract.revision)
         is_latest(transaction, contract.profile_id, contract.profile_version, tenant_id)
         if claim:
             claim.save(transaction, body)
 
-    profile_check = len(updates) + 1 + len(entries)  # its position among the actions
+    profile_check = len(updates) + 1 + len(entries) + len(alerts)  # its position among the actions
     try:
         storage.transact(fill, "the lock")
     except storage.ConditionFailed as failed:

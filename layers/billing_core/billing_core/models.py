@@ -97,6 +97,10 @@ class keys:
         return f"T#{tenant_id}#IK#{key_hash}"
 
     @staticmethod
+    def events(tenant_id):
+        return f"T#{tenant_id}#EVENTS"
+
+    @staticmethod
     def export(tenant_id, export_id):
         return f"T#{tenant_id}#E#{export_id}"
 
@@ -300,6 +304,18 @@ class HistoryEntry(BillingItem, discriminator="history"):
     changes = UnicodeAttribute()  # JSON {field: {"before", "after"}}, numbers exact
 
 
+class Event(BillingItem, discriminator="event"):
+    """An event of the transactional outbox: written in the transaction of its cause, published
+    to EventBridge from the table's stream (at least once: `event_id` lets consumers de-duplicate)."""
+
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    group_id = UnicodeAttribute(null=True)
+    contract_id = UnicodeAttribute(null=True)
+    detail = UnicodeAttribute()  # JSON
+
+
 class Export(BillingItem, discriminator="export"):
     export_id = UnicodeAttribute()
     group_id = UnicodeAttribute(null=True)  # None: every client of the tenant
@@ -314,7 +330,7 @@ class Export(BillingItem, discriminator="export"):
 
 
 ITEM_TYPES = [BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, LedgerEntry, IdempotencyRecord, Session,
-              HistoryEntry, Export]
+              HistoryEntry, Event, Export]
 _bound: tuple | None = None
 
 

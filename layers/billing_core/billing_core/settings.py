@@ -45,3 +45,8 @@ def service_name() -> str:
 def metrics_namespace() -> str:
     """CloudWatch namespace of the business and health metrics (EMF)."""
     return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "RemoteSupportBilling"
+
+
+def event_bus_name() -> str:
+    """The EventBridge bus the outbox publisher puts business events on."""
+    return os.environ.get("EVENT_BUS_NAME", "default")
