@@ -45,10 +45,6 @@ def frozen_pricing(session: Session) -> Pricing:
     return Pricing(session.total_seconds, session.billed_minutes, session.cost, multiplier, lines)
 
 
-def pricing_view(pricing: Pricing, profile_id: str | None, profile_version: int | None) -> dict:
-    return {"profile_id": profile_id, "profile_version": profile_version, **pricing.explanation()}
-
-
 def frozen_explanation(pricing: Pricing, more_lines=()) -> dict:
     """What a lock stores so the session answers its explanation unchanged forever (`more_lines`:
     what the lock itself adds, e.g. the overage)."""
@@ -85,7 +81,7 @@ def session_view(session: Session, contract: Contract | None) -> dict:
         "locked_at": fields.utc_text(session.locked_at) if session.locked_at else None,
         "profile_id": profile_id,
         "profile_version": profile_version,
-        **({"pricing": pricing_view(pricing, profile_id, profile_version)} if pricing else {}),
+        **({"pricing": pricing.explanation(profile_id, profile_version)} if pricing else {}),
     }
     if accounted and session.covered_minutes is not None:
         view["covered_minutes"] = session.covered_minutes

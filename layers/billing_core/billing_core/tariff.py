@@ -143,8 +143,14 @@ class Pricing:
     def multiplier_text(self) -> str:
         return multiplier_text(self.multiplier)
 
-    def explanation(self) -> dict:
-        return {"multiplier": self.multiplier_text, "lines": [line.view() for line in self.lines]}
+    def explanation(self, profile_id: str | None, profile_version: int | None) -> dict:
+        """The `pricing` of an answer: which profile version priced it, M, and the lines."""
+        return {
+            "profile_id": profile_id,
+            "profile_version": profile_version,
+            "multiplier": self.multiplier_text,
+            "lines": [line.view() for line in self.lines],
+        }
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:
