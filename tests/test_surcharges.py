@@ -300,3 +300,17 @@ def test_overage_is_priced_by_started_steps_and_explained():
 
 def test_every_day_name_is_known():
     assert DAYS == ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday")
+
+
+def test_the_readme_worked_examples_are_what_the_arithmetic_answers():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    evening = next(case for case in SURCHARGE_CASES if case["name"].startswith("evening surcharge"))
+    started = fields.timestamp("started_at", evening["started_at"])
+    surcharge = [line.text for line in price(tariff_of(evening["profile"]), 7200, 0, started).lines]
+    gold = parse_tariff("subscription", {"currency": "EUR", "min_duration_minutes": 0, "total_hours": 10,
+                                         "amount": "500.00", "step_minutes": 15, "overage_step_cost": "30.00"})
+    overage_lines = [line.text for line in overage(gold, 90, 50).lines]
+    for block in (surcharge, overage_lines):
+        assert "```\n" + "\n".join(block) + "\n```" in readme, block

@@ -3,7 +3,6 @@ rejects and why, so a bad request always answers a 400 that says what to fix."""
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from .errors import InvalidInput
 
@@ -102,6 +101,8 @@ def calendar_date(field: str, value) -> date:
 
 def time_zone(field: str, value) -> str:
     """An IANA time zone name such as "Europe/Paris"."""
+    from zoneinfo import ZoneInfo  # here: only profiles with a time zone pay for it (cold start)
+
     if not isinstance(value, str) or len(value) > 64 or not _ZONE.fullmatch(value):
         raise InvalidInput(field, "must be an IANA time zone name such as \"Europe/Paris\"")
     try:

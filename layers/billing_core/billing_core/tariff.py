@@ -11,7 +11,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import ClassVar, Mapping, Union
-from zoneinfo import ZoneInfo
 
 from . import fields
 from .errors import InvalidInput
@@ -276,6 +275,8 @@ def surcharge_multiplier(tariff: Tariff, started_at: datetime, connection: int) 
     time (else 1); also the seconds each winning rule took, in rule order."""
     if connection == 0 or not tariff.surcharges:
         return Fraction(1), []
+    from zoneinfo import ZoneInfo  # here: only profiles with surcharges read time zones (cold start)
+
     zone = ZoneInfo(tariff.time_zone or UTC)
     is_holiday = _holiday_test(tariff.holidays)
     start = started_at.astimezone(timezone.utc)
@@ -317,11 +318,11 @@ def _pieces(start: datetime, end: datetime, offset: timedelta, edges: list[int])
     return zip(bounds, bounds[1:])
 
 
-def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
+def _offset(zone, instant: datetime) -> timedelta:
     return instant.astimezone(zone).utcoffset()
 
 
-def _constant_offset_spans(zone: ZoneInfo, start: datetime, end: datetime):
+def _constant_offset_spans(zone, start: datetime, end: datetime):
     """[start, end) cut where the zone's UTC offset changes (DST): within a span, local
     wall-clock time is the instant plus one offset. A gap or repeat is what the real instants are."""
     while start < end:
@@ -338,7 +339,7 @@ def _constant_offset_spans(zone: ZoneInfo, start: datetime, end: datetime):
         start = change
 
 
-def _first_change(zone: ZoneInfo, known: datetime, changed: datetime, offset: timedelta) -> datetime:
+def _first_change(zone, known: datetime, changed: datetime, offset: timedelta) -> datetime:
     """The first whole second after `known` whose offset is not `offset` (tz data change on whole seconds)."""
     low = (known - _EPOCH) // _SECOND
     high = -((_EPOCH - changed) // _SECOND)  # ceil
