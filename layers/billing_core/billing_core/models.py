@@ -310,8 +310,7 @@ class Session(BillingItem, discriminator="session"):
     contract_id = UnicodeAttribute(null=True)
     covered_minutes = NumberAttribute(null=True)  # subscriptions: what the balance's blocks covered
     overage_minutes = NumberAttribute(null=True)  # subscriptions: what the overage price billed
-    multiplier = DecimalAttribute(null=True)  # §10's M, as answered (4 places)
-    pricing_lines = UnicodeAttribute(null=True)  # JSON: the explanation of the frozen price
+    pricing = UnicodeAttribute(null=True)  # JSON {multiplier, lines}: the frozen price explained (§10)
 
 
 class HistoryEntry(BillingItem, discriminator="history"):

@@ -36,22 +36,25 @@ def priced(session: Session, contract: Contract | None) -> Pricing | None:
 
 def frozen_pricing(session: Session) -> Pricing:
     """An accounted session's price as its lock froze it, explanation included."""
-    if session.pricing_lines is None:  # locked before prices were explained: the frozen figures say it
+    if session.pricing is None:  # locked before prices were explained: the frozen figures say it
         cost = "" if session.cost is None else f": {fields.money_text(session.cost)}"
         lines = (PriceLine(f"accounted {session.billed_minutes} min{cost}", session.cost, session.billed_minutes),)
+        multiplier = Fraction(1)
     else:
-        lines = tuple(PriceLine.from_view(line) for line in json.loads(session.pricing_lines))
-    multiplier = Fraction(session.multiplier) if session.multiplier is not None else Fraction(1)
+        explained = json.loads(session.pricing)
+        lines = tuple(PriceLine.from_view(line) for line in explained["lines"])
+        multiplier = Fraction(Decimal(explained["multiplier"]))
     return Pricing(session.total_seconds, session.billed_minutes, session.cost, multiplier, lines)
 
 
 def frozen_explanation(pricing: Pricing, more_lines=()) -> dict:
     """What a lock stores so the session answers its explanation unchanged forever (`more_lines`:
     what the lock itself adds, e.g. the overage)."""
-    return {
-        "multiplier": Decimal(pricing.multiplier_text),
-        "pricing_lines": jsonio.dumps([line.view() for line in (*pricing.lines, *more_lines)]),
-    }
+    # one attribute: every SET of a lock-all's 97 updates costs (moto parses each one)
+    return {"pricing": jsonio.dumps({
+        "multiplier": pricing.multiplier_text,
+        "lines": [line.view() for line in (*pricing.lines, *more_lines)],
+    })}
 
 
 def session_view(session: Session, contract: Contract | None) -> dict:
