@@ -36,4 +36,5 @@ ROLE_TABLE = {
     "GET /v1/sessions/{session_id}/history": STAFF,  # issue 5: staff roles
     "GET /v1/groups/{group_id}/history": STAFF,
     "GET /v1/me": set(ROLES),  # who am I: any valid token
+    "POST /v1/quotes": STAFF,  # SPEC §12: quotes are for staff
 }

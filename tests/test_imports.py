@@ -23,6 +23,7 @@ NEVER = (
     "boto3",  # pynamodb needs botocore only; the export functions import boto3 on first use
     "moto",
     "yaml",
+    "holidays",  # public holiday calendars: loaded on first use, by a profile with holidays only
 )
 PROBE = "import json, sys\nsys.path[:0] = sys.argv[1:]\nimport app\nprint(json.dumps(sorted(sys.modules)))\n"
 

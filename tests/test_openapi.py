@@ -9,7 +9,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from billing_core import profiles, recording, sessions
+from billing_core import profiles, quotes, recording, sessions
 from billing_local import template
 from billing_local.gateway import load_handler
 
@@ -92,6 +92,9 @@ def test_the_documented_body_fields_are_the_fields_the_handlers_accept():
     assert documented_fields("PATCH", "/v1/sessions/{session_id}") == set(sessions.ADJUST_FIELDS)
     assert documented_fields("POST", "/v1/profiles") == set(profiles.PROFILE_FIELDS)
     assert documented_fields("PUT", "/v1/profiles/{profile_id}") == set(profiles.PROFILE_FIELDS)
+    assert documented_fields("POST", "/v1/quotes") == set(quotes.QUOTE_FIELDS)
+    quoted = SPEC["paths"]["/v1/quotes"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["sessions"]["items"]
+    assert set(quoted["properties"]) == set(quotes.SESSION_FIELDS)
     export_route = next(r for r in template.routes() if (r.method, r.path) == ("POST", "/v1/groups/{group_id}/exports"))
     export_module = sys.modules[load_handler(str(export_route.code_dir), export_route.handler).__module__]
     if hasattr(export_module, "EXPORT_FIELDS"):
@@ -204,3 +207,38 @@ def test_the_main_path_answers_as_documented(msp, other_msp, anonymous):
     assert check(msp.agent, "GET", "/v1/me")[1]["role"] == "agent"
     assert check(anonymous, "GET", "/v1/groups")[0] == 401
     assert check(msp.agent, "GET", "/v1/groups")[0] == 403
+
+
+def test_tariff_rules_and_quotes_answer_as_documented(msp):
+    """SPEC §10: a profile with every rule, a session priced by it, its lock, and quotes."""
+    rules = {"time_zone": "Europe/Paris", "holidays": {"country": "FR", "subdivision": None, "dates": ["2026-12-24"]},
+             "surcharges": [{"name": "evening", "days": ["mon", "tue", "wed", "thu", "fri", "holiday"],
+                             "from": "18:00", "to": "24:00", "multiplier": "1.50"}]}
+    gold = {"profile_id": "gold", "name": "Gold", "type": "subscription", "currency": "EUR", "min_duration_minutes": 1,
+            "total_hours": 10, "amount": "500.00", "step_minutes": 15, **rules, "overage_step_cost": "30.00",
+            "alert_thresholds": [50, 20, 0]}
+    standard = {"profile_id": "std", "name": "Standard", "type": "pay_per_use", "currency": "EUR", "min_duration_minutes": 2,
+                "initial_step_minutes": 15, "initial_step_cost": "20.00", "step_minutes": 5, "step_cost": "5.00", **rules}
+    for body in (gold, standard):
+        assert request_validator("POST", "/v1/profiles").is_valid(body)
+        assert check(msp.admin, "POST", "/v1/profiles", body=body)[0] == 201
+    assert not request_validator("POST", "/v1/profiles").is_valid({**standard, "overage_step_cost": "1.00"})
+    assert check(msp.admin, "PUT", "/v1/groups/{group_id}", "/v1/groups/acme", body={"name": "Acme"})[0] == 201
+    assert check(msp.admin, "PUT", "/v1/groups/{group_id}/contract", "/v1/groups/acme/contract", body={"profile_id": "std"})[0] == 200
+    upload = {"session_id": "s-1", "technician": "ann", "computer_id": "pc-1", "group_id": "acme",
+              "started_at": "2026-10-06T17:30:00+02:00", "ended_at": "2026-10-06T18:30:00+02:00"}
+    assert check(msp.agent, "POST", "/v1/sessions", body=upload)[1]["session"]["pricing"]["multiplier"] == "1.2500"
+    assert check(msp.finance, "POST", "/v1/sessions/{session_id}/lock", "/v1/sessions/s-1/lock")[1]["cost"] == "81.25"  # (20.00 + 9 × 5.00) × 1.25
+
+    quote = {"profile_id": "gold", "sessions": [
+        {"started_at": "2026-12-24T17:00:00+01:00", "ended_at": "2026-12-24T19:00:00+01:00", "extra_minutes": 5},
+        {"started_at": "2026-12-24T17:00:00+01:00", "ended_at": "2026-12-24T17:00:30+01:00"}]}
+    assert request_validator("POST", "/v1/quotes").is_valid(quote)
+    status, answer = check(msp.technician, "POST", "/v1/quotes", body=quote)
+    assert (answer["sessions"][0]["multiplier"], answer["sessions"][1]["recorded"]) == ("1.2500", False)
+    assert answer["sessions"][0]["billed_minutes"] == 165  # 125 min × 1.25 in started 15-min steps
+    inline = {"profile": {k: v for k, v in standard.items() if k != "profile_id"}, "sessions": quote["sessions"][:1]}
+    assert check(msp.technician, "POST", "/v1/quotes", body=inline)[1]["sessions"][0]["cost"] == "162.50"  # (20.00 + 22 × 5.00) × 1.25
+    assert check(msp.technician, "POST", "/v1/quotes", body={"profile_id": "nope", "sessions": quote["sessions"]})[0] == 404
+    assert check(msp.technician, "POST", "/v1/quotes", body={"sessions": quote["sessions"]})[0] == 400
+    assert check(msp.agent, "POST", "/v1/quotes", body=quote)[0] == 403

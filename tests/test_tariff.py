@@ -239,17 +239,23 @@ def test_the_arithmetic_imports_no_aws_library():
     assert result.stdout.strip() == ""
 
 
-def test_the_arithmetic_sources_import_only_the_standard_library_and_each_other():
+# The one library beside the standard one: the public holiday calendar (pure data, no I/O),
+# imported inside the function that reads it, so only profiles with holidays pay for it.
+CALENDAR = "holidays"
+
+
+def test_the_arithmetic_sources_import_only_the_standard_library_each_other_and_the_holiday_calendar():
     import ast
 
     package = LAYER / "billing_core"
-    seen, todo = set(), ["tariff"]
+    seen, todo, calendar_imports = set(), ["tariff"], []
     while todo:
         module = todo.pop()
         if module in seen:
             continue
         seen.add(module)
         tree = ast.parse((package / f"{module}.py").read_text())
+        top_level = {id(node) for node in tree.body}
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level:
                 if node.module:
@@ -260,5 +266,17 @@ def test_the_arithmetic_sources_import_only_the_standard_library_and_each_other(
                 assert node.module.split(".")[0] in sys.stdlib_module_names, (module, node.module)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    assert alias.name.split(".")[0] in sys.stdlib_module_names, (module, alias.name)
+                    if alias.name == CALENDAR:
+                        assert id(node) not in top_level, f"{module} imports {CALENDAR} at module level"
+                        calendar_imports.append(module)
+                    else:
+                        assert alias.name.split(".")[0] in sys.stdlib_module_names, (module, alias.name)
     assert seen == {"tariff", "fields", "errors"}
+    assert set(calendar_imports) == {"tariff"}
+
+
+def test_importing_the_arithmetic_does_not_load_the_holiday_calendar():
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import billing_core.tariff; print('holidays' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe, str(LAYER)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

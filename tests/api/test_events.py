@@ -77,6 +77,8 @@ def test_the_sample_events_played_in_order_are_the_main_path(aws):
     status, profile = invoke("profiles")
     assert (status, profile["version"], profile["step_cost"]) == (200, 2, "6.00")
     assert [p["version"] for p in invoke("profiles.list")[1]["profiles"]] == [2]
+    status, quote = invoke("quotes")  # version 2: 20.00 + 7 × 6.00, then 60 min: 20.00 + 9 × 6.00
+    assert (status, [(q["billed_minutes"], q["cost"]) for q in quote["sessions"]]) == (200, [(50, "62.00"), (60, "74.00")])
 
     status, recorded = invoke("record_session")  # 22:31 booked to the computer's group: 15 min + 2 steps of 6.00
     assert status == 201, recorded

@@ -83,11 +83,7 @@ def play(tenant, case) -> list:
     return shown
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=[pytest.mark.xfail(strict=True, reason="issue 15 adds the overage_step_cost profile field")]
-                 if "overage_step_cost" in case["profile"] else [])
-    for case in CASES
-], ids=[case["name"] for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_a_golden_ledger_sequence_through_the_api(msp, case):
     shown = play(msp, case)
     for step, (figures, shown_balance) in zip(case["steps"], shown):

@@ -128,3 +128,57 @@ def test_the_same_profile_id_in_two_tenants_is_two_profiles(msp, other_msp):
     create_profile(other_msp, GOLD, profile_id="standard")
     assert msp.admin.get("/v1/profiles/standard")[1]["type"] == "pay_per_use"
     assert other_msp.admin.get("/v1/profiles/standard")[1]["type"] == "subscription"
+
+
+# ---------------------------------------------------------------- SPEC §10 fields
+
+
+RULES = {
+    "time_zone": "Europe/Paris",
+    "surcharges": [
+        {"name": "evening", "days": ["mon", "tue", "wed", "thu", "fri"], "from": "18:00", "to": "24:00", "multiplier": "1.50"},
+        {"name": "public holiday", "days": ["holiday"], "from": "00:00", "to": "24:00", "multiplier": "2.00"},
+    ],
+    "holidays": {"country": "FR", "subdivision": None, "dates": ["2026-12-24"]},
+}
+
+
+def test_a_profile_with_tariff_rules_is_stored_versioned_and_answered_as_given(msp):
+    body = {**GOLD, "profile_id": "gold", **RULES, "overage_step_cost": "30.00", "alert_thresholds": [50, 20, 0]}
+    status, created = msp.admin.post("/v1/profiles", body)
+    assert status == 201, created
+    assert {name: created[name] for name in body if name != "name"} == {n: v for n, v in body.items() if n != "name"}
+    assert msp.technician.get("/v1/profiles/gold") == (200, created)
+    assert msp.admin.put("/v1/groups/acme", {"name": "Acme"})[0] == 201
+    assert msp.admin.put("/v1/groups/acme/contract", {"profile_id": "gold"})[0] == 200
+
+    changed = {**body, "surcharges": RULES["surcharges"][:1], "alert_thresholds": [10]}
+    status, updated = msp.admin.put("/v1/profiles/gold", changed)
+    assert status == 200, updated
+    assert (updated["version"], updated["surcharges"], updated["alert_thresholds"]) == (2, RULES["surcharges"][:1], [10])
+    assert msp.technician.get("/v1/profiles/gold", query="version=1")[1]["surcharges"] == RULES["surcharges"]
+    # the contract took version 2, its rules included: a weekday evening is surcharged
+    upload = {"session_id": "s-1", "technician": "ann", "computer_id": "pc-1", "group_id": "acme",
+              "started_at": "2026-10-06T18:00:00+02:00", "ended_at": "2026-10-06T18:50:00+02:00"}
+    assert msp.agent.post("/v1/sessions", upload)[0] == 201
+    session = msp.technician.get("/v1/sessions/s-1")[1]
+    assert (session["billed_minutes"], session["pricing"]["profile_version"], session["pricing"]["multiplier"]) == (75, 2, "1.5000")
+
+
+def test_a_profile_without_the_rules_answers_as_before(msp):
+    status, created = msp.admin.post("/v1/profiles", {**STANDARD, "profile_id": "standard"})
+    assert status == 201
+    assert not {"time_zone", "surcharges", "holidays", "overage_step_cost", "alert_thresholds"} & set(created)
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"surcharges": [{**RULES["surcharges"][0], "from": "18:60"}]}, "surcharges[0].from"),
+    ({"surcharges": RULES["surcharges"]}, "surcharges[1].days"),  # a holiday rule without holidays
+    ({"holidays": {"country": "XX"}}, "holidays.country"),
+    ({"time_zone": "Europe/Pariss"}, "time_zone"),
+    ({"overage_step_cost": "1.001"}, "overage_step_cost"),
+    ({"alert_thresholds": [50, 50]}, "alert_thresholds[1]"),
+])
+def test_bad_tariff_rules_are_refused_and_nothing_is_created(msp, changes, field):
+    assert_invalid(msp.admin.post("/v1/profiles", {**GOLD, "profile_id": "gold", **changes}), field)
+    assert msp.technician.get("/v1/profiles/gold")[0] == 404

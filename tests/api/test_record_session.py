@@ -25,7 +25,11 @@ def test_a_session_is_recorded_with_every_field_of_the_spec(msp, acme):
         "started_at": "2026-03-02T09:00:00Z", "ended_at": "2026-03-02T09:22:00.900000Z",
         "connection_seconds": 1320, "extra_minutes": 0, "total_seconds": 1320, "billed_minutes": 25,
         "cost": "30.00", "currency": "EUR", "status": "to_account", "notes": "printer driver",
-        "locked_at": None, "profile_id": "standard", "profile_version": 1}}
+        "locked_at": None, "profile_id": "standard", "profile_version": 1,
+        "pricing": {"profile_id": "standard", "profile_version": 1, "multiplier": "1.0000", "lines": [
+            {"text": "initial 15 min: 20.00", "amount": "20.00", "minutes": 15},
+            {"text": "2 × 5 min at 5.00: 10.00", "amount": "10.00", "minutes": 10},
+        ]}}}
     assert msp.technician.get("/v1/sessions/s-1") == (200, answer["session"])
 
 

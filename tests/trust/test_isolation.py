@@ -45,6 +45,8 @@ def probes(a, b) -> list[tuple]:
         "POST /v1/groups/{group_id}/lock-all": {},
         "POST /v1/groups/{group_id}/recharges": {"hours": 100, "amount": "0.00"},
         "POST /v1/groups/{group_id}/exports": {},
+        "POST /v1/quotes": {"profile_id": b.pay_profile, "sessions": [  # B's profile in the body
+            {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z"}]},
     }
     made = []
     for key, method, path in found:

@@ -1,7 +1,7 @@
 """Parsing and limits of every input value (SPEC §4 "Limits"). Each parser names the field it
 rejects and why, so a bad request always answers a 400 that says what to fix."""
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from .errors import InvalidInput
@@ -20,6 +20,10 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")  # no store or spreadsheet can encod
 _MONEY_TEXT = re.compile(r"\d{1,9}(\.\d{1,2})?", re.ASCII)
 _HOURS_TEXT = re.compile(r"\d{1,7}(\.\d{1,2})?", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])|24:00")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*")
+MIN_MULTIPLIER, MAX_MULTIPLIER = Decimal("1.00"), Decimal("10.00")
 _DECODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
 
@@ -66,6 +70,46 @@ def money(field: str, value) -> Decimal:
         raise InvalidInput(field, "must have at most 2 decimal places")
     _plain_number(field, value, _MONEY_TEXT, "12.50")
     return amount.quantize(CENT) + 0  # + 0: "-0.00" is 0.00
+
+
+def multiplier(field: str, value) -> Decimal:
+    """A surcharge multiplier: 1.00 to 10.00, at most 2 decimal places."""
+    factor = _decimal(field, value)
+    if not MIN_MULTIPLIER <= factor <= MAX_MULTIPLIER:
+        raise InvalidInput(field, f"must be from {MIN_MULTIPLIER} to {MAX_MULTIPLIER}")
+    if factor != factor.quantize(CENT):
+        raise InvalidInput(field, "must have at most 2 decimal places")
+    return factor.quantize(CENT)
+
+
+def clock_minute(field: str, value) -> int:
+    """A local wall-clock time `HH:MM` (00:00 to 24:00) as minutes after midnight."""
+    if not isinstance(value, str) or not _CLOCK.fullmatch(value):
+        raise InvalidInput(field, "must be a local time HH:MM from 00:00 to 24:00")
+    hours, minutes_ = value.split(":")
+    return int(hours) * 60 + int(minutes_)
+
+
+def calendar_date(field: str, value) -> date:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise InvalidInput(field, "must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, "is not a calendar date") from None
+
+
+def time_zone(field: str, value) -> str:
+    """An IANA time zone name such as "Europe/Paris"."""
+    from zoneinfo import ZoneInfo  # here: only profiles with a time zone pay for it (cold start)
+
+    if not isinstance(value, str) or len(value) > 64 or not _ZONE.fullmatch(value):
+        raise InvalidInput(field, "must be an IANA time zone name such as \"Europe/Paris\"")
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):  # unknown name (KeyError), a folder of zones (OSError)
+        raise InvalidInput(field, f"is not a known IANA time zone: {value}") from None
+    return value
 
 
 def minutes(field: str, value, *, least: int = 0) -> int:

@@ -13,8 +13,8 @@ from .idempotency import Claim
 from .models import Contract, Session
 from .recording import chunks
 from .reporting import parse_period, query_sessions
-from .sessions import ACCOUNTED, TO_ACCOUNT, read_session, session_view
-from .tariff import Subscription, price
+from .sessions import ACCOUNTED, TO_ACCOUNT, frozen_explanation, read_session, session_view
+from .tariff import Subscription, overage_lines, price
 
 MAX_ACTIONS = 100  # DynamoDB's limit of one transaction
 FIXED_ACTIONS = 3  # the contract, the profile version check, the idempotency record
@@ -56,12 +56,12 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
     locked = Locked()
     updates = []
     for session in sorted(sessions, key=lambda s: (s.started_at, s.session_id)):  # the oldest is covered first
-        pricing = price(tariff, session.connection_seconds, session.extra_minutes)
+        pricing = price(tariff, session.connection_seconds, session.extra_minutes, session.started_at)
         frozen = {
             "status": ACCOUNTED, "locked_at": now, "locked_by": actor or None,
             "total_seconds": pricing.total_seconds, "billed_minutes": pricing.billed_minutes, "cost": pricing.cost,
             "currency": tariff.currency, "profile_id": contract.profile_id, "profile_version": contract.profile_version,
-            "contract_id": contract.contract_id,
+            "contract_id": contract.contract_id, **frozen_explanation(pricing),
         }
         if balance is not None:
             overage_price = getattr(tariff, "overage_step_cost", None)
@@ -70,6 +70,9 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             changes += more
             frozen.update(cost=deduction.overage_cost, covered_minutes=deduction.covered_minutes,
                           overage_minutes=deduction.overage_minutes)
+            if overage_price is not None:  # the explanation says what the balance covered and what overage cost
+                frozen.update(frozen_explanation(pricing, overage_lines(
+                    tariff, deduction.covered_minutes, deduction.overage_minutes, deduction.overage_cost)))
         updates.append((session, frozen))
         locked.billed_minutes += pricing.billed_minutes
         if frozen["cost"] is not None:

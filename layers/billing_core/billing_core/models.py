@@ -16,9 +16,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from . import settings
-from .tariff import TARIFF_FIELDS, Tariff, parse_tariff
-
-MINUTE_FIELDS = {"min_duration_minutes", "initial_step_minutes", "step_minutes"}
+from .tariff import MONEY_FIELDS, Tariff, parse_tariff, tariff_values
 
 
 class keys:
@@ -117,28 +115,51 @@ class DecimalAttribute(Attribute[Decimal]):
         return Decimal(value)
 
 
+def _typed(value) -> dict:
+    """A plain value as a DynamoDB typed value (numbers exact, nested lists and maps kept)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return {"N": str(value)}
+    if isinstance(value, (list, tuple)):
+        return {"L": [_typed(item) for item in value]}
+    if isinstance(value, dict):
+        return {"M": {name: _typed(item) for name, item in value.items()}}
+    raise TypeError(f"a tariff holds no {type(value).__name__}")
+
+
+def _plain(typed: dict):
+    """A DynamoDB typed value as a plain one: whole numbers as int, others as exact Decimals."""
+    if "S" in typed:
+        return typed["S"]
+    if "N" in typed:
+        number = Decimal(typed["N"])
+        return int(number) if number == number.to_integral_value() and "." not in typed["N"] else number
+    if "L" in typed:
+        return [_plain(item) for item in typed["L"]]
+    if "M" in typed:
+        return {name: _plain(item) for name, item in typed["M"].items()}
+    return None  # NULL
+
+
 class TariffAttribute(Attribute[Tariff]):
-    """A tariff stored as a map of exact values, read back through the same validation."""
+    """A tariff stored as a map of exact values (as the API answers it: surcharge rules, holidays
+    and thresholds as nested lists and maps), read back through the same validation."""
 
     attr_type = MAP
 
     def serialize(self, tariff):
         if isinstance(tariff, dict):  # already a DynamoDB map: update expressions pass maps through
             return tariff
-        values = {"type": {"S": tariff.type}}
-        for name in TARIFF_FIELDS[tariff.type]:
-            value = getattr(tariff, name)
-            values[name] = {"S": value} if isinstance(value, str) else {"N": str(value)}
-        return values
+        return {  # money as exact numbers, as DynamoDB sums them
+            name: _typed(getattr(tariff, name) if name in MONEY_FIELDS else value)
+            for name, value in tariff_values(tariff).items()
+        }
 
     def deserialize(self, values):
-        plain = {}
-        for name, typed in values.items():
-            if "S" in typed:
-                plain[name] = typed["S"]
-            else:
-                number = Decimal(typed["N"])
-                plain[name] = int(number) if name in MINUTE_FIELDS else number
+        plain = {name: _plain(typed) for name, typed in values.items()}
         return parse_tariff(plain.pop("type"), plain)
 
 
@@ -293,6 +314,7 @@ class Session(BillingItem, discriminator="session"):
     contract_id = UnicodeAttribute(null=True)
     covered_minutes = NumberAttribute(null=True)  # subscriptions: what the balance's blocks covered
     overage_minutes = NumberAttribute(null=True)  # subscriptions: what the overage price billed
+    pricing = UnicodeAttribute(null=True)  # JSON {multiplier, lines}: the frozen price explained (§10)
 
 
 class HistoryEntry(BillingItem, discriminator="history"):

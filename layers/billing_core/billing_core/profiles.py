@@ -7,9 +7,11 @@ from . import fields, storage
 from .errors import Conflict, InvalidInput, NotFound
 from .idempotency import Claim
 from .models import Contract, ProfileVersion, keys
-from .tariff import TARIFF_FIELDS, Tariff, parse_tariff, tariff_values
+from .tariff import OPTIONAL_FIELDS, TARIFF_FIELDS, Tariff, parse_tariff, tariff_values
 
-PROFILE_FIELDS = {"profile_id", "name", "type"} | {name for names in TARIFF_FIELDS.values() for name in names}
+PROFILE_FIELDS = {"profile_id", "name", "type"} | {
+    name for kinds in (TARIFF_FIELDS, OPTIONAL_FIELDS) for names in kinds.values() for name in names
+}
 
 
 def profile_view(profile: ProfileVersion) -> dict:
@@ -29,7 +31,7 @@ def parse_profile(values: dict, *, profile_id: str | None = None) -> tuple[str, 
         raise InvalidInput("type", "is required")
     if not isinstance(profile_type, str) or profile_type not in TARIFF_FIELDS:
         raise InvalidInput("type", f"must be one of {', '.join(TARIFF_FIELDS)}")
-    foreign = sorted(set(values) - {"profile_id", "name", "type", *TARIFF_FIELDS[profile_type]})
+    foreign = sorted(set(values) - {"profile_id", "name", "type", *TARIFF_FIELDS[profile_type], *OPTIONAL_FIELDS[profile_type]})
     if foreign:
         raise InvalidInput(foreign[0], f"is not a field of a {profile_type} profile")
     if profile_id is None:

@@ -4,11 +4,15 @@ Pricing rule: a `to_account` session is priced when read, by its group's current
 read, since the contract carries its profile's latest tariff). Locking (billing_core.locking)
 freezes that price; an accounted session is never written again.
 """
-from . import fields, history, storage
+import json
+from decimal import Decimal
+from fractions import Fraction
+
+from . import fields, history, jsonio, storage
 from .contracts import current_contract
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Contract, Session, keys
-from .tariff import Pricing, price, total_seconds
+from .tariff import PriceLine, Pricing, price, total_seconds
 
 TO_ACCOUNT, ACCOUNTED = "to_account", "accounted"
 STATUSES = (TO_ACCOUNT, ACCOUNTED)
@@ -21,10 +25,36 @@ ADJUST_FIELDS = ("extra_minutes", "notes")
 def priced(session: Session, contract: Contract | None) -> Pricing | None:
     """The price of a session: frozen when accounted, else by the current contract (None: no contract)."""
     if session.status == ACCOUNTED:
-        return Pricing(session.total_seconds, session.billed_minutes, session.cost)
+        return frozen_pricing(session)
     if contract is None:
         return None
-    return price(contract.tariff, session.connection_seconds, session.extra_minutes)
+    return price(contract.tariff, session.connection_seconds, session.extra_minutes, session.started_at)
+
+
+# ---------------------------------------------------------------- the explanation of a price (§10)
+
+
+def frozen_pricing(session: Session) -> Pricing:
+    """An accounted session's price as its lock froze it, explanation included."""
+    if session.pricing is None:  # locked before prices were explained: the frozen figures say it
+        cost = "" if session.cost is None else f": {fields.money_text(session.cost)}"
+        lines = (PriceLine(f"accounted {session.billed_minutes} min{cost}", session.cost, session.billed_minutes),)
+        multiplier = Fraction(1)
+    else:
+        explained = json.loads(session.pricing)
+        lines = tuple(PriceLine.from_view(line) for line in explained["lines"])
+        multiplier = Fraction(Decimal(explained["multiplier"]))
+    return Pricing(session.total_seconds, session.billed_minutes, session.cost, multiplier, lines)
+
+
+def frozen_explanation(pricing: Pricing, more_lines=()) -> dict:
+    """What a lock stores so the session answers its explanation unchanged forever (`more_lines`:
+    what the lock itself adds, e.g. the overage)."""
+    # one attribute: every SET of a lock-all's 97 updates costs (moto parses each one)
+    return {"pricing": jsonio.dumps({
+        "multiplier": pricing.multiplier_text,
+        "lines": [line.view() for line in (*pricing.lines, *more_lines)],
+    })}
 
 
 def session_view(session: Session, contract: Contract | None) -> dict:
@@ -54,6 +84,7 @@ def session_view(session: Session, contract: Contract | None) -> dict:
         "locked_at": fields.utc_text(session.locked_at) if session.locked_at else None,
         "profile_id": profile_id,
         "profile_version": profile_version,
+        **({"pricing": pricing.explanation(profile_id, profile_version)} if pricing else {}),
     }
     if accounted and session.covered_minutes is not None:
         view["covered_minutes"] = session.covered_minutes

@@ -1,7 +1,15 @@
-"""The tariff arithmetic of SPEC §3, pure: no I/O, no AWS. This file is the pricing rule."""
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+"""The tariff arithmetic of SPEC §3 and §10, pure: no I/O, no AWS. This file is the pricing rule.
+
+§3 prices a session by its duration; §10 multiplies that price by `M`, the mean of the surcharge
+multipliers over the connection's real seconds (rational arithmetic, one half-up rounding to the
+cent at the end), and prices the minutes a subscription balance cannot cover (overage)."""
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from functools import lru_cache
 from typing import ClassVar, Mapping, Union
 
 from . import fields
@@ -9,6 +17,40 @@ from .errors import InvalidInput
 
 PAY_PER_USE = "pay_per_use"
 SUBSCRIPTION = "subscription"
+UTC = "UTC"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOLIDAY = "holiday"
+DAYS = WEEKDAYS + (HOLIDAY,)
+MAX_SURCHARGES = 20
+MAX_THRESHOLDS = 5
+MAX_HOLIDAY_DATES = 366
+SURCHARGE_FIELDS = ("name", "days", "from", "to", "multiplier")
+HOLIDAY_FIELDS = ("country", "subdivision", "dates")
+
+
+@dataclass(frozen=True)
+class Surcharge:
+    """A window of local wall-clock time, [from, to), on the days it names, and its multiplier."""
+
+    name: str
+    days: tuple[str, ...]  # in DAYS order
+    start_minute: int  # `from`, minutes after local midnight
+    end_minute: int  # `to`; 1440 is 24:00
+    multiplier: Decimal
+
+    def covers(self, day: date, minute_of_day: Fraction, is_holiday) -> bool:
+        if not self.start_minute <= minute_of_day < self.end_minute:
+            return False
+        return WEEKDAYS[day.weekday()] in self.days or (HOLIDAY in self.days and is_holiday(day))
+
+
+@dataclass(frozen=True)
+class Holidays:
+    """A country's public holidays (the `holidays` package's calendar) plus listed dates."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    dates: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -22,11 +64,15 @@ class PayPerUse:
     initial_step_cost: Decimal
     step_minutes: int
     step_cost: Decimal
+    time_zone: str | None = None  # None: UTC
+    surcharges: tuple[Surcharge, ...] = ()
+    holidays: Holidays | None = None
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A balance of hours per client; sessions use started steps of it, they cost nothing each."""
+    """A balance of hours per client; sessions use started steps of it, they cost nothing each
+    (unless the balance is spent and the profile prices the overage)."""
 
     type: ClassVar[str] = SUBSCRIPTION
     currency: str
@@ -34,6 +80,11 @@ class Subscription:
     total_hours: Decimal
     amount: Decimal
     step_minutes: int
+    time_zone: str | None = None
+    surcharges: tuple[Surcharge, ...] = ()
+    holidays: Holidays | None = None
+    overage_step_cost: Decimal | None = None  # None: the balance may go negative (an overrun)
+    alert_thresholds: tuple[int, ...] = ()  # percentages, highest first
 
     @property
     def total_minutes(self) -> int:
@@ -42,10 +93,41 @@ class Subscription:
 
 Tariff = Union[PayPerUse, Subscription]
 
-TARIFF_FIELDS = {
+TARIFF_FIELDS = {  # required
     PAY_PER_USE: ("currency", "min_duration_minutes", "initial_step_minutes", "initial_step_cost", "step_minutes", "step_cost"),
     SUBSCRIPTION: ("currency", "min_duration_minutes", "total_hours", "amount", "step_minutes"),
 }
+_RULE_FIELDS = ("time_zone", "surcharges", "holidays")
+OPTIONAL_FIELDS = {  # SPEC §10: absent, the profile prices exactly as §3
+    PAY_PER_USE: _RULE_FIELDS,
+    SUBSCRIPTION: _RULE_FIELDS + ("overage_step_cost", "alert_thresholds"),
+}
+MONEY_FIELDS = {"initial_step_cost", "step_cost", "amount", "overage_step_cost"}
+
+
+# ---------------------------------------------------------------- the price of one session
+
+
+@dataclass(frozen=True)
+class PriceLine:
+    """One line of a price's explanation: "initial 15 min: 20.00"."""
+
+    text: str
+    amount: Decimal | None = None
+    minutes: int | None = None
+
+    def view(self) -> dict:
+        answer = {"text": self.text}
+        if self.amount is not None:
+            answer["amount"] = fields.money_text(self.amount)
+        if self.minutes is not None:
+            answer["minutes"] = self.minutes
+        return answer
+
+    @classmethod
+    def from_view(cls, values: Mapping) -> "PriceLine":
+        amount = values.get("amount")
+        return cls(values["text"], None if amount is None else Decimal(amount), values.get("minutes"))
 
 
 @dataclass(frozen=True)
@@ -53,10 +135,36 @@ class Pricing:
     total_seconds: int
     billed_minutes: int
     cost: Decimal | None  # None for subscriptions: they use the balance instead
+    multiplier: Fraction = Fraction(1)  # M of §10: 1 without surcharges
+    lines: tuple[PriceLine, ...] = field(default=(), compare=False)
+
+    @property
+    def multiplier_text(self) -> str:
+        return multiplier_text(self.multiplier)
+
+    def explanation(self, profile_id: str | None, profile_version: int | None) -> dict:
+        """The `pricing` of an answer: which profile version priced it, M, and the lines."""
+        return {
+            "profile_id": profile_id,
+            "profile_version": profile_version,
+            "multiplier": self.multiplier_text,
+            "lines": [line.view() for line in self.lines],
+        }
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:
     return -(-numerator // denominator)
+
+
+def round_half_up(value: Fraction, places: int = 2) -> Decimal:
+    """Exact: the one rounding of a price, to the cent, halves away from zero (values are ≥ 0)."""
+    scale = 10**places
+    return (Decimal(math.floor(value * scale + Fraction(1, 2))) / scale).quantize(Decimal(1).scaleb(-places))
+
+
+def multiplier_text(multiplier: Fraction) -> str:
+    """M as answered: 4 decimal places (the arithmetic keeps it exact)."""
+    return str(round_half_up(Fraction(multiplier), 4))
 
 
 def connection_seconds(started_at: datetime, ended_at: datetime) -> int:
@@ -76,18 +184,244 @@ def is_recorded(tariff: Tariff | None, connection: int) -> bool:
     return tariff is None or connection >= 60 * tariff.min_duration_minutes
 
 
-def price(tariff: Tariff, connection: int, extra_minutes: int) -> Pricing:
+def price(tariff: Tariff, connection: int, extra_minutes: int, started_at: datetime | None = None) -> Pricing:
+    """The price of a session of `connection` seconds from `started_at` (needed only when the
+    tariff has surcharges: the windows are read at the connection's real instants)."""
     seconds = total_seconds(connection, extra_minutes)
+    multiplier, shares = Fraction(1), []
+    if tariff.surcharges:
+        if started_at is None:
+            raise ValueError("a tariff with surcharges prices a session from its started_at")
+        multiplier, shares = surcharge_multiplier(tariff, started_at, connection)
+    lines = _duration_lines(connection, extra_minutes, seconds)
+    surcharged = [_share_line(rule, covered, connection) for rule, covered in shares]
     if isinstance(tariff, Subscription):
-        billed = tariff.step_minutes * _ceil_div(seconds, 60 * tariff.step_minutes)
-        return Pricing(seconds, billed, None)
+        return _subscription_price(tariff, seconds, multiplier, lines + surcharged)
+    return _pay_per_use_price(tariff, seconds, multiplier, lines, surcharged)
+
+
+def _pay_per_use_price(tariff: PayPerUse, seconds: int, multiplier: Fraction, lines: list, surcharged: list) -> Pricing:
     if seconds == 0:
-        return Pricing(0, 0, Decimal("0.00"))
+        return Pricing(0, 0, Decimal("0.00"), multiplier, tuple(lines + [PriceLine("no billable time: 0.00", Decimal("0.00"), 0)]))
     beyond_initial = max(0, seconds - 60 * tariff.initial_step_minutes)
     steps = _ceil_div(beyond_initial, 60 * tariff.step_minutes)
-    cost = tariff.initial_step_cost + steps * tariff.step_cost
+    base = tariff.initial_step_cost + steps * tariff.step_cost
     billed = tariff.initial_step_minutes + steps * tariff.step_minutes
-    return Pricing(seconds, billed, cost.quantize(fields.CENT))
+    if tariff.initial_step_minutes or tariff.initial_step_cost:
+        lines.append(PriceLine(f"initial {tariff.initial_step_minutes} min: {_money(tariff.initial_step_cost)}",
+                               tariff.initial_step_cost, tariff.initial_step_minutes))
+    if steps:
+        amount = steps * tariff.step_cost
+        lines.append(PriceLine(f"{steps} × {tariff.step_minutes} min at {_money(tariff.step_cost)}: {_money(amount)}",
+                               amount, steps * tariff.step_minutes))
+    if multiplier == 1:
+        return Pricing(seconds, billed, base.quantize(fields.CENT), multiplier, tuple(lines))
+    cost = round_half_up(Fraction(base) * multiplier)
+    lines += surcharged
+    lines.append(PriceLine(f"{_money(base)} × {multiplier_text(multiplier)}: {_money(cost)}", cost))
+    return Pricing(seconds, billed, cost, multiplier, tuple(lines))
+
+
+def _subscription_price(tariff: Subscription, seconds: int, multiplier: Fraction, lines: list) -> Pricing:
+    step = tariff.step_minutes
+    billed = step * math.ceil(Fraction(seconds) * multiplier / (60 * step))
+    if seconds == 0:
+        lines.append(PriceLine("no billable time: 0 min", minutes=0))
+    elif multiplier == 1:
+        lines.append(PriceLine(f"{_duration(seconds)} in {step}-min steps: {billed} min", minutes=billed))
+    else:
+        lines.append(PriceLine(
+            f"{_duration(seconds)} × {multiplier_text(multiplier)} in {step}-min steps: {billed} min", minutes=billed))
+    return Pricing(seconds, billed, None, multiplier, tuple(lines))
+
+
+def _money(amount: Decimal) -> str:
+    return fields.money_text(amount)
+
+
+def _duration(seconds) -> str:
+    """"40 min", "40 min 30 s" (fractions of a second, from sub-second timestamps, are dropped)."""
+    whole = int(seconds)
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min" if rest == 0 else f"{minutes} min {rest} s"
+
+
+def _duration_lines(connection: int, extra_minutes: int, seconds: int) -> list[PriceLine]:
+    if extra_minutes == 0:
+        return []
+    sign = "+" if extra_minutes > 0 else "−"
+    return [PriceLine(f"connection {_duration(connection)} {sign} {abs(extra_minutes)} min extra: {_duration(seconds)}")]
+
+
+def _share_line(rule: Surcharge, covered: Fraction, connection: int) -> PriceLine:
+    """"night ×1.50 on 40 of 60 min"."""
+    label = f"{rule.name} ×{rule.multiplier}"
+    if covered.denominator == 1 and covered % 60 == 0 and connection % 60 == 0:
+        return PriceLine(f"{label} on {int(covered) // 60} of {connection // 60} min", minutes=int(covered) // 60)
+    return PriceLine(f"{label} on {_duration(covered)} of {_duration(connection)}")
+
+
+# ---------------------------------------------------------------- surcharges (§10)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SECOND = timedelta(seconds=1)
+_PROBE = timedelta(hours=6)  # no real zone changes its offset twice within 6 hours
+
+
+def surcharge_multiplier(tariff: Tariff, started_at: datetime, connection: int) -> tuple[Fraction, list[tuple[Surcharge, Fraction]]]:
+    """M = Σ(seconds × multiplier) / connection_seconds over [started_at, started_at + connection),
+    each second taking the highest multiplier of the rules covering its local date and wall-clock
+    time (else 1); also the seconds each winning rule took, in rule order."""
+    if connection == 0 or not tariff.surcharges:
+        return Fraction(1), []
+    from zoneinfo import ZoneInfo  # here: only profiles with surcharges read time zones (cold start)
+
+    zone = ZoneInfo(tariff.time_zone or UTC)
+    is_holiday = _holiday_test(tariff.holidays)
+    start = started_at.astimezone(timezone.utc)
+    end = start + timedelta(seconds=connection)
+    edges = sorted(({rule.start_minute for rule in tariff.surcharges} | {rule.end_minute for rule in tariff.surcharges}) - {0, 1440})
+    weighted = Fraction(0)
+    taken: dict[int, Fraction] = {}
+    for span_start, span_end, offset in _constant_offset_spans(zone, start, end):
+        for piece_start, piece_end in _pieces(span_start, span_end, offset, edges):
+            wall = (piece_start + offset).replace(tzinfo=None)
+            minute = Fraction(wall.hour * 60 + wall.minute) + Fraction(wall.second * 10**6 + wall.microsecond, 60 * 10**6)
+            seconds = Fraction((piece_end - piece_start) // timedelta(microseconds=1), 10**6)
+            best = None
+            for index, rule in enumerate(tariff.surcharges):
+                if (best is None or rule.multiplier > tariff.surcharges[best].multiplier) and rule.covers(wall.date(), minute, is_holiday):
+                    best = index
+            if best is None:
+                weighted += seconds
+            else:
+                weighted += seconds * Fraction(tariff.surcharges[best].multiplier)
+                taken[best] = taken.get(best, Fraction(0)) + seconds
+    shares = [(tariff.surcharges[index], taken[index]) for index in sorted(taken)]
+    return weighted / connection, shares
+
+
+def _pieces(start: datetime, end: datetime, offset: timedelta, edges: list[int]):
+    """[start, end) cut at every local midnight and window edge (one UTC offset throughout)."""
+    cuts = []
+    day = (start + offset).date()
+    last = (end + offset).date()
+    while day <= last:
+        midnight = datetime.combine(day, time(0), tzinfo=timezone.utc) - offset
+        for minute in (0, *edges):
+            instant = midnight + timedelta(minutes=minute)
+            if start < instant < end:
+                cuts.append(instant)
+        day += timedelta(days=1)
+    bounds = [start, *sorted(cuts), end]
+    return zip(bounds, bounds[1:])
+
+
+def _offset(zone, instant: datetime) -> timedelta:
+    return instant.astimezone(zone).utcoffset()
+
+
+def _constant_offset_spans(zone, start: datetime, end: datetime):
+    """[start, end) cut where the zone's UTC offset changes (DST): within a span, local
+    wall-clock time is the instant plus one offset. A gap or repeat is what the real instants are."""
+    while start < end:
+        offset = _offset(zone, start)
+        known, change = start, end
+        while known < end:
+            probe = min(known + _PROBE, end)
+            if _offset(zone, probe) != offset:
+                change = _first_change(zone, known, probe, offset)
+                break
+            known = probe
+        change = min(max(change, start + _SECOND), end)
+        yield start, change, offset
+        start = change
+
+
+def _first_change(zone, known: datetime, changed: datetime, offset: timedelta) -> datetime:
+    """The first whole second after `known` whose offset is not `offset` (tz data change on whole seconds)."""
+    low = (known - _EPOCH) // _SECOND
+    high = -((_EPOCH - changed) // _SECOND)  # ceil
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _offset(zone, _EPOCH + middle * _SECOND) == offset:
+            low = middle
+        else:
+            high = middle
+    return _EPOCH + high * _SECOND
+
+
+def _holiday_test(holidays: Holidays | None):
+    if holidays is None:
+        return lambda day: False
+    listed = frozenset(holidays.dates)
+
+    def is_holiday(day: date) -> bool:
+        if day in listed:
+            return True
+        return holidays.country is not None and day in public_holidays(holidays.country, holidays.subdivision, day.year)
+
+    return is_holiday
+
+
+@lru_cache(maxsize=256)
+def public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """The `holidays` package's public holidays of a country (or subdivision) in one year.
+    Imported here, on first use: only profiles with holidays pay for it (handler cold start)."""
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+
+
+def known_calendar(country: str, subdivision: str | None) -> tuple[bool, bool]:
+    """Whether the `holidays` package knows the country, and the subdivision (True when None)."""
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        return False, False
+    return True, subdivision is None or subdivision in supported[country]
+
+
+# ---------------------------------------------------------------- overage (§10)
+
+
+@dataclass(frozen=True)
+class Overage:
+    """How a subscription lock splits a session's billed minutes: what the balance covers, and
+    the rest, at the overage price when the profile has one (else the balance overruns)."""
+
+    covered_minutes: int
+    overage_minutes: int
+    cost: Decimal | None  # the session's cost; None when the profile has no overage price
+    lines: tuple[PriceLine, ...] = field(default=(), compare=False)
+
+
+def overage(tariff: Subscription, billed_minutes: int, available_minutes: int) -> Overage:
+    """`covered = min(billed, max(0, available))`; `overage_minutes = billed − covered` cost
+    `overage_step_cost × ceil(overage_minutes / step_minutes)`. Without an overage price the
+    balance takes every minute and may go negative (§3)."""
+    if tariff.overage_step_cost is None:
+        return Overage(billed_minutes, 0, None)
+    covered = min(billed_minutes, max(0, available_minutes))
+    over = billed_minutes - covered
+    cost = (_ceil_div(over, tariff.step_minutes) * tariff.overage_step_cost).quantize(fields.CENT)
+    return Overage(covered, over, cost, overage_lines(tariff, covered, over, cost))
+
+
+def overage_lines(tariff: Subscription, covered: int, over: int, cost: Decimal | None) -> tuple[PriceLine, ...]:
+    """"covered by the balance: 50 min", "overage 40 min: 3 × 15 min at 30.00: 90.00"."""
+    lines = [PriceLine(f"covered by the balance: {covered} min", minutes=covered)]
+    if over:
+        steps = _ceil_div(over, tariff.step_minutes)
+        lines.append(PriceLine(
+            f"overage {over} min: {steps} × {tariff.step_minutes} min at {_money(tariff.overage_step_cost)}: {_money(cost)}",
+            cost, over))
+    return tuple(lines)
+
+
+# ---------------------------------------------------------------- parsing and answering
 
 
 def parse_tariff(profile_type, values: Mapping) -> Tariff:
@@ -101,6 +435,7 @@ def parse_tariff(profile_type, values: Mapping) -> Tariff:
         currency=fields.currency("currency", values["currency"]),
         min_duration_minutes=fields.minutes("min_duration_minutes", values["min_duration_minutes"]),
         step_minutes=fields.minutes("step_minutes", values["step_minutes"], least=1),
+        **_parse_rules(values),
     )
     if profile_type == PAY_PER_USE:
         return PayPerUse(
@@ -112,13 +447,153 @@ def parse_tariff(profile_type, values: Mapping) -> Tariff:
     total_hours = fields.hours("total_hours", values["total_hours"])
     if total_hours <= 0:
         raise InvalidInput("total_hours", "must be greater than 0")
-    return Subscription(total_hours=total_hours, amount=fields.money("amount", values["amount"]), **common)
+    overage_step_cost = values.get("overage_step_cost")
+    return Subscription(
+        total_hours=total_hours,
+        amount=fields.money("amount", values["amount"]),
+        overage_step_cost=None if overage_step_cost is None else fields.money("overage_step_cost", overage_step_cost),
+        alert_thresholds=_parse_thresholds(values.get("alert_thresholds")),
+        **common,
+    )
+
+
+def _parse_rules(values: Mapping) -> dict:
+    time_zone = values.get("time_zone")
+    holidays = None if values.get("holidays") is None else _parse_holidays(values["holidays"])
+    surcharges = _parse_surcharges(values.get("surcharges"), holidays)
+    return {
+        "time_zone": None if time_zone is None else fields.time_zone("time_zone", time_zone),
+        "surcharges": surcharges,
+        "holidays": holidays,
+    }
+
+
+def _fields_of(name: str, value, allowed: tuple[str, ...], what: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(name, f"must be an object {{{', '.join(allowed)}}}")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"{name}.{unknown[0]}", f"is not a field of {what}")
+    return value
+
+
+def _parse_surcharges(value, holidays: Holidays | None) -> tuple[Surcharge, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise InvalidInput("surcharges", "must be a list of rules {name, days, from, to, multiplier}")
+    if len(value) > MAX_SURCHARGES:
+        raise InvalidInput("surcharges", f"must hold at most {MAX_SURCHARGES} rules")
+    return tuple(_parse_surcharge(f"surcharges[{index}]", rule, holidays) for index, rule in enumerate(value))
+
+
+def _parse_surcharge(at: str, value, holidays: Holidays | None) -> Surcharge:
+    rule = _fields_of(at, value, SURCHARGE_FIELDS, "a surcharge rule")
+    for name in SURCHARGE_FIELDS:
+        if rule.get(name) is None:
+            raise InvalidInput(f"{at}.{name}", "is required")
+    days = rule["days"]
+    if not isinstance(days, (list, tuple)) or not days:
+        raise InvalidInput(f"{at}.days", f"must be a non-empty list of {', '.join(DAYS)}")
+    for index, day in enumerate(days):
+        if not isinstance(day, str) or day not in DAYS:
+            raise InvalidInput(f"{at}.days[{index}]", f"must be one of {', '.join(DAYS)}")
+        if day in days[:index]:
+            raise InvalidInput(f"{at}.days[{index}]", f"repeats {day}")
+    if HOLIDAY in days and holidays is None:
+        raise InvalidInput(f"{at}.days", "names holiday but the profile has no holidays (set holidays.country or holidays.dates)")
+    start = fields.clock_minute(f"{at}.from", rule["from"])
+    end = fields.clock_minute(f"{at}.to", rule["to"])
+    if start == 1440:
+        raise InvalidInput(f"{at}.from", "must be a time of day from 00:00 to 23:59")
+    if end <= start:
+        raise InvalidInput(f"{at}.to", "must be after from (a night window is two rules: 22:00–24:00 and 00:00–06:00)")
+    return Surcharge(
+        name=fields.name(f"{at}.name", rule["name"]),
+        days=tuple(day for day in DAYS if day in days),
+        start_minute=start,
+        end_minute=end,
+        multiplier=fields.multiplier(f"{at}.multiplier", rule["multiplier"]),
+    )
+
+
+def _parse_holidays(value) -> Holidays:
+    values = _fields_of("holidays", value, HOLIDAY_FIELDS, "holidays")
+    country, subdivision = values.get("country"), values.get("subdivision")
+    if country is not None and (not isinstance(country, str) or not re.fullmatch(r"[A-Z]{2,3}", country)):
+        raise InvalidInput("holidays.country", "must be an ISO 3166 country code such as \"FR\"")
+    if subdivision is not None:
+        if country is None:
+            raise InvalidInput("holidays.subdivision", "needs holidays.country")
+        if not isinstance(subdivision, str) or not re.fullmatch(r"[A-Za-z0-9-]{1,10}", subdivision):
+            raise InvalidInput("holidays.subdivision", "must be a subdivision code such as \"BY\"")
+    dates = values.get("dates") or []
+    if not isinstance(dates, (list, tuple)):
+        raise InvalidInput("holidays.dates", "must be a list of dates such as \"2026-12-24\"")
+    if len(dates) > MAX_HOLIDAY_DATES:
+        raise InvalidInput("holidays.dates", f"must hold at most {MAX_HOLIDAY_DATES} dates")
+    parsed = []
+    for index, text in enumerate(dates):
+        day = fields.calendar_date(f"holidays.dates[{index}]", text)
+        if day in parsed:
+            raise InvalidInput(f"holidays.dates[{index}]", f"repeats {day.isoformat()}")
+        parsed.append(day)
+    if country is None and not parsed:
+        raise InvalidInput("holidays", "must name a country or list dates")
+    if country is not None:
+        known_country, known_subdivision = known_calendar(country, subdivision)
+        if not known_country:
+            raise InvalidInput("holidays.country", f"has no public holiday calendar: {country}")
+        if not known_subdivision:
+            raise InvalidInput("holidays.subdivision", f"is not a subdivision of {country}: {subdivision}")
+    return Holidays(country, subdivision, tuple(sorted(parsed)))
+
+
+def _parse_thresholds(value) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise InvalidInput("alert_thresholds", "must be a list of percentages such as [50, 20, 0]")
+    if len(value) > MAX_THRESHOLDS:
+        raise InvalidInput("alert_thresholds", f"must hold at most {MAX_THRESHOLDS} percentages")
+    seen = []
+    for index, percent in enumerate(value):
+        if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
+            raise InvalidInput(f"alert_thresholds[{index}]", "must be a whole percentage from 0 to 100")
+        if percent in seen:
+            raise InvalidInput(f"alert_thresholds[{index}]", f"repeats {percent}")
+        seen.append(percent)
+    return tuple(sorted(seen, reverse=True))
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def tariff_values(tariff: Tariff) -> dict:
-    """The tariff as answered and stored: money as 2-decimal strings, hours as an exact number."""
+    """The tariff as answered and stored: money as 2-decimal strings, hours as an exact number;
+    the §10 fields only when the profile has them (a §3 profile answers exactly as before)."""
     values = {"type": tariff.type}
     for name in TARIFF_FIELDS[tariff.type]:
         value = getattr(tariff, name)
-        values[name] = fields.money_text(value) if name in ("initial_step_cost", "step_cost", "amount") else value
+        values[name] = fields.money_text(value) if name in MONEY_FIELDS else value
+    if tariff.time_zone is not None:
+        values["time_zone"] = tariff.time_zone
+    if tariff.surcharges:
+        values["surcharges"] = [
+            {"name": rule.name, "days": list(rule.days), "from": _clock(rule.start_minute),
+             "to": _clock(rule.end_minute), "multiplier": str(rule.multiplier)}
+            for rule in tariff.surcharges
+        ]
+    if tariff.holidays is not None:
+        values["holidays"] = {
+            "country": tariff.holidays.country,
+            "subdivision": tariff.holidays.subdivision,
+            "dates": [day.isoformat() for day in tariff.holidays.dates],
+        }
+    if isinstance(tariff, Subscription):
+        if tariff.overage_step_cost is not None:
+            values["overage_step_cost"] = fields.money_text(tariff.overage_step_cost)
+        if tariff.alert_thresholds:
+            values["alert_thresholds"] = list(tariff.alert_thresholds)
     return values
