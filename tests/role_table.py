@@ -34,4 +34,8 @@ ROLE_TABLE = {
     "GET /v1/sessions/{session_id}/history": STAFF,  # issue 5: staff roles
     "GET /v1/groups/{group_id}/history": STAFF,
     "GET /v1/me": set(ROLES),  # who am I: any valid token
+    "GET /v1/groups/{group_id}/computers": STAFF,  # the address book reads like GET /v1/groups
+    "GET /v1/tokens": {"admin"},  # SPEC §1: the admin manages API tokens
+    "POST /v1/tokens": {"admin"},
+    "DELETE /v1/tokens/{token_id}": {"admin"},
 }
