@@ -10,27 +10,37 @@ const PAGE_SIZE = (() => {
 })();
 const TOKEN_KEY = "rsa.console.token";
 const LANG_KEY = "rsa.console.lang";
+const JOB_POLL_MS = 700;
 
 const CAN = {
   edit: ["admin", "technician"],
   lock: ["admin", "technician", "finance"],
   lockAll: ["admin", "finance"],
   export: ["admin", "finance"],
+  month: ["admin", "finance"],
   recharge: ["admin"],
-  profiles: ["admin"],
+  admin: ["admin"],
 };
 
 const state = {
   lang: "en",
   token: null,
+  me: null,
   role: null,
   view: "sessions",
   groups: [],
+  profiles: [],
   sessions: [],
   cursor: null,
-  query: null, // the search the table shows: {group, from, to, status, technician}
+  query: null, // the search the table shows: {group, from, to, fromDay, toDay, status}
+  sort: { key: "started_at", dir: 1 },
   totals: null,
-  profiles: [],
+  month: null, // "2026-10"
+  monthRows: [],
+  client: null, // the client open in the clients view
+  computers: [],
+  contracts: [],
+  tokens: [],
   searchSeq: 0,
   totalsSeq: 0,
 };
@@ -46,43 +56,83 @@ function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
-/** {sessions} and {s} of a sentence about `count` sessions. */
+/** {sessions} of a sentence about `count` sessions. */
 function counted(count) {
-  return { sessions: t(count === 1 ? "word.session" : "word.sessions"), s: count === 1 ? "" : "s" };
+  return { count, sessions: t(count === 1 ? "word.session" : "word.sessions") };
+}
+
+// Every message on the page keeps how it was made, so a language switch rewrites it in place.
+const spoken = new Set();
+function say(element, words, visible = true) {
+  element._words = words;
+  element.textContent = words();
+  spoken.add(element);
+  if (visible) show(element);
 }
 
 function applyLanguage() {
   document.documentElement.lang = state.lang;
   for (const element of $$("[data-i18n]")) element.textContent = t(element.dataset.i18n);
   document.title = t("app.title");
-  if (state.role) $("#whoami").textContent = t("signedin", { role: t(`role.${state.role}`) });
+  for (const input of $$("input.date")) input.placeholder = t("date.placeholder");
+  $("#month").placeholder = t("month.placeholder");
+  for (const element of [...spoken]) {
+    if (!element.isConnected) { spoken.delete(element); continue; }
+    try {
+      if (element._words) element.textContent = element._words();
+    } catch (failure) {
+      spoken.delete(element); // words about something gone: never let one stop the others
+    }
+  }
 }
 
 function setLanguage(lang) {
+  const days = { from: readDay($("#from").value), to: readDay($("#to").value) };
+  const month = readMonth($("#month").value);
   state.lang = lang in STRINGS ? lang : "en";
   localStorage.setItem(LANG_KEY, state.lang);
   $("#lang").value = state.lang;
+  // Dates typed in the former language's format are rewritten in the new one.
+  for (const name of ["from", "to"]) if (days[name]) $(`#${name}`).value = dayText(days[name]);
+  if (month) $("#month").value = monthText(month);
   applyLanguage();
+  renderAll();
+}
+
+function renderAll() {
+  if (!state.role) return;
   renderSessions();
   renderTotals();
-  if (state.role && can("profiles")) { renderProfiles(); renderContracts(); }
+  if (can("month")) renderMonth();
+  if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); }
 }
 
 // ---------------------------------------------------------------- formats (money stays text)
 
-/** Seconds as h:mm (a negative duration keeps its sign); minutes are floored. */
-function hmm(seconds) {
-  if (seconds === null || seconds === undefined) return "—";
-  const sign = seconds < 0 ? "-" : "";
-  const minutes = Math.floor(Math.abs(seconds) / 60);
-  return `${sign}${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, "0")}`;
-}
+const LOCALES = { en: "en-GB", fr: "fr-FR", it: "it-IT" };
+const locale = () => LOCALES[state.lang] || "en-GB";
 
-/** "12.50" + "EUR" → "12.50 EUR" (or "12,50 EUR" in French): the API's decimal text, never a float. */
+/** Minutes as "10 h 00" (a negative one keeps its sign): hours and minutes, never a clock time. */
+function hours(minutes) {
+  if (minutes === null || minutes === undefined) return "—";
+  const sign = minutes < 0 ? "-" : "";
+  const whole = Math.abs(Math.trunc(minutes));
+  return `${sign}${Math.floor(whole / 60)} h ${String(whole % 60).padStart(2, "0")}`;
+}
+const duration = (seconds) => (seconds === null || seconds === undefined ? "—" : hours(Math.sign(seconds) * Math.floor(Math.abs(seconds) / 60)));
+
+/** "12.50" + "EUR" → "12.50 EUR" (or "12,50 EUR" in French and Italian): the API's decimal text, never a float. */
 function money(amount, currency) {
   if (amount === null || amount === undefined) return "—";
-  const text = state.lang === "fr" ? String(amount).replace(".", ",") : String(amount);
+  const text = state.lang === "en" ? String(amount) : String(amount).replace(".", ",");
   return currency ? `${text} ${currency}` : text;
+}
+
+/** A figure's money: its `costs` per currency when it has them (never two currencies added). */
+function moneyOf(figures, currency) {
+  if (!figures) return "—";
+  if (Array.isArray(figures.costs) && figures.costs.length) return figures.costs.map((c) => money(c.amount, c.currency)).join(" + ");
+  return money(figures.cost, figures.cost === null ? null : currency);
 }
 
 /** Decimal text ↔ integer cents, exactly (BigInt): for sums made in the browser. */
@@ -103,11 +153,11 @@ function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(state.lang === "fr" ? "fr-FR" : "en-GB", { dateStyle: "short", timeStyle: "short" }).format(date);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "short" }).format(date);
 }
 
 function clock(iso) {
-  return new Intl.DateTimeFormat(state.lang === "fr" ? "fr-FR" : "en-GB", { timeStyle: "short" }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale(), { timeStyle: "short" }).format(new Date(iso));
 }
 
 function sameDay(a, b) {
@@ -115,17 +165,62 @@ function sameDay(a, b) {
 }
 
 function day(iso) {
-  return new Intl.DateTimeFormat(state.lang === "fr" ? "fr-FR" : "en-GB", { dateStyle: "medium" }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium" }).format(new Date(iso));
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+/** The date inputs speak the language's own order (dd/mm/yyyy), never the browser's mm/dd/yyyy. */
+function dayText(iso) {
+  const [year, month, date] = iso.split("-");
+  return `${date}/${month}/${year}`;
+}
+
+/** "31/10/2026" (or 31.10.2026, 31-10-2026) → "2026-10-31"; "" → ""; anything else → null. */
+function readDay(text) {
+  const value = String(text || "").trim();
+  if (!value) return "";
+  const match = /^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$/.exec(value);
+  if (!match) return null;
+  const [date, month, year] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const check = new Date(year, month - 1, date);
+  if (check.getFullYear() !== year || check.getMonth() !== month - 1 || check.getDate() !== date) return null;
+  return `${year}-${pad(month)}-${pad(date)}`;
+}
+
+const monthText = (month) => `${month.slice(5, 7)}/${month.slice(0, 4)}`;
+function readMonth(text) {
+  const match = /^\s*(\d{1,2})[/.\-](\d{4})\s*$/.exec(String(text || ""));
+  if (!match || Number(match[1]) < 1 || Number(match[1]) > 12) return null;
+  return `${match[2]}-${pad(Number(match[1]))}`;
+}
+function monthName(month) {
+  const [year, number] = month.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale(), { month: "long", year: "numeric" }).format(new Date(year, number - 1, 15));
+}
+function shiftMonth(month, by) {
+  const [year, number] = month.split("-").map(Number);
+  const moved = new Date(year, number - 1 + by, 1);
+  return `${moved.getFullYear()}-${pad(moved.getMonth() + 1)}`;
+}
+function monthDays(month) {
+  const [year, number] = month.split("-").map(Number);
+  const last = new Date(year, number, 0).getDate();
+  return { fromDay: `${month}-01`, toDay: `${month}-${pad(last)}` };
 }
 
 /** "2026-03-01" (+ days) → local midnight with its offset, as the API wants ("...T00:00:00+01:00"). */
 function localMidnight(dateText, addDays = 0) {
   const [year, month, date] = dateText.split("-").map(Number);
   const moment = new Date(year, month - 1, date + addDays);
-  const pad = (n) => String(n).padStart(2, "0");
   const offset = -moment.getTimezoneOffset();
   const zone = `${offset >= 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
   return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T00:00:00${zone}`;
+}
+
+/** Accent-, case- and space-insensitive text for the search box ("Hélène" finds "helene"). */
+function folded(text) {
+  return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/\s+/g, " ").trim();
 }
 
 // ---------------------------------------------------------------- DOM
@@ -147,6 +242,11 @@ function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** A table cell that says its column on a phone (the table turns into cards there). */
+function cell(label, attributes, ...children) {
+  return h("td", { ...attributes, dataset: { label: t(label), ...(attributes.dataset || {}) } }, ...children);
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 function padlock(closed) {
   const svg = document.createElementNS(SVG, "svg");
@@ -166,36 +266,99 @@ function show(element, visible = true) { element.hidden = !visible; }
 // ---------------------------------------------------------------- errors in words
 
 class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, data = null) {
     super(message);
     this.status = status;
     this.code = code;
-    // A 400 says "field: reason": keep the field to show the error next to it.
-    const named = status === 400 ? /^([a-z_]+): /.exec(message || "") : null;
+    this.data = data;
+    // A 4xx says "field: reason": keep the field to show the error next to it and name it.
+    const named = status >= 400 && status < 500 ? /^([A-Za-z_][A-Za-z0-9_.\-]*): (.*)$/s.exec(message || "") : null;
     this.field = named ? named[1] : null;
+    this.reason = named ? named[2] : message;
   }
 }
 
+// The API keeps machine codes and English reasons; the console says them in the page's language.
+const REASONS = [
+  [/^is required/, "reason.required"],
+  [/^must be between (-?\d+) and (-?\d+)/, "reason.between", ["low", "high"]],
+  [/^must be at most (\d+) characters/, "reason.maxChars", ["max"]],
+  [/^must be a string of 1 to (\d+) characters/, "reason.idLength", ["max"]],
+  [/^must be at most ([\d.]+)/, "reason.atMost", ["max"]],
+  [/^must be at least ([\d.]+)/, "reason.atLeast", ["min"]],
+  [/^must be greater than 0/, "reason.positive"],
+  [/^must not be empty/, "reason.empty"],
+  [/^must not be negative/, "reason.negative"],
+  [/^must not be before (\w+)/, "reason.notBefore", ["other"]],
+  [/^must (?:be a decimal number|be written as plain digits|be an exact decimal)/, "reason.decimal"],
+  [/^must have at most 2 decimal places/, "reason.places"],
+  [/^must be a whole number of minutes/, "reason.wholeMinutes"],
+  [/^must be a whole number from (\d+) to (\d+)/, "reason.wholeRange", ["low", "high"]],
+  [/^must be an integer|^must be a whole number/, "reason.integer"],
+  [/^must be one of (.+)$/, "reason.oneOf", ["values"]],
+  [/^must not contain control characters/, "reason.control"],
+  [/^must not contain '\/'/, "reason.slash"],
+  [/^must not contain a lone UTF-16 surrogate/, "reason.surrogate"],
+  [/^must be a 3-letter ISO 4217 code/, "reason.currency"],
+  [/^must be a string/, "reason.string"],
+  [/^must be an ISO 8601 timestamp|^must carry a UTC offset/, "reason.timestamp"],
+  [/^is not a field of/, "reason.unknownField"],
+  [/^is not a parameter of/, "reason.unknownParam"],
+  [/^a recharge must add hours or an amount/, "reason.rechargeEmpty"],
+  [/^a session may last at most 31 days/, "reason.tooLong"],
+  [/^must be a JSON object|^is not valid JSON|^must be UTF-8 JSON/, "reason.json"],
+  [/^give extra_minutes, notes or both/, "reason.nothingToChange"],
+];
+
+function fieldName(field) {
+  const key = `field.${field}`;
+  return key in STRINGS.en ? t(key) : field;
+}
+
+function reasonWords(reason) {
+  for (const [pattern, key, names = []] of REASONS) {
+    const match = pattern.exec(reason || "");
+    if (!match) continue;
+    const params = Object.fromEntries(names.map((name, i) => [name, match[i + 1]]));
+    if ("other" in params) params.other = fieldName(params.other);
+    if ("values" in params) params.values = params.values.split(/,\s*/).map((v) => (`word.${v}` in STRINGS.en ? t(`word.${v}`) : v)).join(", ");
+    return t(key, params);
+  }
+  return t("reason.other", { reason });
+}
+
+const SUBJECTS = ["group", "session", "profile", "token", "export", "tenant", "job", "contract"];
+
 function describe(error) {
-  if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
-  if (error.status === 0) return t("error.network", { message: error.message });
-  const key = `error.${error.status}`;
-  const head = key in STRINGS.en ? t(key) : t("error.other", { status: error.status });
-  return error.message ? t("error.with", { head, message: error.message }) : head;
+  if (!(error instanceof ApiError)) return error && error.words ? error.words() : String(error && error.message ? error.message : error);
+  if (error.status === 0) return t("error.network");
+  if (error.code === "invalid_input" && error.field) return t("error.fieldReason", { field: fieldName(error.field), reason: reasonWords(error.reason) });
+  if (error.code === "not_found") {
+    const subject = SUBJECTS.find((s) => (error.message || "").startsWith(`${s} `)) || (/has no contract/.test(error.message) ? "contract" : null);
+    return subject ? t(`error.notFound.${subject}`) : t("error.not_found");
+  }
+  if (error.code === "balance_open") {
+    const minutes = /balance is (-?\d+) minutes/.exec(error.message || "");
+    return t("error.balance_open", { balance: minutes ? hours(Number(minutes[1])) : "?" });
+  }
+  if (error.code === "forbidden") return t("error.forbidden", { role: t(`role.${state.role}`) });
+  if (error.code === "unauthorized") return t(/revoked|unknown/.test(error.message) ? "error.unauthorized.unknown" : "error.unauthorized");
+  if (error.code === "immutable_field" && error.field) return t("error.immutable_field", { field: fieldName(error.field) });
+  const key = `error.${error.code}`;
+  if (key in STRINGS.en) return t(key);
+  return t("error.other", { status: error.status, code: error.code });
 }
 
 function showError(element, error) {
-  element.textContent = describe(error);
-  show(element);
+  say(element, () => describe(error));
 }
 
 function clearMessage(...elements) {
-  for (const element of elements) { element.textContent = ""; show(element, false); }
+  for (const element of elements) { element.textContent = ""; element._words = null; spoken.delete(element); show(element, false); }
 }
 
-function notice(element, text) {
-  element.textContent = text;
-  show(element);
+function notice(element, key, params = {}) {
+  say(element, () => t(key, typeof params === "function" ? params() : params));
 }
 
 // ---------------------------------------------------------------- the API
@@ -234,45 +397,43 @@ async function request(method, path, { query = {}, body } = {}) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
     const detail = data && data.error ? data.error : {};
-    const error = new ApiError(response.status, detail.code || `http_${response.status}`, detail.message || (data && data.message) || text.slice(0, 200));
+    const error = new ApiError(response.status, detail.code || `http_${response.status}`, detail.message || text.slice(0, 200), data);
     if (response.status === 401 && state.role) expire(error);
     throw error;
   }
-  if (data === null || typeof data !== "object") throw new ApiError(response.status, "bad_answer", t("error.badAnswer", { status: response.status }));
+  if (data === null || typeof data !== "object") throw new ApiError(response.status, "bad_answer", `HTTP ${response.status}`);
   return { status: response.status, data };
+}
+
+/** A 202 job (SPEC §9): polls GET /v1/jobs/{job_id}, saying its progress, until it has its result. */
+async function jobResult(answer, progress) {
+  let { status, data } = answer;
+  if (!(status === 202 && data.job_id)) return data;
+  for (;;) {
+    const done = data.progress || {};
+    say(progress, () => t(done.total ? "job.progressOf" : "job.progress", { done: done.done ?? 0, total: done.total ?? "" }));
+    if (data.status === "succeeded") { clearMessage(progress); return data.result || {}; }
+    if (data.status === "failed") {
+      clearMessage(progress);
+      const cause = data.error || {};
+      throw new ApiError(409, cause.code || "job_failed", cause.message || "");
+    }
+    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+    ({ status, data } = await api("GET", `/jobs/${encodeURIComponent(data.job_id)}`));
+  }
 }
 
 // ---------------------------------------------------------------- sign-in
 
-/** The token's role: GET /v1/me, or (an API without it) the role named by a refused admin-only call. */
-async function resolveRole() {
-  try {
-    const { data } = await api("GET", "/me");
-    if (["admin", "technician", "finance", "agent"].includes(data.role)) return data.role;
-  } catch (error) {
-    if (!(error instanceof ApiError) || (error.status !== 404 && error.status !== 405)) throw error;
-  }
-  try {
-    // An empty profile is always refused: 400 for an admin (nothing is written), 403 naming the role otherwise.
-    await api("POST", "/profiles", { body: {} });
-  } catch (error) {
-    if (error.status === 400) return "admin";
-    const named = error.status === 403 ? /\bthe (\w+) role\b/.exec(error.message) : null;
-    if (named) return named[1];
-    throw error;
-  }
-  return "admin";
-}
-
 async function signIn(token) {
   const errorBox = $("#signin-error");
   clearMessage(errorBox);
-  if (!token) { notice(errorBox, t("signin.empty")); return; }
+  if (!token) { notice(errorBox, "signin.empty"); return; }
   state.token = token;
-  notice($("#signin-error"), t("signin.checking"));
-  let role;
+  notice(errorBox, "signin.checking");
+  let me;
   try {
-    role = await resolveRole();
+    me = (await api("GET", "/me")).data;
   } catch (error) {
     state.token = null;
     sessionStorage.removeItem(TOKEN_KEY);
@@ -280,15 +441,16 @@ async function signIn(token) {
     return;
   }
   clearMessage(errorBox);
-  if (!["admin", "technician", "finance"].includes(role)) {
+  if (!["admin", "technician", "finance"].includes(me.role)) {
     state.token = null;
     sessionStorage.removeItem(TOKEN_KEY);
-    notice(errorBox, t("signin.agent"));
+    notice(errorBox, "signin.agent");
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
-  state.role = role;
-  document.body.dataset.role = role;
+  state.me = me;
+  state.role = me.role;
+  document.body.dataset.role = me.role;
   $("#token").value = "";
   applyRole();
   await loadGroups();
@@ -296,90 +458,101 @@ async function signIn(token) {
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(state, { token: null, role: null, groups: [], sessions: [], cursor: null, query: null, totals: null, profiles: [] });
+  Object.assign(state, {
+    token: null, me: null, role: null, groups: [], sessions: [], cursor: null, query: null, totals: null, profiles: [],
+    monthRows: [], client: null, computers: [], contracts: [], tokens: [],
+  });
   delete document.body.dataset.role;
   // Leave nothing of the previous user's data on the page.
-  renderSessions();
+  for (const body of $$("table:not(.figures) tbody")) body.replaceChildren();
+  $("#group").replaceChildren();
+  for (const id of ["#sessions-view", "#month-view", "#clients-view", "#profiles-view", "#tokens-view", "#nav", "#whoami", "#tenant",
+    "#signout", "#export-result", "#profile-form", "#history", "#client-detail", "#token-new", "#month-export", "#balance"]) show($(id), false);
+  for (const element of [...spoken]) clearMessage(element);
   renderTotals();
-  for (const selector of ["#group", "#profiles tbody", "#contracts tbody", "#history tbody"]) $(selector).replaceChildren();
-  for (const id of ["#sessions-view", "#profiles-view", "#nav", "#whoami", "#signout", "#export-result", "#profile-form", "#history"]) show($(id), false);
-  clearMessage($("#lock-all-result"), $("#sessions-error"), $("#filter-error"), $("#totals-error"), $("#export-error"),
-    $("#recharge-error"), $("#recharge-result"), $("#profiles-result"), $("#profiles-error"), $("#contracts-result"), $("#contracts-error"));
-  $("#export-link").removeAttribute("href");
   show($("#signin-view"));
-  clearMessage($("#signin-error"));
-  if (message) notice($("#signin-error"), message);
+  if (message) say($("#signin-error"), message);
   $("#token").focus();
 }
 
 function expire(error) {
-  signOut(t("session.expired", { message: error.message }));
+  signOut(() => t("session.expired", { message: describe(error) }));
 }
 
 function applyRole() {
   show($("#signin-view"), false);
   show($("#nav"));
-  show($("#whoami"));
+  say($("#whoami"), () => (state.me.label ? t("signedinAs", { label: state.me.label, role: t(`role.${state.role}`) }) : t("signedin", { role: t(`role.${state.role}`) })));
+  say($("#tenant"), () => state.me.tenant_name || state.me.tenant_id);
   show($("#signout"));
-  $("#whoami").textContent = t("signedin", { role: t(`role.${state.role}`) });
-  show($("#tab-profiles"), can("profiles"));
+  show($("#tab-month"), can("month"));
+  for (const id of ["#tab-clients", "#tab-profiles", "#tab-tokens"]) show($(id), can("admin"));
   show($("#export"), can("export"));
   show($("#recharge"), can("recharge"));
   showView("sessions");
 }
 
 function showView(view) {
-  if (view === "profiles" && !can("profiles")) view = "sessions";
+  if ((view === "month" && !can("month")) || (["clients", "profiles", "tokens"].includes(view) && !can("admin"))) view = "sessions";
   state.view = view;
-  show($("#sessions-view"), view === "sessions");
-  show($("#profiles-view"), view === "profiles");
+  for (const name of ["sessions", "month", "clients", "profiles", "tokens"]) show($(`#${name}-view`), view === name);
   for (const tab of $$(".tab")) tab.classList.toggle("active", tab.dataset.view === view);
   if (view === "profiles") loadProfiles();
+  if (view === "clients") loadClients();
+  if (view === "tokens") loadTokens();
+  if (view === "month") loadMonth();
 }
 
 // ---------------------------------------------------------------- groups and the filter
 
 async function loadGroups() {
-  const select = $("#group");
   clearMessage($("#filter-error"));
   try {
-    const { data } = await api("GET", "/groups");
-    state.groups = data.groups || [];
+    state.groups = (await api("GET", "/groups")).data.groups || [];
   } catch (error) {
     showError($("#filter-error"), error);
     return;
   }
-  const previous = select.value;
-  select.replaceChildren(...state.groups.map((group) => h("option", { value: group.group_id }, `${group.name} (${group.group_id})`)));
-  if (!state.groups.length) { notice($("#filter-error"), t("filter.noGroups")); return; }
-  if (state.groups.some((group) => group.group_id === previous)) select.value = previous;
+  fillGroups();
+  if (!state.groups.length) { notice($("#filter-error"), can("admin") ? "filter.noGroupsAdmin" : "filter.noGroups"); return; }
   await search();
 }
 
+function fillGroups() {
+  const select = $("#group");
+  const previous = select.value;
+  select.replaceChildren(...state.groups.map((group) => h("option", { value: group.group_id }, group.name)));
+  if (state.groups.some((group) => group.group_id === previous)) select.value = previous;
+}
+
 function readFilter() {
-  const from = $("#from").value;
-  const to = $("#to").value;
+  const fromDay = readDay($("#from").value);
+  const toDay = readDay($("#to").value);
+  if (fromDay === null) return { error: () => t("filter.badDate", { field: t("filter.from"), example: t("date.placeholder") }) };
+  if (toDay === null) return { error: () => t("filter.badDate", { field: t("filter.to"), example: t("date.placeholder") }) };
+  if (fromDay && toDay && fromDay > toDay) return { error: () => t("filter.fromAfterTo") };
   return {
     group: $("#group").value,
-    from: from ? localMidnight(from) : "",
-    to: to ? localMidnight(to, 1) : "", // the day shown is included: the API's `to` is exclusive
-    fromDay: from,
-    toDay: to,
+    from: fromDay ? localMidnight(fromDay) : "",
+    to: toDay ? localMidnight(toDay, 1) : "", // the day shown is included: the API's `to` is exclusive
+    fromDay,
+    toDay,
     status: $("#status").value,
-    technician: $("#technician").value.trim(),
   };
 }
 
+function setDays(fromDay, toDay) {
+  $("#from").value = fromDay ? dayText(fromDay) : "";
+  $("#to").value = toDay ? dayText(toDay) : "";
+}
+
 function setPeriod(which) {
-  const now = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  const text = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  if (which === "all") { $("#from").value = ""; $("#to").value = ""; }
+  if (which === "all") setDays("", "");
   else {
-    const first = new Date(now.getFullYear(), now.getMonth() + (which === "last" ? -1 : 0), 1);
-    const last = new Date(first.getFullYear(), first.getMonth() + 1, 0);
-    $("#from").value = text(first);
-    $("#to").value = text(last);
+    const now = new Date();
+    const month = shiftMonth(`${now.getFullYear()}-${pad(now.getMonth() + 1)}`, which === "last" ? -1 : 0);
+    const { fromDay, toDay } = monthDays(month);
+    setDays(fromDay, toDay);
   }
   search();
 }
@@ -397,12 +570,24 @@ function periodText(query) {
 
 async function search() {
   const query = readFilter();
+  clearMessage($("#sessions-error"), $("#lock-all-result"), $("#filter-error"), $("#export-error"));
+  show($("#export-result"), false);
+  if (query.error) {
+    // One message, next to the dates; the table is emptied rather than saying "no session".
+    say($("#filter-error"), query.error);
+    state.query = null;
+    state.sessions = [];
+    state.cursor = null;
+    state.totals = null;
+    renderSessions();
+    renderTotals();
+    return;
+  }
   if (!query.group) return;
   state.query = query;
   state.sessions = [];
   state.cursor = null;
-  clearMessage($("#sessions-error"), $("#lock-all-result"), $("#filter-error"), $("#export-error"));
-  show($("#export-result"), false);
+  rowErrors.clear();
   renderSessions();
   await Promise.all([loadPage(), loadTotals()]);
 }
@@ -415,7 +600,7 @@ async function loadPage() {
   $("#sessions-count").textContent = t("sessions.loading");
   try {
     const { data } = await api("GET", `/groups/${encodeURIComponent(query.group)}/sessions`, {
-      query: { from: query.from, to: query.to, status: query.status, technician: query.technician, limit: PAGE_SIZE, cursor: state.cursor },
+      query: { from: query.from, to: query.to, status: query.status, limit: PAGE_SIZE, cursor: state.cursor },
     });
     if (seq !== state.searchSeq) return;
     state.sessions.push(...(data.sessions || []));
@@ -429,14 +614,46 @@ async function loadPage() {
   renderSessions();
 }
 
+function sortValue(session, key) {
+  if (key === "cost") return session.cost === null || session.cost === undefined ? -1e15 : Number(cents(session.cost));
+  const value = session[key];
+  return typeof value === "string" ? folded(value) : value ?? -1;
+}
+
+/** The loaded sessions that the search box matches (client-side: over the pages loaded so far), sorted. */
+function visibleSessions() {
+  const words = folded($("#text").value).split(" ").filter(Boolean);
+  const matching = words.length
+    ? state.sessions.filter((s) => { const hay = folded(`${s.technician} ${s.computer_id} ${s.notes || ""}`); return words.every((w) => hay.includes(w)); })
+    : [...state.sessions];
+  const { key, dir } = state.sort;
+  return matching.sort((a, b) => {
+    const x = sortValue(a, key), y = sortValue(b, key);
+    return (x < y ? -1 : x > y ? 1 : 0) * dir || (a.started_at < b.started_at ? -1 : 1);
+  });
+}
+
 function renderSessions() {
   const body = $("#sessions tbody");
-  if (!body) return;
-  body.replaceChildren(...state.sessions.map(sessionRow));
+  const shown = visibleSessions();
+  body.replaceChildren(...shown.flatMap((session) => {
+    const line = sessionRow(session);
+    const error = rowErrors.get(session.session_id);
+    return error ? [line, errorRow(session.session_id, line.children.length, error)] : [line];
+  }));
+  for (const button of $$("#sessions .sort")) {
+    const active = button.dataset.sort === state.sort.key;
+    button.classList.toggle("active", active);
+    button.closest("th").setAttribute("aria-sort", active ? (state.sort.dir > 0 ? "ascending" : "descending") : "none");
+  }
   const loaded = state.query !== null;
-  show($("#sessions-empty"), loaded && !state.sessions.length && !state.cursor);
-  $("#sessions-count").textContent = loaded && state.sessions.length
-    ? t(state.cursor ? "sessions.shownMore" : "sessions.shown", { shown: state.sessions.length, ...counted(state.sessions.length) }) : "";
+  const empty = $("#sessions-empty");
+  if (loaded && !shown.length && !state.cursor) say(empty, () => t(state.sessions.length ? "sessions.noMatch" : "sessions.none"));
+  else clearMessage(empty);
+  const filtered = shown.length !== state.sessions.length;
+  $("#sessions-count").textContent = !loaded || !state.sessions.length ? "" : filtered
+    ? t("sessions.matching", { shown: shown.length, loaded: state.sessions.length })
+    : t(state.cursor ? "sessions.shownMore" : "sessions.shown", { shown: shown.length, ...counted(shown.length) });
   show($("#more"), Boolean(state.cursor));
   show($("#lock-all"), loaded && can("lockAll"));
 }
@@ -458,27 +675,25 @@ function sessionRow(session) {
       })
     : h("span", { class: "notes-text", title: session.notes || "" }, session.notes || "");
   const lockable = can("lock") && session.status === "to_account";
+  const lockWords = session.status === "accounted" ? t("sessions.locked", { when: when(session.locked_at) }) : t("sessions.lock");
   const lock = h("button", {
-    type: "button",
-    class: `lock ${session.status}`,
-    disabled: !lockable,
-    title: session.status === "accounted" ? t("sessions.locked", { when: when(session.locked_at) }) : t("sessions.lock"),
-    "aria-label": session.status === "accounted" ? t("sessions.locked", { when: when(session.locked_at) }) : t("sessions.lock"),
+    type: "button", class: `lock ${session.status}`, disabled: !lockable, title: lockWords, "aria-label": lockWords,
     onclick: lockable ? (event) => lockOne(session, event.currentTarget) : null,
   }, padlock(session.status === "accounted"));
+  const details = h("button", { type: "button", class: "link details", onclick: () => openDrawer(session) }, t("sessions.details"));
+  const end = sameDay(session.started_at, session.ended_at) ? clock(session.ended_at) : when(session.ended_at);
   return h("tr", { dataset: { sessionId: session.session_id, status: session.status }, class: session.status },
-    h("td", {}, h("span", { class: `marker ${session.status}`, title: statusText, role: "img", "aria-label": statusText })),
-    h("td", { class: "technician" }, session.technician),
-    h("td", { class: "computer" }, session.computer_id),
-    h("td", { class: "start" }, when(session.started_at)),
-    h("td", { class: "end", title: when(session.ended_at) }, sameDay(session.started_at, session.ended_at) ? clock(session.ended_at) : when(session.ended_at)),
-    h("td", { class: "num connection", title: `${session.connection_seconds} s` }, hmm(session.connection_seconds)),
-    h("td", { class: "num extra-cell", title: hmm(session.extra_minutes * 60) }, extra),
-    h("td", { class: "num total", title: `${session.total_seconds} s` }, hmm(session.total_seconds)),
-    h("td", { class: "num billed" }, session.billed_minutes ?? "—"),
-    h("td", { class: "num cost" }, money(session.cost, session.cost === null ? null : session.currency)),
-    h("td", { class: "notes-cell" }, notes),
-    h("td", { class: "lock-cell" }, lock),
+    cell("col.status", { class: "status-cell" }, h("span", { class: `marker ${session.status}`, role: "img", "aria-label": statusText }), " ", h("span", { class: "status-text" }, statusText)),
+    cell("col.technician", { class: "technician" }, session.technician),
+    cell("col.computer", { class: "computer" }, session.computer_id),
+    cell("col.when", { class: "start" }, `${when(session.started_at)} – ${end}`),
+    cell("col.connection", { class: "num connection", title: `${session.connection_seconds} s` }, duration(session.connection_seconds)),
+    cell("col.extra", { class: "num extra-cell" }, extra),
+    cell("col.total", { class: "num total", title: `${session.total_seconds} s` }, duration(session.total_seconds)),
+    cell("col.billed", { class: "num billed" }, session.billed_minutes === null || session.billed_minutes === undefined ? "—" : hours(session.billed_minutes)),
+    cell("col.cost", { class: "num cost" }, money(session.cost, session.cost === null ? null : session.currency)),
+    cell("col.notes", { class: "notes-cell" }, notes),
+    cell("col.actions", { class: "lock-cell" }, details, lock),
   );
 }
 
@@ -491,22 +706,33 @@ function rowOf(sessionId) {
   return $$("#sessions tbody tr[data-session-id]").find((row) => row.dataset.sessionId === sessionId);
 }
 
-/** An error shown on its own line right under the session's row. */
+/** An error shown on its own line right under the session's row (the whole width, wrapped); it
+stays there, in the page's language, until the row changes again. */
+const rowErrors = new Map();
+function errorRow(sessionId, columns, error) {
+  const line = h("td", { colSpan: columns, role: "alert" });
+  showError(line, error);
+  return h("tr", { class: "row-error", dataset: { errorFor: sessionId } }, line);
+}
+
 function rowError(sessionId, error) {
+  if (error) rowErrors.set(sessionId, error); else rowErrors.delete(sessionId);
   const row = rowOf(sessionId);
-  if (!row) { showError($("#sessions-error"), error); return; }
+  if (!row) { if (error) showError($("#sessions-error"), error); return; }
   const next = row.nextElementSibling;
   if (next && next.classList.contains("row-error")) next.remove();
-  if (!error) return;
-  const cells = row.children.length;
-  row.after(h("tr", { class: "row-error", dataset: { errorFor: sessionId } }, h("td", { colSpan: cells, role: "alert" }, describe(error))));
+  if (error) row.after(errorRow(sessionId, row.children.length, error));
 }
 
 function replaceSession(updated) {
   const index = state.sessions.findIndex((s) => s.session_id === updated.session_id);
   if (index >= 0) state.sessions[index] = updated;
+  rowErrors.delete(updated.session_id);
   const row = rowOf(updated.session_id);
-  if (row) row.replaceWith(sessionRow(updated));
+  if (!row) return;
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains("row-error")) next.remove();
+  row.replaceWith(sessionRow(updated));
 }
 
 async function adjust(session, change, input) {
@@ -542,18 +768,46 @@ async function lockOne(session, button) {
   }
 }
 
-/** Every session still to account in the search the table shows: what lock-all will lock. */
-async function pendingOfSearch(query) {
+/** Every session still to account in a period: what lock-all will lock. */
+async function pendingOf(group, from, to) {
   const found = [];
   let cursor = null;
   do {
-    const { data } = await api("GET", `/groups/${encodeURIComponent(query.group)}/sessions`, {
-      query: { from: query.from, to: query.to, technician: query.technician, status: "to_account", limit: 1000, cursor },
+    const { data } = await api("GET", `/groups/${encodeURIComponent(group)}/sessions`, {
+      query: { from, to, status: "to_account", limit: 1000, cursor },
     });
     found.push(...(data.sessions || []));
     cursor = data.next_cursor || null;
   } while (cursor);
   return found;
+}
+
+function groupName(groupId) {
+  return (state.groups.find((g) => g.group_id === groupId) || {}).name || groupId;
+}
+
+/** Locks every to-account session of a client's period, after saying what that is; a job is followed. */
+async function lockAllOf(group, period, resultBox, progressBox) {
+  const { from, to } = period;
+  notice(resultBox, "lockall.counting");
+  const pending = await pendingOf(group, from, to);
+  clearMessage(resultBox);
+  if (!pending.length) { notice(resultBox, "lockall.nothing"); return null; }
+  const billed = pending.reduce((sum, s) => sum + (s.billed_minutes || 0), 0);
+  const priced = pending.filter((s) => s.cost !== null && s.cost !== undefined);
+  const currency = priced.length ? priced[0].currency : null;
+  const words = () => ({ ...counted(pending.length), group: groupName(group), period: periodText(period), billed: hours(billed),
+    cost: money(centsText(priced.reduce((sum, s) => sum + cents(s.cost), 0n)), currency) });
+  const ok = await confirmDialog(() => t(priced.length ? "lockall.confirm" : "lockall.confirmSub", words()), { ok: "lockall.ok" });
+  if (!ok) return null;
+  const body = {};
+  if (from) body.from = from;
+  if (to) body.to = to;
+  const answer = await api("POST", `/groups/${encodeURIComponent(group)}/lock-all`, { body });
+  const data = await jobResult(answer, progressBox);
+  const done = () => ({ ...counted(data.locked ?? 0), billed: hours(data.billed_minutes ?? 0), cost: moneyOf(data, currency) });
+  notice(resultBox, data.cost === null && !(data.costs || []).length ? "lockall.doneSub" : "lockall.done", done);
+  return data;
 }
 
 async function lockAll() {
@@ -564,23 +818,12 @@ async function lockAll() {
   if (!query) return;
   button.disabled = true;
   try {
-    notice(result, t("lockall.counting"));
-    const pending = query.status === "accounted" ? [] : await pendingOfSearch(query);
-    clearMessage(result);
-    if (!pending.length) { notice(result, t("lockall.nothing")); return; }
-    const billed = pending.reduce((sum, s) => sum + (s.billed_minutes || 0), 0);
-    const subscription = pending.every((s) => s.cost === null);
-    const currency = (pending.find((s) => s.cost !== null) || {}).currency;
-    const cost = centsText(pending.reduce((sum, s) => sum + (s.cost === null ? 0n : cents(s.cost)), 0n));
-    const group = (state.groups.find((g) => g.group_id === query.group) || { name: query.group }).name;
-    const params = { count: pending.length, ...counted(pending.length), group, period: periodText(query), billed, cost: money(cost, currency) };
-    if (!(await confirmDialog(t(subscription ? "lockall.confirmSub" : "lockall.confirm", params)))) return;
-    const { data } = await api("POST", `/groups/${encodeURIComponent(query.group)}/lock-all`, {
-      body: Object.fromEntries(Object.entries({ from: query.from, to: query.to, technician: query.technician }).filter(([, v]) => v)),
-    });
-    const done = { count: data.locked, ...counted(data.locked), billed: data.billed_minutes, cost: money(data.cost, currency) };
-    await search();
-    notice(result, t(data.cost === null ? "lockall.doneSub" : "lockall.done", done));
+    const data = await lockAllOf(query.group, query, result, result);
+    if (data) {
+      state.sessions = [];
+      state.cursor = null;
+      await Promise.all([loadPage(), loadTotals()]);
+    }
   } catch (error) {
     clearMessage(result);
     showError($("#sessions-error"), error);
@@ -589,19 +832,89 @@ async function lockAll() {
   }
 }
 
-function confirmDialog(text) {
+/** A question in a dialog that fits the screen: answers true (ok), "alt" (a second choice) or false. */
+function confirmDialog(words, { ok = "confirm.ok", alt = null } = {}) {
   const dialog = $("#confirm");
-  $("#confirm-text").textContent = text;
-  $("#confirm-ok").textContent = t("confirm.ok");
-  $("#confirm-cancel").textContent = t("confirm.cancel");
+  say($("#confirm-text"), words);
+  say($("#confirm-ok"), () => t(ok));
+  say($("#confirm-cancel"), () => t("confirm.cancel"));
+  if (alt) say($("#confirm-alt"), () => t(alt)); else show($("#confirm-alt"), false);
   return new Promise((resolve) => {
     const finish = (answer) => () => { dialog.close(); resolve(answer); };
     $("#confirm-ok").onclick = finish(true);
+    $("#confirm-alt").onclick = finish("alt");
     $("#confirm-cancel").onclick = finish(false);
     dialog.oncancel = () => resolve(false);
     dialog.showModal();
     $("#confirm-cancel").focus();
   });
+}
+
+// ---------------------------------------------------------------- the session drawer
+
+const ACTIONS = ["recorded", "adjusted", "locked", "contract_assigned", "recharged", "profile_version_applied"];
+
+async function openDrawer(session) {
+  const dialog = $("#drawer");
+  clearMessage($("#drawer-error"));
+  say($("#drawer-title"), () => t("drawer.title", { id: session.session_id }));
+  const figures = () => [
+    ["col.technician", session.technician], ["col.computer", session.computer_id],
+    ["col.when", `${when(session.started_at)} – ${when(session.ended_at)}`],
+    ["col.connection", duration(session.connection_seconds)], ["col.extra", String(session.extra_minutes)],
+    ["col.billed", session.billed_minutes === null ? "—" : hours(session.billed_minutes)],
+    ["col.cost", money(session.cost, session.cost === null ? null : session.currency)],
+    ["drawer.profile", session.profile_id ? `${session.profile_id} v${session.profile_version}` : "—"],
+  ];
+  const renderFigures = () => $("#drawer-figures").replaceChildren(...figures().flatMap(([key, value]) => [h("dt", {}, t(key)), h("dd", {}, value)]));
+  renderFigures();
+  $("#drawer-figures")._words = () => { renderFigures(); return $("#drawer-figures").textContent; };
+  spoken.add($("#drawer-figures"));
+  $("#drawer-pricing").replaceChildren();
+  $("#drawer-history").replaceChildren();
+  dialog.showModal();
+  try {
+    const [{ data: fresh }, { data: audit }] = await Promise.all([
+      api("GET", `/sessions/${encodeURIComponent(session.session_id)}`),
+      api("GET", `/sessions/${encodeURIComponent(session.session_id)}/history`),
+    ]);
+    renderPricing(fresh);
+    renderAudit(audit.history || []);
+  } catch (error) {
+    showError($("#drawer-error"), error);
+  }
+}
+
+function renderPricing(session) {
+  const list = $("#drawer-pricing");
+  const lines = session.pricing && Array.isArray(session.pricing.lines) ? session.pricing.lines : null;
+  const items = lines
+    ? lines.map((line) => h("li", { class: "pricing-line" }, line.text, line.amount !== undefined && line.amount !== null ? h("span", { class: "num" }, money(line.amount, session.currency)) : null))
+    : [h("li", { class: "muted pricing-none" })];
+  list.replaceChildren(...items);
+  if (!lines) say(items[0], () => (session.cost === null && session.status === "to_account" && !session.profile_id ? t("drawer.noContract")
+    : t("drawer.priceSummary", { billed: session.billed_minutes === null ? "—" : hours(session.billed_minutes), cost: money(session.cost, session.cost === null ? null : session.currency), profile: session.profile_id || "—", version: session.profile_version ?? "—" })));
+}
+
+function actorWords(entry) {
+  const role = entry.role ? t(`role.${entry.role}`) : "";
+  return entry.actor_label ? `${entry.actor_label} (${role})` : role || "—";
+}
+
+function changeWords(changes) {
+  return Object.entries(changes || {}).map(([name, change]) => {
+    const value = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
+    return change && typeof change === "object" && "after" in change
+      ? `${fieldName(name)}: ${value(change.before)} → ${value(change.after)}` : `${fieldName(name)}: ${value(change)}`;
+  }).join("; ");
+}
+
+function renderAudit(entries) {
+  $("#drawer-history").replaceChildren(...entries.map((entry) => {
+    const item = h("li", { class: "history-entry" });
+    say(item, () => `${when(entry.at)} · ${ACTIONS.includes(entry.action) ? t(`action.${entry.action}`) : entry.action} · ${actorWords(entry)} — ${changeWords(entry.changes)}`);
+    return item;
+  }));
 }
 
 // ---------------------------------------------------------------- totals, balance, recharge
@@ -623,30 +936,37 @@ async function loadTotals() {
   renderTotals();
 }
 
+function contractWords(contract) {
+  if (!contract) return t("totals.noContract");
+  const name = contract.profile_name || (contract.profile && (contract.profile.name || contract.profile.profile_id)) || contract.profile || contract.profile_id || "";
+  return t("totals.contractLine", { name, version: contract.profile_version ?? "—", type: t(`type.${contract.type}`), currency: contract.currency });
+}
+
 function renderTotals() {
   const totals = state.totals;
   const contract = totals && totals.contract;
   const currency = contract ? contract.currency : null;
-  $("#totals-contract").textContent = !totals ? "" : contract
-    ? t("totals.contractLine", { name: contract.profile_name, version: contract.profile_version, type: t(`type.${contract.type}`), currency: contract.currency })
-    : t("totals.noContract");
-  for (const cell of $$("[data-total]")) {
-    const [line, figure] = cell.dataset.total.split(".");
+  $("#totals-contract").textContent = totals ? contractWords(contract) : "";
+  for (const element of $$("[data-total]")) {
+    const [line, figure] = element.dataset.total.split(".");
     const value = totals ? totals[line][figure] : null;
-    cell.textContent = value === null || value === undefined ? "" :
-      figure === "total_seconds" ? hmm(value) :
-      figure === "cost" ? (contract && contract.type === "subscription" ? "—" : money(value, currency)) : String(value);
+    element.textContent = value === null || value === undefined ? "" :
+      figure === "total_seconds" ? duration(value) :
+      figure === "billed_minutes" ? hours(value) :
+      figure === "cost" ? (contract && contract.type === "subscription" ? "—" : moneyOf(totals[line], currency)) : String(value);
   }
   const balance = totals && totals.balance;
   show($("#balance"), Boolean(balance));
   if (!balance) return;
-  for (const cell of $$("[data-balance]")) {
-    const name = cell.dataset.balance;
+  for (const element of $$("[data-balance]")) {
+    const name = element.dataset.balance;
     const value = balance[name];
-    cell.textContent = name === "amount" ? money(value, currency) : hmm(value * 60);
-    cell.title = name === "amount" ? "" : `${value} min`;
-    cell.classList.toggle("negative", name === "available_minutes" && value < 0);
+    element.textContent = name === "amount" ? money(value, currency) : hours(value);
+    element.title = name === "amount" ? "" : `${value} min`;
+    element.classList.toggle("negative", name === "available_minutes" && value < 0);
   }
+  $("#balance-words").textContent = balance.available_minutes < 0
+    ? t("balance.overrun", { hours: hours(-balance.available_minutes) }) : t("balance.left", { hours: hours(balance.available_minutes) });
 }
 
 async function recharge(event) {
@@ -656,11 +976,12 @@ async function recharge(event) {
   clearMessage(errorBox, result);
   const query = state.query;
   if (!query) return;
-  const hours = $("#recharge-hours").value.trim().replace(",", ".");
+  const hoursText = $("#recharge-hours").value.trim().replace(",", ".");
   const amount = $("#recharge-amount").value.trim().replace(",", ".");
   try {
-    const { data } = await api("POST", `/groups/${encodeURIComponent(query.group)}/recharges`, { body: { hours, amount } });
-    notice(result, t("recharge.done", { hours: data.hours, amount: money(data.amount, state.totals?.contract?.currency) }));
+    const { data } = await api("POST", `/groups/${encodeURIComponent(query.group)}/recharges`, { body: { hours: hoursText, amount } });
+    const currency = state.totals?.contract?.currency;
+    notice(result, "recharge.done", () => ({ hours: hours(Math.round(Number(data.hours) * 60)), amount: money(data.amount, currency) }));
     $("#recharge-hours").value = "";
     $("#recharge-amount").value = "";
     await loadTotals();
@@ -673,6 +994,21 @@ async function recharge(event) {
 
 // ---------------------------------------------------------------- export
 
+/** An export: 201 with its link, 202 with an export to poll, or 202 with a job (SPEC §9). */
+async function exportOf(group, body, progress) {
+  let { status, data } = await api("POST", `/groups/${encodeURIComponent(group)}/exports`, { body });
+  if (status === 202 && data.job_id) return jobResult({ status, data }, progress);
+  for (let attempt = 0; status === 202 || (data.status && data.status !== "ready" && !data.url); attempt++) {
+    say(progress, () => t("export.running"));
+    if (data.status === "failed") throw new ApiError(409, (data.error && data.error.code) || "export_failed", (data.error && data.error.message) || "");
+    if (attempt >= 120) throw new ApiError(409, "export_timeout", "");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    ({ status, data } = await api("GET", `/exports/${encodeURIComponent(data.export_id)}`));
+  }
+  clearMessage(progress);
+  return data;
+}
+
 async function exportCsv(event) {
   event.preventDefault();
   const query = state.query;
@@ -683,33 +1019,298 @@ async function exportCsv(event) {
   if (!query) return;
   const button = $("#export-submit");
   button.disabled = true;
-  show(running);
+  say(running, () => t("export.running"));
   try {
     const body = { delimiter: $("#delimiter").value };
     for (const name of ["from", "to", "status"]) if (query[name]) body[name] = query[name];
-    let { status, data } = await api("POST", `/groups/${encodeURIComponent(query.group)}/exports`, { body });
-    // A large export may be prepared in the background: 202, then poll until it is ready.
-    for (let attempt = 0; status === 202 || (data.status && data.status !== "ready" && !data.url); attempt++) {
-      if (data.status === "failed") throw new Error(data.error && data.error.message ? `${t("error.exportFailed")}: ${data.error.message}` : t("error.exportFailed"));
-      if (attempt >= 120) throw new Error(t("error.exportTimeout"));
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      ({ status, data } = await api("GET", `/exports/${encodeURIComponent(data.export_id)}`));
-    }
+    const data = await exportOf(query.group, body, running);
     const link = $("#export-link");
     link.href = data.url;
-    link.textContent = t("export.link", { rows: data.rows ?? "?" });
+    say(link, () => t("export.link", { rows: data.rows ?? "?" }), false);
     link.setAttribute("download", "");
-    $("#export-expires").textContent = data.expires_at ? t("export.expires", { when: when(data.expires_at) }) : "";
+    say($("#export-expires"), () => (data.expires_at ? t("export.expires", { when: when(data.expires_at) }) : ""), false);
     show($("#export-result"));
   } catch (error) {
     showError(errorBox, error);
   } finally {
     button.disabled = false;
-    show(running, false);
+    clearMessage(running);
   }
 }
 
-// ---------------------------------------------------------------- profiles and contracts (admins)
+// ---------------------------------------------------------------- the month of every client
+
+function defaultMonth() {
+  const now = new Date();
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}`;
+}
+
+function monthPeriod(month) {
+  const { fromDay, toDay } = monthDays(month);
+  return { fromDay, toDay, from: localMidnight(fromDay), to: localMidnight(toDay, 1) };
+}
+
+let monthSeq = 0;
+
+/** One row per client: GET /v1/totals (SPEC §9, paged), or, from an API without it, each client's totals. */
+async function loadMonth() {
+  const typed = readMonth($("#month").value);
+  clearMessage($("#month-error"));
+  if ($("#month").value.trim() && !typed) { say($("#month-error"), () => t("month.bad", { example: t("month.placeholder") })); return; }
+  state.month = typed || state.month || defaultMonth();
+  $("#month").value = monthText(state.month);
+  const period = monthPeriod(state.month);
+  const seq = ++monthSeq; // only the latest month asked is shown
+  let rows = [];
+  let overview = true;
+  try {
+    let cursor = null;
+    do {
+      const { data } = await api("GET", "/totals", { query: { from: period.from, to: period.to, cursor } });
+      rows.push(...(data.groups || []));
+      cursor = data.next_cursor || null;
+    } while (cursor);
+  } catch (error) {
+    if (!(error instanceof ApiError && (error.status === 404 || error.status === 405))) { showError($("#month-error"), error); return; }
+    overview = false; // no GET /v1/totals yet: every client's own totals
+    try {
+      state.groups = (await api("GET", "/groups")).data.groups || [];
+      rows = await Promise.all(state.groups.map(async (group) => {
+        const { data } = await api("GET", `/groups/${encodeURIComponent(group.group_id)}/totals`, { query: { from: period.from, to: period.to } });
+        return { ...data, name: group.name };
+      }));
+    } catch (again) { showError($("#month-error"), again); return; }
+  }
+  if (seq !== monthSeq) return;
+  state.monthRows = rows;
+  if (overview) clearMessage($("#month-source")); else notice($("#month-source"), "month.fallback");
+  renderMonth();
+}
+
+function renderMonth() {
+  if (!state.month) return;
+  $("#month-title").textContent = t("month.title", { month: monthName(state.month) });
+  $("#month-table tbody").replaceChildren(...state.monthRows.map((row) => {
+    const contract = row.contract;
+    const currency = contract ? contract.currency : null;
+    const open = h("button", { type: "button", class: "link open", onclick: () => openClientMonth(row.group_id) }, row.name || row.group_id);
+    const lock = h("button", { type: "button", class: "danger lock-all", disabled: !row.to_account || !row.to_account.sessions,
+      onclick: (event) => monthLockAll(row, event.currentTarget) }, t("lockall.button"));
+    const exporting = h("button", { type: "button", class: "export", onclick: (event) => monthExport(row, event.currentTarget) }, t("export.submit"));
+    const figures = (line) => (row[line] ? `${row[line].sessions} · ${contract && contract.type === "subscription" ? hours(row[line].billed_minutes) : moneyOf(row[line], currency)}` : "—");
+    return h("tr", { dataset: { groupId: row.group_id } },
+      cell("month.col.client", { class: "client" }, open),
+      cell("month.col.contract", { class: "contract" }, contract ? `${contract.profile_name || contract.profile?.name || contract.profile || ""} · ${t(`type.${contract.type}`)}` : t("contracts.none")),
+      cell("month.col.toAccount", { class: "num to-account" }, figures("to_account")),
+      cell("month.col.accounted", { class: "num accounted" }, figures("accounted")),
+      cell("month.col.balance", { class: `num balance${row.balance && row.balance.available_minutes < 0 ? " negative" : ""}` }, row.balance ? hours(row.balance.available_minutes) : "—"),
+      cell("col.actions", { class: "row-actions" }, lock, " ", exporting));
+  }));
+}
+
+function openClientMonth(groupId) {
+  const { fromDay, toDay } = monthDays(state.month);
+  showView("sessions");
+  $("#group").value = groupId;
+  $("#status").value = "";
+  setDays(fromDay, toDay);
+  search();
+}
+
+async function monthLockAll(row, button) {
+  clearMessage($("#month-result"), $("#month-error"));
+  button.disabled = true;
+  try {
+    const data = await lockAllOf(row.group_id, monthPeriod(state.month), $("#month-result"), $("#month-progress"));
+    if (data) await loadMonth();
+  } catch (error) {
+    showError($("#month-error"), error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function monthExport(row, button) {
+  clearMessage($("#month-error"));
+  show($("#month-export"), false);
+  button.disabled = true;
+  try {
+    const period = monthPeriod(state.month);
+    const data = await exportOf(row.group_id, { from: period.from, to: period.to }, $("#month-progress"));
+    const link = $("#month-export-link");
+    link.href = data.url;
+    link.setAttribute("download", "");
+    say(link, () => t("month.exportLink", { client: row.name || row.group_id, rows: data.rows ?? "?" }), false);
+    show($("#month-export"));
+  } catch (error) {
+    showError($("#month-error"), error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- clients, computers, contracts (admins)
+
+async function loadClients() {
+  clearMessage($("#clients-error"));
+  try {
+    const [{ data: groups }, { data: profiles }] = await Promise.all([api("GET", "/groups"), api("GET", "/profiles")]);
+    state.groups = groups.groups || [];
+    state.profiles = profiles.profiles || [];
+  } catch (error) {
+    showError($("#clients-error"), error);
+    return;
+  }
+  fillGroups();
+  renderClients();
+  if (state.client) await openClient(state.client);
+}
+
+function profileName(profileId) {
+  const profile = state.profiles.find((p) => p.profile_id === profileId);
+  return profile ? profile.name : profileId;
+}
+
+function renderClients() {
+  show($("#clients-empty"), state.groups.length === 0);
+  $("#clients tbody").replaceChildren(...state.groups.map((group) => {
+    const name = h("input", { class: "name", value: group.name, maxlength: "200", "aria-label": t("clients.name") });
+    return h("tr", { dataset: { groupId: group.group_id } },
+      cell("clients.id", {}, h("code", {}, group.group_id)),
+      cell("clients.name", { class: "name-cell" }, name),
+      cell("clients.profile", {}, group.profile_id ? profileName(group.profile_id) : t("contracts.none")),
+      cell("col.actions", { class: "row-actions" },
+        h("button", { type: "button", class: "rename", onclick: () => saveClient(group.group_id, name.value, name) }, t("clients.rename")), " ",
+        h("button", { type: "button", class: "link open", onclick: () => openClient(group.group_id) }, t("clients.open"))));
+  }));
+}
+
+async function saveClient(groupId, name, input = null) {
+  const errorBox = input ? $("#clients-error") : $("#client-form-error");
+  clearMessage(errorBox, $("#clients-result"), $("#client-form-error"));
+  try {
+    const { status, data } = await api("PUT", `/groups/${encodeURIComponent(groupId)}`, { body: { name: name.trim() } });
+    notice($("#clients-result"), status === 201 ? "clients.created" : "clients.renamed", { name: data.name });
+    if (!input) { $("#client-id").value = ""; $("#client-name").value = ""; }
+    await loadClients();
+    return true;
+  } catch (error) {
+    showError(errorBox, error);
+    (input || (error.field === "group_id" ? $("#client-id") : $("#client-name"))).focus();
+    return false;
+  }
+}
+
+async function openClient(groupId) {
+  state.client = groupId;
+  clearMessage($("#computers-error"), $("#contracts-error"));
+  show($("#client-detail"));
+  show($("#ledger-card"), false);
+  try {
+    const [{ data: computers }, { data: contracts }] = await Promise.all([
+      api("GET", `/groups/${encodeURIComponent(groupId)}/computers`),
+      api("GET", `/groups/${encodeURIComponent(groupId)}/contracts`),
+    ]);
+    state.computers = computers.computers || [];
+    state.contracts = contracts.contracts || [];
+  } catch (error) {
+    showError($("#computers-error"), error);
+  }
+  renderClient();
+  $("#client-detail").scrollIntoView({ block: "nearest" });
+}
+
+function renderClient() {
+  const groupId = state.client;
+  if (!groupId) return;
+  say($("#client-title"), () => t("clients.detail", { name: groupName(groupId) }), false);
+  $("#computers tbody").replaceChildren(...state.computers.map((computer) => {
+    const name = h("input", { class: "name", value: computer.name, maxlength: "200", "aria-label": t("computers.name") });
+    const target = h("select", { class: "move-to", "aria-label": t("computers.move") },
+      ...state.groups.map((g) => h("option", { value: g.group_id, selected: g.group_id === groupId }, g.name)));
+    return h("tr", { dataset: { computerId: computer.computer_id } },
+      cell("computers.id", {}, h("code", {}, computer.computer_id)),
+      cell("computers.name", { class: "name-cell" }, name, " ",
+        h("button", { type: "button", class: "rename", onclick: () => putComputer(target.value === groupId ? groupId : groupId, computer.computer_id, name.value) }, t("computers.rename"))),
+      cell("computers.move", { class: "move-cell" }, target, " ",
+        h("button", { type: "button", class: "move", onclick: () => putComputer(target.value, computer.computer_id, name.value) }, t("computers.moveButton"))));
+  }));
+  const select = $("#assign-profile");
+  const current = (state.groups.find((g) => g.group_id === groupId) || {}).profile_id;
+  select.replaceChildren(...state.profiles.map((p) => h("option", { value: p.profile_id, selected: p.profile_id === current }, `${p.name} (${t(`type.${p.type}`)})`)));
+  $("#contracts-list tbody").replaceChildren(...state.contracts.map((contract) => h("tr", { dataset: { contractId: contract.contract_id } },
+    cell("contracts.col.contract", {}, h("code", {}, contract.contract_id)),
+    cell("contracts.col.profile", {}, `${profileName(contract.profile_id)} v${contract.profile_version} · ${t(`type.${contract.type}`)}`),
+    cell("contracts.col.period", {}, contract.closed_at ? t("contracts.closed", { from: when(contract.assigned_at), to: when(contract.closed_at) }) : t("contracts.current", { from: when(contract.assigned_at) })),
+    cell("contracts.col.balance", { class: "num" }, contract.balance ? hours(contract.balance.available_minutes) : "—"),
+    cell("col.actions", {}, contract.type === "subscription"
+      ? h("button", { type: "button", class: "link ledger", onclick: () => showLedger(contract) }, t("contracts.ledger")) : "—"))));
+}
+
+async function putComputer(groupId, computerId, name) {
+  clearMessage($("#computers-error"), $("#computers-result"));
+  try {
+    const { data } = await api("PUT", `/groups/${encodeURIComponent(groupId)}/computers/${encodeURIComponent(computerId)}`, { body: { name: name.trim() } });
+    notice($("#computers-result"), data.group_id === state.client ? "computers.saved" : "computers.moved", () => ({ name: data.name, group: groupName(data.group_id) }));
+    $("#computer-id").value = "";
+    $("#computer-name").value = "";
+    await openClient(state.client);
+  } catch (error) {
+    showError($("#computers-error"), error);
+  }
+}
+
+async function assignProfile(balanceMode = null) {
+  const groupId = state.client;
+  const profileId = $("#assign-profile").value;
+  clearMessage($("#contracts-error"), $("#contracts-result"));
+  const body = { profile_id: profileId };
+  if (balanceMode) body.balance = balanceMode;
+  try {
+    const { data } = await api("PUT", `/groups/${encodeURIComponent(groupId)}/contract`, { body });
+    notice($("#contracts-result"), "contracts.done", () => ({ group: groupName(groupId), profile: data.profile_name || profileName(profileId), version: data.profile_version }));
+    await loadClients();
+  } catch (error) {
+    if (error.code === "balance_open" && !balanceMode) {
+      // The old contract still holds hours (or an overrun): the admin says what becomes of them.
+      const choice = await confirmDialog(() => `${describe(error)} ${t("contracts.balanceQuestion")}`, { ok: "contracts.carryOver", alt: "contracts.close" });
+      if (choice) await assignProfile(choice === "alt" ? "close" : "carry_over");
+      return;
+    }
+    showError($("#contracts-error"), error);
+  }
+}
+
+const LEDGER_KINDS = ["allotment", "recharge", "deduction", "carry_over", "closing", "expiry", "overage"];
+
+async function showLedger(contract) {
+  clearMessage($("#ledger-error"));
+  show($("#ledger-card"));
+  say($("#ledger-title"), () => t("ledger.title", { contract: contract.contract_id }), false);
+  const entries = [];
+  try {
+    let cursor = null;
+    do {
+      const { data } = await api("GET", `/groups/${encodeURIComponent(state.client)}/ledger`, { query: { contract_id: contract.contract_id, cursor } });
+      entries.push(...(data.entries || []));
+      cursor = data.next_cursor || null;
+    } while (cursor);
+  } catch (error) {
+    showError($("#ledger-error"), error);
+    return;
+  }
+  const render = () => $("#ledger tbody").replaceChildren(...entries.map((entry) => h("tr", { dataset: { kind: entry.kind } },
+    cell("ledger.at", {}, when(entry.at)),
+    cell("ledger.kind", {}, (LEDGER_KINDS.includes(entry.kind) ? t(`ledger.kind.${entry.kind}`) : entry.kind) + (entry.session_id ? ` · ${entry.session_id}` : "")),
+    cell("ledger.minutes", { class: `num${entry.minutes < 0 ? " negative" : ""}` }, `${entry.minutes > 0 ? "+" : ""}${hours(entry.minutes)}`),
+    cell("ledger.amount", { class: "num" }, entry.amount === null || entry.amount === undefined ? "" : money(entry.amount, contract.currency)),
+    cell("ledger.running", { class: `num running${entry.running_balance < 0 ? " negative" : ""}` }, hours(entry.running_balance)))));
+  render();
+  $("#ledger")._words = () => { render(); return ""; };
+  spoken.add($("#ledger"));
+}
+
+// ---------------------------------------------------------------- profiles (admins)
 
 const PROFILE_TYPES = {
   pay_per_use: ["currency", "min_duration_minutes", "initial_step_minutes", "initial_step_cost", "step_minutes", "step_cost"],
@@ -720,11 +1321,12 @@ const MINUTE_FIELDS = new Set(["min_duration_minutes", "initial_step_minutes", "
 function terms(profile) {
   const values = { ...profile };
   for (const name of ["initial_step_cost", "step_cost", "amount"]) if (name in values) values[name] = money(values[name], profile.currency);
+  if ("total_hours" in values) values.total_hours = hours(Math.round(Number(values.total_hours) * 60));
   return t(profile.type === "subscription" ? "profiles.terms.sub" : "profiles.terms.ppu", values);
 }
 
 async function loadProfiles() {
-  clearMessage($("#profiles-error"), $("#contracts-error"));
+  clearMessage($("#profiles-error"));
   try {
     const [{ data: profiles }, { data: groups }] = await Promise.all([api("GET", "/profiles"), api("GET", "/groups")]);
     state.profiles = profiles.profiles || [];
@@ -734,64 +1336,20 @@ async function loadProfiles() {
     return;
   }
   renderProfiles();
-  renderContracts();
 }
 
 function renderProfiles() {
-  const body = $("#profiles tbody");
-  body.replaceChildren(...state.profiles.map((profile) => h("tr", { dataset: { profileId: profile.profile_id } },
-    h("td", {}, h("code", {}, profile.profile_id)),
-    h("td", {}, profile.name),
-    h("td", {}, t(`type.${profile.type}`)),
-    h("td", { class: "num" }, profile.version),
-    h("td", { class: "terms" }, terms(profile)),
-    h("td", { class: "row-actions" },
+  $("#profiles tbody").replaceChildren(...state.profiles.map((profile) => h("tr", { dataset: { profileId: profile.profile_id } },
+    cell("profiles.col.id", {}, h("code", {}, profile.profile_id)),
+    cell("profiles.col.name", {}, profile.name),
+    cell("profiles.col.type", {}, t(`type.${profile.type}`)),
+    cell("profiles.col.version", { class: "num" }, profile.version),
+    cell("profiles.col.terms", { class: "terms" }, terms(profile)),
+    cell("col.actions", { class: "row-actions" },
       h("button", { type: "button", class: "link edit", onclick: () => openProfileForm(profile) }, t("profiles.edit")),
       h("button", { type: "button", class: "link history", onclick: () => showHistory(profile) }, t("profiles.history"))),
   )));
   show($("#profiles-empty"), state.profiles.length === 0);
-}
-
-function renderContracts() {
-  const body = $("#contracts tbody");
-  const byId = Object.fromEntries(state.profiles.map((p) => [p.profile_id, p]));
-  body.replaceChildren(...state.groups.map((group) => {
-    const select = h("select", { "aria-label": t("contracts.col.assign") },
-      ...state.profiles.map((p) => h("option", { value: p.profile_id, selected: p.profile_id === group.profile_id }, `${p.name} (${p.profile_id})`)));
-    const current = group.profile_id ? (byId[group.profile_id] ? `${byId[group.profile_id].name} (${group.profile_id})` : group.profile_id) : t("contracts.none");
-    return h("tr", { dataset: { groupId: group.group_id } },
-      h("td", {}, `${group.name} (${group.group_id})`),
-      h("td", { class: "current" }, current),
-      h("td", { class: "assign" }, select, " ",
-        h("button", { type: "button", disabled: !state.profiles.length, onclick: (event) => assign(group, select.value, event.currentTarget) }, t("contracts.assign"))));
-  }));
-}
-
-async function assign(group, profileId, button) {
-  const errorBox = $("#contracts-error");
-  const result = $("#contracts-result");
-  clearMessage(errorBox, result);
-  button.disabled = true;
-  try {
-    const path = `/groups/${encodeURIComponent(group.group_id)}/contract`;
-    let data;
-    try {
-      ({ data } = await api("PUT", path, { body: { profile_id: profileId } }));
-    } catch (error) {
-      // The client still has minutes it paid for (or owes some): the admin says what becomes of them.
-      if (error.code !== "balance_open") throw error;
-      const target = state.profiles.find((p) => p.profile_id === profileId);
-      const balance = target && target.type === "subscription" ? "carry_over" : "close";
-      if (!window.confirm(t(`contracts.${balance}`, { group: group.name, detail: error.message }))) return;
-      ({ data } = await api("PUT", path, { body: { profile_id: profileId, balance } }));
-    }
-    await loadProfiles();
-    notice(result, t("contracts.done", { group: group.name, profile: data.profile_name, version: data.profile_version }));
-  } catch (error) {
-    showError(errorBox, error);
-  } finally {
-    button.disabled = false;
-  }
 }
 
 let editing = null; // the profile being edited, or null when creating one
@@ -803,8 +1361,7 @@ function openProfileForm(profile = null) {
   clearFieldErrors(form);
   clearMessage($("#profile-form-error"), $("#profiles-result"));
   form.dataset.mode = profile ? "edit" : "create";
-  $("#profile-form-title").textContent = profile
-    ? t("profiles.form.edit", { id: profile.profile_id, version: profile.version + 1 }) : t("profiles.form.create");
+  say($("#profile-form-title"), () => (profile ? t("profiles.form.edit", { id: profile.profile_id, version: profile.version + 1 }) : t("profiles.form.create")), false);
   if (profile) {
     for (const name of ["name", "type", ...PROFILE_TYPES[profile.type]]) {
       const input = form.elements.namedItem(name);
@@ -824,8 +1381,22 @@ function showTypeFields() {
 }
 
 function clearFieldErrors(form) {
-  for (const small of $$(".field-error", form)) small.remove();
+  for (const small of $$(".field-error", form)) { spoken.delete(small); small.remove(); }
   for (const input of $$(".invalid", form)) input.classList.remove("invalid");
+}
+
+/** What a new version re-prices: the to-account sessions of every client on the profile (all dates). */
+async function openSessionsOn(profileId) {
+  const groups = state.groups.filter((g) => g.profile_id === profileId);
+  const answers = await Promise.all(groups.map((g) => api("GET", `/groups/${encodeURIComponent(g.group_id)}/totals`)));
+  let sessions = 0, minutes = 0, money_ = 0n, currency = null;
+  for (const { data } of answers) {
+    sessions += data.to_account.sessions;
+    minutes += data.to_account.billed_minutes || 0;
+    if (data.to_account.cost !== null && data.to_account.cost !== undefined) money_ += cents(data.to_account.cost);
+    currency = currency || (data.contract && data.contract.currency);
+  }
+  return { clients: groups.length, sessions, minutes, cost: centsText(money_), currency };
 }
 
 async function saveProfile(event) {
@@ -844,18 +1415,30 @@ async function saveProfile(event) {
   const id = form.elements.namedItem("profile_id").value.trim();
   if (!editing && id) body.profile_id = id;
   try {
+    if (editing) {
+      // A new version re-prices every open session of the clients on it: say how many and how much first.
+      const profile = editing;
+      const open = await openSessionsOn(profile.profile_id);
+      if (open.sessions > 0) {
+        const words = () => t(profile.type === "subscription" ? "profiles.reprice.sub" : "profiles.reprice", {
+          ...counted(open.sessions), clients: open.clients, version: profile.version + 1, billed: hours(open.minutes), cost: money(open.cost, open.currency) });
+        if (!(await confirmDialog(words, { ok: "profiles.reprice.ok" }))) return;
+      }
+    }
     const { data } = editing
       ? await api("PUT", `/profiles/${encodeURIComponent(editing.profile_id)}`, { body })
       : await api("POST", "/profiles", { body });
     show(form, false);
     editing = null;
     await loadProfiles();
-    notice($("#profiles-result"), t("profiles.saved", { id: data.profile_id, version: data.version }));
+    notice($("#profiles-result"), "profiles.saved", { id: data.profile_id, version: data.version });
   } catch (error) {
     const input = error.field ? form.elements.namedItem(error.field) : null;
     if (input && input.closest && input.closest("label") && !input.closest("label").hidden) {
       input.classList.add("invalid");
-      input.closest("label").append(h("small", { class: "field-error", role: "alert" }, describe(error)));
+      const small = h("small", { class: "field-error", role: "alert" });
+      input.closest("label").append(small);
+      showError(small, error);
       input.focus();
     } else {
       showError(errorBox, error);
@@ -867,26 +1450,78 @@ async function showHistory(profile) {
   const card = $("#history");
   const errorBox = $("#history-error");
   clearMessage(errorBox);
-  $("#history-title").textContent = t("profiles.historyTitle", { id: profile.profile_id });
+  say($("#history-title"), () => t("profiles.historyTitle", { id: profile.profile_id }), false);
   const body = $("#history tbody");
   body.replaceChildren();
   show(card);
   let versions;
   try {
     versions = (await api("GET", `/profiles/${encodeURIComponent(profile.profile_id)}/versions`)).data.versions;
-  } catch (error) {
-    if (error.status !== 404 && error.status !== 405) { showError(errorBox, error); return; }
-    try { // an API without the versions route: read each version
-      const numbers = Array.from({ length: profile.version }, (_, i) => i + 1);
-      versions = await Promise.all(numbers.map(async (n) =>
-        (await api("GET", `/profiles/${encodeURIComponent(profile.profile_id)}`, { query: { version: n } })).data));
-    } catch (again) { showError(errorBox, again); return; }
-  }
+  } catch (error) { showError(errorBox, error); return; }
   versions = [...versions].sort((a, b) => b.version - a.version);
   body.replaceChildren(...versions.map((v) => h("tr", { dataset: { version: v.version } },
-    h("td", { class: "num" }, v.version), h("td", {}, v.name), h("td", {}, t(`type.${v.type}`)),
-    h("td", { class: "terms" }, terms(v)), h("td", {}, when(v.created_at)))));
+    cell("profiles.col.version", { class: "num" }, v.version), cell("profiles.col.name", {}, v.name), cell("profiles.col.type", {}, t(`type.${v.type}`)),
+    cell("profiles.col.terms", { class: "terms" }, terms(v)), cell("profiles.col.created", {}, when(v.created_at)))));
   card.scrollIntoView({ block: "nearest" });
+}
+
+// ---------------------------------------------------------------- tokens (admins)
+
+async function loadTokens() {
+  clearMessage($("#tokens-error"));
+  try {
+    state.tokens = (await api("GET", "/tokens")).data.tokens || [];
+  } catch (error) {
+    showError($("#tokens-error"), error);
+    return;
+  }
+  renderTokens();
+}
+
+function renderTokens() {
+  const sorted = [...state.tokens].sort((a, b) => (a.revoked_at ? 1 : 0) - (b.revoked_at ? 1 : 0) || (a.created_at < b.created_at ? 1 : -1));
+  $("#tokens tbody").replaceChildren(...sorted.map((token) => {
+    const mine = state.me && token.token_id === state.me.token_id;
+    return h("tr", { dataset: { tokenId: token.token_id }, class: token.revoked_at ? "revoked" : "" },
+      cell("tokens.label", { class: "label" }, token.label || t("tokens.noLabel")),
+      cell("tokens.role", {}, t(`role.${token.role}`)),
+      cell("tokens.created", {}, when(token.created_at)),
+      cell("tokens.state", { class: "token-state" }, token.revoked_at ? t("tokens.revoked", { when: when(token.revoked_at) }) : mine ? t("tokens.yours") : t("tokens.active")),
+      cell("col.actions", {}, token.revoked_at || mine ? "—"
+        : h("button", { type: "button", class: "danger revoke", onclick: () => revokeToken(token) }, t("tokens.revoke"))));
+  }));
+}
+
+async function issueToken(event) {
+  event.preventDefault();
+  clearMessage($("#token-error"), $("#tokens-result"));
+  show($("#token-new"), false);
+  try {
+    const { data } = await api("POST", "/tokens", { body: { role: $("#token-role").value, label: $("#token-label").value.trim() } });
+    // Shown once, here: the API keeps only its hash.
+    say($("#token-new-text"), () => t("tokens.once", { label: data.label, role: t(`role.${data.role}`) }), false);
+    $("#token-new-value").textContent = data.token;
+    show($("#token-new"));
+    $("#token-label").value = "";
+    await loadTokens();
+  } catch (error) {
+    showError($("#token-error"), error);
+    $("#token-label").focus();
+  }
+}
+
+async function revokeToken(token) {
+  clearMessage($("#tokens-error"), $("#tokens-result"));
+  const ok = await confirmDialog(() => t("tokens.revokeConfirm", { label: token.label || token.token_id, role: t(`role.${token.role}`) }), { ok: "tokens.revoke" });
+  if (!ok) return;
+  try {
+    await api("DELETE", `/tokens/${encodeURIComponent(token.token_id)}`);
+    notice($("#tokens-result"), "tokens.revokedDone", { label: token.label || token.token_id });
+    show($("#token-new"), false);
+    await loadTokens();
+  } catch (error) {
+    showError($("#tokens-error"), error);
+  }
 }
 
 // ---------------------------------------------------------------- wiring
@@ -904,16 +1539,31 @@ function start() {
   for (const tab of $$(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
   $("#filter").addEventListener("submit", (event) => { event.preventDefault(); search(); });
   for (const id of ["#group", "#status", "#from", "#to"]) $(id).addEventListener("change", () => search());
+  $("#text").addEventListener("input", () => renderSessions());
+  for (const button of $$("#sessions .sort")) {
+    button.addEventListener("click", () => {
+      state.sort = { key: button.dataset.sort, dir: state.sort.key === button.dataset.sort ? -state.sort.dir : 1 };
+      renderSessions();
+    });
+  }
   for (const button of $$("[data-period]")) button.addEventListener("click", () => setPeriod(button.dataset.period));
   $("#more").addEventListener("click", () => loadPage());
   $("#lock-all").addEventListener("click", () => lockAll());
   $("#totals-refresh").addEventListener("click", () => loadTotals());
   $("#recharge").addEventListener("submit", recharge);
   $("#export").addEventListener("submit", exportCsv);
+  $("#month-form").addEventListener("submit", (event) => { event.preventDefault(); loadMonth(); });
+  $("#month-prev").addEventListener("click", () => { state.month = shiftMonth(state.month || defaultMonth(), -1); $("#month").value = monthText(state.month); loadMonth(); });
+  $("#month-next").addEventListener("click", () => { state.month = shiftMonth(state.month || defaultMonth(), 1); $("#month").value = monthText(state.month); loadMonth(); });
+  $("#client-form").addEventListener("submit", (event) => { event.preventDefault(); saveClient($("#client-id").value.trim(), $("#client-name").value); });
+  $("#computer-form").addEventListener("submit", (event) => { event.preventDefault(); putComputer(state.client, $("#computer-id").value.trim(), $("#computer-name").value); });
+  $("#assign").addEventListener("click", () => assignProfile());
   $("#profile-new").addEventListener("click", () => openProfileForm(null));
   $("#profile-cancel").addEventListener("click", () => { show($("#profile-form"), false); editing = null; });
   $("#profile-form").addEventListener("submit", saveProfile);
   $("#profile-form").elements.namedItem("type").addEventListener("change", showTypeFields);
+  $("#token-form").addEventListener("submit", issueToken);
+  $("#drawer-close").addEventListener("click", () => $("#drawer").close());
 
   const token = sessionStorage.getItem(TOKEN_KEY);
   signOut(); // the sign-in form, until the stored token (if any) is accepted again

@@ -37,4 +37,8 @@ ROLE_TABLE = {
     "GET /v1/groups/{group_id}/history": STAFF,
     "GET /v1/me": set(ROLES),  # who am I: any valid token
     "POST /v1/quotes": STAFF,  # SPEC §12: quotes are for staff
+    "GET /v1/groups/{group_id}/computers": STAFF,  # the address book reads like GET /v1/groups
+    "GET /v1/tokens": {"admin"},  # SPEC §1: the admin manages API tokens
+    "POST /v1/tokens": {"admin"},
+    "DELETE /v1/tokens/{token_id}": {"admin"},
 }

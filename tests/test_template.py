@@ -117,13 +117,25 @@ def dynamodb_statements(resources: dict, function: str) -> list[dict]:
             if any(a.startswith("dynamodb:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
 
 
+# Functions that reach more than tenant items (T#...), statement by statement: the key kind each may touch.
+KEY_KINDS = {
+    "AuthorizerFunction": [["TOKEN#*"]],
+    "WhoAmIFunction": [["TENANT#*"], ["T#*"]],  # the tenant's name; its token list (an index) for the caller's label
+    "TokensFunction": [["TOKEN#*"], ["TENANT#*"], ["T#*"]],  # token records; the tenant; its token list
+}
+
+
 def test_each_function_reaches_only_its_own_kind_of_key(resources):
     for function in FUNCTIONS:
-        expected = ["TOKEN#*"] if function == "AuthorizerFunction" else ["T#*"]
-        for statement in dynamodb_statements(resources, function):
-            assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": expected}}, function
+        statements = dynamodb_statements(resources, function)
+        expected = KEY_KINDS.get(function) or [["T#*"]] * len(statements)
+        assert len(statements) == len(expected), function
+        for statement, kinds in zip(statements, expected):
+            assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": kinds}}, function
             assert not any(a.endswith("*") or "Scan" in a or "Delete" in a for a in statement["Action"]), function
-    assert dynamodb_statements(resources, "WhoAmIFunction") == []
+    (records, tenant, listing) = dynamodb_statements(resources, "TokensFunction")
+    assert set(records["Action"]) == {"dynamodb:PutItem", "dynamodb:UpdateItem"}  # writes only token records
+    assert tenant["Action"] == ["dynamodb:GetItem"] and listing["Action"] == ["dynamodb:Query"]
 
 
 def test_the_table_and_bucket_keep_and_protect_the_data(resources):

@@ -6,8 +6,7 @@ from billing_core.api import STAFF
 
 @api.route(*STAFF)
 def list_contracts(request: api.Request) -> dict:
-    if request.query:
-        request.body(())  # no parameters: refuse any, by name
+    request.no_query()
     return contracts.list_contracts(request.tenant_id, request.path_id("group_id"))
 
 

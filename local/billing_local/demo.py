@@ -55,7 +55,7 @@ class _Caller:
 
 def seed_tenant(gateway: Gateway, tenant_id: str, name: str, technicians: tuple[str, str]) -> dict:
     tenant = tenants.create_tenant(name, tenant_id=tenant_id)
-    tokens = {role: tenants.issue_token(tenant_id, role, label="demo")["token"] for role in tenants.ROLES}
+    tokens = {role: tenants.issue_token(tenant_id, role, label=f"{role} (demo)")["token"] for role in tenants.ROLES}
     admin, technician, finance, agent = (_Caller(gateway, tokens[role]) for role in ("admin", "technician", "finance", "agent"))
     for profile in PROFILES:
         admin("POST", "/v1/profiles", profile)

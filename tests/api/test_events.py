@@ -106,7 +106,10 @@ def test_the_sample_events_played_in_order_are_the_main_path(aws):
     assert (status, export["rows"]) == (201, 3)
     assert export["key"].startswith(f"tenants/{tenant_id}/exports/")
     assert invoke("history")[0] == 200
+    tenants.create_tenant("Example MSP", tenant_id)
     assert invoke("whoami")[0] == 200
+    status, issued = invoke("tokens")  # a token for a new technician's laptop, shown once
+    assert (status, issued["role"], issued["label"]) == (201, "technician", "Ann's laptop") and issued["token"].startswith("rsa_")
 
     # the recharge sample tops up globex, a client on a subscription
     profiles.create_profile(tenant_id, {"profile_id": "gold", "name": "Gold 10h", "type": "subscription", "currency": "EUR",

@@ -106,6 +106,7 @@ class Seeded:
         return {
             "group_id": self.subscription_group, "profile_id": self.subscription_profile,
             "session_id": self.session, "computer_id": self.computer, "export_id": self.export,
+            "token_id": self.extra["token_id"],
         }
 
 
@@ -147,8 +148,9 @@ def seed(tenant: Tenant, prefix: str = "") -> Seeded:
     ok(tenant.technician.patch(f"/v1/sessions/{prefix}s-2", {"extra_minutes": 5, "notes": "printer"}))
     ok(tenant.technician.post(f"/v1/sessions/{prefix}s-2/lock"))
     export = ok(tenant.finance.post(f"/v1/groups/{sub}/exports", {}), 201)
+    spare = ok(admin.post("/v1/tokens", {"role": "technician", "label": f"{prefix}spare laptop"}), 201)
     return Seeded(tenant, sub, pay, pc, gold["profile_id"], standard["profile_id"],
-                  f"{prefix}s-1", f"{prefix}s-2", f"{prefix}s-3", export["export_id"])
+                  f"{prefix}s-1", f"{prefix}s-2", f"{prefix}s-3", export["export_id"], {"token_id": spare["token_id"]})
 
 
 @contextmanager
@@ -237,6 +239,7 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
         "POST /v1/groups/{group_id}/exports": {"status": "accounted"},
         "POST /v1/quotes": {"profile_id": seeded.pay_profile, "sessions": [
             {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z", "extra_minutes": 5}]},
+        "POST /v1/tokens": {"role": "finance", "label": f"finance laptop {unique}"},
     }
     queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z"}
     found = {}

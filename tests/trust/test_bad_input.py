@@ -301,8 +301,10 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("GET", "/v1/groups/{group_id}/totals", None), ("POST", "/v1/groups/{group_id}/recharges", {"hours": 1, "amount": "1.00"}),
     ("GET", "/v1/groups/{group_id}/contracts", None), ("GET", "/v1/groups/{group_id}/ledger", None),
     ("POST", "/v1/groups/{group_id}/exports", {}), ("GET", "/v1/exports/{export_id}", None),
+    ("GET", "/v1/groups/{group_id}/computers", None), ("DELETE", "/v1/tokens/{token_id}", None),
 ]
-GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x"}
+GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",
+            "token_id": "tok_x"}
 BAD_IDS = {"129 characters": "x" * 129, "10k characters": "x" * 10_000, "a control character": "s\x01", "a NUL": "s\x00",
            "an escape": "s\x1b[2J", "a DEL": "s\x7f"}
 

@@ -53,6 +53,16 @@ def put_computer(tenant_id: str, group_id: str, computer_id: str, values: dict) 
     return {"computer_id": computer_id, "group_id": group_id, "name": name}
 
 
+def list_computers(tenant_id: str, group_id: str) -> dict:
+    """The group's computers: one Query of its computers' index partition (plus the group's read,
+    so an unknown group is a 404 and not an empty list)."""
+    if storage.get(Group, keys.group(tenant_id, group_id), "GROUP") is None:
+        raise NotFound(f"group {group_id} not found")
+    computers = storage.query(Computer, keys.computers_of(tenant_id, group_id), index="gsi1")
+    return {"group_id": group_id, "computers": [
+        {"computer_id": c.computer_id, "group_id": c.group_id, "name": c.name} for c in computers]}
+
+
 def group_history(tenant_id: str, group_id: str) -> dict:
     """One Query of the group's partition: the group, its contract and every entry about them."""
     entries, subjects = history.read(keys.group(tenant_id, group_id))

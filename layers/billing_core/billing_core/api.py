@@ -35,6 +35,11 @@ class Request:
     def path_id(self, name: str) -> str:
         return fields.identifier(name, self.path.get(name))
 
+    def no_query(self) -> None:
+        """A route without parameters refuses any, by name."""
+        if self.query:
+            raise InvalidInput(sorted(self.query)[0], "is not a parameter of this route")
+
     def body(self, allowed: Iterable[str]) -> dict:
         values = jsonio.parse_object(self.raw_body)
         unknown = sorted(set(values) - set(allowed))

@@ -44,6 +44,8 @@ def issue_token(tenant_id: str, role: str, label: str | None = None) -> dict:
     """Answers the token once; it cannot be read back."""
     if role not in ROLES:
         raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+    if label is not None:
+        label = fields.name("label", label)
     _tenant(tenant_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = f"tok_{secrets.token_hex(6)}"
@@ -53,7 +55,8 @@ def issue_token(tenant_id: str, role: str, label: str | None = None) -> dict:
         token_id=token_id, tenant_id=tenant_id, role=role, label=label, created_at=fields.utc_now(),
     )
     record.save(condition=ApiToken.PK.does_not_exist())
-    return {"token_id": token_id, "tenant_id": tenant_id, "role": role, "token": token}
+    return {"token_id": token_id, "tenant_id": tenant_id, "role": role, "label": label,
+            "created_at": fields.utc_text(record.created_at), "token": token}
 
 
 def token_view(record: ApiToken) -> dict:
@@ -69,6 +72,23 @@ def token_view(record: ApiToken) -> dict:
 def list_tokens(tenant_id: str) -> list[dict]:
     _tenant(tenant_id)
     return [token_view(record) for record in ApiToken.gsi1.query(keys.tokens(tenant_id))]
+
+
+def token_labels(tenant_id: str) -> dict[str, str | None]:
+    """token_id → label of every token of the tenant (one Query), so an audit names people, not ids."""
+    models.bind()
+    return {record.token_id: record.label for record in ApiToken.gsi1.query(keys.tokens(tenant_id))}
+
+
+def token_record(tenant_id: str, token_id: str) -> ApiToken | None:
+    models.bind()
+    for record in ApiToken.gsi1.query(keys.tokens(tenant_id), ApiToken.GSI1SK == token_id):
+        return record
+    return None
+
+
+def tenant_name(tenant_id: str) -> str:
+    return _tenant(tenant_id).name
 
 
 def revoke_token(tenant_id: str, token_id: str) -> dict:
