@@ -24,6 +24,7 @@ SPEC_ROLE_TABLE = {  # SPEC §4, as written
     "GET /v1/groups/{group_id}/contracts": STAFF,  # SPEC §12
     "GET /v1/groups/{group_id}/ledger": STAFF,  # SPEC §12
     "GET /v1/events": {"admin", "finance"},  # SPEC §12
+    "POST /v1/groups/{group_id}/simulate": {"admin", "finance"},  # SPEC §12
     "POST /v1/groups/{group_id}/recharges": {"admin"},
     "POST /v1/groups/{group_id}/exports": {"finance", "admin"},
 }

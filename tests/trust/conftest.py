@@ -237,6 +237,7 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
         "POST /v1/groups/{group_id}/lock-all": {"from": "2026-04-01T00:00:00Z"},
         "POST /v1/groups/{group_id}/recharges": {"hours": 1, "amount": "10.00"},
         "POST /v1/groups/{group_id}/exports": {"status": "accounted"},
+        "POST /v1/groups/{group_id}/simulate": {"profile_id": seeded.pay_profile, "from": "2026-03-01T00:00:00Z"},
         "POST /v1/quotes": {"profile_id": seeded.pay_profile, "sessions": [
             {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z", "extra_minutes": 5}]},
         "POST /v1/tokens": {"role": "finance", "label": f"finance laptop {unique}"},

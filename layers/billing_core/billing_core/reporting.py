@@ -195,3 +195,45 @@ def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contr
     if contract is not None and isinstance(contract.tariff, Subscription):
         answer["balance"] = balance_view(contract)
     return answer
+
+
+# ---------------------------------------------------------------- simulate (SPEC §10, §12)
+
+SIMULATE_FIELDS = ("profile_id", "from", "to")
+
+
+def simulate(tenant_id: str, group_id: str, values: dict) -> dict:
+    """The period's totals under another profile beside the current ones, changing nothing: every
+    session of the period (accounted or not) priced by the other profile's latest version, and for
+    a subscription the balance a fresh contract would show after locking them oldest first."""
+    from . import ledger
+    from .profiles import latest_version
+    from .tariff import price
+
+    if values.get("profile_id") is None:
+        raise InvalidInput("profile_id", "is required")
+    profile = latest_version(tenant_id, fields.identifier("profile_id", values["profile_id"]))
+    period = parse_period(values)
+    contract = group_contract(tenant_id, group_id)
+    current = period_totals(tenant_id, group_id, period, contract)
+    tariff = profile.tariff
+    sums = {status: Sums() for status in STATUSES}
+    balance = None
+    if isinstance(tariff, Subscription):
+        start = period.start or fields.utc_now()
+        balance, _ = ledger.Balance().add_block(ledger.ALLOTMENT, "simulated", tariff.total_minutes, tariff.amount, start)
+    for session in query_sessions(tenant_id, group_id, period):  # oldest first, as lock-all covers them
+        pricing = price(tariff, session.connection_seconds, session.extra_minutes, session.started_at)
+        cost = pricing.cost
+        if balance is not None:
+            balance, deduction, _ = balance.deduct(session.session_id, pricing.billed_minutes, session.started_at,
+                                                   session.started_at, tariff.step_minutes, tariff.overage_step_cost)
+            cost = deduction.overage_cost
+        sums[session.status].add(pricing.total_seconds, pricing.billed_minutes, cost, tariff.currency)
+    simulated = {"group_id": group_id, **period.view(),
+                 "contract": {"profile_id": profile.profile_id, "profile_version": profile.version, "profile_name": profile.name,
+                              "type": tariff.type, "currency": tariff.currency},
+                 **{status: line.view(tariff.currency) for status, line in sums.items()}}
+    if balance is not None:
+        simulated["balance"] = balance.view(period.end or fields.utc_now())
+    return {"profile_id": profile.profile_id, "current": current, "simulated": simulated}
