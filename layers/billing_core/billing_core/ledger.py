@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from . import fields
+from . import fields, tariff
 
 ALLOTMENT, RECHARGE, DEDUCTION, OVERAGE = "allotment", "recharge", "deduction", "overage"
 CARRY_OVER, CLOSING, EXPIRY = "carry_over", "closing", "expiry"
@@ -149,7 +149,7 @@ class Balance:
         covered = billed - need
         if overage_step_cost is not None:
             overage, overrun = need, 0
-            overage_cost = (overage_step_cost * -(-overage // step_minutes)).quantize(fields.CENT) if overage else None
+            overage_cost = tariff.overage_cost(overage_step_cost, step_minutes, overage) if overage else None
         else:
             overage, overrun, overage_cost = 0, need, None
         balance = replace(

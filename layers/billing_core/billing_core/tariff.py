@@ -406,8 +406,13 @@ def overage(tariff: Subscription, billed_minutes: int, available_minutes: int) -
         return Overage(billed_minutes, 0, None)
     covered = min(billed_minutes, max(0, available_minutes))
     over = billed_minutes - covered
-    cost = (_ceil_div(over, tariff.step_minutes) * tariff.overage_step_cost).quantize(fields.CENT)
+    cost = overage_cost(tariff.overage_step_cost, tariff.step_minutes, over)
     return Overage(covered, over, cost, overage_lines(tariff, covered, over, cost))
+
+
+def overage_cost(step_cost: Decimal, step_minutes: int, over: int) -> Decimal:
+    """The overage price of `over` minutes, by started steps (the lock's ledger charges this)."""
+    return (_ceil_div(over, step_minutes) * step_cost).quantize(fields.CENT)
 
 
 def overage_lines(tariff: Subscription, covered: int, over: int, cost: Decimal | None) -> tuple[PriceLine, ...]:
