@@ -45,13 +45,15 @@ def probes(a, b) -> list[tuple]:
         "POST /v1/groups/{group_id}/lock-all": {},
         "POST /v1/groups/{group_id}/recharges": {"hours": 100, "amount": "0.00"},
         "POST /v1/groups/{group_id}/exports": {},
+        "POST /v1/groups/{group_id}/simulate": {"profile_id": a.pay_profile},  # A's profile, B's group
         "POST /v1/quotes": {"profile_id": b.pay_profile, "sessions": [  # B's profile in the body
             {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z"}]},
     }
     made = []
     for key, method, path in found:
         if key in ("POST /v1/profiles", "PUT /v1/groups/{group_id}", "GET /v1/groups", "GET /v1/profiles", "GET /v1/me",
-                   "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens"):
+                   "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens",
+                   "GET /v1/events"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
