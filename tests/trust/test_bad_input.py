@@ -302,6 +302,7 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("GET", "/v1/groups/{group_id}/contracts", None), ("GET", "/v1/groups/{group_id}/ledger", None),
     ("POST", "/v1/groups/{group_id}/exports", {}), ("GET", "/v1/exports/{export_id}", None),
     ("GET", "/v1/groups/{group_id}/computers", None), ("DELETE", "/v1/tokens/{token_id}", None),
+    ("POST", "/v1/groups/{group_id}/simulate", {"profile_id": "gold"}),
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",
             "token_id": "tok_x"}

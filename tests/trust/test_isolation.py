@@ -101,7 +101,8 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         checked += 1
         routes_probed.add(key)
     assert created[2][1][1]["results"][0]["error"]["code"] == "not_found"
-    for key, path in (("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens")):
+    for key, path in (("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens"),
+                      ("GET /v1/events", "/v1/events")):
         status, answer = a.tenant.admin.get(path)
         assert status == 200
         text = json.dumps(answer).replace("rival-spare laptop", "", 1)  # A's own token of that label, made above
