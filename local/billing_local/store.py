@@ -32,7 +32,8 @@ WSGI layer that makes them behave as AWS does where moto alone does not. The one
   `error500` InternalServerError — all without applying the request — and `lost`: the write is
   applied and journaled, then answered 500 (an answer lost after the commit). Control-plane
   requests (tables, TTL) never fail. GET/PUT `<endpoint>/_store/faults` reads the counters and
-  turns injection on and off (the race tests set up their data with it off).
+  turns injection on and off or sets its shares: `{"enabled": true, "rates": {"lost": 0.1}}`
+  (the race tests set up their data with it off).
 
     python -m billing_local.store [--port 0] [--data DIR | --in-memory] [--fresh] [--faults SPEC]
 
@@ -315,6 +316,7 @@ class Journal:
         self.objects = self.directory / "objects"
         self.file = None
         self.generation = 0
+        self.journal_records = 0
         self._lock_file = None
 
     def open(self, fresh: bool = False) -> None:
@@ -334,6 +336,7 @@ class Journal:
     def records(self):
         """Every record to replay, oldest first: the snapshot's, then the journals' after it."""
         first = 0
+        self.journal_records = 0
         snapshot = self.directory / "snapshot.jsonl"
         if snapshot.exists():
             with open(snapshot, encoding="utf-8") as lines:
@@ -351,8 +354,13 @@ class Journal:
                     except ValueError:  # a torn last line: written while the process died, never answered
                         log.warning("journal %s: dropped an incomplete last record", path.name)
                         break
+                    self.journal_records += 1
                     yield record
-            self.generation = max(self.generation, number)
+        self.generation = max(first, self._journals()[-1][0] if self._journals() else 0)
+
+    def resume(self) -> None:
+        """Appends to the journal the snapshot names as its next one (nothing to compact)."""
+        self.file = open(self.directory / f"journal-{self.generation}.jsonl", "ab")
 
     def _journals(self) -> list[tuple[int, Path]]:
         found = []
@@ -507,12 +515,9 @@ class StoreApp:
         with self.dynamodb_lock:
             request = _parsed(raw) if operation == "TransactWriteItems" else None
             token = (request or {}).get("ClientRequestToken")
-            if token:
-                known = self._known_token(token, request)
-                if known is not None:
-                    return known
-            status, headers, body = self._call_moto(environ)
-            if status == 200 and operation not in READS:
+            known = self._known_token(token, request) if token else None
+            status, headers, body = known or self._call_moto(environ)
+            if known is None and status == 200 and operation not in READS:
                 at = time.time()
                 if token:
                     self.tokens[token] = (_digest(request), at)
@@ -584,6 +589,12 @@ class StoreApp:
         if environ["PATH_INFO"] == "/_store/faults":
             if environ["REQUEST_METHOD"] == "PUT":
                 wanted = _parsed(_read_body(environ))
+                if isinstance(wanted.get("rates"), dict):
+                    try:
+                        rates = Faults.parse(",".join(f"{kind}={share}" for kind, share in wanted["rates"].items())).rates
+                    except StoreError as error:
+                        return 400, headers, json.dumps({"message": str(error)}).encode()
+                    self.faults.rates = rates
                 if "enabled" in wanted:
                     self.faults.enabled = bool(wanted["enabled"])
             return 200, headers, json.dumps(self.faults.describe()).encode()
@@ -759,7 +770,10 @@ class EmbeddedStore:
             self.app.replay(record)
             self._remember(record)
             self.restored_records += 1
-        self._compact()
+        if self.journal.journal_records or not (self.journal.directory / "snapshot.jsonl").exists():
+            self._compact()
+        else:  # only a snapshot, written by a clean stop: nothing to fold into it
+            self.journal.resume()
 
     def _remember(self, record: dict) -> None:
         if record.get("dynamodb") in SCHEMA:
