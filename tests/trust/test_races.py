@@ -29,21 +29,24 @@ from .conftest import GOLD, count, upload
 
 # Shares of DynamoDB requests failing while the faults are on (billing_local.store).
 FAULTS = "conflict=0.08,throughput=0.03,throttle=0.03,error500=0.02,lost=0.02"
-FAULTS_ON = pytest.param(True, id="faults-on")
-FAULTS_OFF = pytest.param(False, id="faults-off")
 STEP = GOLD["step_minutes"]
-# What the product does not do yet under store faults (issue 10, part 2: retries with backoff,
-# 503 `retry`, ClientRequestToken/Idempotency-Key): the lead removes these marks with it.
-RETRIES_MISSING = "billing_core does not yet retry transient store failures nor answer 503 retry (issue 10 part 2)"
+# What the product does not do yet (issue 10 part 2: retry transient store failures with jittered
+# backoff inside the function, answer 503 `retry` + Retry-After when it gives up): today a
+# TransactionConflict, after billing_core's MAX_ATTEMPTS = 4 tries, or at once on a contract or a
+# profile, becomes a 409 `retry`, which these tests refuse. The lead removes these marks with it.
+def _missing(what: str):
+    return pytest.mark.xfail(strict=False, reason=f"{what}: billing_core must retry conflicts itself and answer 503 retry "
+                                                   "with Retry-After when it gives up (issue 10 part 2)")
+
+
+RECORD_RETRY = _missing("under injected conflicts recording answers 409 retry ('being recorded concurrently') when they repeat")
+LOCK_RETRY = _missing("under injected conflicts a lock answers 409 retry ('session ... keeps changing') after 4 attempts")
+PROFILE_RETRY = _missing("under injected conflicts a profile update answers 409 retry ('was updated concurrently') at once")
+RECHARGE_RETRY = _missing("a recharge racing locks answers 409 retry ('the contract changed meanwhile') at once, faults or not")
 
 
 def faults_param(marks_on=()):
-    return pytest.mark.parametrize("faults", [FAULTS_OFF, pytest.param(True, id="faults-on", marks=list(marks_on))])
-
-
-XFAIL_ON = pytest.mark.xfail(strict=False, reason=RETRIES_MISSING)
-RECHARGE_RETRY = ("a recharge racing locks answers 409 `retry` ('the contract changed meanwhile'): billing_core "
-                  "must retry the contract's conflicts itself and answer 503 retry only when it gives up (issue 10 part 2)")
+    return pytest.mark.parametrize("faults", [pytest.param(False, id="faults-off"), pytest.param(True, id="faults-on", marks=list(marks_on))])
 
 
 # ---------------------------------------------------------------- the stack, over HTTP
@@ -261,7 +264,7 @@ def check_invariants(stack: Stack, group_id: str, answered: Answered, expected_i
         assert stored["status"] == "accounted", (session_id, stored)
         for name in ("billed_minutes", "cost", "profile_id", "profile_version", "extra_minutes", "locked_at"):
             assert stored[name] == locked[name], (name, locked, stored)
-    histories = {session_id: history_of(reader, session_id) for session_id in by_id}
+    histories = dict(zip(by_id, _threads.map(lambda session_id: history_of(reader, session_id), by_id)))
     for session_id, extra in answered.adjusts:
         changes = [e["changes"] for e in histories[session_id] if e["action"] == "adjusted"]
         assert any(c.get("extra_minutes", {}).get("after") == extra for c in changes), (session_id, extra, changes)
@@ -320,9 +323,9 @@ def billed(connection_seconds: int, extra_minutes: int, step: int) -> int:
 # ---------------------------------------------------------------- uploads
 
 
-@faults_param(marks_on=[XFAIL_ON])
+@faults_param(marks_on=[RECORD_RETRY])
 def test_the_same_upload_sent_by_8_agents_at_once_is_one_session(stack, faults):
-    for round_ in range(3):
+    for round_ in range(2 if faults else 1):
         group = stack.new_group()
         sent = upload(f"same-{uuid.uuid4().hex[:8]}", group, 47, notes="replayed")
         with stack.racing(faults):
@@ -338,7 +341,7 @@ def test_the_same_upload_sent_by_8_agents_at_once_is_one_session(stack, faults):
         check_invariants(stack, group, answered, [sent["session_id"]])
 
 
-@faults_param(marks_on=[XFAIL_ON])
+@faults_param(marks_on=[RECORD_RETRY])
 def test_250_distinct_uploads_by_8_agents_into_one_group_are_all_counted(stack, faults):
     group = stack.new_group()
     sessions = [upload(f"up-{n:03d}-{uuid.uuid4().hex[:6]}", group, 5 + n % 50, day=1 + n // 10, hour=8 + n % 10) for n in range(250)]
@@ -352,7 +355,8 @@ def test_250_distinct_uploads_by_8_agents_into_one_group_are_all_counted(stack, 
     answered = Answered()
     for sent, answer in [pair for batch in answers for pair in batch]:
         if acceptable(answer):
-            assert answer.status == 201, (answer.status, answer.body)
+            # 200 when the store lost the answer to the product's own write: botocore's retry found it there
+            assert answer.status == 201 or (faults and answer.status == 200), (answer.status, answer.body)
             answered.uploads[sent["session_id"]] = answer.body["session"]
     if not faults:
         assert len(answered.uploads) == 250
@@ -363,9 +367,9 @@ def test_250_distinct_uploads_by_8_agents_into_one_group_are_all_counted(stack, 
 # ---------------------------------------------------------------- locks
 
 
-@faults_param(marks_on=[XFAIL_ON])
+@faults_param(marks_on=[LOCK_RETRY])
 def test_20_concurrent_locks_of_one_subscription_session_deduct_once(stack, faults):
-    for round_ in range(3):
+    for round_ in range(2 if faults else 1):
         group = stack.new_group()
         session_id = f"lock-{uuid.uuid4().hex[:8]}"
         answered = Answered()
@@ -384,10 +388,10 @@ def test_20_concurrent_locks_of_one_subscription_session_deduct_once(stack, faul
         check_invariants(stack, group, answered, [session_id])
 
 
-@faults_param(marks_on=[XFAIL_ON])
+@faults_param(marks_on=[LOCK_RETRY])
 def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack, faults):
     group = stack.new_group()
-    ids = [f"la-{n:03d}-{uuid.uuid4().hex[:6]}" for n in range(120)]
+    ids = [f"la-{n:03d}-{uuid.uuid4().hex[:6]}" for n in range(80)]
     uploads = [upload(sid, group, 5 + n % 50, day=1 + n // 10, hour=8 + n % 10) for n, sid in enumerate(ids)]
     answered = Answered()
     for first in range(0, len(uploads), 100):
@@ -397,13 +401,13 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
     technicians = stack.clients("technician")
     lock_alls = stack.clients("finance")
 
-    def lock_some(caller, offset):  # each technician locks 6 sessions, half of them walking against the lock-all's order
-        mine = ids[offset::20][:6]
+    def lock_some(caller, offset):  # each technician locks 5 sessions, half of them walking against the lock-all's order
+        mine = ids[offset::16][:5]
         return [(sid, caller.post(f"/v1/sessions/{sid}/lock")) for sid in (mine if offset % 2 else reversed(mine))]
 
     def adjust_some(caller, offset):
         return [(sid, extra, caller.patch(f"/v1/sessions/{sid}", {"extra_minutes": extra}))
-                for sid, extra in zip(ids[offset::15][:6], (10, -5, 25, 20, 15, 5))]
+                for sid, extra in zip(ids[offset::13][:6], (10, -5, 25, 20, 15, 5))]
 
     calls = [lambda c=c: c.post(f"/v1/groups/{group}/lock-all", {}) for c in lock_alls]
     calls += [lambda c=c, n=n: lock_some(c, n) for n, c in enumerate(technicians[:4])]
@@ -435,10 +439,10 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
             count("sessions locked by a lock-all in the races", len(mine))
 
 
-@pytest.mark.xfail(strict=False, reason=RECHARGE_RETRY)
-@faults_param(marks_on=[XFAIL_ON])
+@RECHARGE_RETRY
+@faults_param()
 def test_recharges_racing_locks_credit_each_answered_recharge_once(stack, faults):
-    for round_ in range(2):
+    for round_ in range(1):
         group = stack.new_group()
         answered = Answered()
         ids = [f"rc-{n}-{uuid.uuid4().hex[:6]}" for n in range(4)]
@@ -465,7 +469,7 @@ def test_recharges_racing_locks_credit_each_answered_recharge_once(stack, faults
         check_invariants(stack, group, answered, ids)
 
 
-@faults_param(marks_on=[XFAIL_ON])
+@faults_param(marks_on=[PROFILE_RETRY])
 def test_profile_updates_racing_locks_price_each_session_by_the_version_it_names(stack, faults):
     steps = (10, 30, 5)
     profile_id = stack.new_profile(GOLD)
