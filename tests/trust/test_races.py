@@ -428,8 +428,8 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
     if not faults:
         assert all(s["status"] == "accounted" for s in sessions)
     # each lock-all's answer says exactly what it locked: finance reconciles it with the balance
-    locked_by = {sid: history_of(stack.finance, sid)[-1]["actor"] for sid, s in ((s["session_id"], s) for s in sessions)
-                 if s["status"] == "accounted"}
+    accounted = [s["session_id"] for s in sessions if s["status"] == "accounted"]
+    locked_by = dict(zip(accounted, _threads.map(lambda sid: history_of(stack.finance, sid)[-1]["actor"], accounted)))
     by_id = {s["session_id"]: s for s in sessions}
     for caller, answer in zip(lock_alls, whole):
         if acceptable(answer):
