@@ -63,7 +63,8 @@ def http(method, url, token=None, body=None, raw=None, headers=None):
 
 def test_the_stack_describes_itself_and_seeds_two_tenants(stack):
     description = stack.description
-    assert set(description) == {"api_url", "aws_endpoint_url", "table", "bucket", "tenants"}
+    assert set(description) == {"api_url", "aws_endpoint_url", "table", "bucket", "data", "faults", "tenants"}
+    assert description["faults"] == {}  # no fault injection unless asked
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", description["api_url"])
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", description["aws_endpoint_url"])
     assert [t["tenant_id"] for t in description["tenants"]] == ["demo-acme-it", "demo-northwind"]

@@ -1,4 +1,4 @@
-"""`make bench`: the figures behind SPEC section 5 and issue 6, printed as four tables.
+"""`make bench`: the figures behind SPEC section 5 and issue 6, printed as six tables.
 
 1. DynamoDB round trips per operation (counted in botocore, the authorizer's token look-up not
    counted) beside the SPEC budget;
@@ -8,11 +8,14 @@
    S3), lock-all — time and peak memory (tracemalloc), lock-all's round trips against its budget;
 4. batch upload of 100 sessions against 100 single uploads;
 5. files for finance: each file format written for 100,000 sessions (the writer alone, no store:
-   its time and peak memory; table 3 has the whole xlsx export through the store).
+   its time and peak memory; table 3 has the whole xlsx export through the store);
+6. the local stack's memory through a lock-all of 10,000 sessions with long notes.
 
-Tables 1 and 4 run against moto in this process (`mock_aws`); table 3 against a moto server in a
-child process on 127.0.0.1, so the memory measured is the function's own, not the fake AWS's
-(its transactions back up only the items they name: billing_local.moto_shims).
+Tables 1 and 4 run against moto in this process (`mock_aws`); table 3 against the local stack's
+embedded store (billing_local.store) in a child process on 127.0.0.1, so the memory measured is
+the function's own, not the fake AWS's. Table 6: the local stack as `make run` starts it (a child
+process, data on disk): its peak RSS through a lock-all of 10,000 sessions with 2,000-character
+notes (goal: under 1 GB), and its restart time on that data.
 `--quick` runs smaller figures (1,000 / 10,000 sessions, fewer import runs) in about a minute.
 """
 import argparse
@@ -327,56 +330,26 @@ def cold_start_table(runs: int) -> tuple[list[str], dict[str, float]]:
 
 
 @contextlib.contextmanager
-def moto_server():
-    """A moto server in a child process on 127.0.0.1 (a free port); stopped on exit."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def embedded_store():
+    """The local stack's embedded store (billing_local.store) in a child process on 127.0.0.1, in
+    memory only: its transactions back up only the items they name, its Query pages are plain
+    JSON. Answers its endpoint URL; stopped on exit."""
     process = subprocess.Popen(
-        [sys.executable, "-c", "from billing_local.bench import serve_moto; serve_moto()", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **ENVIRONMENT},
+        [sys.executable, "-m", "billing_local.store", "--port", "0", "--in-memory"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **ENVIRONMENT}, text=True,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("moto server did not start")
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError("the embedded store did not start")
         yield url
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:  # still busy with a request: stop it hard
             process.kill()
             process.wait(timeout=10)
-
-
-def serve_moto() -> None:
-    """The child process of moto_server. Bench only: moto 5 serializes every answer through the
-    service model, about 2.5 ms per returned session, which would be most of a 100,000-session
-    figure; Query and Scan answers are plain DynamoDB JSON, so they are written as such."""
-    from moto import server
-    from moto.dynamodb import responses
-
-    from . import moto_shims
-
-    class PlainItems(responses.DynamoResult):
-        def execute_result(self, context):
-            if isinstance(self.result, dict) and "Items" in self.result:
-                return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result)
-            return super().execute_result(context)
-
-    responses.DynamoResult = PlainItems
-    # moto copies the whole table for every TransactWriteItems (a lock-all transaction on a
-    # 10,000-session table would pass botocore's 30 s timeout); the bench sends one request at a
-    # time, so backing up only the named items rolls back the same state (see moto_shims).
-    with moto_shims.transactions_back_up_only_their_items():
-        server.main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 
 
 def seed_sessions(tenant_id: str, group_id: str, count: int) -> float:
@@ -429,7 +402,7 @@ def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], 
     from . import template
 
     rows, figures = [], {}
-    with moto_server() as endpoint:
+    with embedded_store() as endpoint:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         models.reset()
         import boto3
@@ -597,6 +570,87 @@ def _s3_summary(operations: list[str]) -> str:
     return " ".join(f"{n}x{c}" if c > 1 else n for n, c in counted.items())
 
 
+# ---------------------------------------------------------------- the stack's memory
+
+
+STORE_RSS_GOAL_MB = 1024
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process, in MB (Linux /proc)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def _http(method: str, url: str, token: str, body=None, timeout: float = 900) -> tuple[int, dict]:
+    import urllib.error
+
+    raw = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=raw, method=method,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def stack_memory_table(size: int, notes_chars: int = 2000) -> tuple[list[str], float]:
+    """The local stack as `make run` starts it (child process, data on disk): `size` sessions with
+    notes of `notes_chars` characters uploaded in batches of 100 over HTTP, then one lock-all;
+    the stack process's RSS after the uploads and its peak through the lock-all; then a restart
+    on the same data. Answers the table and the peak in MB."""
+    import shutil
+    import tempfile
+
+    from .stack import StackProcess
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
+    rows = []
+    try:
+        stack = StackProcess(workdir / "stack.json")
+        try:
+            api = stack.description["api_url"]
+            tokens = stack.description["tenants"][0]["tokens"]
+            profile = {"profile_id": "bench-prepaid", "name": "Bench prepaid", "type": "subscription", "currency": "EUR",
+                       "min_duration_minutes": 1, "total_hours": 100000, "amount": "1000.00", "step_minutes": 15}
+            assert _http("POST", f"{api}/v1/profiles", tokens["admin"], profile)[0] == 201
+            assert _http("PUT", f"{api}/v1/groups/bench-big", tokens["admin"], {"name": "Bench big client"})[0] in (200, 201)
+            assert _http("PUT", f"{api}/v1/groups/bench-big/contract", tokens["admin"], {"profile_id": "bench-prepaid"})[0] == 200
+            note = ("printer queue stuck; cleared the spooler, reinstalled the driver. " * 40)[:notes_chars]
+            began = time.perf_counter()
+            for first in range(0, size, 100):
+                batch = [{**upload(n, "bench-big"), "notes": note} for n in range(first, min(size, first + 100))]
+                status, body = _http("POST", f"{api}/v1/sessions/batch", tokens["agent"], {"sessions": batch})
+                assert status == 200 and all(r["recorded"] for r in body["results"]), (status, str(body)[:300])
+            uploaded = time.perf_counter() - began
+            rss_uploaded, _ = _rss_mb(stack.pid)
+            _progress(f"uploaded {size:,} sessions in {uploaded:.0f} s; stack RSS {rss_uploaded:.0f} MB; lock-all")
+            began = time.perf_counter()
+            status, body = _http("POST", f"{api}/v1/groups/bench-big/lock-all", tokens["finance"], {})
+            locked_in = time.perf_counter() - began
+            rss_after, peak = _rss_mb(stack.pid)
+            assert status == 200 and body.get("locked") == size, (status, str(body)[:300])
+            data_mb = sum(f.stat().st_size for f in stack.data.rglob("*") if f.is_file()) / 2**20
+        finally:
+            stack.stop()
+        restarted = StackProcess(workdir / "stack.json")
+        restart_seconds = restarted.startup_seconds
+        restarted.stop()
+        rows = [
+            (f"upload {size:,} sessions (batches of 100, {notes_chars:,}-char notes)", f"{uploaded:.0f}", f"{rss_uploaded:.0f}", "-", ""),
+            (f"lock-all of {size:,}", f"{locked_in:.0f}", f"{rss_after:.0f}", f"{peak:.0f}",
+             f"goal < {STORE_RSS_GOAL_MB} MB: {'yes' if peak < STORE_RSS_GOAL_MB else 'NO'}"),
+            ("restart on that data (replay + snapshot)", f"{restart_seconds:.1f}", "-", "-", f"data directory {data_mb:.0f} MB"),
+        ]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return _table(("step (local stack, child process)", "wall s", "RSS MB after", "peak RSS MB", "note"), rows), peak
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -623,8 +677,9 @@ def main(argv=None) -> int:
     parser.add_argument("--import-runs", type=int, help="fresh interpreters per handler (median)")
     parser.add_argument("--lock-all-sizes", type=lambda s: {int(x) for x in s.split(",") if x},
                         help=f"which of the sizes also run lock-all (default: those up to {LOCK_ALL_DEFAULT_MAX:,}; '' for none)")
-    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files")
     parser.add_argument("--file-rows", type=int, default=100_000, help="rows of each file in table 5")
+    parser.add_argument("--stack-sessions", type=int, help="sessions of table 6 (default 10,000; 2,000 with --quick)")
+    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack")
     options = parser.parse_args(argv)
     sizes = options.sizes or ([1_000, 10_000] if options.quick else [10_000, 100_000])
     runs = options.import_runs or (3 if options.quick else 7)
@@ -676,7 +731,7 @@ def main(argv=None) -> int:
             f"export at {large:,}: peak growth {growth:.1f} MB (goal <= {EXPORT_GROWTH_GOAL_MB}); "
             f"time {large:,}/{small:,} = {ratio:.1f}x wall, {cpu_ratio:.1f}x CPU (goal <= {1.2 * large / small:.0f}x)",
         ]
-        _print("3. Scale: one group (moto server in a child process)", lines)
+        _print("3. Scale: one group (the embedded store in a child process)", lines)
         if growth > EXPORT_GROWTH_GOAL_MB:
             failed.append(f"export peak growth {growth:.1f} MB")
         if cpu_ratio > 1.2 * large / small:  # the wall clock is mostly moto's Query, which rescans the partition per page
@@ -692,6 +747,12 @@ def main(argv=None) -> int:
         _print(f"5. Files for finance: each format written for {options.file_rows:,} sessions (writer alone, no store)", lines)
         if workbook.peak_mb > EXPORT_GROWTH_GOAL_MB:
             failed.append(f"xlsx peak {workbook.peak_mb:.1f} MB")
+    if "stack" not in skip:
+        size = options.stack_sessions or (2_000 if options.quick else 10_000)
+        lines, peak = stack_memory_table(size)
+        _print("6. The local stack's memory: lock-all of sessions with 2,000-character notes", lines)
+        if peak >= STORE_RSS_GOAL_MB:
+            failed.append(f"stack peak RSS {peak:.0f} MB")
     print(f"\nbench took {time.perf_counter() - began:.0f} s; "
           + ("every figure within its goal" if not failed else "outside the goals: " + "; ".join(failed)), flush=True)
     return 0

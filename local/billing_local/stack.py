@@ -1,13 +1,19 @@
-"""The local stack (SPEC §6): on 127.0.0.1 only, an embedded DynamoDB + S3 (moto server) holding
-the table and bucket that template.yaml declares, and an HTTP API serving exactly the template's
-routes through the template's authorizer and handler functions (billing_local.gateway).
+"""The local stack (SPEC §6): on 127.0.0.1 only, an embedded DynamoDB + S3 (billing_local.store:
+moto, with each request atomic and the data kept on disk) holding the table and bucket that
+template.yaml declares, and an HTTP API serving exactly the template's routes through the
+template's authorizer and handler functions (billing_local.gateway).
 
     python -m billing_local.stack [--host 127.0.0.1] [--port 3000] [--aws-port 0]
-                                  [--state .local/stack.json] [--no-seed]
+                                  [--state .local/stack.json] [--data .local/data] [--fresh]
+                                  [--no-seed] [--faults conflict=0.1,throttle=0.05,...] [--fault-seed N]
 
-Port 0 picks a free port. `.local/stack.json` is written (atomically) only once everything is up:
-{"api_url", "aws_endpoint_url", "table", "bucket", "tenants": [{"tenant_id", "name", "tokens"}]}.
-SIGINT / SIGTERM stop both servers and exit 0."""
+Port 0 picks a free port. The data directory keeps every answered write across a restart or a
+crash (--fresh erases it first); the demo tenants are seeded only into a new store, and their
+tokens are kept beside the data, so a restart answers the same tokens. `.local/stack.json` is
+written (atomically) only once everything is up: {"api_url", "aws_endpoint_url", "table",
+"bucket", "data", "faults", "tenants": [{"tenant_id", "name", "tokens"}]}. --faults makes the
+embedded DynamoDB fail a share of requests as DynamoDB can (billing_local.store), from the moment
+the stack is ready. SIGINT / SIGTERM stop both servers and exit 0."""
 import argparse
 import json
 import logging
@@ -26,6 +32,8 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "console"
 DEFAULT_STATE = ROOT / ".local" / "stack.json"
+DEFAULT_DATA = ROOT / ".local" / "data"
+TENANTS_FILE = "demo-tenants.json"  # in the data directory: the seeded tenants and their tokens
 TABLE = "billing-local"
 BUCKET = "billing-exports-local"
 REGION = "us-east-1"
@@ -234,18 +242,23 @@ class ApiRequest(BaseHTTPRequestHandler):
 class LocalStack:
     """Both servers, the table and bucket, the demo data; start() then stop()."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0, state: Path = DEFAULT_STATE, seed: bool = True):
+    def __init__(self, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0, state: Path = DEFAULT_STATE,
+                 seed: bool = True, data: Path | None = DEFAULT_DATA, fresh: bool = False, faults=None):
+        from .store import Faults
+
         self.address = loopback_address(host)
         self.port, self.aws_port, self.state, self.seed = port, aws_port, Path(state), seed
-        self.moto = None
+        self.data, self.fresh = (Path(data) if data is not None else None), fresh
+        self.faults = faults or Faults()
+        self.store = None
         self.api: LocalApi | None = None
         self.api_thread: threading.Thread | None = None
         self.tenants: list[dict] = []
         self.description: dict | None = None
 
     def start(self) -> dict:
-        self.state.unlink(missing_ok=True)  # a previous stack's file names tokens that no longer exist
-        self._start_moto()
+        self.state.unlink(missing_ok=True)  # a previous stack's file may name another port
+        self._start_store()
         configure_environment(self.aws_endpoint_url)
         import boto3  # only now: the clients must see the endpoint and the fake credentials
 
@@ -255,8 +268,12 @@ class LocalStack:
         from .gateway import Gateway, load_handler
 
         models.reset()
-        template.create_table(boto3.client("dynamodb", endpoint_url=self.aws_endpoint_url, region_name=REGION), TABLE)
-        template.create_bucket(boto3.client("s3", endpoint_url=self.aws_endpoint_url, region_name=REGION), BUCKET)
+        dynamodb = boto3.client("dynamodb", endpoint_url=self.aws_endpoint_url, region_name=REGION)
+        s3 = boto3.client("s3", endpoint_url=self.aws_endpoint_url, region_name=REGION)
+        if TABLE not in dynamodb.list_tables()["TableNames"]:
+            template.create_table(dynamodb, TABLE)
+        if BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+            template.create_bucket(s3, BUCKET)
         gateway = Gateway()
         for route in gateway.routes:  # import every function now, not concurrently on first requests
             load_handler(str(route.code_dir), route.handler)
@@ -264,10 +281,8 @@ class LocalStack:
             self.api = LocalApi(self.address, self.port, gateway)
         except OSError as error:
             raise StackError(f"cannot listen on {url_of(self.address, self.port)}: {error.strerror or error} (try --port 0)") from None
-        if self.seed:
-            from .demo import seed
-
-            self.tenants = seed(gateway)
+        self.tenants = self._tenants(gateway)
+        self.faults.enabled = self.faults.configured  # the demo data is written without faults
         self.api_thread = threading.Thread(target=self.api.serve_forever, name="local-api", daemon=True)
         self.api_thread.start()
         self.description = {
@@ -275,32 +290,42 @@ class LocalStack:
             "aws_endpoint_url": self.aws_endpoint_url,
             "table": TABLE,
             "bucket": BUCKET,
+            "data": str(self.data) if self.data is not None else None,
+            "faults": {kind: share for kind, share in self.faults.rates.items() if share},
             "tenants": self.tenants,
         }
         self._write_state()
         return self.description
 
-    def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
+    def _start_store(self) -> None:
+        from .store import EmbeddedStore, StoreError
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self.store = EmbeddedStore(self.aws_port, self.data, fresh=self.fresh, faults=self.faults)
         try:
-            self.moto.start()
-        except OSError as error:
-            self.moto = None
-            raise StackError(f"cannot start the embedded AWS on 127.0.0.1:{self.aws_port}: {error.strerror or error}") from None
-        host, port = self.moto.get_host_and_port()
-        self.aws_endpoint_url = url_of(host, port)
+            self.aws_endpoint_url = self.store.start()
+        except StoreError as error:
+            self.store = None
+            raise StackError(str(error)) from None
+
+    def _tenants(self, gateway) -> list[dict]:
+        """The demo tenants: seeded into a new store (once), else read back with their tokens."""
+        kept = self.data / TENANTS_FILE if self.data is not None else None
+        if kept is not None and kept.exists():
+            return json.loads(kept.read_text())
+        if not self.seed:
+            return []
+        if not self.store.is_new:
+            raise StackError(f"{self.data} holds data but not the demo tenants' tokens ({TENANTS_FILE}): "
+                             "start with --fresh to start over, or --no-seed to keep the data without them")
+        from .demo import seed
+
+        tenants = seed(gateway)
+        if kept is not None:
+            _write_private(kept, tenants)
+        return tenants
 
     def _write_state(self) -> None:
-        self.state.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.state.with_name(f".{self.state.name}.{os.getpid()}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds tokens
-        with os.fdopen(descriptor, "w") as out:
-            json.dump(self.description, out, indent=2)
-            out.write("\n")
-        os.replace(temporary, self.state)
+        _write_private(self.state, self.description)
 
     def stop(self) -> None:
         if self.api is not None:
@@ -308,14 +333,27 @@ class LocalStack:
                 self.api.shutdown()
             self.api.server_close()
             self.api = None
-        if self.moto is not None:
-            self.moto.stop()
-            self.moto = None
+        if self.store is not None:
+            self.store.stop()
+            self.store = None
         try:  # the file describes a running stack: remove it, unless another stack has replaced it
             if self.description and json.loads(self.state.read_text()) == self.description:
                 self.state.unlink()
         except (OSError, ValueError):
             pass
+
+
+def _write_private(path: Path, value) -> None:
+    """Written atomically, readable by its owner only (it holds tokens)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        json.dump(value, out, indent=2)
+        out.write("\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
 
 
 def banner(description: dict, state: Path, seconds: float) -> str:
@@ -329,8 +367,12 @@ def banner(description: dict, state: Path, seconds: float) -> str:
         lines.append(f"  web console  {api}/")
     lines += [
         f"  AWS (moto)   {description['aws_endpoint_url']}   table {description['table']}, bucket {description['bucket']}",
+        f"  data         {description['data'] or 'in memory only'}   (kept across restarts; --fresh starts empty)",
         f"  state        {state}",
     ]
+    if description["faults"]:
+        lines.append("  faults       " + ", ".join(f"{kind}={share}" for kind, share in description["faults"].items())
+                     + "   (a share of DynamoDB requests fail as DynamoDB can)")
     for tenant in description["tenants"]:
         lines.append(f"  tenant {tenant['tenant_id']} ({tenant['name']})")
         for role, token in tenant["tokens"].items():
@@ -348,7 +390,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=3000, help="HTTP API port (default 3000; 0 picks a free port)")
     parser.add_argument("--aws-port", type=int, default=0, help="embedded DynamoDB + S3 port (default 0: a free port)")
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="where to write the stack description (default .local/stack.json)")
-    parser.add_argument("--no-seed", action="store_true", help="start empty: no demo tenants")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="where the data is kept (default .local/data)")
+    parser.add_argument("--in-memory", action="store_true", help="keep nothing on disk (every start is empty)")
+    parser.add_argument("--fresh", action="store_true", help="erase the data directory first: start empty, re-seed")
+    parser.add_argument("--no-seed", action="store_true", help="no demo tenants in a new store")
+    parser.add_argument("--faults", metavar="KIND=SHARE,...",
+                        help="fail a share of DynamoDB requests: conflict, throughput, throttle, error500, lost (e.g. conflict=0.1,lost=0.02)")
+    parser.add_argument("--fault-seed", type=int, help="seed of the fault draws (default: random)")
     args = parser.parse_args(argv)
     for name in ("port", "aws_port"):
         if not 0 <= getattr(args, name) <= 65535:
@@ -370,7 +418,14 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, stop)
     stack = None
     try:
-        stack = LocalStack(args.host, args.port, args.aws_port, args.state, seed=not args.no_seed)
+        from .store import Faults, StoreError
+
+        try:
+            faults = Faults.parse(args.faults, args.fault_seed)
+        except StoreError as error:
+            raise StackError(str(error)) from None
+        stack = LocalStack(args.host, args.port, args.aws_port, args.state, seed=not args.no_seed,
+                           data=None if args.in_memory else args.data, fresh=args.fresh, faults=faults)
         description = stack.start()
         print(banner(description, args.state, time.monotonic() - began), flush=True)
         while True:
@@ -392,15 +447,19 @@ def main(argv=None) -> int:
 
 
 class StackProcess:
-    """The stack as a child process on free ports (tests, benchmarks): waits for the state file."""
+    """The stack as a child process on free ports (tests, benchmarks), exactly as `make run` starts
+    it: waits for the state file. Its data directory is `data` (default: beside the state file)."""
 
-    def __init__(self, state: Path, *extra: str, timeout: float = 120.0):
+    def __init__(self, state: Path, *extra: str, data: Path | None = None, timeout: float = 120.0):
         self.state = Path(state)
+        self.data = Path(data) if data is not None else self.state.parent / "data"
         self.log = self.state.with_suffix(".log")
+        self.state.unlink(missing_ok=True)
         started = time.monotonic()
-        with open(self.log, "wb") as log:
+        with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "billing_local.stack", "--port", "0", "--aws-port", "0", "--state", str(self.state), *extra],
+                [sys.executable, "-m", "billing_local.stack", "--port", "0", "--aws-port", "0", "--state", str(self.state),
+                 "--data", str(self.data), *extra],
                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
             )
         while not self.state.exists():
@@ -414,6 +473,12 @@ class StackProcess:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def kill(self) -> int:
+        """SIGKILL: a crash, nothing flushed or compacted."""
+        if self.process.poll() is None:
+            self.process.kill()
+        return self.process.wait()
 
     def stop(self, timeout: float = 20.0) -> int:
         if self.process.poll() is None:

@@ -13,7 +13,8 @@ import pytest
 from moto import mock_aws
 
 from billing_core import models
-from billing_local import moto_shims, template
+from billing_local import template
+from billing_local.store import transactions_back_up_only_their_items
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -130,8 +131,8 @@ def gold(msp):
 @pytest.fixture(autouse=True)
 def fast_transactions():
     """moto's transactions back up only the items they name, not the whole table (see
-    billing_local.moto_shims: the same outcome, as each in-process request is atomic)."""
-    with moto_shims.transactions_back_up_only_their_items():
+    billing_local.store: the same outcome, as each in-process request is atomic)."""
+    with transactions_back_up_only_their_items():
         yield
 
 

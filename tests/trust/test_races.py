@@ -1,197 +1,195 @@
-"""Exactly-once accounting under real concurrency (SPEC §7): many threads drive the API at once,
-through the template's authorizer and handlers, against a moto *server* over HTTP.
+"""Exactly-once accounting under real concurrency (SPEC §7, §8): the local stack exactly as `make
+run` starts it — `python -m billing_local.stack` in a child process, its embedded store on disk —
+raced over HTTP by real concurrent clients (threads, urllib), with the store's fault injection off
+and on (conflicts, throttling, 500s and answers lost after the commit, as DynamoDB can answer).
 
-Why the server is serialised: DynamoDB applies each request (a conditional put, an update, a
-TransactWriteItems) atomically. moto does not: its server is a threaded werkzeug server, the only
-lock in `DomainDispatcherApplication` guards choosing the backend app, and
-`DynamoDBBackend.transact_write_items` checks every condition, writes, and on failure restores a
-deep copy of the whole table taken before it began, so two overlapping requests could both pass a
-condition, or one could undo the other's write. `OneRequestAtATime` below makes each AWS request
-atomic, as in AWS, while the application threads still race freely between their reads and their
-conditional writes: the gaps the product must survive are exactly the real ones.
-
-Every race runs ROUNDS times (the 150-session one 3 times), each round with a new tenant on one
-table, and after each one the invariant is checked: the
-contract's used_minutes equals the sum of the billed_minutes of its accounted sessions, and every
-session appears exactly once."""
+Each race sets up its own groups with faults off, runs with the module's faults on or off, and is
+followed by `check_invariants` (faults off again): every 200/201 answered is durable, nothing is
+counted twice, the balance adds up, every frozen price matches the profile version it names.
+During a race only these answers are acceptable: a success, a 409 with a code that is not
+`retry`, or a 503 `retry` with a Retry-After header. A 500, or any other answer, fails."""
 import json
-import logging
 import math
 import os
 import threading
+import urllib.error
+import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-import boto3
 import pytest
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
 
-from billing_core import models, tenants
-from billing_local import moto_shims, template
-from billing_local.gateway import Gateway
+from billing_core import models, tariff, tenants
+from billing_local.stack import StackProcess
 
-from .conftest import GOLD, Caller, Tenant, assert_error_shape, count, upload
+from .conftest import GOLD, count, upload
 
-ROUNDS = 5
-AGENTS = 8
+# Shares of DynamoDB requests failing while the faults are on (billing_local.store).
+FAULTS = "conflict=0.08,throughput=0.03,throttle=0.03,error500=0.02,lost=0.02"
 STEP = GOLD["step_minutes"]
+# What the product does not do yet (issue 10 part 2: retry transient store failures with jittered
+# backoff inside the function, answer 503 `retry` + Retry-After when it gives up): today a
+# TransactionConflict, after billing_core's MAX_ATTEMPTS = 4 tries, or at once on a contract or a
+# profile, becomes a 409 `retry`, which these tests refuse. The lead removes these marks with it.
+def _missing(what: str):
+    return pytest.mark.xfail(strict=False, reason=f"{what}: billing_core must retry conflicts itself and answer 503 retry "
+                                                   "with Retry-After when it gives up (issue 10 part 2)")
 
 
-class OneRequestAtATime:
-    """WSGI middleware: one AWS request is handled at a time (the whole answer is built under the
-    lock), so each DynamoDB call is atomic as in AWS. Counts the requests that had to wait."""
+RECORD_RETRY = _missing("under injected conflicts recording answers 409 retry ('being recorded concurrently') when they repeat")
+LOCK_RETRY = _missing("under injected conflicts a lock answers 409 retry ('session ... keeps changing') after 4 attempts")
+PROFILE_RETRY = _missing("under injected conflicts a profile update answers 409 retry ('was updated concurrently') at once")
+RECHARGE_RETRY = _missing("a recharge racing locks answers 409 retry ('the contract changed meanwhile') at once, faults or not")
 
-    def __init__(self, app):
-        self.app, self.lock = app, threading.Lock()
-        self.requests = self.waited = 0
 
-    def __call__(self, environ, start_response):
-        if not self.lock.acquire(blocking=False):
-            self.waited += 1
-            self.lock.acquire()
+def faults_param(marks_on=()):
+    return pytest.mark.parametrize("faults", [pytest.param(False, id="faults-off"), pytest.param(True, id="faults-on", marks=list(marks_on))])
+
+
+# ---------------------------------------------------------------- the stack, over HTTP
+
+
+@dataclass
+class Answer:
+    status: int
+    body: object
+    headers: dict
+
+
+class Client:
+    """One Authorization header; one real HTTP request per call."""
+
+    def __init__(self, api: str, token: str, token_id: str | None = None):
+        self.api, self.token, self.token_id = api, token, token_id
+
+    def call(self, method: str, path: str, body=None, query: str = "") -> Answer:
+        url = f"{self.api}{path}" + (f"?{query}" if query else "")
+        raw = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=raw, method=method,
+                                         headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
         try:
-            self.requests += 1
-            return list(self.app(environ, start_response))
-        finally:
-            self.lock.release()
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                status, text, headers = answer.status, answer.read(), answer.headers
+        except urllib.error.HTTPError as error:
+            status, text, headers = error.code, error.read(), error.headers
+        return Answer(status, json.loads(text) if text else None, {k.lower(): v for k, v in headers.items()})
+
+    def get(self, path, query=""):
+        return self.call("GET", path, query=query)
+
+    def post(self, path, body=None):
+        return self.call("POST", path, body)
+
+    def put(self, path, body=None):
+        return self.call("PUT", path, body)
+
+    def patch(self, path, body=None):
+        return self.call("PATCH", path, body)
 
 
-class SerialisedMotoServer(ThreadedMotoServer):
-    """moto's ThreadedMotoServer (threaded: connections are served concurrently), with each
-    request applied atomically."""
-
-    def _server_entry(self) -> None:
-        self.app = OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, self.app, threaded=True, request_handler=MotoRequestHandler)
-        self._server_ready_event.set()
-        self._server.serve_forever()
+def ok(answer: Answer, *statuses) -> dict:
+    assert answer.status in (statuses or (200,)), (answer.status, answer.body)
+    return answer.body
 
 
-ENV = ("AWS_ENDPOINT_URL", "TABLE_NAME", "EXPORTS_BUCKET")
+def acceptable(answer: Answer) -> bool:
+    """True for a success; False for a refusal a client must accept (409 non-retry, 503 retry);
+    fails the test on anything else (a 500, a 409 `retry`, a 503 without Retry-After)."""
+    if 200 <= answer.status < 300:
+        return True
+    error = (answer.body or {}).get("error") if isinstance(answer.body, dict) else None
+    assert isinstance(error, dict) and error.get("code") and error.get("message"), (answer.status, answer.body)
+    if answer.status == 409 and error["code"] != "retry":
+        return False
+    if answer.status == 503 and error["code"] == "retry" and answer.headers.get("retry-after"):
+        count("503 retry answered during races", 1)
+        return False
+    raise AssertionError(f"unacceptable answer during a race: {answer.status} {answer.body}")
 
 
-@pytest.fixture(scope="module")
-def server():
-    # With one request at a time, a transaction's rollback needs only the items it names (see
-    # billing_local.moto_shims), not a copy of the whole table: same outcome, far faster.
-    with moto_shims.transactions_back_up_only_their_items():
-        yield from _serialised_server()
+class Stack:
+    """The running stack, a tenant of its own with tokens per role, the store's fault switch."""
 
+    def __init__(self, process: StackProcess):
+        self.process = process
+        self.api = process.description["api_url"]
+        self.endpoint = process.description["aws_endpoint_url"]
+        with self.store_env():
+            self.tenant_id = tenants.create_tenant("Racing IT")["tenant_id"]
+            self.tokens = {role: [tenants.issue_token(self.tenant_id, role) for _ in range(number)]
+                           for role, number in {"admin": 2, "finance": 2, "technician": 6, "agent": 8}.items()}
+        self.admin, self.finance = self.clients("admin")[0], self.clients("finance")[0]
 
-def _serialised_server():
-    saved = {name: os.environ.get(name) for name in ENV}
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    moto = SerialisedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
-    os.environ["EXPORTS_BUCKET"] = "trust-race-exports"
-    os.environ["TABLE_NAME"] = "trust-race"
-    models.reset()
-    template.create_table(boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"]), os.environ["TABLE_NAME"])
-    template.create_bucket(boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]), os.environ["EXPORTS_BUCKET"])
-    try:
-        yield moto
-    finally:
-        count("AWS requests served by the moto server during the races", moto.app.requests)
-        count("AWS requests that arrived while another was being served", moto.app.waited)
-        _threads.shutdown()
-        moto.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    def clients(self, role: str) -> list[Client]:
+        return [Client(self.api, issued["token"], issued["token_id"]) for issued in self.tokens[role]]
+
+    @contextmanager
+    def store_env(self):
+        """This process's billing_core pointed at the stack's store (tokens are issued with the
+        admin CLI's own calls, which the API does not offer)."""
+        names = ("AWS_ENDPOINT_URL", "TABLE_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ.update({"AWS_ENDPOINT_URL": self.endpoint, "TABLE_NAME": self.process.description["table"],
+                           "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+        os.environ.pop("AWS_SESSION_TOKEN", None)
         models.reset()
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            models.reset()
 
+    def faults(self, enabled: bool) -> dict:
+        request = urllib.request.Request(f"{self.endpoint}/_store/faults", data=json.dumps({"enabled": enabled}).encode(), method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
 
-@pytest.fixture(scope="module")
-def gateway(server):
-    gateway = Gateway()
-    for route in template.routes():  # import every handler once, before threads share them
-        gateway.invoke(route.method, route.path, {}, "", None)
-    return gateway
+    @contextmanager
+    def racing(self, faults: bool):
+        before = self.faults(faults)["injected"]
+        try:
+            yield
+        finally:
+            after = self.faults(False)["injected"]
+            for kind, number in after.items():
+                count(f"faults injected during races: {kind}", number - before[kind])
 
-
-class World:
-    """A new tenant (on the module's table) with a subscription profile and a group on it. Each
-    round gets its own tenant, so rounds never see each other's sessions."""
-
-    def __init__(self, gateway: Gateway):
-        self.gateway = gateway
-        self.tenant = Tenant(gateway, "Racing IT")
-        self.profile = self.ok(self.tenant.admin.post("/v1/profiles", {**GOLD, "profile_id": "gold"}), 201)
-        self.group = self.new_group("acme")
-
-    @staticmethod
-    def ok(answer, *statuses):
-        status, body = answer
-        assert status in (statuses or (200,)), (status, body)
-        return body
-
-    def new_group(self, group_id: str) -> str:
-        self.ok(self.tenant.admin.put(f"/v1/groups/{group_id}", {"name": f"{group_id} Ltd"}), 201)
-        self.ok(self.tenant.admin.put(f"/v1/groups/{group_id}/contract", {"profile_id": "gold"}))
+    def new_group(self, profile_id: str = "gold") -> str:
+        group_id = f"g-{uuid.uuid4().hex[:10]}"
+        ok(self.admin.put(f"/v1/groups/{group_id}", {"name": f"{group_id} Ltd"}), 201)
+        ok(self.admin.put(f"/v1/groups/{group_id}/contract", {"profile_id": profile_id}))
         return group_id
 
-    def callers(self, role: str, number: int) -> list[Caller]:
-        """`number` callers of the role, each with its own token (N agents, N technicians...)."""
-        made = []
-        for _ in range(number):
-            issued = tenants.issue_token(self.tenant.tenant_id, role)
-            made.append(Caller(self.gateway, issued["token"]))
-            made[-1].token_id = issued["token_id"]
-        return made
-
-    # -------------------------------------------------------- the invariant
-
-    def sessions(self, group_id: str) -> list[dict]:
-        found, cursor = [], None
-        while True:
-            query = "limit=100" + (f"&cursor={cursor}" if cursor else "")
-            page = self.ok(self.tenant.finance.get(f"/v1/groups/{group_id}/sessions", query))
-            found += page["sessions"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return found
-
-    def assert_exactly_once(self, group_id: str, expected_ids=None) -> list[dict]:
-        """used_minutes == Σ billed_minutes of the accounted sessions; every session once."""
-        sessions = self.sessions(group_id)
-        ids = [s["session_id"] for s in sessions]
-        assert len(ids) == len(set(ids)), "a session appears twice"
-        if expected_ids is not None:
-            assert sorted(ids) == sorted(expected_ids)
-        accounted = [s for s in sessions if s["status"] == "accounted"]
-        billed = sum(s["billed_minutes"] for s in accounted)
-        totals = self.ok(self.tenant.finance.get(f"/v1/groups/{group_id}/totals"))
-        balance = totals["balance"]
-        assert balance["used_minutes"] == billed, (balance, billed)
-        assert totals["accounted"]["billed_minutes"] == billed
-        assert totals["accounted"]["sessions"] == len(accounted)
-        assert totals["to_account"]["sessions"] == len(sessions) - len(accounted)
-        assert balance["available_minutes"] == balance["total_minutes"] + balance["recharged_minutes"] - billed
-        count("invariant checks after a race", 1)
-        return sessions
-
-    def history(self, session_id: str) -> list[dict]:
-        return self.ok(self.tenant.finance.get(f"/v1/sessions/{session_id}/history"))["history"]
+    def new_profile(self, values: dict) -> str:
+        return ok(self.admin.post("/v1/profiles", {**values, "profile_id": f"p-{uuid.uuid4().hex[:10]}"}), 201)["profile_id"]
 
 
-@pytest.fixture
-def world(gateway):
-    return lambda: World(gateway)
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    process = StackProcess(tmp_path_factory.mktemp("races") / "stack.json", "--no-seed", "--faults", FAULTS, "--fault-seed", "10")
+    try:
+        running = Stack(process)
+        running.faults(False)  # on only while racing
+        ok(running.admin.post("/v1/profiles", {**GOLD, "profile_id": "gold"}), 201)
+        yield running
+    finally:
+        process.stop()
+        _threads.shutdown()
 
 
-MAX_THREADS = 12
-# The racing threads live as long as the module: pynamodb gives every thread its own botocore
-# session and client per model (thread-local), which costs far more to build than a request.
+MAX_THREADS = 24
 _threads = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="race")
 
 
-def race(calls):
-    """Runs every call in its own thread, all released together by a barrier; answers in order."""
+def race(calls) -> list:
+    """Every call in its own thread, all released together by a barrier; answers in order."""
     assert len(calls) <= MAX_THREADS
     barrier = threading.Barrier(len(calls))
 
@@ -204,6 +202,118 @@ def race(calls):
     return answers
 
 
+# ---------------------------------------------------------------- the invariants
+
+
+@dataclass
+class Answered:
+    """The successes a race answered, which must all be durable."""
+
+    uploads: dict = field(default_factory=dict)  # session_id → the session answered
+    locks: dict = field(default_factory=dict)  # session_id → the accounted session answered
+    adjusts: list = field(default_factory=list)  # (session_id, extra_minutes) answered 200
+    recharges: list = field(default_factory=list)  # minutes of each recharge answered 201
+    recharges_sent: list = field(default_factory=list)  # minutes of every recharge sent
+
+
+def sessions_of(client: Client, group_id: str) -> list[dict]:
+    found, cursor = [], None
+    while True:
+        page = ok(client.get(f"/v1/groups/{group_id}/sessions", "limit=100" + (f"&cursor={cursor}" if cursor else "")))
+        found += page["sessions"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def history_of(client: Client, session_id: str) -> list[dict]:
+    return ok(client.get(f"/v1/sessions/{session_id}/history"))["history"]
+
+
+_profiles: dict = {}
+
+
+def priced(client: Client, session: dict) -> tariff.Pricing:
+    """The session's own figures priced under the profile version it names (SPEC §3)."""
+    key = (session["profile_id"], session["profile_version"])
+    if key not in _profiles:
+        _profiles[key] = ok(client.get(f"/v1/profiles/{session['profile_id']}", f"version={session['profile_version']}"))
+    profile = _profiles[key]
+    assert profile["version"] == session["profile_version"], profile
+    values = {k: v for k, v in profile.items() if k not in ("profile_id", "name", "type", "version", "created_at", "updated_at")}
+    return tariff.price(tariff.parse_tariff(profile["type"], values), session["connection_seconds"], session["extra_minutes"])
+
+
+def check_invariants(stack: Stack, group_id: str, answered: Answered, expected_ids=None) -> list[dict]:
+    """After a race, through the HTTP API (faults off): what was answered is there, nothing is
+    counted twice, the balance adds up, every frozen price is the one its profile version gives."""
+    reader = stack.finance
+    sessions = sessions_of(reader, group_id)
+    by_id = {s["session_id"]: s for s in sessions}
+    assert len(by_id) == len(sessions), "a session is listed twice"
+    if expected_ids is not None:
+        assert set(by_id) <= set(expected_ids)
+    # every success answered is durable
+    for session_id, first in answered.uploads.items():
+        stored = by_id.get(session_id)
+        assert stored is not None, f"{session_id} answered 201/200 and is not there"
+        for name in ("group_id", "technician", "computer_id", "started_at", "ended_at", "connection_seconds"):
+            assert stored[name] == first[name], (name, first, stored)
+    for session_id, locked in answered.locks.items():
+        stored = by_id[session_id]
+        assert stored["status"] == "accounted", (session_id, stored)
+        for name in ("billed_minutes", "cost", "profile_id", "profile_version", "extra_minutes", "locked_at"):
+            assert stored[name] == locked[name], (name, locked, stored)
+    histories = dict(zip(by_id, _threads.map(lambda session_id: history_of(reader, session_id), by_id)))
+    for session_id, extra in answered.adjusts:
+        changes = [e["changes"] for e in histories[session_id] if e["action"] == "adjusted"]
+        assert any(c.get("extra_minutes", {}).get("after") == extra for c in changes), (session_id, extra, changes)
+    # nothing counted twice
+    accounted = [s for s in sessions if s["status"] == "accounted"]
+    for session_id, entries in histories.items():
+        actions = [e["action"] for e in entries]
+        assert actions.count("recorded") == 1, (session_id, actions)
+        if by_id[session_id]["status"] == "accounted":
+            assert actions.count("locked") == 1 and actions[-1] == "locked", (session_id, actions)
+        else:
+            assert "locked" not in actions, (session_id, actions)
+    totals = ok(reader.get(f"/v1/groups/{group_id}/totals"))
+    billed = sum(s["billed_minutes"] for s in accounted)
+    assert totals["accounted"]["sessions"] == len(accounted)
+    assert totals["to_account"]["sessions"] == len(sessions) - len(accounted)
+    assert totals["accounted"]["billed_minutes"] == billed
+    # the balance adds up
+    balance = totals.get("balance")
+    if balance is not None:
+        assert balance["used_minutes"] == billed, (balance, billed)
+        assert balance["available_minutes"] == balance["total_minutes"] + balance["recharged_minutes"] - balance["used_minutes"]
+        group_history = ok(reader.get(f"/v1/groups/{group_id}/history"))["history"]
+        recharged = [e for e in group_history if e["action"] == "recharged"]
+        assert len(answered.recharges) <= len(recharged) <= len(answered.recharges_sent), (answered.recharges, recharged)
+        assert balance["recharged_minutes"] == _recharged_minutes(recharged), (balance, recharged)
+    else:
+        assert totals["accounted"]["cost"] == str(sum((Decimal(s["cost"]) for s in accounted), Decimal("0.00")))
+    # every frozen price is its profile version's
+    for session in accounted:
+        pricing = priced(reader, session)
+        assert session["billed_minutes"] == pricing.billed_minutes, session
+        assert session["total_seconds"] == pricing.total_seconds, session
+        assert session["cost"] == (str(pricing.cost) if pricing.cost is not None else None), session
+    count("invariant checks after a race", 1)
+    return sessions
+
+
+def _recharged_minutes(entries: list[dict]) -> int:
+    minutes = 0
+    for entry in entries:
+        changes = entry["changes"]
+        if "recharged_minutes" in changes:
+            minutes += changes["recharged_minutes"]["after"] - changes["recharged_minutes"]["before"]
+        else:
+            minutes += int(Decimal(str(changes["hours"])) * 60)
+    return minutes
+
+
 def billed(connection_seconds: int, extra_minutes: int, step: int) -> int:
     """SPEC §3, subscription: step × ceil(total_seconds / (60 × step)), written out again here."""
     total = max(0, connection_seconds + 60 * extra_minutes)
@@ -213,226 +323,233 @@ def billed(connection_seconds: int, extra_minutes: int, step: int) -> int:
 # ---------------------------------------------------------------- uploads
 
 
-def test_the_same_upload_sent_by_n_agents_at_once_is_one_session(world):
-    for round_ in range(ROUNDS):
-        w = world()
-        agents = w.callers("agent", AGENTS)
-        sent = upload(f"s-{round_}", w.group, 47, notes="replayed")
-        answers = race([lambda agent=agent: agent.post("/v1/sessions", sent) for agent in agents])
-        statuses = sorted(status for status, _ in answers)
-        assert statuses == [200] * (AGENTS - 1) + [201], answers
-        bodies = {json.dumps(body, sort_keys=True) for _, body in answers}
-        assert len(bodies) == 1, bodies  # the replays answer exactly what the first upload did
-        assert [e["action"] for e in w.history(sent["session_id"])] == ["recorded"]
-        w.assert_exactly_once(w.group, [sent["session_id"]])
-        w.ok(w.tenant.technician.post(f"/v1/sessions/{sent['session_id']}/lock"))
-        (session,) = w.assert_exactly_once(w.group, [sent["session_id"]])
-        assert session["billed_minutes"] == 60  # 47 minutes in started 15-minute steps
+@faults_param(marks_on=[RECORD_RETRY])
+def test_the_same_upload_sent_by_8_agents_at_once_is_one_session(stack, faults):
+    for round_ in range(2 if faults else 1):
+        group = stack.new_group()
+        sent = upload(f"same-{uuid.uuid4().hex[:8]}", group, 47, notes="replayed")
+        with stack.racing(faults):
+            answers = race([lambda agent=agent: agent.post("/v1/sessions", sent) for agent in stack.clients("agent")])
+        answered = Answered()
+        done = [a for a in answers if acceptable(a)]
+        assert all(a.status in (200, 201) for a in done)
+        if not faults:
+            assert sorted(a.status for a in answers) == [200] * 7 + [201], [(a.status, a.body) for a in answers]
+        assert len({json.dumps(a.body, sort_keys=True) for a in done}) <= 1  # the replays answer what the first did
+        for a in done:
+            answered.uploads[sent["session_id"]] = a.body["session"]
+        check_invariants(stack, group, answered, [sent["session_id"]])
 
 
-def test_one_session_id_with_different_content_at_once_is_one_winner_and_409s(world):
-    for round_ in range(ROUNDS):
-        w = world()
-        agents = w.callers("agent", AGENTS)
-        variants = [upload(f"s-{round_}", w.group, 20 + n, notes=f"variant {n}") for n in range(AGENTS)]
-        answers = race([lambda agent=agent, sent=sent: agent.post("/v1/sessions", sent) for agent, sent in zip(agents, variants)])
-        winners = [index for index, (status, _) in enumerate(answers) if status == 201]
-        assert len(winners) == 1, answers
-        for index, (status, body) in enumerate(answers):
-            if index != winners[0]:
-                assert status == 409, (status, body)
-                assert_error_shape(status, body, code="session_conflict")
-        stored = w.ok(w.tenant.finance.get(f"/v1/sessions/s-{round_}"))
-        assert stored == answers[winners[0]][1]["session"]
-        assert stored["notes"] == f"variant {winners[0]}"
-        assert [e["action"] for e in w.history(f"s-{round_}")] == ["recorded"]
-        w.ok(w.tenant.finance.post(f"/v1/groups/{w.group}/lock-all", {}))
-        w.assert_exactly_once(w.group, [f"s-{round_}"])
+@faults_param(marks_on=[RECORD_RETRY])
+def test_250_distinct_uploads_by_8_agents_into_one_group_are_all_counted(stack, faults):
+    group = stack.new_group()
+    sessions = [upload(f"up-{n:03d}-{uuid.uuid4().hex[:6]}", group, 5 + n % 50, day=1 + n // 10, hour=8 + n % 10) for n in range(250)]
+    agents = stack.clients("agent")
 
+    def send(agent, mine):
+        return [(sent, agent.post("/v1/sessions", sent)) for sent in mine]
 
-def test_batches_repeating_one_session_sent_at_once_record_it_once(world):
-    for round_ in range(ROUNDS):
-        w = world()
-        agents = w.callers("agent", 6)
-        first, second, third = (upload(f"b{round_}-{n}", w.group, 16 + 10 * n, hour=9 + n) for n in range(3))
-        changed = {**second, "notes": "other content"}
-        batch = [first, second, first, third, first, changed, third]
-        answers = race([lambda agent=agent: agent.post("/v1/sessions/batch", {"sessions": batch}) for agent in agents])
-        bodies = {}
-        for status, body in answers:
-            assert status == 200, body
-            results = body["results"]
-            assert len(results) == len(batch)
-            for sent, result in zip(batch, results):
-                if sent is changed:
-                    assert result["recorded"] is False and result["error"]["code"] == "session_conflict", result
-                    continue
-                assert result["recorded"] is True, result
-                bodies.setdefault(sent["session_id"], set()).add(json.dumps(result["session"], sort_keys=True))
-        assert {sid: len(found) for sid, found in bodies.items()} == {s["session_id"]: 1 for s in (first, second, third)}
-        for sent in (first, second, third):
-            assert [e["action"] for e in w.history(sent["session_id"])] == ["recorded"]
-        assert w.ok(w.tenant.finance.get(f"/v1/sessions/{second['session_id']}"))["notes"] == ""
-        w.ok(w.tenant.finance.post(f"/v1/groups/{w.group}/lock-all", {}))
-        sessions = w.assert_exactly_once(w.group, [s["session_id"] for s in (first, second, third)])
-        assert sum(s["billed_minutes"] for s in sessions) == 30 + 30 + 45
+    with stack.racing(faults):
+        answers = race([lambda agent=agent, n=n: send(agent, sessions[n::len(agents)]) for n, agent in enumerate(agents)])
+    answered = Answered()
+    for sent, answer in [pair for batch in answers for pair in batch]:
+        if acceptable(answer):
+            # 200 when the store lost the answer to the product's own write: botocore's retry found it there
+            assert answer.status == 201 or (faults and answer.status == 200), (answer.status, answer.body)
+            answered.uploads[sent["session_id"]] = answer.body["session"]
+    if not faults:
+        assert len(answered.uploads) == 250
+    stored = check_invariants(stack, group, answered, [s["session_id"] for s in sessions])
+    count("sessions uploaded in the 250-upload races", len(stored))
 
 
 # ---------------------------------------------------------------- locks
 
 
-def test_n_concurrent_locks_of_one_session_and_recharges_deduct_once(world):
-    for round_ in range(ROUNDS):
-        w = world()
-        session_id = f"s-{round_}"
-        w.ok(w.tenant.agent.post("/v1/sessions", upload(session_id, w.group, 52)), 201)
-        lockers = w.callers("technician", 3) + w.callers("finance", 3) + w.callers("admin", 2)
-        calls = [lambda c=c: c.post(f"/v1/sessions/{session_id}/lock") for c in lockers]
-        calls += [lambda: w.tenant.admin.post(f"/v1/groups/{w.group}/recharges", {"hours": "1.5", "amount": "75.00"})] * 2
+@faults_param(marks_on=[LOCK_RETRY])
+def test_20_concurrent_locks_of_one_subscription_session_deduct_once(stack, faults):
+    for round_ in range(2 if faults else 1):
+        group = stack.new_group()
+        session_id = f"lock-{uuid.uuid4().hex[:8]}"
+        answered = Answered()
+        answered.uploads[session_id] = ok(stack.admin.post("/v1/sessions", upload(session_id, group, 52)), 201)["session"]
+        lockers = (stack.clients("technician") + stack.clients("finance") + stack.clients("admin")) * 2
+        with stack.racing(faults):
+            answers = race([lambda c=c: c.post(f"/v1/sessions/{session_id}/lock") for c in lockers[:20]])
+        done = [a for a in answers if acceptable(a)]
+        assert all(a.status == 200 for a in done)
+        assert len({json.dumps(a.body, sort_keys=True) for a in done}) <= 1  # one lock, answered to all
+        if done:
+            assert done[0].body["status"] == "accounted" and done[0].body["billed_minutes"] == 60
+            answered.locks[session_id] = done[0].body
+        if not faults:
+            assert len(done) == 20
+        check_invariants(stack, group, answered, [session_id])
+
+
+@faults_param(marks_on=[LOCK_RETRY])
+def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack, faults):
+    group = stack.new_group()
+    ids = [f"la-{n:03d}-{uuid.uuid4().hex[:6]}" for n in range(80)]
+    uploads = [upload(sid, group, 5 + n % 50, day=1 + n // 10, hour=8 + n % 10) for n, sid in enumerate(ids)]
+    answered = Answered()
+    for first in range(0, len(uploads), 100):
+        for sent, result in zip(uploads[first:first + 100], ok(stack.admin.post("/v1/sessions/batch", {"sessions": uploads[first:first + 100]}))["results"]):
+            assert result["recorded"], result
+            answered.uploads[sent["session_id"]] = result["session"]
+    technicians = stack.clients("technician")
+    lock_alls = stack.clients("finance")
+
+    def lock_some(caller, offset):  # each technician locks 5 sessions, half of them walking against the lock-all's order
+        mine = ids[offset::16][:5]
+        return [(sid, caller.post(f"/v1/sessions/{sid}/lock")) for sid in (mine if offset % 2 else reversed(mine))]
+
+    def adjust_some(caller, offset):
+        return [(sid, extra, caller.patch(f"/v1/sessions/{sid}", {"extra_minutes": extra}))
+                for sid, extra in zip(ids[offset::13][:6], (10, -5, 25, 20, 15, 5))]
+
+    calls = [lambda c=c: c.post(f"/v1/groups/{group}/lock-all", {}) for c in lock_alls]
+    calls += [lambda c=c, n=n: lock_some(c, n) for n, c in enumerate(technicians[:4])]
+    calls += [lambda c=c, n=n: adjust_some(c, 7 + n) for n, c in enumerate(technicians[4:])]
+    with stack.racing(faults):
         answers = race(calls)
-        locks, recharges = answers[:len(lockers)], answers[len(lockers):]
-        assert all(status == 200 for status, _ in locks), locks
-        assert len({json.dumps(body, sort_keys=True) for _, body in locks}) == 1  # one lock, answered to all
-        assert locks[0][1]["status"] == "accounted" and locks[0][1]["billed_minutes"] == 60
-        done = [body for status, body in recharges if status == 201]
-        for status, body in recharges:
-            if status != 201:
-                assert status == 409, (status, body)
-                assert_error_shape(status, body, code="retry")
-        assert done, recharges
-        assert [e["action"] for e in w.history(session_id)] == ["recorded", "locked"]
-        w.assert_exactly_once(w.group, [session_id])
-        balance = w.ok(w.tenant.finance.get(f"/v1/groups/{w.group}/totals"))["balance"]
-        assert balance["used_minutes"] == 60
-        assert balance["recharged_minutes"] == 90 * len(done)
-        assert balance["amount"] == f"{500 + 75 * len(done)}.00"
-
-
-def test_lock_all_racing_single_locks_over_150_sessions_locks_each_once(world):
-    sessions_per_round = 150
-    for round_ in range(3):
-        w = world()
-        ids = [f"s-{n:03d}" for n in range(sessions_per_round)]
-        uploads = [upload(sid, w.group, 5 + n % 50, day=1 + n // 10, hour=9 + n % 10) for n, sid in enumerate(ids)]
-        for start in range(0, len(uploads), 100):
-            results = w.ok(w.tenant.agent.post("/v1/sessions/batch", {"sessions": uploads[start:start + 100]}))["results"]
-            assert all(r["recorded"] for r in results), results
-        expected = {sid: billed(60 * (5 + n % 50), 0, STEP) for n, sid in enumerate(ids)}
-        technicians = w.callers("technician", 4)
-
-        def lock_some(caller, offset):
-            # each technician locks 5 sessions spread over both lock-all transactions (99 + 51),
-            # half of them walking from the end, against the lock-all's order
-            mine = ids[offset::30]
-            return [caller.post(f"/v1/sessions/{sid}/lock") for sid in (mine if offset % 2 else reversed(mine))]
-
-        lock_all_callers = w.callers("finance", 1) + w.callers("admin", 1)
-        calls = [lambda c=c: c.post(f"/v1/groups/{w.group}/lock-all", {}) for c in lock_all_callers]
-        calls += [lambda c=c, offset=offset: lock_some(c, offset) for offset, c in enumerate(technicians)]
-        answers = race(calls)
-        lock_alls, singles = answers[:2], [a for batch in answers[2:] for a in batch]
-        for status, body in singles:
-            assert status == 200 and body["status"] == "accounted", (status, body)
-        # Who locked each session: the lock records "<role>:<token_id>" (read straight from the table).
-        locked_by = {
-            session.session_id: (session.locked_by or "").partition(":")[2]
-            for session in models.Session.gsi1.query(models.keys.sessions_of(w.tenant.tenant_id, w.group))
-        }
-        assert sorted(locked_by) == ids
-        for caller, (status, body) in zip(lock_all_callers, lock_alls):
-            # Each lock-all finishes (other locks only shrink its work) and its answer says exactly
-            # what it locked: finance reconciles these figures with the balance.
-            assert status == 200, (status, body)
-            mine = [sid for sid, token_id in locked_by.items() if token_id == caller.token_id]
-            assert body["locked"] == len(mine), (body, len(mine))
-            assert body["billed_minutes"] == sum(expected[sid] for sid in mine)
-            count("lock-all races: sessions locked by a lock-all", len(mine))
-        sessions = w.assert_exactly_once(w.group, ids)
+    whole, singles, adjusts = answers[:2], answers[2:6], answers[6:]
+    for sid, answer in [pair for batch in singles for pair in batch]:
+        if acceptable(answer):
+            assert answer.body["status"] == "accounted", answer.body
+            answered.locks[sid] = answer.body
+    for sid, extra, answer in [triple for batch in adjusts for triple in batch]:
+        if acceptable(answer):
+            answered.adjusts.append((sid, extra))
+        elif not faults:
+            assert answer.body["error"]["code"] == "session_accounted", answer.body
+    sessions = check_invariants(stack, group, answered, ids)
+    if not faults:
         assert all(s["status"] == "accounted" for s in sessions)
-        assert {s["session_id"]: s["billed_minutes"] for s in sessions} == expected
-        count("lock-all races: sessions locked by a single lock", sum(1 for token_id in locked_by.values() if token_id in {c.token_id for c in technicians}))
-        count("lock-all races: sessions (150 per round)", len(ids))
+    # each lock-all's answer says exactly what it locked: finance reconciles it with the balance
+    accounted = [s["session_id"] for s in sessions if s["status"] == "accounted"]
+    locked_by = dict(zip(accounted, _threads.map(lambda sid: history_of(stack.finance, sid)[-1]["actor"], accounted)))
+    by_id = {s["session_id"]: s for s in sessions}
+    for caller, answer in zip(lock_alls, whole):
+        if acceptable(answer):
+            mine = [sid for sid, actor in locked_by.items() if actor == caller.token_id]
+            assert answer.body["locked"] == len(mine), (answer.body, len(mine))
+            assert answer.body["billed_minutes"] == sum(by_id[sid]["billed_minutes"] for sid in mine)
+            count("sessions locked by a lock-all in the races", len(mine))
 
 
-def test_adjustments_racing_a_lock_leave_the_lock_priced_as_the_session_is_stored(world):
-    for round_ in range(ROUNDS):
-        w = world()
-        ids = [f"s-{round_}-{n}" for n in range(3)]
+@RECHARGE_RETRY
+@faults_param()
+def test_recharges_racing_locks_credit_each_answered_recharge_once(stack, faults):
+    for round_ in range(1):
+        group = stack.new_group()
+        answered = Answered()
+        ids = [f"rc-{n}-{uuid.uuid4().hex[:6]}" for n in range(4)]
         for n, sid in enumerate(ids):
-            w.ok(w.tenant.agent.post("/v1/sessions", upload(sid, w.group, 14 + n, hour=9 + n)), 201)
-        technicians = w.callers("technician", 3)
-        extras = (10, 25, -5)
-        calls, plan = [], []
-        for sid in ids:
-            for technician, extra in zip(technicians, extras):
-                calls.append(lambda c=technician, sid=sid, extra=extra: c.patch(f"/v1/sessions/{sid}", {"extra_minutes": extra, "notes": f"+{extra}"}))
-                plan.append(("adjust", sid, extra))
-            calls.append(lambda sid=sid: w.tenant.finance.post(f"/v1/sessions/{sid}/lock"))
-            plan.append(("lock", sid, None))
-        answers = race(calls)
-        for sid in ids:
-            mine = [(kind, extra, answer) for (kind, s, extra), answer in zip(plan, answers) if s == sid]
-            stored = w.ok(w.tenant.finance.get(f"/v1/sessions/{sid}"))
-            (lock,) = [answer for kind, _, answer in mine if kind == "lock"]
-            assert lock[0] == 200 and lock[1] == stored, (lock, stored)
-            applied = []
-            for kind, extra, (status, body) in mine:
-                if kind != "adjust":
-                    continue
-                if status == 200:
-                    assert body["extra_minutes"] == extra and body["status"] == "to_account", body
-                    applied.append(extra)
-                else:
-                    assert status == 409, (status, body)
-                    assert_error_shape(status, body)
-                    assert body["error"]["code"] in ("session_accounted", "retry"), body
-            entries = w.history(sid)
-            adjusted = [e for e in entries if e["action"] == "adjusted"]
-            assert len(adjusted) == len(applied)
-            assert entries[-1]["action"] == "locked"
-            final = adjusted[-1]["changes"]["extra_minutes"]["after"] if adjusted else 0
-            assert stored["extra_minutes"] == final and final in applied + [0]
-            assert stored["notes"] == (f"+{final}" if adjusted else "")
-            assert stored["status"] == "accounted"
-            assert stored["billed_minutes"] == billed(stored["connection_seconds"], stored["extra_minutes"], STEP), stored
-            assert stored["total_seconds"] == max(0, stored["connection_seconds"] + 60 * stored["extra_minutes"])
-            status, body = w.tenant.technician.patch(f"/v1/sessions/{sid}", {"extra_minutes": 1})
-            assert status == 409, body
-            assert_error_shape(status, body, code="session_accounted")
-        w.assert_exactly_once(w.group, ids)
-
-
-def test_profile_updates_racing_locks_price_each_session_by_the_version_it_records(world):
-    steps = (10, 30, 5)
-    for round_ in range(ROUNDS):
-        w = world()
-        ids = [f"s-{round_}-{n:02d}" for n in range(12)]
-        for n, sid in enumerate(ids):
-            w.ok(w.tenant.agent.post("/v1/sessions", upload(sid, w.group, 7 + 3 * n, hour=8 + n)), 201)
-        lockers = w.callers("technician", 6)
-
-        def update_profile():
-            return [w.tenant.admin.put("/v1/profiles/gold", {**GOLD, "step_minutes": step}) for step in steps]
-
-        calls = [update_profile]
-        calls += [lambda c=c, part=ids[n::6]: [c.post(f"/v1/sessions/{sid}/lock") for sid in part] for n, c in enumerate(lockers)]
-        answers = race(calls)
-        updates, locks = answers[0], [a for batch in answers[1:] for a in batch]
-        assert [(status, body["version"]) for status, body in updates] == [(200, 2), (200, 3), (200, 4)]
-        for status, body in locks:
-            if status == 409:  # the contract was re-priced under it four times in a row: retry
-                assert_error_shape(status, body, code="retry")
-                count("single lock answered 409 retry during a race", 1)
+            answered.uploads[sid] = ok(stack.admin.post("/v1/sessions", upload(sid, group, 20 + 10 * n, hour=9 + n)), 201)["session"]
+        lockers = stack.clients("technician") + stack.clients("finance")
+        calls = [lambda c=c, sid=ids[n % 4]: ("lock", sid, c.post(f"/v1/sessions/{sid}/lock")) for n, c in enumerate(lockers)]
+        for admin in stack.clients("admin") * 3:
+            answered.recharges_sent.append(90)
+            calls.append(lambda admin=admin: ("recharge", None, admin.post(f"/v1/groups/{group}/recharges", {"hours": "1.5", "amount": "75.00"})))
+        with stack.racing(faults):
+            answers = race(calls)
+        for kind, sid, answer in answers:
+            if not acceptable(answer):
+                assert faults or kind == "recharge", (kind, answer.status, answer.body)
+                continue
+            if kind == "lock":
+                answered.locks[sid] = answer.body
             else:
-                assert status == 200 and body["status"] == "accounted", body
-        w.ok(w.tenant.finance.post(f"/v1/groups/{w.group}/lock-all", {}))
-        step_of = {1: STEP, **{2 + n: step for n, step in enumerate(steps)}}
-        for version, step in step_of.items():
-            stored = w.ok(w.tenant.finance.get("/v1/profiles/gold", f"version={version}"))
-            assert stored["step_minutes"] == step
-        sessions = w.assert_exactly_once(w.group, ids)
-        for session in sessions:
-            assert session["status"] == "accounted" and session["profile_id"] == "gold"
-            step = step_of[session["profile_version"]]
-            assert session["billed_minutes"] == billed(session["connection_seconds"], session["extra_minutes"], step), session
-        count("profile versions used by sessions locked during the profile races", len({s["profile_version"] for s in sessions}))
+                assert answer.status == 201, answer.body
+                answered.recharges.append(90)
+        if not faults:
+            assert len(answered.recharges) == len(answered.recharges_sent)
+        check_invariants(stack, group, answered, ids)
+
+
+@faults_param(marks_on=[PROFILE_RETRY])
+def test_profile_updates_racing_locks_price_each_session_by_the_version_it_names(stack, faults):
+    steps = (10, 30, 5)
+    profile_id = stack.new_profile(GOLD)
+    group = stack.new_group(profile_id)
+    answered = Answered()
+    ids = [f"pv-{n:02d}-{uuid.uuid4().hex[:6]}" for n in range(12)]
+    for n, sid in enumerate(ids):
+        answered.uploads[sid] = ok(stack.admin.post("/v1/sessions", upload(sid, group, 7 + 3 * n, hour=8 + n)), 201)["session"]
+    lockers = stack.clients("technician")
+    admin = stack.clients("admin")[1]
+
+    def update_profile():
+        return [admin.put(f"/v1/profiles/{profile_id}", {**GOLD, "step_minutes": step}) for step in steps]
+
+    calls = [update_profile]
+    calls += [lambda c=c, part=ids[n::6]: [(sid, c.post(f"/v1/sessions/{sid}/lock")) for sid in part] for n, c in enumerate(lockers)]
+    with stack.racing(faults):
+        answers = race(calls)
+    updates = answers[0]
+    for sid, answer in [pair for batch in answers[1:] for pair in batch]:
+        if acceptable(answer):
+            assert answer.body["status"] == "accounted", answer.body
+            answered.locks[sid] = answer.body
+    versions = [a.body["version"] for a in updates if acceptable(a)]
+    if not faults:
+        assert versions == [2, 3, 4]
+    ok(stack.finance.post(f"/v1/groups/{group}/lock-all", {}))
+    sessions = check_invariants(stack, group, answered, ids)
+    assert all(s["status"] == "accounted" and s["profile_id"] == profile_id for s in sessions)
+    count("profile versions used by sessions locked during the profile races", len({s["profile_version"] for s in sessions}))
+
+
+# ---------------------------------------------------------------- a crash
+
+
+def test_every_answered_write_survives_a_sigkill(tmp_path):
+    """A series of writes, the stack killed (SIGKILL: no clean stop, no snapshot), started again
+    on the same data: every write that was answered is there, and the demo tokens still work."""
+    state = tmp_path / "stack.json"
+    first = StackProcess(state)
+    try:
+        tokens = first.description["tenants"][0]["tokens"]
+        api = first.description["api_url"]
+        admin, finance, technician = (Client(api, tokens[role]) for role in ("admin", "finance", "technician"))
+        ok(admin.post("/v1/profiles", {**GOLD, "profile_id": "crash-gold"}), 201)
+        ok(admin.put("/v1/groups/crash", {"name": "Crash Ltd"}), 201)
+        ok(admin.put("/v1/groups/crash/contract", {"profile_id": "crash-gold"}))
+        answered = Answered()
+        for n in range(4):
+            sid = f"crash-{n}"
+            answered.uploads[sid] = ok(Client(api, tokens["agent"]).post("/v1/sessions", upload(sid, "crash", 20 + 7 * n, hour=9 + n)), 201)["session"]
+        ok(technician.patch("/v1/sessions/crash-1", {"extra_minutes": 12}))
+        answered.adjusts.append(("crash-1", 12))
+        answered.locks["crash-1"] = ok(technician.post("/v1/sessions/crash-1/lock"))
+        ok(admin.post("/v1/groups/crash/recharges", {"hours": 5, "amount": "250.00"}), 201)
+        answered.recharges.append(300)
+        answered.recharges_sent.append(300)
+        locked_all = ok(finance.post("/v1/groups/crash/lock-all", {}))
+        export = ok(finance.post("/v1/groups/crash/exports", {}), 201)
+        totals_before = ok(finance.get("/v1/groups/crash/totals"))
+        assert locked_all["locked"] == 3
+    finally:
+        first.kill()
+    journals = sorted(first.data.glob("journal-*.jsonl"))
+    with open(journals[-1], "ab") as torn:  # the line being written when the process died
+        torn.write(b'{"at": 1, "dynamodb": "PutItem", "body": "{\\"TableName\\": \\"billing-lo')
+    second = StackProcess(state)
+    try:
+        assert second.description["tenants"][0]["tokens"] == tokens  # not seeded twice: the same tokens
+        api = second.description["api_url"]
+        finance = Client(api, tokens["finance"])
+        groups = [g["group_id"] for g in ok(finance.get("/v1/groups"))["groups"]]
+        assert sorted(groups) == ["bakery", "crash", "dental", "law-firm"]
+        stack = Stack.__new__(Stack)
+        stack.finance = finance
+        sessions = check_invariants(stack, "crash", answered, list(answered.uploads))
+        assert all(s["status"] == "accounted" for s in sessions)
+        assert ok(finance.get("/v1/groups/crash/totals")) == totals_before
+        kept = ok(finance.get(f"/v1/exports/{export['export_id']}"))
+        with urllib.request.urlopen(kept["url"], timeout=30) as download:  # the file, kept by the embedded S3
+            assert b"crash-1" in download.read()
+    finally:
+        assert second.stop() == 0
