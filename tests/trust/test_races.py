@@ -30,23 +30,10 @@ from .conftest import GOLD, count, upload
 # Shares of DynamoDB requests failing while the faults are on (billing_local.store).
 FAULTS = "conflict=0.08,throughput=0.03,throttle=0.03,error500=0.02,lost=0.02"
 STEP = GOLD["step_minutes"]
-# What the product does not do yet (issue 10 part 2: retry transient store failures with jittered
-# backoff inside the function, answer 503 `retry` + Retry-After when it gives up): today a
-# TransactionConflict, after billing_core's MAX_ATTEMPTS = 4 tries, or at once on a contract or a
-# profile, becomes a 409 `retry`, which these tests refuse. The lead removes these marks with it.
-def _missing(what: str):
-    return pytest.mark.xfail(strict=False, reason=f"{what}: billing_core must retry conflicts itself and answer 503 retry "
-                                                   "with Retry-After when it gives up (issue 10 part 2)")
 
 
-RECORD_RETRY = _missing("under injected conflicts recording answers 409 retry ('being recorded concurrently') when they repeat")
-LOCK_RETRY = _missing("under injected conflicts a lock answers 409 retry ('session ... keeps changing') after 4 attempts")
-PROFILE_RETRY = _missing("under injected conflicts a profile update answers 409 retry ('was updated concurrently') at once")
-RECHARGE_RETRY = _missing("a recharge racing locks answers 409 retry ('the contract changed meanwhile') at once, faults or not")
-
-
-def faults_param(marks_on=()):
-    return pytest.mark.parametrize("faults", [pytest.param(False, id="faults-off"), pytest.param(True, id="faults-on", marks=list(marks_on))])
+def faults_param():
+    return pytest.mark.parametrize("faults", [pytest.param(False, id="faults-off"), pytest.param(True, id="faults-on")])
 
 
 # ---------------------------------------------------------------- the stack, over HTTP
@@ -286,7 +273,25 @@ def check_invariants(stack: Stack, group_id: str, answered: Answered, expected_i
     balance = totals.get("balance")
     if balance is not None:
         assert balance["used_minutes"] == billed, (balance, billed)
-        assert balance["available_minutes"] == balance["total_minutes"] + balance["recharged_minutes"] - balance["used_minutes"]
+        assert balance["available_minutes"] == (balance["total_minutes"] + balance["carried_over_minutes"] + balance["recharged_minutes"]
+                                                - balance["used_minutes"] - balance["expired_minutes"])
+        # the balance is its ledger: a running balance that adds up, one deduction per accounted session
+        entries, cursor = [], None
+        while True:
+            page = ok(reader.get(f"/v1/groups/{group_id}/ledger", query=f"cursor={cursor}" if cursor else ""))
+            entries += page["entries"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        running = 0
+        for entry in entries:
+            running += entry["minutes"]
+            assert entry["running_balance"] == running, entries
+        assert running == balance["available_minutes"], (running, balance)
+        deductions = [e["session_id"] for e in entries if e["kind"] == "deduction"]
+        assert sorted(deductions) == sorted(s["session_id"] for s in accounted), "a lock deducted twice, or not at all"
+        assert sum(e["minutes"] for e in entries if e["kind"] == "recharge") == balance["recharged_minutes"]
+        assert -sum(e["minutes"] for e in entries if e["kind"] == "deduction") == billed
         group_history = ok(reader.get(f"/v1/groups/{group_id}/history"))["history"]
         recharged = [e for e in group_history if e["action"] == "recharged"]
         assert len(answered.recharges) <= len(recharged) <= len(answered.recharges_sent), (answered.recharges, recharged)
@@ -323,7 +328,7 @@ def billed(connection_seconds: int, extra_minutes: int, step: int) -> int:
 # ---------------------------------------------------------------- uploads
 
 
-@faults_param(marks_on=[RECORD_RETRY])
+@faults_param()
 def test_the_same_upload_sent_by_8_agents_at_once_is_one_session(stack, faults):
     for round_ in range(2 if faults else 1):
         group = stack.new_group()
@@ -341,7 +346,7 @@ def test_the_same_upload_sent_by_8_agents_at_once_is_one_session(stack, faults):
         check_invariants(stack, group, answered, [sent["session_id"]])
 
 
-@faults_param(marks_on=[RECORD_RETRY])
+@faults_param()
 def test_250_distinct_uploads_by_8_agents_into_one_group_are_all_counted(stack, faults):
     group = stack.new_group()
     sessions = [upload(f"up-{n:03d}-{uuid.uuid4().hex[:6]}", group, 5 + n % 50, day=1 + n // 10, hour=8 + n % 10) for n in range(250)]
@@ -367,7 +372,7 @@ def test_250_distinct_uploads_by_8_agents_into_one_group_are_all_counted(stack, 
 # ---------------------------------------------------------------- locks
 
 
-@faults_param(marks_on=[LOCK_RETRY])
+@faults_param()
 def test_20_concurrent_locks_of_one_subscription_session_deduct_once(stack, faults):
     for round_ in range(2 if faults else 1):
         group = stack.new_group()
@@ -388,7 +393,7 @@ def test_20_concurrent_locks_of_one_subscription_session_deduct_once(stack, faul
         check_invariants(stack, group, answered, [session_id])
 
 
-@faults_param(marks_on=[LOCK_RETRY])
+@faults_param()
 def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack, faults):
     group = stack.new_group()
     ids = [f"la-{n:03d}-{uuid.uuid4().hex[:6]}" for n in range(80)]
@@ -439,7 +444,6 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
             count("sessions locked by a lock-all in the races", len(mine))
 
 
-@RECHARGE_RETRY
 @faults_param()
 def test_recharges_racing_locks_credit_each_answered_recharge_once(stack, faults):
     for round_ in range(1):
@@ -469,7 +473,7 @@ def test_recharges_racing_locks_credit_each_answered_recharge_once(stack, faults
         check_invariants(stack, group, answered, ids)
 
 
-@faults_param(marks_on=[PROFILE_RETRY])
+@faults_param()
 def test_profile_updates_racing_locks_price_each_session_by_the_version_it_names(stack, faults):
     steps = (10, 30, 5)
     profile_id = stack.new_profile(GOLD)
