@@ -926,11 +926,11 @@ async function openDrawer(session) {
 function renderPricing(session) {
   const list = $("#drawer-pricing");
   const lines = session.pricing && Array.isArray(session.pricing.lines) ? session.pricing.lines : null;
-  const items = lines
-    ? lines.map((line) => h("li", { class: "pricing-line" }, line.text, line.amount !== undefined && line.amount !== null ? h("span", { class: "num" }, money(line.amount, session.currency)) : null))
-    : [h("li", { class: "muted pricing-none" })];
-  list.replaceChildren(...items);
-  if (!lines) say(items[0], () => (session.cost === null && session.status === "to_account" && !session.profile_id ? t("drawer.noContract")
+  // The API's lines (the arithmetic), then the figure they make and the profile version that made it.
+  const summary = h("li", { class: `muted ${lines ? "pricing-summary" : "pricing-none"}` });
+  const items = (lines || []).map((line) => h("li", { class: "pricing-line" }, line.text, line.amount !== undefined && line.amount !== null ? h("span", { class: "num" }, money(line.amount, session.currency)) : null));
+  list.replaceChildren(...items, summary);
+  say(summary, () => (session.cost === null && session.status === "to_account" && !session.profile_id ? t("drawer.noContract")
     : t("drawer.priceSummary", { billed: session.billed_minutes === null ? "—" : hours(session.billed_minutes), cost: money(session.cost, session.cost === null ? null : session.currency), profile: session.profile_id || "—", version: session.profile_version ?? "—" })));
 }
 
