@@ -18,6 +18,9 @@ const CAN = {
   lockAll: ["admin", "finance"],
   export: ["admin", "finance"],
   month: ["admin", "finance"],
+  quote: ["admin", "technician", "finance"],
+  simulate: ["admin", "finance"],
+  events: ["admin", "finance"],
   recharge: ["admin"],
   admin: ["admin"],
 };
@@ -103,7 +106,8 @@ function renderAll() {
   if (!state.role) return;
   renderSessions();
   renderTotals();
-  if (can("month")) renderMonth();
+  if (can("month")) { renderMonth(); renderSimulation(); renderEvents(); }
+  renderQuote();
   if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); }
 }
 
@@ -272,7 +276,8 @@ class ApiError extends Error {
     this.code = code;
     this.data = data;
     // A 4xx says "field: reason": keep the field to show the error next to it and name it.
-    const named = status >= 400 && status < 500 ? /^([A-Za-z_][A-Za-z0-9_.\-]*): (.*)$/s.exec(message || "") : null;
+    // ("surcharges[2].from: ..." names a field of the third rule)
+    const named = status >= 400 && status < 500 ? /^([A-Za-z_][A-Za-z0-9_.\-\[\]]*): (.*)$/s.exec(message || "") : null;
     this.field = named ? named[1] : null;
     this.reason = named ? named[2] : message;
   }
@@ -305,14 +310,39 @@ const REASONS = [
   [/^is not a field of/, "reason.unknownField"],
   [/^is not a parameter of/, "reason.unknownParam"],
   [/^a recharge must add hours or an amount/, "reason.rechargeEmpty"],
-  [/^a session may last at most 31 days/, "reason.tooLong"],
+  [/^a session (?:may last|lasts) at most 31 days/, "reason.tooLong"],
+  [/^must be from ([\d.]+) to ([\d.]+)/, "reason.fromTo", ["low", "high"]],
+  [/^must be a local time HH:MM|^must be a time of day/, "reason.clock"],
+  [/^must be after from/, "reason.afterFrom"],
+  [/^must be a date YYYY-MM-DD|^is not a calendar date|^must be a list of dates/, "reason.date"],
+  [/^must be an IANA time zone|^is not a known IANA time zone/, "reason.timeZone"],
+  [/^names holiday but the profile has no holidays/, "reason.holidayWithout"],
+  [/^must be an ISO 3166 country code/, "reason.country"],
+  [/^has no public holiday calendar/, "reason.noCalendar"],
+  [/^needs holidays.country/, "reason.needsCountry"],
+  [/^must be a subdivision code|^is not a subdivision of/, "reason.subdivision"],
+  [/^must name a country or list dates/, "reason.holidaysEmpty"],
+  [/^must be a whole percentage from 0 to 100|^must be a list of percentages/, "reason.percent"],
+  [/^repeats (.+)$/, "reason.repeats", ["value"]],
+  [/^must hold at most (\d+)/, "reason.holdAtMost", ["max"]],
+  [/^must be a non-empty list of/, "reason.noDay"],
+  [/^would cost ([\d.]+), above the limit/, "reason.tooDear", ["cost"]],
   [/^must be a JSON object|^is not valid JSON|^must be UTF-8 JSON/, "reason.json"],
   [/^give extra_minutes, notes or both/, "reason.nothingToChange"],
 ];
 
 function fieldName(field) {
   const key = `field.${field}`;
-  return key in STRINGS.en ? t(key) : field;
+  if (key in STRINGS.en) return t(key);
+  // Fields inside lists: "surcharges[2].from", "sessions[0].ended_at", "holidays.dates[3]", "profile.step_cost".
+  let match = /^surcharges\[(\d+)\](?:\.(\w+))?/.exec(field);
+  if (match) return t("field.surchargeRule", { n: Number(match[1]) + 1 }) + (match[2] ? ` · ${t(`field.surcharge.${match[2]}`)}` : "");
+  match = /^sessions\[(\d+)\](?:\.(\w+))?/.exec(field);
+  if (match) return t("field.quoteSession", { n: Number(match[1]) + 1 }) + (match[2] ? ` · ${fieldName(match[2])}` : "");
+  match = /^(holidays\.\w+|alert_thresholds)\[\d+\]$/.exec(field);
+  if (match) return fieldName(match[1]);
+  if (field.startsWith("profile.")) return fieldName(field.slice("profile.".length));
+  return field;
 }
 
 function reasonWords(reason) {
@@ -321,6 +351,7 @@ function reasonWords(reason) {
     if (!match) continue;
     const params = Object.fromEntries(names.map((name, i) => [name, match[i + 1]]));
     if ("other" in params) params.other = fieldName(params.other);
+    if ("value" in params && `day.${params.value}` in STRINGS.en) params.value = t(`day.${params.value}`);
     if ("values" in params) params.values = params.values.split(/,\s*/).map((v) => (`word.${v}` in STRINGS.en ? t(`word.${v}`) : v)).join(", ");
     return t(key, params);
   }
@@ -460,14 +491,19 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   Object.assign(state, {
     token: null, me: null, role: null, groups: [], sessions: [], cursor: null, query: null, totals: null, profiles: [],
-    monthRows: [], client: null, computers: [], contracts: [], tokens: [],
+    monthRows: [], client: null, computers: [], contracts: [], tokens: [], events: [], simulation: null, quoted: null,
   });
   delete document.body.dataset.role;
   // Leave nothing of the previous user's data on the page.
   for (const body of $$("table:not(.figures) tbody")) body.replaceChildren();
   $("#group").replaceChildren();
   for (const id of ["#sessions-view", "#month-view", "#clients-view", "#profiles-view", "#tokens-view", "#nav", "#whoami", "#tenant",
-    "#signout", "#export-result", "#profile-form", "#history", "#client-detail", "#token-new", "#month-export", "#balance"]) show($(id), false);
+    "#signout", "#export-result", "#profile-form", "#history", "#client-detail", "#token-new", "#month-export", "#balance",
+    "#simulate-result", "#quote-result", "#quote-view"]) show($(id), false);
+  $("#simulate tbody").replaceChildren();
+  $("#quote-lines").replaceChildren();
+  $("#quote-sessions").replaceChildren();
+  quoteInline = null;
   for (const element of [...spoken]) clearMessage(element);
   renderTotals();
   show($("#signin-view"));
@@ -486,6 +522,7 @@ function applyRole() {
   say($("#tenant"), () => state.me.tenant_name || state.me.tenant_id);
   show($("#signout"));
   show($("#tab-month"), can("month"));
+  show($("#tab-quote"), can("quote"));
   for (const id of ["#tab-clients", "#tab-profiles", "#tab-tokens"]) show($(id), can("admin"));
   show($("#export"), can("export"));
   show($("#recharge"), can("recharge"));
@@ -495,12 +532,13 @@ function applyRole() {
 function showView(view) {
   if ((view === "month" && !can("month")) || (["clients", "profiles", "tokens"].includes(view) && !can("admin"))) view = "sessions";
   state.view = view;
-  for (const name of ["sessions", "month", "clients", "profiles", "tokens"]) show($(`#${name}-view`), view === name);
+  for (const name of ["sessions", "month", "quote", "clients", "profiles", "tokens"]) show($(`#${name}-view`), view === name);
   for (const tab of $$(".tab")) tab.classList.toggle("active", tab.dataset.view === view);
   if (view === "profiles") loadProfiles();
   if (view === "clients") loadClients();
   if (view === "tokens") loadTokens();
-  if (view === "month") loadMonth();
+  if (view === "month") { loadMonth(); loadSimulationChoices(); loadEvents(); }
+  if (view === "quote") openQuote();
 }
 
 // ---------------------------------------------------------------- groups and the filter
@@ -888,11 +926,11 @@ async function openDrawer(session) {
 function renderPricing(session) {
   const list = $("#drawer-pricing");
   const lines = session.pricing && Array.isArray(session.pricing.lines) ? session.pricing.lines : null;
-  const items = lines
-    ? lines.map((line) => h("li", { class: "pricing-line" }, line.text, line.amount !== undefined && line.amount !== null ? h("span", { class: "num" }, money(line.amount, session.currency)) : null))
-    : [h("li", { class: "muted pricing-none" })];
-  list.replaceChildren(...items);
-  if (!lines) say(items[0], () => (session.cost === null && session.status === "to_account" && !session.profile_id ? t("drawer.noContract")
+  // The API's lines (the arithmetic), then the figure they make and the profile version that made it.
+  const summary = h("li", { class: `muted ${lines ? "pricing-summary" : "pricing-none"}` });
+  const items = (lines || []).map((line) => h("li", { class: "pricing-line" }, line.text, line.amount !== undefined && line.amount !== null ? h("span", { class: "num" }, money(line.amount, session.currency)) : null));
+  list.replaceChildren(...items, summary);
+  say(summary, () => (session.cost === null && session.status === "to_account" && !session.profile_id ? t("drawer.noContract")
     : t("drawer.priceSummary", { billed: session.billed_minutes === null ? "—" : hours(session.billed_minutes), cost: money(session.cost, session.cost === null ? null : session.currency), profile: session.profile_id || "—", version: session.profile_version ?? "—" })));
 }
 
@@ -962,11 +1000,23 @@ function renderTotals() {
     const name = element.dataset.balance;
     const value = balance[name];
     element.textContent = name === "amount" ? money(value, currency) : hours(value);
-    element.title = name === "amount" ? "" : `${value} min`;
+    element.title = name === "amount" || typeof value !== "number" ? "" : `${value} min`;
     element.classList.toggle("negative", name === "available_minutes" && value < 0);
   }
   $("#balance-words").textContent = balance.available_minutes < 0
     ? t("balance.overrun", { hours: hours(-balance.available_minutes) }) : t("balance.left", { hours: hours(balance.available_minutes) });
+}
+
+/** A "usable until (included)" day typed in the page's format → the next local midnight, when the
+block stops covering sessions; "" when empty; null (after saying why) when it is not a date. */
+function untilOf(input, errorBox, labelKey) {
+  const typed = readDay(input.value);
+  if (typed === null) {
+    say(errorBox, () => t("filter.badDate", { field: t(labelKey), example: t("date.placeholder") }));
+    input.focus();
+    return null;
+  }
+  return typed ? localMidnight(typed, 1) : "";
 }
 
 async function recharge(event) {
@@ -978,16 +1028,21 @@ async function recharge(event) {
   if (!query) return;
   const hoursText = $("#recharge-hours").value.trim().replace(",", ".");
   const amount = $("#recharge-amount").value.trim().replace(",", ".");
+  const body = { hours: hoursText, amount };
+  const until = untilOf($("#recharge-expires"), errorBox, "recharge.expires");
+  if (until === null) return;
+  if (until) body.expires_at = until;
   try {
-    const { data } = await api("POST", `/groups/${encodeURIComponent(query.group)}/recharges`, { body: { hours: hoursText, amount } });
+    const { data } = await api("POST", `/groups/${encodeURIComponent(query.group)}/recharges`, { body });
     const currency = state.totals?.contract?.currency;
     notice(result, "recharge.done", () => ({ hours: hours(Math.round(Number(data.hours) * 60)), amount: money(data.amount, currency) }));
     $("#recharge-hours").value = "";
     $("#recharge-amount").value = "";
+    $("#recharge-expires").value = "";
     await loadTotals();
   } catch (error) {
     showError(errorBox, error);
-    const input = error.field === "hours" ? $("#recharge-hours") : error.field === "amount" ? $("#recharge-amount") : null;
+    const input = { hours: $("#recharge-hours"), amount: $("#recharge-amount"), expires_at: $("#recharge-expires") }[error.field] || null;
     if (input) input.focus();
   }
 }
@@ -1097,6 +1152,7 @@ function renderMonth() {
     const lock = h("button", { type: "button", class: "danger lock-all", disabled: !row.to_account || !row.to_account.sessions,
       onclick: (event) => monthLockAll(row, event.currentTarget) }, t("lockall.button"));
     const exporting = h("button", { type: "button", class: "export", onclick: (event) => monthExport(row, event.currentTarget) }, t("export.submit"));
+    const simulating = h("button", { type: "button", class: "link simulate", onclick: () => simulateFor(row.group_id) }, t("simulate.button"));
     const figures = (line) => (row[line] ? `${row[line].sessions} · ${contract && contract.type === "subscription" ? hours(row[line].billed_minutes) : moneyOf(row[line], currency)}` : "—");
     return h("tr", { dataset: { groupId: row.group_id } },
       cell("month.col.client", { class: "client" }, open),
@@ -1104,7 +1160,7 @@ function renderMonth() {
       cell("month.col.toAccount", { class: "num to-account" }, figures("to_account")),
       cell("month.col.accounted", { class: "num accounted" }, figures("accounted")),
       cell("month.col.balance", { class: `num balance${row.balance && row.balance.available_minutes < 0 ? " negative" : ""}` }, row.balance ? hours(row.balance.available_minutes) : "—"),
-      cell("col.actions", { class: "row-actions" }, lock, " ", exporting));
+      cell("col.actions", { class: "row-actions" }, lock, " ", exporting, " ", simulating));
   }));
 }
 
@@ -1241,7 +1297,8 @@ function renderClient() {
   $("#contracts-list tbody").replaceChildren(...state.contracts.map((contract) => h("tr", { dataset: { contractId: contract.contract_id } },
     cell("contracts.col.contract", {}, h("code", {}, contract.contract_id)),
     cell("contracts.col.profile", {}, `${profileName(contract.profile_id)} v${contract.profile_version} · ${t(`type.${contract.type}`)}`),
-    cell("contracts.col.period", {}, contract.closed_at ? t("contracts.closed", { from: when(contract.assigned_at), to: when(contract.closed_at) }) : t("contracts.current", { from: when(contract.assigned_at) })),
+    cell("contracts.col.period", {}, (contract.closed_at ? t("contracts.closed", { from: when(contract.assigned_at), to: when(contract.closed_at) }) : t("contracts.current", { from: when(contract.assigned_at) }))
+      + (contract.valid_until ? ` · ${t("contracts.hoursUntil", { until: when(contract.valid_until) })}` : "")),
     cell("contracts.col.balance", { class: "num" }, contract.balance ? hours(contract.balance.available_minutes) : "—"),
     cell("col.actions", {}, contract.type === "subscription"
       ? h("button", { type: "button", class: "link ledger", onclick: () => showLedger(contract) }, t("contracts.ledger")) : "—"))));
@@ -1266,9 +1323,14 @@ async function assignProfile(balanceMode = null) {
   clearMessage($("#contracts-error"), $("#contracts-result"));
   const body = { profile_id: profileId };
   if (balanceMode) body.balance = balanceMode;
+  const until = untilOf($("#assign-valid-until"), $("#contracts-error"), "contracts.validUntil");
+  if (until === null) return;
+  if (until) body.valid_until = until;
   try {
     const { data } = await api("PUT", `/groups/${encodeURIComponent(groupId)}/contract`, { body });
-    notice($("#contracts-result"), "contracts.done", () => ({ group: groupName(groupId), profile: data.profile_name || profileName(profileId), version: data.profile_version }));
+    notice($("#contracts-result"), data.valid_until ? "contracts.doneUntil" : "contracts.done",
+      () => ({ group: groupName(groupId), profile: data.profile_name || profileName(profileId), version: data.profile_version, until: when(data.valid_until) }));
+    $("#assign-valid-until").value = "";
     await loadClients();
   } catch (error) {
     if (error.code === "balance_open" && !balanceMode) {
@@ -1299,9 +1361,16 @@ async function showLedger(contract) {
     showError($("#ledger-error"), error);
     return;
   }
-  const render = () => $("#ledger tbody").replaceChildren(...entries.map((entry) => h("tr", { dataset: { kind: entry.kind } },
+  // An expiry not yet written (the block lapsed since the last entry) is shown, marked pending.
+  const kindWords = (entry) => [
+    LEDGER_KINDS.includes(entry.kind) ? t(`ledger.kind.${entry.kind}`) : entry.kind,
+    entry.session_id,
+    entry.expires_at && entry.kind !== "expiry" ? t("ledger.until", { until: when(entry.expires_at) }) : null,
+    entry.pending ? t("ledger.pending") : null,
+  ].filter(Boolean).join(" · ");
+  const render = () => $("#ledger tbody").replaceChildren(...entries.map((entry) => h("tr", { dataset: { kind: entry.kind }, class: entry.pending ? "pending" : "" },
     cell("ledger.at", {}, when(entry.at)),
-    cell("ledger.kind", {}, (LEDGER_KINDS.includes(entry.kind) ? t(`ledger.kind.${entry.kind}`) : entry.kind) + (entry.session_id ? ` · ${entry.session_id}` : "")),
+    cell("ledger.kind", { class: "kind" }, kindWords(entry)),
     cell("ledger.minutes", { class: `num${entry.minutes < 0 ? " negative" : ""}` }, `${entry.minutes > 0 ? "+" : ""}${hours(entry.minutes)}`),
     cell("ledger.amount", { class: "num" }, entry.amount === null || entry.amount === undefined ? "" : money(entry.amount, contract.currency)),
     cell("ledger.running", { class: `num running${entry.running_balance < 0 ? " negative" : ""}` }, hours(entry.running_balance)))));
@@ -1314,15 +1383,66 @@ async function showLedger(contract) {
 
 const PROFILE_TYPES = {
   pay_per_use: ["currency", "min_duration_minutes", "initial_step_minutes", "initial_step_cost", "step_minutes", "step_cost"],
-  subscription: ["currency", "min_duration_minutes", "total_hours", "amount", "step_minutes"],
+  subscription: ["currency", "min_duration_minutes", "total_hours", "amount", "step_minutes", "overage_step_cost"],
 };
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday"];
 const MINUTE_FIELDS = new Set(["min_duration_minutes", "initial_step_minutes", "step_minutes"]);
 
 function terms(profile) {
   const values = { ...profile };
   for (const name of ["initial_step_cost", "step_cost", "amount"]) if (name in values) values[name] = money(values[name], profile.currency);
   if ("total_hours" in values) values.total_hours = hours(Math.round(Number(values.total_hours) * 60));
-  return t(profile.type === "subscription" ? "profiles.terms.sub" : "profiles.terms.ppu", values);
+  const words = [t(profile.type === "subscription" ? "profiles.terms.sub" : "profiles.terms.ppu", values)];
+  const rules = profile.surcharges || [];
+  if (rules.length) words.push(t("profiles.terms.rules", { rules: rules.map((r) => `${r.name} ×${money(r.multiplier)}`).join(", "), zone: profile.time_zone || "UTC" }));
+  if (profile.overage_step_cost) words.push(t("profiles.terms.overage", { cost: money(profile.overage_step_cost, profile.currency) }));
+  if ((profile.alert_thresholds || []).length) words.push(t("profiles.terms.alerts", { thresholds: profile.alert_thresholds.map((n) => `${n} %`).join(", ") }));
+  return words.join("; ");
+}
+
+// ---------------------------------------------------------------- surcharge rules (rows of the profile form)
+
+/** A label whose words follow the page's language (applyLanguage rewrites data-i18n). */
+const i18nSpan = (key) => h("span", { dataset: { i18n: key } }, t(key));
+
+/** "18h30", "18.30", "9:05", "18" → "18:30", "18:30", "09:05", "18:00"; anything else as typed (the API names it). */
+function clockText(text) {
+  const value = String(text || "").trim();
+  const match = /^(\d{1,2})(?:\s*[h:.]\s*(\d{2})?)?$/i.exec(value);
+  return match ? `${pad(Number(match[1]))}:${match[2] || "00"}` : value;
+}
+
+function ruleRow(rule = {}) {
+  const days = h("fieldset", { class: "days" }, h("legend", {}, i18nSpan("rules.days")),
+    ...DAYS.map((day) => h("label", { class: "check" },
+      h("input", { type: "checkbox", value: day, checked: (rule.days || []).includes(day) }), " ", i18nSpan(`day.${day}`))));
+  const row = h("div", { class: "rule" },
+    h("label", { class: "rule-name" }, i18nSpan("rules.name"), h("input", { dataset: { part: "name" }, maxlength: "200", value: rule.name || "" })),
+    days,
+    h("label", { class: "clock" }, i18nSpan("rules.from"), h("input", { dataset: { part: "from" }, size: "5", placeholder: "18:00", value: rule.from || "" })),
+    h("label", { class: "clock" }, i18nSpan("rules.to"), h("input", { dataset: { part: "to" }, size: "5", placeholder: "24:00", value: rule.to || "" })),
+    h("label", { class: "clock" }, i18nSpan("rules.multiplier"), h("input", { dataset: { part: "multiplier" }, size: "5", inputmode: "decimal", placeholder: "1.50",
+      value: rule.multiplier ? money(rule.multiplier) : "" })),
+    h("button", { type: "button", class: "link remove-rule", onclick: () => { row.remove(); numberRules(); } }, i18nSpan("rules.remove")));
+  return row;
+}
+
+/** Each row's inputs are named as the API names them (surcharges[2].from), so its errors land on them. */
+function numberRules() {
+  $$("#surcharge-rules .rule").forEach((row, index) => {
+    for (const input of $$("[data-part]", row)) input.name = `surcharges[${index}].${input.dataset.part}`;
+    $("fieldset.days", row).name = `surcharges[${index}].days`;
+  });
+}
+
+function readRules() {
+  return $$("#surcharge-rules .rule").map((row) => ({
+    name: $("[data-part=name]", row).value.trim(),
+    days: $$("input[type=checkbox]:checked", row).map((box) => box.value),
+    from: clockText($("[data-part=from]", row).value),
+    to: clockText($("[data-part=to]", row).value),
+    multiplier: $("[data-part=multiplier]", row).value.trim().replace(",", "."),
+  }));
 }
 
 async function loadProfiles() {
@@ -1363,11 +1483,18 @@ function openProfileForm(profile = null) {
   form.dataset.mode = profile ? "edit" : "create";
   say($("#profile-form-title"), () => (profile ? t("profiles.form.edit", { id: profile.profile_id, version: profile.version + 1 }) : t("profiles.form.create")), false);
   if (profile) {
-    for (const name of ["name", "type", ...PROFILE_TYPES[profile.type]]) {
+    for (const name of ["name", "type", "time_zone", ...PROFILE_TYPES[profile.type]]) {
       const input = form.elements.namedItem(name);
       if (input && profile[name] !== undefined && profile[name] !== null) input.value = String(profile[name]);
     }
+    const holidays = profile.holidays || {};
+    form.elements.namedItem("holidays.country").value = holidays.country || "";
+    form.elements.namedItem("holidays.subdivision").value = holidays.subdivision || "";
+    form.elements.namedItem("holidays.dates").value = (holidays.dates || []).map(dayText).join(", ");
+    form.elements.namedItem("alert_thresholds").value = (profile.alert_thresholds || []).join(", ");
   }
+  $("#surcharge-rules").replaceChildren(...((profile && profile.surcharges) || []).map((rule) => ruleRow(rule)));
+  numberRules();
   showTypeFields();
   show(form);
   form.elements.namedItem("name").focus();
@@ -1382,7 +1509,7 @@ function showTypeFields() {
 
 function clearFieldErrors(form) {
   for (const small of $$(".field-error", form)) { spoken.delete(small); small.remove(); }
-  for (const input of $$(".invalid", form)) input.classList.remove("invalid");
+  for (const input of $$(".invalid, .invalid-set", form)) input.classList.remove("invalid", "invalid-set");
 }
 
 /** What a new version re-prices: the to-account sessions of every client on the profile (all dates). */
@@ -1399,21 +1526,63 @@ async function openSessionsOn(profileId) {
   return { clients: groups.length, sessions, minutes, cost: centsText(money_), currency };
 }
 
+/** The profile the form describes, as POST/PUT /v1/profiles take it (what is typed wrong is sent as
+typed, so the API names the field). */
+function profileBody(form) {
+  const type = form.elements.namedItem("type").value;
+  const value = (name) => form.elements.namedItem(name).value.trim();
+  const body = { name: value("name"), type };
+  for (const name of PROFILE_TYPES[type]) {
+    const text = value(name);
+    if (text === "") continue; // the API says which field is required
+    body[name] = MINUTE_FIELDS.has(name) ? readInteger(text) : name === "currency" ? text.toUpperCase() : text.replace(",", ".");
+  }
+  if (value("time_zone")) body.time_zone = value("time_zone");
+  const dates = value("holidays.dates").split(/[\s,;]+/).filter(Boolean).map((text) => readDay(text) || text);
+  if (value("holidays.country") || value("holidays.subdivision") || dates.length) {
+    body.holidays = { country: value("holidays.country").toUpperCase() || null, subdivision: value("holidays.subdivision") || null, dates };
+  }
+  const rules = readRules();
+  if (rules.length || editing) body.surcharges = rules;
+  if (type === "subscription" && value("alert_thresholds")) {
+    body.alert_thresholds = value("alert_thresholds").split(/[\s,;%]+/).filter(Boolean).map(readInteger);
+  }
+  const id = value("profile_id");
+  if (!editing && id) body.profile_id = id;
+  return body;
+}
+
+/** An API error shown under the input it names ("surcharges[2].from" → the third rule's "from"), in
+the page's language; false when no visible input of the form has that name. */
+function fieldError(form, error) {
+  let name = error.field;
+  let target = null;
+  while (name && !target) {
+    const found = form.elements.namedItem(name);
+    if (found && !(found instanceof RadioNodeList)) target = found;
+    else if (/\[\d+\]$/.test(name)) name = name.replace(/\[\d+\]$/, ""); // alert_thresholds[1] → alert_thresholds
+    else if (name === "holidays") name = "holidays.country";
+    else if (name.startsWith("profile.")) name = name.slice("profile.".length); // a quoted inline profile
+    else name = null;
+  }
+  const place = target && target.closest("fieldset.days, label");
+  if (!place || place.closest("[hidden]")) return false;
+  if (target.tagName !== "FIELDSET") target.classList.add("invalid");
+  else target.classList.add("invalid-set");
+  const small = h("small", { class: "field-error", role: "alert" });
+  place.append(small);
+  showError(small, error);
+  (target.tagName === "FIELDSET" ? $("input", target) : target).focus();
+  return true;
+}
+
 async function saveProfile(event) {
   event.preventDefault();
   const form = $("#profile-form");
   const errorBox = $("#profile-form-error");
   clearFieldErrors(form);
   clearMessage(errorBox);
-  const type = form.elements.namedItem("type").value;
-  const body = { name: form.elements.namedItem("name").value.trim(), type };
-  for (const name of PROFILE_TYPES[type]) {
-    const text = form.elements.namedItem(name).value.trim();
-    if (text === "") continue; // the API says which field is required
-    body[name] = MINUTE_FIELDS.has(name) ? readInteger(text) : name === "currency" ? text.toUpperCase() : text.replace(",", ".");
-  }
-  const id = form.elements.namedItem("profile_id").value.trim();
-  if (!editing && id) body.profile_id = id;
+  const body = profileBody(form);
   try {
     if (editing) {
       // A new version re-prices every open session of the clients on it: say how many and how much first.
@@ -1433,16 +1602,7 @@ async function saveProfile(event) {
     await loadProfiles();
     notice($("#profiles-result"), "profiles.saved", { id: data.profile_id, version: data.version });
   } catch (error) {
-    const input = error.field ? form.elements.namedItem(error.field) : null;
-    if (input && input.closest && input.closest("label") && !input.closest("label").hidden) {
-      input.classList.add("invalid");
-      const small = h("small", { class: "field-error", role: "alert" });
-      input.closest("label").append(small);
-      showError(small, error);
-      input.focus();
-    } else {
-      showError(errorBox, error);
-    }
+    if (!(error.field && fieldError(form, error))) showError(errorBox, error);
   }
 }
 
@@ -1463,6 +1623,287 @@ async function showHistory(profile) {
     cell("profiles.col.version", { class: "num" }, v.version), cell("profiles.col.name", {}, v.name), cell("profiles.col.type", {}, t(`type.${v.type}`)),
     cell("profiles.col.terms", { class: "terms" }, terms(v)), cell("profiles.col.created", {}, when(v.created_at)))));
   card.scrollIntoView({ block: "nearest" });
+}
+
+// ---------------------------------------------------------------- quotes (staff)
+
+let quoteInline = null; // the profile form's terms, when "Try a quote" opened this screen: {name, body}
+const FORM_PROFILE = "(form)"; // the quote select's value for them (no stored id has parentheses... nor needs to)
+
+/** "02/11/2026 17:30" → {day: "2026-11-02", minutes: 1050}; "17:30" alone → {day: null, minutes}; else null. */
+function readMoment(text) {
+  const value = String(text || "").trim();
+  const match = /^(?:(\S+)\s+)?(\d{1,2})[h:.](\d{2})$/i.exec(value);
+  if (!match || Number(match[2]) > 24 || Number(match[3]) > 59) return null;
+  const day = match[1] ? readDay(match[1]) : null;
+  if (match[1] && !day) return null;
+  return { day, minutes: Number(match[2]) * 60 + Number(match[3]) };
+}
+
+/** A local day and minute of the day → ISO 8601 with the browser's offset at that instant. */
+function localInstant(dayIso, minutes) {
+  const [year, month, date] = dayIso.split("-").map(Number);
+  const moment = new Date(year, month - 1, date, Math.floor(minutes / 60), minutes % 60);
+  const offset = -moment.getTimezoneOffset();
+  const zone = `${offset >= 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T${pad(moment.getHours())}:${pad(moment.getMinutes())}:00${zone}`;
+}
+
+function quoteRow() {
+  const row = h("div", { class: "quote-session" },
+    h("span", { class: "quote-n" }),
+    h("label", { class: "moment" }, i18nSpan("quote.start"), h("input", { dataset: { part: "started_at" }, class: "moment", autocomplete: "off" })),
+    h("label", { class: "moment" }, i18nSpan("quote.end"), h("input", { dataset: { part: "ended_at" }, class: "moment", autocomplete: "off" })),
+    h("label", { class: "clock" }, i18nSpan("col.extra"), h("input", { dataset: { part: "extra_minutes" }, inputmode: "numeric", size: "5" })),
+    h("button", { type: "button", class: "link remove-session", onclick: () => { row.remove(); numberQuoteRows(); } }, i18nSpan("quote.remove")));
+  return row;
+}
+
+function numberQuoteRows() {
+  $$("#quote-sessions .quote-session").forEach((row, index) => {
+    $(".quote-n", row).textContent = `${index + 1}.`;
+    for (const input of $$("[data-part]", row)) input.name = `sessions[${index}].${input.dataset.part}`;
+    for (const input of $$("input.moment", row)) input.placeholder = t("quote.placeholder");
+    $(".remove-session", row).hidden = index === 0 && $$("#quote-sessions .quote-session").length === 1;
+  });
+}
+
+async function openQuote() {
+  if (!$$("#quote-sessions .quote-session").length) { $("#quote-sessions").append(quoteRow()); numberQuoteRows(); }
+  clearMessage($("#quote-error"));
+  try {
+    state.profiles = (await api("GET", "/profiles")).data.profiles || [];
+  } catch (error) {
+    showError($("#quote-error"), error);
+  }
+  fillQuoteProfiles();
+}
+
+function fillQuoteProfiles() {
+  const select = $("#quote-profile");
+  const previous = select.value;
+  const options = state.profiles.map((p) => h("option", { value: p.profile_id }, `${p.name} (${t(`type.${p.type}`)}, v${p.version})`));
+  if (quoteInline) options.unshift(h("option", { value: FORM_PROFILE }, t("quote.formProfile", { name: quoteInline.name || "—" })));
+  select.replaceChildren(...options);
+  if (quoteInline && state.quotePick === FORM_PROFILE) select.value = FORM_PROFILE;
+  else if ([...select.options].some((o) => o.value === previous)) select.value = previous;
+  state.quotePick = null;
+}
+
+/** "Try a quote" from the profile form: its terms, saved or not, priced inline. */
+function quoteFromForm() {
+  const body = profileBody($("#profile-form"));
+  delete body.profile_id;
+  quoteInline = { name: body.name, body };
+  state.quotePick = FORM_PROFILE;
+  showView("quote");
+}
+
+async function runQuote(event) {
+  event.preventDefault();
+  const form = $("#quote-form");
+  clearFieldErrors(form);
+  clearMessage($("#quote-error"));
+  const sessions = [];
+  for (const [index, row] of $$("#quote-sessions .quote-session").entries()) {
+    const input = (part) => $(`[data-part=${part}]`, row);
+    const start = readMoment(input("started_at").value);
+    const end = readMoment(input("ended_at").value);
+    for (const [moment, part, needsDay] of [[start, "started_at", true], [end, "ended_at", false]]) {
+      if (moment && (moment.day || !needsDay)) continue;
+      // Said here, at the field, in the page's format: the API would only see a malformed timestamp.
+      const target = input(part);
+      target.classList.add("invalid");
+      const small = h("small", { class: "field-error", role: "alert" });
+      target.closest("label").append(small);
+      say(small, () => t("quote.badMoment", { field: fieldName(`sessions[${index}].${part}`), example: t("quote.placeholder") }));
+      target.focus();
+      return;
+    }
+    let endDay = end.day || start.day;
+    if (!end.day && end.minutes < start.minutes) endDay = shiftDay(start.day, 1); // "23:00" to "01:00": the night through
+    const session = { started_at: localInstant(start.day, start.minutes), ended_at: localInstant(endDay, end.minutes) };
+    const extra = input("extra_minutes").value.trim();
+    if (extra) session.extra_minutes = readInteger(extra);
+    sessions.push(session);
+  }
+  const pick = $("#quote-profile").value;
+  const body = pick === FORM_PROFILE && quoteInline ? { profile: quoteInline.body, sessions } : { profile_id: pick, sessions };
+  if (pick === FORM_PROFILE && quoteInline) delete body.profile.name;
+  try {
+    const { data } = await api("POST", "/quotes", { body });
+    state.quoted = { sessions, answers: data.sessions || [] };
+    renderQuote();
+    $("#quote-result").scrollIntoView({ block: "nearest" });
+  } catch (error) {
+    if (!(error.field && fieldError(form, error))) showError($("#quote-error"), error);
+  }
+}
+
+function shiftDay(dayIso, by) {
+  const [year, month, date] = dayIso.split("-").map(Number);
+  const moved = new Date(year, month - 1, date + by, 12);
+  return `${moved.getFullYear()}-${pad(moved.getMonth() + 1)}-${pad(moved.getDate())}`;
+}
+
+function renderQuote() {
+  numberQuoteRows(); // placeholders in the page's language
+  if (state.view === "quote") fillQuoteProfiles();
+  const quoted = state.quoted;
+  show($("#quote-result"), Boolean(quoted));
+  if (!quoted) return;
+  let total = 0n, billed = 0, currency = null, priced = false;
+  $("#quote-lines").replaceChildren(...quoted.answers.map((answer, index) => {
+    const asked = quoted.sessions[index];
+    const period = `${when(asked.started_at)} – ${sameDay(asked.started_at, asked.ended_at) ? clock(asked.ended_at) : when(asked.ended_at)}`;
+    if (answer.recorded === false) {
+      return h("li", { class: "quoted-session below" }, h("div", { class: "quoted-head" }, h("span", {}, period), h("span", { class: "muted" }, t("quote.below"))));
+    }
+    billed += answer.billed_minutes;
+    currency = answer.currency;
+    if (answer.cost !== null && answer.cost !== undefined) { total += cents(answer.cost); priced = true; }
+    const pricing = answer.pricing || { lines: [] };
+    return h("li", { class: "quoted-session", dataset: { index } },
+      h("div", { class: "quoted-head" },
+        h("span", { class: "when" }, period),
+        h("span", { class: "figures-line" },
+          h("span", { class: "billed" }, t("quote.billed", { billed: hours(answer.billed_minutes) })), " · ",
+          h("span", { class: "multiplier" }, `×${money(answer.multiplier)}`), " · ",
+          h("strong", { class: "cost" }, answer.cost === null ? t("quote.fromBalance") : money(answer.cost, answer.currency)))),
+      h("ul", { class: "pricing-lines" }, ...(pricing.lines || []).map((line) => h("li", { class: "pricing-line" },
+        h("span", {}, line.text), line.amount !== undefined && line.amount !== null ? h("span", { class: "num" }, money(line.amount, answer.currency)) : null))));
+  }));
+  $("#quote-total").textContent = priced ? t("quote.total", { billed: hours(billed), cost: money(centsText(total), currency) }) : t("quote.totalSub", { billed: hours(billed) });
+}
+
+// ---------------------------------------------------------------- simulate (finance, admin)
+
+async function loadSimulationChoices() {
+  try {
+    const [{ data: profiles }, { data: groups }] = await Promise.all([api("GET", "/profiles"), api("GET", "/groups")]);
+    state.profiles = profiles.profiles || [];
+    state.groups = groups.groups || [];
+  } catch (error) {
+    showError($("#simulate-error"), error);
+    return;
+  }
+  const fill = (select, items, value, text) => {
+    const previous = select.value;
+    select.replaceChildren(...items.map((item) => h("option", { value: value(item) }, text(item))));
+    if (items.some((item) => value(item) === previous)) select.value = previous;
+  };
+  fill($("#simulate-group"), state.groups, (g) => g.group_id, (g) => g.name);
+  fill($("#simulate-profile"), state.profiles, (p) => p.profile_id, (p) => `${p.name} (${t(`type.${p.type}`)})`);
+  if (!$("#simulate-from").value && !$("#simulate-to").value) {
+    const { fromDay, toDay } = monthDays(state.month || defaultMonth());
+    $("#simulate-from").value = dayText(fromDay);
+    $("#simulate-to").value = dayText(toDay);
+  }
+}
+
+/** From a row of the month: that client and that month, ready to pick a profile. */
+function simulateFor(groupId) {
+  const { fromDay, toDay } = monthDays(state.month || defaultMonth());
+  $("#simulate-group").value = groupId;
+  $("#simulate-from").value = dayText(fromDay);
+  $("#simulate-to").value = dayText(toDay);
+  $("#simulate").scrollIntoView({ block: "nearest" });
+  $("#simulate-profile").focus();
+}
+
+async function runSimulation(event) {
+  event.preventDefault();
+  const errorBox = $("#simulate-error");
+  clearMessage(errorBox);
+  const fromDay = readDay($("#simulate-from").value);
+  const toDay = readDay($("#simulate-to").value);
+  if (fromDay === null || toDay === null) {
+    say(errorBox, () => t("filter.badDate", { field: t(fromDay === null ? "filter.from" : "filter.to"), example: t("date.placeholder") }));
+    return;
+  }
+  const body = { profile_id: $("#simulate-profile").value };
+  if (fromDay) body.from = localMidnight(fromDay);
+  if (toDay) body.to = localMidnight(toDay, 1);
+  const groupId = $("#simulate-group").value;
+  try {
+    const { data } = await api("POST", `/groups/${encodeURIComponent(groupId)}/simulate`, { body });
+    state.simulation = { groupId, period: { fromDay, toDay }, data };
+  } catch (error) {
+    state.simulation = null;
+    showError(errorBox, error);
+  }
+  renderSimulation();
+}
+
+/** Accounted plus to-account: the period's figures, money per currency as the API gives it. */
+function periodFigures(totals) {
+  const lines = [totals.accounted, totals.to_account];
+  const costs = new Map();
+  for (const line of lines) for (const c of line.costs || []) costs.set(c.currency, (costs.get(c.currency) || 0n) + cents(c.amount));
+  return {
+    sessions: lines.reduce((n, l) => n + l.sessions, 0),
+    billed: lines.reduce((n, l) => n + (l.billed_minutes || 0), 0),
+    cost: costs.size ? [...costs].map(([c, amount]) => money(centsText(amount), c)).join(" + ") : money("0.00", totals.contract && totals.contract.currency),
+  };
+}
+
+function renderSimulation() {
+  const simulation = state.simulation;
+  show($("#simulate-result"), Boolean(simulation));
+  if (!simulation) return;
+  const { current, simulated } = simulation.data;
+  const side = (totals) => (totals.contract ? `${totals.contract.profile_name || totals.contract.profile_id} v${totals.contract.profile_version}` : t("contracts.none"));
+  $("#simulate-heading").textContent = t("simulate.heading", { client: groupName(simulation.groupId), period: periodText(simulation.period) });
+  $("#simulate-current-head").textContent = t("simulate.current", { profile: side(current) });
+  $("#simulate-simulated-head").textContent = t("simulate.simulated", { profile: side(simulated) });
+  const a = periodFigures(current), b = periodFigures(simulated);
+  const rows = [
+    ["sessions", "totals.sessions", a.sessions, b.sessions],
+    ["billed", "totals.billed", hours(a.billed), hours(b.billed)],
+    ["cost", "totals.cost", a.cost, b.cost],
+  ];
+  if (current.balance || simulated.balance) {
+    const of = (balance, name) => (balance ? hours(balance[name]) : "—");
+    rows.push(["available", "balance.available", of(current.balance, "available_minutes"), of(simulated.balance, "available_minutes")]);
+    rows.push(["overage", "balance.overage", of(current.balance, "overage_minutes"), of(simulated.balance, "overage_minutes")]);
+  }
+  $("#simulate tbody").replaceChildren(...rows.map(([name, key, now, then]) => h("tr", { dataset: { figure: name } },
+    h("th", {}, t(key)), h("td", { class: "num current" }, String(now)), h("td", { class: "num simulated" }, String(then)))));
+}
+
+// ---------------------------------------------------------------- balance alerts (finance, admin)
+
+async function loadEvents() {
+  clearMessage($("#events-error"));
+  const events = [];
+  try {
+    let after = null;
+    for (;;) {
+      const { data } = await api("GET", "/events", { query: { after, limit: 1000 } });
+      events.push(...(data.events || []));
+      if (!data.next_cursor || (data.events || []).length < 1000) break;
+      after = data.next_cursor;
+    }
+  } catch (error) {
+    showError($("#events-error"), error);
+    return;
+  }
+  state.events = events;
+  renderEvents();
+}
+
+function renderEvents() {
+  const events = [...(state.events || [])].reverse(); // newest first
+  $("#events tbody").replaceChildren(...events.map((event) => {
+    const detail = event.detail || {};
+    return h("tr", { dataset: { eventId: event.event_id } },
+      cell("events.at", {}, when(event.at)),
+      cell("events.client", { class: "client" }, event.group_id ? groupName(event.group_id) : "—"),
+      cell("events.what", { class: "what" }, event.type === "balance.threshold_crossed" ? t("events.crossed", { threshold: detail.threshold }) : event.type),
+      cell("events.left", { class: `num left${detail.available_minutes < 0 ? " negative" : ""}` },
+        detail.total_minutes ? t("events.leftOf", { left: hours(detail.available_minutes), total: hours(detail.total_minutes) }) : hours(detail.available_minutes)));
+  }));
+  if (events.length) clearMessage($("#events-empty")); else if (state.events) notice($("#events-empty"), "events.none");
 }
 
 // ---------------------------------------------------------------- tokens (admins)
@@ -1563,6 +2004,13 @@ function start() {
   $("#profile-form").addEventListener("submit", saveProfile);
   $("#profile-form").elements.namedItem("type").addEventListener("change", showTypeFields);
   $("#token-form").addEventListener("submit", issueToken);
+  $("#surcharge-add").addEventListener("click", () => { $("#surcharge-rules").append(ruleRow()); numberRules(); $("#surcharge-rules .rule:last-child input").focus(); });
+  $("#profile-quote").addEventListener("click", quoteFromForm);
+  $("#quote-add").addEventListener("click", () => { $("#quote-sessions").append(quoteRow()); numberQuoteRows(); });
+  $("#quote-form").addEventListener("submit", runQuote);
+  $("#quote-profile").addEventListener("change", () => { if ($("#quote-profile").value !== FORM_PROFILE) { quoteInline = null; fillQuoteProfiles(); } });
+  $("#simulate").addEventListener("submit", runSimulation);
+  $("#events-refresh").addEventListener("click", () => loadEvents());
   $("#drawer-close").addEventListener("click", () => $("#drawer").close());
 
   const token = sessionStorage.getItem(TOKEN_KEY);

@@ -10,6 +10,7 @@ close a balance), the ledger, a profile's new version (warned of what it re-pric
 `make browser` installs chromium and chromium-driver (a dependency of `make test`)."""
 import json
 import re
+from datetime import datetime, timedelta, timezone
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -521,6 +522,184 @@ def test_an_admin_manages_clients_contracts_profiles_and_tokens(stack, browser):
     assert call(stack, secret, "GET", "/v1/me")[0] == 401
     at_width(driver, 1280)
     fits(driver, "tokens on a desktop")
+    no_script_errors(driver)
+
+
+# ---------------------------------------------------------------- tariffs: rules, quotes, simulations, alerts (SPEC §10)
+
+
+def money_text(amount, lang):
+    return amount if lang == "en" else amount.replace(".", ",")
+
+
+def field_error(driver, name):
+    """The error shown under the input (or day boxes) the API named."""
+    target = css(driver, f'[name="{name}"]')
+    place = driver.execute_script("return arguments[0].closest('fieldset.days, label')", target)
+    return place.find_element(By.CSS_SELECTOR, ".field-error").text
+
+
+def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browser):
+    tokens = stack["tenants"][0]["tokens"]
+    admin, driver = tokens["admin"], browser
+    at_width(driver, 1280)
+    sign_in(driver, stack, admin, "admin")
+    language(driver, "fr")
+
+    # A profile with an evening surcharge and public holidays, typed as a person does; the API's
+    # error lands under the rule's "to", in French, and turns English with the page.
+    click(driver, "#tab-profiles")
+    click(driver, "#profile-new")
+    form = css(driver, "#profile-form")
+    for name, value in (("profile_id", "evening"), ("name", "Soirées"), ("initial_step_minutes", "0"), ("initial_step_cost", "0"),
+                        ("step_minutes", "60"), ("step_cost", "80,00"), ("time_zone", "Europe/Paris"), ("holidays.country", "FR"),
+                        ("holidays.dates", "24/12/2026")):
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    for days, start, end, multiplier in ((("mon", "tue", "wed", "thu", "fri"), "18:00", "17h00", "1,50"), (("holiday",), "0", "24", "2")):
+        click(driver, "#surcharge-add")
+        rule = driver.find_elements(By.CSS_SELECTOR, "#surcharge-rules .rule")[-1]
+        rule.find_element(By.CSS_SELECTOR, "[data-part=name]").send_keys("soir" if "mon" in days else "férié")
+        for day in days:
+            rule.find_element(By.CSS_SELECTOR, f'input[value="{day}"]').click()
+        for part, value in (("from", start), ("to", end), ("multiplier", multiplier)):
+            rule.find_element(By.CSS_SELECTOR, f"[data-part={part}]").send_keys(value)
+    click(driver, "#profile-save")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#profile-form .field-error"), "no field error for a window ending before it starts")
+    assert field_error(driver, "surcharges[0].to").startswith("Majoration 1 · à : doit être après le début de la plage")
+    language(driver, "en")
+    assert field_error(driver, "surcharges[0].to").startswith("Surcharge rule 1 · to: must be after the start of the window")
+    language(driver, "fr")
+    at_width(driver, 390)
+    fits(driver, "surcharge rules on a phone")
+    retype(css(driver, '[name="surcharges[0].to"]'), "24h00")
+    click(driver, "#profile-save")
+    wait(driver, lambda d: text_of(d, "#profiles-result") == "evening enregistré en version 1.", "the profile was not saved")
+    stored = call(stack, admin, "GET", "/v1/profiles/evening")[1]
+    assert stored["time_zone"] == "Europe/Paris" and stored["holidays"] == {"country": "FR", "subdivision": None, "dates": ["2026-12-24"]}
+    assert [(r["name"], r["days"], r["from"], r["to"], r["multiplier"]) for r in stored["surcharges"]] == [
+        ("soir", ["mon", "tue", "wed", "thu", "fri"], "18:00", "24:00", "1.50"), ("férié", ["holiday"], "00:00", "24:00", "2.00")]
+    assert "majorations soir ×1,50, férié ×2,00 (Europe/Paris)" in css(driver, '#profiles tr[data-profile-id="evening"] td.terms').text
+
+    # A quote by that profile: two sessions, an extra-minutes error from the API at its field, then the prices.
+    click(driver, "#tab-quote")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#quote-profile option[value="evening"]'), "no profiles to quote")
+    Select(css(driver, "#quote-profile")).select_by_value("evening")
+    click(driver, "#quote-add")
+    asked = (("03/11/2026 16:30", "19:00", "0"), ("25/12/2026 10:00", "25/12/2026 11:30", "20000"))
+    for index, values in enumerate(asked):
+        for part, value in zip(("started_at", "ended_at", "extra_minutes"), values):
+            css(driver, f'[name="sessions[{index}].{part}"]').send_keys(value)
+    click(driver, "#quote-run")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#quote-form .field-error"), "no field error for the extra minutes")
+    assert field_error(driver, "sessions[1].extra_minutes") == "Session 2 · Minutes supplémentaires : doit être compris entre -10080 et 10080."
+    retype(css(driver, '[name="sessions[1].extra_minutes"]'), "15")
+    click(driver, "#quote-run")
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#quote-lines > li")) == 2, "no prices")
+    fits(driver, "a quote on a phone")
+    status, quote = call(stack, tokens["technician"], "POST", "/v1/quotes", {"profile_id": "evening", "sessions": [
+        {"started_at": "2026-11-03T16:30:00Z", "ended_at": "2026-11-03T19:00:00Z", "extra_minutes": 0},
+        {"started_at": "2026-12-25T10:00:00Z", "ended_at": "2026-12-25T11:30:00Z", "extra_minutes": 15}]})
+    assert status == 200, quote
+    for shown, answer in zip(driver.find_elements(By.CSS_SELECTOR, "#quote-lines > li"), quote["sessions"]):
+        assert shown.find_element(By.CSS_SELECTOR, ".cost").text == f"{money_text(answer['cost'], 'fr')} EUR"
+        assert shown.find_element(By.CSS_SELECTOR, ".multiplier").text == f"×{money_text(answer['multiplier'], 'fr')}"
+        lines = [li.find_element(By.CSS_SELECTOR, "span").text for li in shown.find_elements(By.CSS_SELECTOR, ".pricing-line")]
+        assert lines == [line["text"] for line in answer["pricing"]["lines"]]
+    assert quote["sessions"][0]["multiplier"] != "1.0000" and quote["sessions"][1]["multiplier"] == "2.0000"
+
+    # A client on a subscription with a balance alert at 50 %: its hours usable until the end of the year.
+    profile = {"profile_id": "prepaid-alerts", "name": "Prepaid with alerts", "type": "subscription", "currency": "EUR",
+               "min_duration_minutes": 0, "total_hours": "2", "amount": "100.00", "step_minutes": 15, "alert_thresholds": [50]}
+    assert call(stack, admin, "POST", "/v1/profiles", profile)[0] == 201
+    assert call(stack, admin, "PUT", "/v1/groups/night-shop", {"name": "Night shop"})[0] == 201
+    assert call(stack, admin, "PUT", "/v1/groups/night-shop/computers/night-pc", {"name": "Till"})[0] in (200, 201)
+    at_width(driver, 1280)
+    click(driver, "#tab-clients")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#clients tr[data-group-id="night-shop"]'), "no new client")
+    click(driver, '#clients tr[data-group-id="night-shop"] button.open')
+    wait(driver, lambda d: text_of(d, "#client-title").startswith("Night shop"), "no client detail")
+    Select(css(driver, "#assign-profile")).select_by_value("prepaid-alerts")
+    css(driver, "#assign-valid-until").send_keys("31/12/2026")
+    click(driver, "#assign")
+    wait(driver, lambda d: "utilisables jusqu'au" in text_of(d, "#contracts-result"), "no contract until the end of the year")
+    contract = call(stack, admin, "GET", "/v1/groups/night-shop/contracts")[1]["contracts"][0]
+    assert contract["valid_until"] == "2027-01-01T00:00:00Z"
+
+    uploads = [{"session_id": f"night-{n}", "technician": "ann", "computer_id": "night-pc", "started_at": f"2026-10-0{n}T20:00:00Z",
+                "ended_at": f"2026-10-0{n}T20:40:00Z"} for n in (1, 2)]
+    assert call(stack, tokens["agent"], "POST", "/v1/sessions/batch", {"sessions": uploads})[0] == 200
+    for upload in uploads:  # 45 + 45 of 120 minutes: below the 50 % alert
+        assert call(stack, admin, "POST", f"/v1/sessions/{upload['session_id']}/lock")[0] == 200
+
+    # A recharge usable until a date typed in French; a date that does not exist is refused first.
+    click(driver, "#tab-sessions")
+    show_group(driver, "night-shop")
+    css(driver, "#recharge-hours").send_keys("1")
+    css(driver, "#recharge-amount").send_keys("50,00")
+    css(driver, "#recharge-expires").send_keys("31/02/2026")
+    click(driver, "#recharge button[type=submit]")
+    wait(driver, lambda d: visible(d, "#recharge-error"), "no error for a day that does not exist")
+    assert text_of(driver, "#recharge-error") == "Utilisable jusqu'au (inclus, facultatif) : écrivez la date sous la forme jj/mm/aaaa."
+    retype(css(driver, "#recharge-expires"), "31/12/2026")
+    click(driver, "#recharge button[type=submit]")
+    wait(driver, lambda d: visible(d, "#recharge-result"), "not recharged")
+    assert call(stack, admin, "GET", "/v1/groups/night-shop/ledger")[1]["entries"][-1]["expires_at"] == "2027-01-01T00:00:00Z"
+    # Then half an hour that lapses unused two seconds after it is bought: its expiry is pending (no entry since).
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert call(stack, admin, "POST", "/v1/groups/night-shop/recharges", {"hours": "0.5", "amount": "20.00", "expires_at": soon})[0] == 201
+    wait(driver, lambda d: call(stack, admin, "GET", "/v1/groups/night-shop/totals")[1]["balance"]["expired_minutes"] == 30, "the half hour did not lapse")
+    balance = call(stack, admin, "GET", "/v1/groups/night-shop/totals")[1]["balance"]
+    click(driver, "#totals-refresh")
+    wait(driver, lambda d: text_of(d, '[data-balance="expired_minutes"]') == hours(30), "expired hours not shown")
+    assert text_of(driver, '[data-balance="available_minutes"]') == hours(balance["available_minutes"])
+
+    # The ledger: every entry as the API lists it, the lapsed block's expiry among them.
+    click(driver, "#tab-clients")
+    idle(driver)
+    click(driver, '#clients tr[data-group-id="night-shop"] button.open')
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#contracts-list button.ledger"), "no ledger button")
+    click(driver, "#contracts-list button.ledger")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#ledger tr[data-kind="expiry"]'), "no expiry in the ledger")
+    ledger = call(stack, admin, "GET", "/v1/groups/night-shop/ledger")[1]["entries"]
+    rows = driver.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
+    assert [r.get_attribute("data-kind") for r in rows] == [e["kind"] for e in ledger]
+    assert [r.find_element(By.CSS_SELECTOR, "td.running").text for r in rows] == [hours(e["running_balance"]) for e in ledger]
+    expiry = [(r, e) for r, e in zip(rows, ledger) if e["kind"] == "expiry"]
+    assert len(expiry) == 1 and expiry[0][1]["pending"] and "en attente" in expiry[0][0].text
+    assert "utilisables jusqu'au" in rows[0].find_element(By.CSS_SELECTOR, "td.kind").text  # the allotment's end
+    at_width(driver, 390)
+    fits(driver, "the ledger with expiring hours on a phone")
+
+    # Finance, in English: the alert the locks raised, and the month under another profile.
+    sign_in(driver, stack, tokens["finance"], "finance")
+    language(driver, "en")
+    click(driver, "#tab-month")
+    css(driver, "#month").clear()
+    css(driver, "#month").send_keys("10/2026")
+    click(driver, "#month-show")
+    events = call(stack, tokens["finance"], "GET", "/v1/events")[1]["events"]
+    alert = next(e for e in events if e["group_id"] == "night-shop")
+    shown = f'#events tr[data-event-id="{alert["event_id"]}"]'
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, shown), "no balance alert")
+    assert css(driver, f"{shown} td.what").text == f"balance below {alert['detail']['threshold']} %"
+    assert css(driver, f"{shown} td.left").text == f"{hours(alert['detail']['available_minutes'])} of {hours(alert['detail']['total_minutes'])}"
+    fits(driver, "balance alerts on a phone")
+    click(driver, '#month-table tr[data-group-id="night-shop"] button.simulate')
+    Select(css(driver, "#simulate-profile")).select_by_value("prepaid-10h")
+    click(driver, "#simulate-run")
+    wait(driver, lambda d: visible(d, "#simulate-result"), "no simulation")
+    simulated = call(stack, tokens["finance"], "POST", "/v1/groups/night-shop/simulate",
+                     {"profile_id": "prepaid-10h", "from": "2026-10-01T00:00:00+00:00", "to": "2026-11-01T00:00:00+00:00"})[1]
+    cells = lambda figure: [c.text for c in driver.find_elements(By.CSS_SELECTOR, f'#simulate tr[data-figure="{figure}"] td')]
+    billed = lambda side: side["accounted"]["billed_minutes"] + side["to_account"]["billed_minutes"]
+    assert cells("billed") == [hours(billed(simulated["current"])), hours(billed(simulated["simulated"]))]
+    assert cells("available") == [hours(simulated["current"]["balance"]["available_minutes"]), hours(simulated["simulated"]["balance"]["available_minutes"])]
+    fits(driver, "a simulation on a phone")
+    at_width(driver, 1280)
+    fits(driver, "a simulation on a desktop")
+    assert call(stack, tokens["finance"], "GET", "/v1/groups/night-shop/totals")[1]["balance"] == balance  # changed nothing
     no_script_errors(driver)
 
 
