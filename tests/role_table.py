@@ -27,6 +27,8 @@ SPEC_ROLE_TABLE = {  # SPEC §4, as written
     "POST /v1/groups/{group_id}/simulate": {"admin", "finance"},  # SPEC §12
     "POST /v1/groups/{group_id}/recharges": {"admin"},
     "POST /v1/groups/{group_id}/exports": {"finance", "admin"},
+    "GET /v1/totals": {"finance", "admin"},  # SPEC §12
+    "GET /v1/jobs/{job_id}": {"finance", "admin"},  # SPEC §12
 }
 
 ROLE_TABLE = {

@@ -1,14 +1,16 @@
-"""POST /v1/groups/{group_id}/lock-all — account every session still to account in a search."""
+"""POST /v1/groups/{group_id}/lock-all — account every session still to account in a search;
+what does not finish within the request goes on as a job (202)."""
 from billing_core import api, locking, observability
 from billing_core.api import ADMIN, FINANCE
 
 
 @api.route(FINANCE, ADMIN, idempotent=True)
-def lock_all(request: api.Request) -> dict:
+def lock_all(request: api.Request) -> api.Response:
     values = request.body(locking.LOCK_ALL_FIELDS) if request.raw_body and request.raw_body.strip() else {}
-    locked = locking.lock_all(request.tenant_id, request.path_id("group_id"), values, request.actor)
-    observability.sessions_locked(locked["locked"], locked["billed_minutes"], locked.get("costs") or [])
-    return locked
+    status, body = locking.request_lock_all(request.tenant_id, request.path_id("group_id"), values, request.actor)
+    if status == 200:  # a job's locks are counted by the worker when it finishes
+        observability.sessions_locked(body["locked"], body["billed_minutes"], body.get("costs") or [])
+    return api.Response(status, body)
 
 
 lambda_handler = api.handler(lock_all)

@@ -95,6 +95,9 @@ def test_the_sample_events_played_in_order_are_the_main_path(aws):
     assert (status, adjusted["extra_minutes"], adjusted["billed_minutes"], adjusted["cost"]) == (200, -5, 20, "26.00")
     status, page = invoke("search_sessions")
     assert (status, len(page["sessions"]), page["next_cursor"]) == (200, 3, None)
+    status, overview = invoke("tenant_totals")  # the tenant overview of the same month: one row, acme
+    assert status == 200 and [g["group_id"] for g in overview["groups"]] == ["acme"], overview
+    assert overview["groups"][0]["to_account"]["cost"] == "156.00" and overview["next_cursor"] is None
     status, totals = invoke("totals")
     assert totals["to_account"] == {"sessions": 3, "total_seconds": 1051 + 2170 + 3720, "billed_minutes": 20 + 40 + 65,
                                     "cost": "156.00", "costs": [{"currency": "EUR", "amount": "156.00"}]}
@@ -102,6 +105,7 @@ def test_the_sample_events_played_in_order_are_the_main_path(aws):
     assert (status, locked["status"], locked["cost"]) == (200, "accounted", "26.00")
     assert invoke("lock_session") == (200, locked)
     assert invoke("lock_all") == (200, {"locked": 1, "billed_minutes": 65, "cost": "80.00", "costs": [{"currency": "EUR", "amount": "80.00"}]})
+    assert invoke("jobs")[0] == 404  # no such job of this tenant (a lock-all this small needs none)
     status, export = invoke("export_sessions")
     assert (status, export["rows"]) == (201, 3)
     assert export["key"].startswith(f"tenants/{tenant_id}/exports/")

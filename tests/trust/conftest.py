@@ -106,7 +106,7 @@ class Seeded:
         return {
             "group_id": self.subscription_group, "profile_id": self.subscription_profile,
             "session_id": self.session, "computer_id": self.computer, "export_id": self.export,
-            "token_id": self.extra["token_id"],
+            "token_id": self.extra["token_id"], "job_id": self.extra["job_id"],
         }
 
 
@@ -150,7 +150,20 @@ def seed(tenant: Tenant, prefix: str = "") -> Seeded:
     export = ok(tenant.finance.post(f"/v1/groups/{sub}/exports", {}), 201)
     spare = ok(admin.post("/v1/tokens", {"role": "technician", "label": f"{prefix}spare laptop"}), 201)
     return Seeded(tenant, sub, pay, pc, gold["profile_id"], standard["profile_id"],
-                  f"{prefix}s-1", f"{prefix}s-2", f"{prefix}s-3", export["export_id"], {"token_id": spare["token_id"]})
+                  f"{prefix}s-1", f"{prefix}s-2", f"{prefix}s-3", export["export_id"],
+                  {"token_id": spare["token_id"], "job_id": seed_job(tenant, pay)})
+
+
+def seed_job(tenant: Tenant, group_id: str) -> str:
+    """A finished lock-all job (of an empty period, so it locks nothing the tests rely on), made
+    and run as a lock-all request hands one to the worker."""
+    from billing_core import fields, jobs, locking
+
+    run = locking.LockAllRun(tenant.tenant_id, group_id, locking.parse_period({"from": "2027-01-01T00:00:00Z"}), None,
+                             fields.utc_now())
+    job = jobs.create(tenant.tenant_id, jobs.LOCK_ALL, run.state(), "finance:seed")
+    assert jobs.run({"tenant_id": tenant.tenant_id, "job_id": job.job_id}, None) == jobs.SUCCEEDED
+    return job.job_id
 
 
 @contextmanager
@@ -242,7 +255,8 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
             {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z", "extra_minutes": 5}]},
         "POST /v1/tokens": {"role": "finance", "label": f"finance laptop {unique}"},
     }
-    queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z"}
+    queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z",
+               "GET /v1/totals": "from=2026-03-01T00:00:00Z&limit=10"}
     found = {}
     for route in template.routes():
         found[route.key] = (route.method, fill(route.path, ids), bodies.get(route.key), queries.get(route.key, ""))

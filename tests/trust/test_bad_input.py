@@ -226,6 +226,11 @@ CASES = [
     ("GET", "/v1/groups/acme/sessions", None, "cursor=%00%FF", 400, "cursor"),
     ("GET", "/v1/groups/acme/sessions", None, "cursor=" + "A" * 10_000, 400, "cursor"),
     ("GET", "/v1/groups/acme/sessions", None, "cursor=W10", 400, "cursor"),  # base64 of []
+    ("GET", "/v1/totals", None, "cursor=garbage", 400, "cursor"),
+    ("GET", "/v1/totals", None, "cursor=W10", 400, "cursor"),
+    ("GET", "/v1/totals", None, "cursor=eyJnIjogImFjbWUiLCAicSI6ICJ4In0", 400, "cursor"),  # another period's
+    ("GET", "/v1/totals", None, "limit=101", 400, "limit"),
+    ("GET", "/v1/totals", None, "to=2026-01-01T00:00:00", 400, "to"),
     ("GET", "/v1/groups/acme/sessions", None, "status=foo", 400, "status"),
     ("GET", "/v1/groups/acme/sessions", None, "from=yesterday", 400, "from"),
     ("GET", "/v1/groups/acme/sessions", None, "to=2026-03-01T00:00:00", 400, "to"),
@@ -303,9 +308,10 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("POST", "/v1/groups/{group_id}/exports", {}), ("GET", "/v1/exports/{export_id}", None),
     ("GET", "/v1/groups/{group_id}/computers", None), ("DELETE", "/v1/tokens/{token_id}", None),
     ("POST", "/v1/groups/{group_id}/simulate", {"profile_id": "gold"}),
+    ("GET", "/v1/jobs/{job_id}", None),
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",
-            "token_id": "tok_x"}
+            "token_id": "tok_x", "job_id": "j-x"}
 BAD_IDS = {"129 characters": "x" * 129, "10k characters": "x" * 10_000, "a control character": "s\x01", "a NUL": "s\x00",
            "an escape": "s\x1b[2J", "a DEL": "s\x7f"}
 

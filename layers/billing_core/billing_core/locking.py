@@ -2,22 +2,24 @@
 inside the lock's transaction, and a subscription's balance is charged in the same transaction,
 with one ledger entry per session (SPEC §3, §8, §10). Lock-all covers the oldest sessions first."""
 import json
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Callable
 
 from . import events, fields, ledger, storage
 from .contracts import (balance_of, balance_update, current_contract, entries_for, group_contract, is_latest,
                         refresh_action)
 from .errors import Conflict
 from .idempotency import Claim
-from .models import Contract, Session
-from .recording import chunks
-from .reporting import parse_period, query_sessions
+from .models import Contract, DayTotal, Session, keys
+from .reporting import Period, parse_period, query_sessions
 from .sessions import ACCOUNTED, TO_ACCOUNT, frozen_explanation, read_session, session_view
 from .tariff import Subscription, overage_lines, price
 
 MAX_ACTIONS = 100  # DynamoDB's limit of one transaction
-FIXED_ACTIONS = 3  # the contract, the profile version check, the idempotency record
+FIXED_ACTIONS = 3  # the contract, the profile version check, the idempotency record or the job's step
 LOCK_ALL_FIELDS = ("from", "to", "technician", "recorded_before")
 
 
@@ -35,20 +37,80 @@ class StaleProfile(Exception):
     """The contract's profile version is no longer the latest: refresh it, then price again."""
 
 
-def chunk_size(contract: Contract) -> int:
-    """Sessions per transaction: a pay-per-use lock is one action; a subscription's adds its
-    deduction entry, and an overage entry when the profile has an overage price."""
-    per_session = 1
+def per_session_actions(contract: Contract) -> int:
+    """A pay-per-use lock is one action; a subscription's adds its deduction entry, and an
+    overage entry when the profile has an overage price."""
     if isinstance(contract.tariff, Subscription):
-        per_session = 3 if getattr(contract.tariff, "overage_step_cost", None) is not None else 2
+        return 3 if getattr(contract.tariff, "overage_step_cost", None) is not None else 2
+    return 1
+
+
+def chunk_size(contract: Contract) -> int:
+    """Sessions per transaction when they all started on one UTC day (one day total)."""
     expiries = len(balance_of(contract).blocks) if contract.balance else 0
-    alerts = len(getattr(contract.tariff, "alert_thresholds", ()))  # one outbox event per threshold, at most
-    return max(1, (MAX_ACTIONS - FIXED_ACTIONS - expiries - alerts) // per_session)
+    return max(1, (MAX_ACTIONS - FIXED_ACTIONS - expiries - _alerts(contract) - 1) // per_session_actions(contract))
+
+
+def _alerts(contract: Contract) -> int:
+    return len(getattr(contract.tariff, "alert_thresholds", ()))  # one outbox event per threshold, at most
+
+
+def day_of(session: Session) -> str:
+    """The UTC day whose running totals a session's lock adds to."""
+    return session.started_at.astimezone(timezone.utc).date().isoformat()
+
+
+def fitting(contract: Contract, sessions: list[Session]) -> int:
+    """How many of `sessions` (oldest first) one transaction takes: each brings its own actions,
+    and each distinct UTC day among them one day-total update (DynamoDB: 100 actions at most)."""
+    expiries = len(balance_of(contract).blocks) if contract.balance else 0
+    room = MAX_ACTIONS - FIXED_ACTIONS - expiries - _alerts(contract)
+    per_session = per_session_actions(contract)
+    days: set[str] = set()
+    taken = 0
+    for session in sessions:
+        day = day_of(session)
+        need = per_session + (0 if day in days else 1)
+        if need > room:
+            break
+        room -= need
+        days.add(day)
+        taken += 1
+    return max(1, taken)
+
+
+class JobMoved(Exception):
+    """The job's step was not the one this worker read: another run of it went on meanwhile."""
+
+
+def _day_totals(tenant_id: str, group_id: str, currency: str, updates: list) -> list[tuple[DayTotal, list]]:
+    """One ADD update per UTC day of the locked sessions: the running totals of SPEC §9."""
+    days: dict[str, list] = {}
+    for session, frozen in updates:
+        figures = days.setdefault(day_of(session), [0, 0, 0, None])
+        figures[0] += 1
+        figures[1] += frozen["total_seconds"]
+        figures[2] += frozen["billed_minutes"]
+        if frozen["cost"] is not None:
+            figures[3] = (figures[3] or Decimal("0.00")) + frozen["cost"]
+    actions = []
+    for day, (count, seconds, billed, cost) in sorted(days.items()):
+        item = DayTotal(keys.day_totals_of(tenant_id, group_id), keys.day_total(day, currency))
+        adds = [DayTotal.kind.set(DayTotal), DayTotal.group_id.set(group_id), DayTotal.day.set(day),
+                DayTotal.currency.set(currency), DayTotal.sessions.add(count), DayTotal.total_seconds.add(seconds),
+                DayTotal.billed_minutes.add(billed)]
+        if cost is not None:
+            adds.append(DayTotal.cost.add(cost))
+        actions.append((item, adds))
+    return actions
 
 
 def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session], actor: str | None,
-                      claim: Claim | None = None, answer=None) -> Locked:
-    """Locks `sessions` (all still as read) over exactly the contract read, all or nothing."""
+                      claim: Claim | None = None, answer=None,
+                      step: Callable[[object, Locked], None] | None = None) -> Locked:
+    """Locks `sessions` (all still as read) over exactly the contract read, all or nothing: each
+    leaves the sparse index of open sessions, and its UTC day's running totals grow by it.
+    `step` adds a job's progress to the same transaction."""
     now = fields.utc_now()
     tariff = contract.tariff
     before = balance_of(contract)
@@ -88,13 +150,15 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             setattr(session, name, value)
     locked.sessions = [session for session, _ in updates]
     body = answer(locked) if answer else None
+    day_totals = _day_totals(tenant_id, contract.group_id, tariff.currency, updates)
+    step_position = []
 
     def fill(transaction):
         for session, frozen in updates:
             transaction.update(
                 session,
                 actions=[getattr(Session, name).set(value) for name, value in frozen.items() if value is not None]
-                + [Session.revision.add(1)],
+                + [Session.revision.add(1), Session.GSI2PK.remove(), Session.GSI2SK.remove()],
                 condition=(Session.status == TO_ACCOUNT) & (Session.revision == session.revision),
             )
         if balance is not None:
@@ -106,6 +170,11 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
         is_latest(transaction, contract.profile_id, contract.profile_version, tenant_id)
         if claim:
             claim.save(transaction, body)
+        for item, adds in day_totals:
+            transaction.update(item, actions=adds)
+        if step:
+            step_position[:] = [len(transaction.added)]
+            step(transaction, locked)
 
     profile_check = len(updates) + 1 + len(entries) + len(alerts)  # its position among the actions
     try:
@@ -113,9 +182,12 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
     except storage.ConditionFailed as failed:
         if failed.failed(profile_check):
             raise StaleProfile() from None
+        if step_position and failed.failed(step_position[0]):
+            raise JobMoved() from None
         raise
     for session in locked.sessions:
         session.revision += 1
+        session.GSI2PK = session.GSI2SK = None
     if balance is not None:  # the contract as it now is, without reading it again
         contract.balance = json.dumps(ledger.dump(balance))
         contract.ledger_seq += len(entries)
@@ -171,21 +243,121 @@ def parse_lock_all(values: dict):
     return parse_period(values), technician, recorded_before
 
 
+@dataclass
+class LockAllRun:
+    """One lock-all: its search (with `recorded_before` frozen, so a job locks exactly what
+    finance was shown), where it is (the index key of the last session it locked) and what it
+    locked so far. Kept as a job's state between workers."""
+
+    tenant_id: str
+    group_id: str
+    period: Period
+    technician: str | None
+    recorded_before: datetime
+    after: dict | None = None
+    locked: int = 0
+    billed_minutes: int = 0
+    costs: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, done: Locked) -> None:
+        self.locked += len(done.sessions)
+        self.billed_minutes += done.billed_minutes
+        for currency, amount in done.costs.items():
+            self.costs[currency] = self.costs.get(currency, Decimal("0.00")) + amount
+        if done.sessions:
+            last = max(done.sessions, key=lambda s: s.GSI1SK)
+            self.after = {"PK": last.PK, "SK": last.SK, "GSI2PK": keys.open_sessions_of(self.tenant_id, self.group_id),
+                          "GSI2SK": last.GSI1SK}
+
+    def state(self) -> dict:
+        return {
+            "group_id": self.group_id, "from": fields.utc_text(self.period.start) if self.period.start else None,
+            "to": fields.utc_text(self.period.end) if self.period.end else None, "technician": self.technician,
+            "recorded_before": fields.utc_text(self.recorded_before), "after": self.after, "locked": self.locked,
+            "billed_minutes": self.billed_minutes, "costs": {c: fields.money_text(a) for c, a in self.costs.items()},
+        }
+
+    @classmethod
+    def from_state(cls, tenant_id: str, state: dict) -> "LockAllRun":
+        period = parse_period({"from": state["from"], "to": state["to"]})
+        return cls(tenant_id, state["group_id"], period, state["technician"], fields.timestamp("recorded_before", state["recorded_before"]),
+                   state["after"], state["locked"], state["billed_minutes"],
+                   {c: Decimal(a) for c, a in state["costs"].items()})
+
+    def advanced(self, done: Locked) -> "LockAllRun":
+        """This run as it is once `done` commits (for the job's step, in the same transaction)."""
+        copy = LockAllRun.from_state(self.tenant_id, json.loads(json.dumps(self.state())))
+        copy.add(done)
+        return copy
+
+    def start_key(self) -> dict | None:
+        return {name: {"S": value} for name, value in self.after.items()} if self.after else None
+
+
 def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = None) -> dict:
     """Locks every to_account session of the search, oldest first, in transactions as large as
     DynamoDB allows; a session locked meanwhile by someone else is left as they locked it."""
+    return request_lock_all(tenant_id, group_id, values, actor, budget_seconds=None)[1]
+
+
+def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = None,
+                     budget_seconds: float | None = -1.0) -> tuple[int, dict]:
+    """Lock-all of one request: what finishes within `budget_seconds` (default: the settings')
+    answers 200; what cannot goes on as a job from the last session locked, answered 202."""
+    from . import jobs, settings
+
     period, technician, recorded_before = parse_lock_all(values)
     contract = group_contract(tenant_id, group_id)
-    total = Locked()
-    found = query_sessions(tenant_id, group_id, period, TO_ACCOUNT, technician, recorded_before=recorded_before)
-    for chunk in chunks(found, chunk_size(contract) if contract else 97):
-        if contract is None:
-            raise Conflict(f"group {group_id} has no contract: assign a profile before locking", "no_contract")
-        contract = _lock_chunk(tenant_id, group_id, contract, chunk, actor, total)
-    return lock_all_answer(total, contract)
+    run = LockAllRun(tenant_id, group_id, period, technician, recorded_before or fields.utc_now())
+    if budget_seconds is not None and budget_seconds < 0:
+        budget_seconds = settings.lock_all_request_seconds()
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    finished, contract = _run_lock_all(tenant_id, run, contract, actor, deadline)
+    if finished:
+        return 200, lock_all_answer(run, contract)
+    job = jobs.create(tenant_id, jobs.LOCK_ALL, run.state(), actor, done=run.locked)
+    jobs.start(job)
+    return 202, jobs.job_view(job)
 
 
-def lock_all_answer(total: Locked, contract: Contract | None) -> dict:
+def continue_lock_all(tenant_id: str, job, deadline: float | None) -> dict | None:
+    """The job worker's part of a lock-all: goes on from the job's last committed step, each
+    transaction advancing the job's step with its locks (conditioned on the step read, so a
+    retried or restarted worker never locks or counts a session twice). Answers the result
+    once done, None when the deadline came first."""
+    run = LockAllRun.from_state(tenant_id, json.loads(job.state))
+    contract = group_contract(tenant_id, run.group_id)
+    finished, contract = _run_lock_all(tenant_id, run, contract, job.created_by, deadline, job)
+    return lock_all_answer(run, contract) if finished else None
+
+
+def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, actor, deadline: float | None,
+                  job=None) -> tuple[bool, Contract | None]:
+    """Locks from `run.after` on; stops between two transactions once `deadline` has passed."""
+    found = query_sessions(tenant_id, run.group_id, run.period, TO_ACCOUNT, run.technician, start_key=run.start_key(),
+                           recorded_before=run.recorded_before)
+    buffer: list[Session] = []
+
+    def lock_buffered(everything: bool) -> bool:
+        nonlocal contract
+        while buffer and (everything or len(buffer) >= MAX_ACTIONS):
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            if contract is None:
+                raise Conflict(f"group {run.group_id} has no contract: assign a profile before locking", "no_contract")
+            take = fitting(contract, buffer)
+            contract = _lock_chunk(tenant_id, run, contract, buffer[:take], actor, job)
+            del buffer[:take]
+        return True
+
+    for session in found:
+        buffer.append(session)
+        if len(buffer) >= MAX_ACTIONS and not lock_buffered(False):
+            return False, contract
+    return lock_buffered(True), contract
+
+
+def lock_all_answer(total, contract: Contract | None) -> dict:
     costs = [{"currency": c, "amount": fields.money_text(a)} for c, a in sorted(total.costs.items())]
     subscription = contract is not None and isinstance(contract.tariff, Subscription)
     if len(costs) == 1:
@@ -194,18 +366,27 @@ def lock_all_answer(total: Locked, contract: Contract | None) -> dict:
         cost = "0.00"
     else:
         cost = None  # a subscription bills no money per session (but overage); two currencies never add
-    return {"locked": len(total.sessions), "billed_minutes": total.billed_minutes, "cost": cost, "costs": costs}
+    locked = total.locked if isinstance(total, LockAllRun) else len(total.sessions)
+    return {"locked": locked, "billed_minutes": total.billed_minutes, "cost": cost, "costs": costs}
 
 
-def _lock_chunk(tenant_id: str, group_id: str, contract: Contract, chunk: list[Session], actor, total: Locked) -> Contract:
+def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list[Session], actor, job=None) -> Contract:
     """Locks one chunk, reading again while others make progress on it; answers the contract as
     it now is. Sizes the chunk again when the contract changed (its actions may not fit)."""
+    from . import jobs
+
+    group_id = run.group_id
     backoff = storage.Backoff("the lock-all")
     pending = chunk
     while pending:
-        size = chunk_size(contract)
+        size = fitting(contract, pending)
+        step = None
+        if job is not None:
+            def step(transaction, locked, job=job):
+                ahead = run.advanced(locked)
+                jobs.advance(transaction, job, ahead.state(), ahead.locked)
         try:
-            done = _lock_transaction(tenant_id, contract, pending[:size], actor)
+            done = _lock_transaction(tenant_id, contract, pending[:size], actor, step=step)
         except (StaleProfile, storage.ConditionFailed) as failed:
             seq = contract.ledger_seq
             if isinstance(failed, StaleProfile):
@@ -221,10 +402,8 @@ def _lock_chunk(tenant_id: str, group_id: str, contract: Contract, chunk: list[S
                 backoff.progressed()  # others locked some of these, or charged the balance: no livelock
             pending = still
             continue
-        total.sessions += done.sessions
-        total.billed_minutes += done.billed_minutes
-        for currency, amount in done.costs.items():
-            total.costs[currency] = total.costs.get(currency, Decimal("0.00")) + amount
+        run.add(done)
+        if job is not None:
+            jobs.committed(job, run.state(), run.locked)
         pending = pending[size:]
     return contract
-

@@ -102,6 +102,23 @@ class keys:
     def export(tenant_id, export_id):
         return f"T#{tenant_id}#E#{export_id}"
 
+    @staticmethod
+    def open_sessions_of(tenant_id, group_id):
+        """GSI2 (sparse): a session is in it only while it is to_account."""
+        return f"T#{tenant_id}#G#{group_id}#OPEN"
+
+    @staticmethod
+    def day_totals_of(tenant_id, group_id):
+        return f"T#{tenant_id}#G#{group_id}#DAY"
+
+    @staticmethod
+    def day_total(day: str, currency: str):
+        return f"{day}#{currency}"
+
+    @staticmethod
+    def job(tenant_id, job_id):
+        return f"T#{tenant_id}#J#{job_id}"
+
 
 class DecimalAttribute(Attribute[Decimal]):
     """A DynamoDB number read back as an exact Decimal (pynamodb's NumberAttribute gives floats)."""
@@ -172,6 +189,17 @@ class ByGSI1(GlobalSecondaryIndex):
     GSI1SK = UnicodeAttribute(range_key=True)
 
 
+class ByGSI2(GlobalSecondaryIndex):
+    """Sparse: only to_account sessions carry GSI2PK/GSI2SK (the lock removes them)."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    GSI2PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
 class BillingItem(Model):
     """The one table. Each item type below is a subclass told apart by `kind`."""
 
@@ -188,8 +216,11 @@ class BillingItem(Model):
     SK = UnicodeAttribute(range_key=True)
     GSI1PK = UnicodeAttribute(null=True)
     GSI1SK = UnicodeAttribute(null=True)
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
     kind = DiscriminatorAttribute()
     gsi1 = ByGSI1()
+    gsi2 = ByGSI2()
 
 
 class Tenant(BillingItem, discriminator="tenant"):
@@ -351,8 +382,43 @@ class Export(BillingItem, discriminator="export"):
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB's TTL removes the record
 
 
+class DayTotal(BillingItem, discriminator="day_total"):
+    """Running totals: what the locks of one group accounted for the sessions that started on one
+    UTC day, in one currency. Only ever changed by ADD in the lock's own transaction, so it is
+    exactly-once with the locks. `cost` exists only once a session of it had a cost (a
+    subscription session without overage has none), as totals answer it."""
+
+    group_id = UnicodeAttribute()
+    day = UnicodeAttribute()  # yyyy-mm-dd (UTC) of the sessions' started_at
+    currency = UnicodeAttribute()
+    sessions = NumberAttribute(default=0)
+    total_seconds = NumberAttribute(default=0)
+    billed_minutes = NumberAttribute(default=0)
+    cost = DecimalAttribute(null=True)
+
+
+class Job(BillingItem, discriminator="job"):
+    """Long work that goes on in a worker (billing_core.jobs). `state` is the kind's JSON state
+    (its parameters, position and figures so far), replaced only under `step` == the step read,
+    in the same transaction as the work of that step: a retried or restarted worker continues
+    from the last committed step and never does one twice."""
+
+    job_id = UnicodeAttribute()
+    job_kind = UnicodeAttribute()
+    status = UnicodeAttribute()  # running | succeeded | failed
+    step = NumberAttribute(default=0)
+    done = NumberAttribute(default=0)
+    total = NumberAttribute(null=True)
+    state = UnicodeAttribute()
+    result = UnicodeAttribute(null=True)  # JSON: what the synchronous call answers, or the error
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute(null=True)  # epoch seconds (TTL)
+
+
 ITEM_TYPES = [BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, LedgerEntry, IdempotencyRecord, Session,
-              HistoryEntry, Event, Export]
+              HistoryEntry, Event, Export, DayTotal, Job]
 _bound: tuple | None = None
 
 

@@ -101,6 +101,8 @@ def _new_session(tenant_id: str, upload: Upload, group_id: str, now: datetime, a
         "SESSION",
         GSI1PK=keys.sessions_of(tenant_id, group_id),
         GSI1SK=f"{fields.sortable_utc(upload.started_at)}#{upload.session_id}",
+        GSI2PK=keys.open_sessions_of(tenant_id, group_id),  # the sparse index of open sessions: the lock removes it
+        GSI2SK=f"{fields.sortable_utc(upload.started_at)}#{upload.session_id}",
         session_id=upload.session_id,
         group_id=group_id,
         computer_id=upload.computer_id,

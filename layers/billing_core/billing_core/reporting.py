@@ -6,15 +6,15 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from . import fields, jsonio, storage
+from . import fields, jsonio, lean, storage
 from .contracts import balance_view, contract_view, group_contract
 from .errors import InvalidInput
 from .models import Contract, Session, keys
-from .sessions import STATUSES, TO_ACCOUNT, priced, session_view
-from .tariff import Subscription, total_seconds
+from .sessions import ACCOUNTED, STATUSES, TO_ACCOUNT, session_view
+from .tariff import Subscription, price, total_seconds
 
 MAX_ANSWER_BYTES = 5_000_000  # below Lambda's 6 MB answer limit, with room for the envelope
 
@@ -60,16 +60,23 @@ def parse_status(value) -> str | None:
 
 def query_sessions(tenant_id: str, group_id: str, period: Period, status=None, technician=None, page_size=None,
                    start_key=None, recorded_before: datetime | None = None):
-    """The group's sessions of the period, oldest first, lazily paged."""
+    """The group's sessions of the period, oldest first, lazily paged. `to_account` ones are read
+    from the sparse index of open sessions (GSI2), never through the accounted history."""
     condition = None
     if status:
-        condition = Session.status == status
+        condition = Session.status == status  # on GSI2 it only drops a session locked a moment ago
     if technician:
         by_technician = Session.technician == technician
         condition = by_technician if condition is None else condition & by_technician
     if recorded_before:
         before = Session.recorded_at < recorded_before
         condition = before if condition is None else condition & before
+    if status == TO_ACCOUNT:
+        return storage.query(
+            Session, keys.open_sessions_of(tenant_id, group_id), index="gsi2",
+            range_key_condition=Session.GSI2SK.between(period.low, period.high), filter_condition=condition,
+            page_size=page_size, last_evaluated_key=start_key,
+        )
     return storage.query(
         Session, keys.sessions_of(tenant_id, group_id), index="gsi1",
         range_key_condition=period.range_condition(), filter_condition=condition,
@@ -87,7 +94,7 @@ def _encode_cursor(session: Session, fingerprint: str) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(tenant_id: str, group_id: str, cursor: str, period: Period, fingerprint: str) -> dict:
+def _decode_cursor(tenant_id: str, group_id: str, cursor: str, period: Period, fingerprint: str, status=None) -> dict:
     """A cursor this search gave, for this same search: DynamoDB refuses a start key outside the
     key condition (a 500 it would be), so one from another period or filter is a 400."""
     try:
@@ -103,6 +110,9 @@ def _decode_cursor(tenant_id: str, group_id: str, cursor: str, period: Period, f
         if valid and position["q"] != fingerprint:
             raise InvalidInput("cursor", "belongs to a search with another period or other filters")
         if valid and period.low <= position["GSI1SK"] <= period.high:
+            if status == TO_ACCOUNT:  # the search reads the sparse index: its key, same sort key
+                position["GSI2PK"], position["GSI2SK"] = keys.open_sessions_of(tenant_id, group_id), position.pop("GSI1SK")
+                position.pop("GSI1PK")
             return {name: {"S": value} for name, value in position.items() if name != "q"}
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
@@ -126,7 +136,7 @@ def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
     technician = None if query.get("technician") in (None, "") else fields.name("technician", query["technician"])
     limit = parse_limit(query.get("limit"))
     fingerprint = _search_fingerprint(period, status, technician)
-    start_key = _decode_cursor(tenant_id, group_id, query["cursor"], period, fingerprint) if query.get("cursor") else None
+    start_key = _decode_cursor(tenant_id, group_id, query["cursor"], period, fingerprint, status) if query.get("cursor") else None
     contract = group_contract(tenant_id, group_id)
     filtered = status is not None or technician is not None
     views: list[dict] = []
@@ -161,6 +171,14 @@ class Sums:
         if cost is not None and currency:
             self.costs[currency] = self.costs.get(currency, Decimal("0.00")) + cost
 
+    def add_many(self, sessions: int, seconds: int, billed: int, cost: Decimal | None, currency: str) -> None:
+        """A running total: many sessions at once."""
+        self.sessions += sessions
+        self.total_seconds += seconds
+        self.billed_minutes += billed
+        if cost is not None:
+            self.costs[currency] = self.costs.get(currency, Decimal("0.00")) + cost
+
     def view(self, default_currency: str | None) -> dict:
         costs = [{"currency": c, "amount": fields.money_text(a)} for c, a in sorted(self.costs.items())]
         if len(costs) == 1:
@@ -182,16 +200,73 @@ def totals(tenant_id: str, group_id: str, query: dict) -> dict:
     return period_totals(tenant_id, group_id, period, contract)
 
 
+@dataclass
+class Split:
+    """A period cut at UTC midnights: the whole days in the middle (read from the running totals)
+    and the partial days at its edges (read from the sessions)."""
+
+    first_day: date | None  # the first whole day; None: from the beginning
+    end_day: date | None  # the day after the last whole day; None: to the end
+    edges: list[Period]  # at most two, each within one day
+
+    @property
+    def has_days(self) -> bool:
+        return self.first_day is None or self.end_day is None or self.first_day < self.end_day
+
+
+def split_period(period: Period) -> Split:
+    start = period.start.astimezone(timezone.utc) if period.start else None
+    end = period.end.astimezone(timezone.utc) if period.end else None
+    first_day = end_day = None
+    if start is not None:
+        first_day = start.date() if start == _midnight(start.date()) else start.date() + timedelta(days=1)
+    if end is not None:
+        end_day = end.date()
+    if first_day is not None and end_day is not None and first_day >= end_day:
+        return Split(first_day, first_day, [period])  # no whole day: all of it is an edge
+    edges = []
+    if start is not None and start < _midnight(first_day):
+        edges.append(Period(start, _midnight(first_day)))
+    if end is not None and end > _midnight(end_day):
+        edges.append(Period(_midnight(end_day), end))
+    return Split(first_day, end_day, edges)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def _add_day_totals(tenant_id: str, group_id: str, split: Split, sums: "Sums") -> None:
+    """The whole days' accounted figures: one Query of the group's running totals."""
+    low = split.first_day.isoformat() if split.first_day else "0"
+    high = f"{(split.end_day - timedelta(days=1)).isoformat()}#~" if split.end_day else "9"  # '~' sorts after a currency
+    for row in storage.raw_query(keys.day_totals_of(tenant_id, group_id), low, high,
+                                 ("currency", "sessions", "total_seconds", "billed_minutes", "cost"), consistent=True):
+        cost = row.get("cost")
+        sums.add_many(int(row["sessions"]["N"]), int(row["total_seconds"]["N"]), int(row["billed_minutes"]["N"]),
+                      Decimal(cost["N"]) if cost else None, row["currency"]["S"])
+
+
 def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contract | None) -> dict:
+    """Accounted figures from the running totals (whole days) and the accounted sessions of the
+    edge days; to-account figures from the sparse index of open sessions, priced now. At most
+    4 round trips with the group's read, plus the pages of open sessions, whatever the history."""
     sums = {status: Sums() for status in STATUSES}
-    for session in query_sessions(tenant_id, group_id, period):
-        pricing = priced(session, contract)
-        currency = (contract.tariff.currency if contract else None) if session.status == TO_ACCOUNT else session.currency
-        seconds = pricing.total_seconds if pricing else total_seconds(session.connection_seconds, session.extra_minutes)
-        sums[session.status].add(seconds, pricing.billed_minutes if pricing else None, pricing.cost if pricing else None, currency)
-    default = contract.tariff.currency if contract else None
+    split = split_period(period)
+    if split.has_days:
+        _add_day_totals(tenant_id, group_id, split, sums[ACCOUNTED])
+    for edge in split.edges:
+        for row in lean.sessions(tenant_id, group_id, edge, ACCOUNTED):
+            sums[ACCOUNTED].add(row.total_seconds, row.billed_minutes, row.cost, row.currency)
+    currency = contract.tariff.currency if contract else None
+    for row in lean.sessions(tenant_id, group_id, period, TO_ACCOUNT):
+        pricing = price(contract.tariff, row.connection_seconds, row.extra_minutes) if contract else None
+        if pricing is None:
+            sums[TO_ACCOUNT].add(total_seconds(row.connection_seconds, row.extra_minutes), None, None, None)
+        else:
+            sums[TO_ACCOUNT].add(pricing.total_seconds, pricing.billed_minutes, pricing.cost, currency)
     answer = {"group_id": group_id, **period.view(), "contract": contract_view(contract),
-              **{status: line.view(default) for status, line in sums.items()}}
+              **{status: line.view(currency) for status, line in sums.items()}}
     if contract is not None and isinstance(contract.tariff, Subscription):
         answer["balance"] = balance_view(contract)
     return answer
@@ -237,3 +312,62 @@ def simulate(tenant_id: str, group_id: str, values: dict) -> dict:
     if balance is not None:
         simulated["balance"] = balance.view(period.end or fields.utc_now())
     return {"profile_id": profile.profile_id, "current": current, "simulated": simulated}
+
+
+# ---------------------------------------------------------------- tenant overview
+
+OVERVIEW_DEFAULT, OVERVIEW_MAX = 50, 100
+
+
+def _overview_cursor(cursor: str, fingerprint: str) -> str:
+    """The last group of the previous page, for this same period."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(position, dict) and set(position) == {"g", "q"} and isinstance(position["g"], str):
+            if position["q"] != fingerprint:
+                raise InvalidInput("cursor", "belongs to an overview of another period")
+            return fields.identifier("cursor", position["g"])
+    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
+        pass
+    raise InvalidInput("cursor", "is not a cursor this overview gave")
+
+
+def tenant_overview(tenant_id: str, query: dict) -> dict:
+    """One row per group of the tenant for a period (a monthly invoicing run over every client),
+    by group id, paginated: per page one Query of the groups and one BatchGetItem of their
+    contracts, then each group's totals as `period_totals` reads them."""
+    from .models import Group
+
+    unknown = sorted(set(query) - {"from", "to", "limit", "cursor"})
+    if unknown:
+        raise InvalidInput(unknown[0], "is not a parameter of the overview")
+    period = parse_period(query)
+    limit = parse_limit(query.get("limit"), OVERVIEW_DEFAULT)
+    if limit > OVERVIEW_MAX:
+        raise InvalidInput("limit", f"must be a whole number from 1 to {OVERVIEW_MAX}")
+    fingerprint = hashlib.sha256(json.dumps([period.low, period.high]).encode()).hexdigest()[:16]
+    after = _overview_cursor(query["cursor"], fingerprint) if query.get("cursor") else None
+    condition = Group.GSI1SK > after if after is not None else None
+    found = list(storage.query(Group, keys.groups(tenant_id), index="gsi1", range_key_condition=condition, limit=limit + 1,
+                               page_size=limit + 1))
+    groups, more = found[:limit], len(found) > limit
+    partitions = {g.group_id: keys.group(tenant_id, g.group_id) for g in groups}
+    contracts = storage.batch_get([(partition, "CONTRACT") for partition in partitions.values()])
+    rows = []
+    for group in groups:
+        contract = contracts.get((partitions[group.group_id], "CONTRACT"))
+        totals = period_totals(tenant_id, group.group_id, period, contract if isinstance(contract, Contract) else None)
+        rows.append({
+            "group_id": group.group_id,
+            "name": group.name,
+            "contract": None if totals["contract"] is None else {
+                name: totals["contract"][name] for name in ("contract_id", "type", "profile_id", "profile_name", "currency")},
+            "accounted": totals["accounted"],
+            "to_account": totals["to_account"],
+            "balance": totals.get("balance"),
+        })
+    next_cursor = None
+    if more and groups:
+        position = {"g": groups[-1].group_id, "q": fingerprint}
+        next_cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    return {**period.view(), "groups": rows, "next_cursor": next_cursor}

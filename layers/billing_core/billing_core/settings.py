@@ -50,3 +50,15 @@ def metrics_namespace() -> str:
 def event_bus_name() -> str:
     """The EventBridge bus the outbox publisher puts business events on."""
     return os.environ.get("EVENT_BUS_NAME", "default")
+
+
+def lock_all_request_seconds() -> float:
+    """How long a lock-all request locks before it hands the rest to a job (answered 202): well
+    inside API Gateway's 30 s, leaving time for the job's record and the answer."""
+    return float(os.environ.get("LOCK_ALL_REQUEST_SECONDS", "20"))
+
+
+def jobs_queue_url() -> str | None:
+    """The SQS queue of long jobs (billing_core.jobs), read by the job worker function. Unset in
+    the local stack and the tests: the job then runs in a thread of the calling process."""
+    return os.environ.get("JOBS_QUEUE_URL") or None

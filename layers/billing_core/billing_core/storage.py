@@ -191,3 +191,53 @@ def query(model, hash_key: str, **options):
     index = options.pop("index", None)
     source = getattr(model, index) if index else model
     return source.query(hash_key, **options)
+
+
+INDEX_KEYS = {None: ("PK", "SK"), "GSI1": ("GSI1PK", "GSI1SK"), "GSI2": ("GSI2PK", "GSI2SK")}
+
+
+def raw_query(hash_value: str, low: str, high: str, attributes: Iterable[str], index: str | None = None,
+              equals: dict[str, str] | None = None, start_key: dict | None = None, consistent: bool = False):
+    """The lean read path: a Query answered as DynamoDB items (`{"name": {"S": ...}}`), only the
+    `attributes` asked for, sort key between `low` and `high`, `equals` as a filter of string
+    attributes. No model objects are built: where totals spend their time on many rows (see
+    docs/benchmarks.md, the profile), this is what they read with. Lazily paged."""
+    hash_name, range_name = INDEX_KEYS[index]
+    names = {f"#a{n}": name for n, name in enumerate([hash_name, range_name, *attributes, *(equals or {})])}
+    alias = {name: key for key, name in names.items()}
+    request = {
+        "TableName": settings.table_name(),
+        "KeyConditionExpression": f"{alias[hash_name]} = :h AND {alias[range_name]} BETWEEN :low AND :high",
+        "ProjectionExpression": ", ".join(alias[name] for name in attributes),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {":h": {"S": hash_value}, ":low": {"S": low}, ":high": {"S": high}},
+    }
+    if index:
+        request["IndexName"] = index
+    elif consistent:
+        request["ConsistentRead"] = True
+    if equals:
+        request["FilterExpression"] = " AND ".join(f"{alias[name]} = :f{n}" for n, name in enumerate(equals))
+        request["ExpressionAttributeValues"].update({f":f{n}": {"S": value} for n, value in enumerate(equals.values())})
+    client = models.connection().client
+    while True:
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        page = _read_raw(lambda: client.query(**request))
+        yield from page.get("Items", ())
+        start_key = page.get("LastEvaluatedKey")
+        if not start_key:
+            return
+
+
+def _read_raw(operation: Callable):
+    from botocore.exceptions import ClientError
+
+    backoff = Backoff("the read")
+    while True:
+        try:
+            return operation()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in TRANSIENT_CODES:
+                raise
+            backoff.wait(error)
