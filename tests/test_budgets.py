@@ -87,18 +87,34 @@ def test_adjusting_and_locking_cost_three_round_trips_each(acme):
     assert [c.operation for c in trips.calls].count("TransactWriteItems") == 1  # session and balance together
 
 
-@pytest.mark.parametrize("path, query", [
-    ("/v1/groups/acme/sessions", "limit=100"),
-    ("/v1/groups/acme/sessions", "status=to_account"),
-    ("/v1/groups/acme/totals", ""),
-])
-def test_search_and_totals_cost_their_query_pages_plus_one(acme, path, query):
+@pytest.mark.parametrize("query, index", [("limit=100", "GSI1"), ("status=to_account", "GSI2")])
+def test_a_search_costs_its_query_pages_plus_one(acme, query, index):
     acme.record(150)
-    status, _, trips = acme.call("finance", "GET", path, query=query)
+    status, _, trips = acme.call("finance", "GET", "/v1/groups/acme/sessions", query=query)
     assert status == 200
     assert trips.pages == 1
     assert trips.dynamodb == trips.pages + 1
-    assert [c.operation for c in trips.calls] == ["BatchGetItem", "Query"]  # group + contract, then the page: no read per session
+    assert [(c.operation, c.index) for c in trips.calls] == [("BatchGetItem", None), ("Query", index)]  # no read per session
+
+
+@pytest.mark.parametrize("query, edges", [
+    ("", 0),
+    ("from=2026-03-02T00:00:00Z&to=2026-04-01T00:00:00Z", 0),  # whole UTC days
+    ("from=2026-03-02T10:00:00Z&to=2026-03-05T12:00:00+02:00", 2),  # a partial day at each edge
+    ("from=2026-03-02T10:00:00Z&to=2026-03-02T18:00:00Z", 1),  # within one day: all of it is one edge
+])
+def test_totals_cost_at_most_4_plus_the_open_pages_whatever_the_history(acme, query, edges):
+    acme.record(150)
+    assert acme.call("finance", "POST", "/v1/groups/acme/lock-all", {"to": "2026-03-04T00:00:00Z"})[0] == 200
+    status, body, trips = acme.call("finance", "GET", "/v1/groups/acme/totals", query=query)
+    assert status == 200, body
+    # SPEC §9: the group and its contract (one BatchGetItem), one Query of the running totals
+    # (skipped when the period holds no whole day), one Query per partial edge day, then the
+    # open sessions' pages of the sparse index.
+    whole_days = 0 if edges == 1 else 1
+    assert trips.pages == edges + 1
+    assert trips.dynamodb == 1 + whole_days + edges + 1 <= 4 + 1
+    assert [c.index for c in trips.calls if c.operation == "Query"] == [None] * whole_days + ["GSI1"] * edges + ["GSI2"]
 
 
 def test_lock_all_costs_pages_plus_one_transaction_per_99_plus_one(acme):
@@ -129,3 +145,30 @@ def test_an_export_costs_its_pages_plus_the_group_read_and_its_record(acme):
     status, _, trips = acme.call("finance", "GET", f"/v1/exports/{body['export_id']}")
     assert status == 200
     assert trips.dynamodb == 1 and trips.s3 == []  # a presigned link is signed locally
+
+
+def test_the_tenant_overview_costs_two_per_page_and_two_per_group(acme):
+    for group_id in ("beta", "cyan"):
+        assert acme.msp.admin.put(f"/v1/groups/{group_id}", {"name": group_id})[0] in (200, 201)
+    acme.record(60)
+    status, body, trips = acme.call("finance", "GET", "/v1/totals", query="from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z")
+    assert status == 200 and len(body["groups"]) == 3
+    # one Query of the groups and one BatchGetItem of their contracts; per group, its running
+    # totals (one Query) and its open sessions (one page of the sparse index): a month has no edge day.
+    assert trips.dynamodb == 2 + 3 * 2
+    assert [c.operation for c in trips.calls[:2]] == ["Query", "BatchGetItem"]
+
+
+def test_a_job_status_costs_one_round_trip(acme, monkeypatch):
+    from billing_core import jobs, locking
+
+    acme.record(3)
+    monkeypatch.setattr(jobs, "start", lambda job: None)
+    monkeypatch.setattr(locking, "out_of_time", lambda deadline: deadline is not None)
+    status, started, trips = acme.call("finance", "POST", "/v1/groups/acme/lock-all", {})
+    assert status == 202
+    # the group read, one page of the open sessions, then the job's record: the rest is the worker's
+    assert trips.dynamodb == 1 + trips.pages + 1
+    status, job, trips = acme.call("finance", "GET", f"/v1/jobs/{started['job_id']}")
+    assert status == 200 and job["status"] == "running"
+    assert trips.dynamodb == 1

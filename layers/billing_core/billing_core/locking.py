@@ -331,6 +331,10 @@ def continue_lock_all(tenant_id: str, job, deadline: float | None) -> dict | Non
     return lock_all_answer(run, contract) if finished else None
 
 
+def out_of_time(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
+
+
 def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, actor, deadline: float | None,
                   job=None) -> tuple[bool, Contract | None]:
     """Locks from `run.after` on; stops between two transactions once `deadline` has passed."""
@@ -341,7 +345,7 @@ def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, ac
     def lock_buffered(everything: bool) -> bool:
         nonlocal contract
         while buffer and (everything or len(buffer) >= MAX_ACTIONS):
-            if deadline is not None and time.monotonic() > deadline:
+            if out_of_time(deadline):
                 return False
             if contract is None:
                 raise Conflict(f"group {run.group_id} has no contract: assign a profile before locking", "no_contract")
