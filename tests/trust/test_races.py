@@ -12,6 +12,7 @@ import json
 import math
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -80,6 +81,20 @@ class Client:
 def ok(answer: Answer, *statuses) -> dict:
     assert answer.status in (statuses or (200,)), (answer.status, answer.body)
     return answer.body
+
+
+def finished_job(caller: "Client", answer: Answer) -> Answer:
+    """A lock-all slower than its request's 20 s (a busy machine, faults) goes on as a job (202):
+    followed to its end, its result is what the request would have answered."""
+    if answer.status != 202:
+        return answer
+    for _ in range(2400):
+        status = caller.get(f"/v1/jobs/{answer.body['job_id']}")
+        if status.status == 200 and status.body["status"] != "running":
+            assert status.body["status"] == "succeeded", status.body
+            return Answer(200, status.body["result"], {})
+        time.sleep(0.05)
+    raise AssertionError(f"job {answer.body['job_id']} did not finish")
 
 
 def acceptable(answer: Answer) -> bool:
@@ -425,6 +440,7 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
     with stack.racing(faults):
         answers = race(calls)
     whole, singles, adjusts = answers[:2], answers[2:6], answers[6:]
+    whole = [finished_job(caller, answer) for caller, answer in zip(lock_alls, whole)]
     for sid, answer in [pair for batch in singles for pair in batch]:
         if acceptable(answer):
             assert answer.body["status"] == "accounted", answer.body

@@ -131,7 +131,11 @@ def run(message: dict, deadline: float | None) -> str:
     if result is None:
         start(job)  # out of time: the next worker goes on from the last step
         return RUNNING
-    _finish(job, SUCCEEDED, result)
+    if _finish(job, SUCCEEDED, result) and job.job_kind == LOCK_ALL:
+        from . import observability
+
+        # the whole lock-all, counted once (its request answered 202 and counted nothing)
+        observability.sessions_locked(result["locked"], result["billed_minutes"], result.get("costs") or [])
     return job.status
 
 
