@@ -162,7 +162,7 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
 
     def with_rows():
         for row in lean.sessions(tenant_id, "priced", everything, "to_account"):
-            locking.price(contract.tariff, row.connection_seconds, row.extra_minutes)
+            locking.price(contract.tariff, row.connection_seconds, row.extra_minutes, row.started_at if contract.tariff.surcharges else None)
 
     for label, action in (("open sessions priced: pynamodb models (before)", with_models),
                           ("open sessions priced: lean rows (after)", with_rows)):

@@ -5,11 +5,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterator
 
+from pynamodb.attributes import UTCDateTimeAttribute
+
 from . import storage
 from .models import keys
 
+_UTC = UTCDateTimeAttribute()
+
 OPEN, ACCOUNTED_SESSION = "to_account", "accounted"
-_OPEN_FIELDS = ("connection_seconds", "extra_minutes")
+_OPEN_FIELDS = ("connection_seconds", "extra_minutes", "started_at")
 _ACCOUNTED_FIELDS = ("total_seconds", "billed_minutes", "cost", "currency")
 
 
@@ -21,6 +25,11 @@ class Row:
     billed_minutes: int | None = None
     cost: Decimal | None = None
     currency: str | None = None
+    started: str | None = None  # as stored; parsed only when a surcharge needs it (`started_at`)
+
+    @property
+    def started_at(self):
+        return _UTC.deserialize(self.started) if self.started else None
 
 
 def sessions(tenant_id: str, group_id: str, period, status: str) -> Iterator[Row]:
@@ -30,7 +39,8 @@ def sessions(tenant_id: str, group_id: str, period, status: str) -> Iterator[Row
         for item in storage.raw_query(keys.open_sessions_of(tenant_id, group_id), period.low, period.high, _OPEN_FIELDS,
                                       index="GSI2", equals={"status": OPEN}):
             extra = item.get("extra_minutes")
-            yield Row(connection_seconds=int(item["connection_seconds"]["N"]), extra_minutes=int(extra["N"]) if extra else 0)
+            yield Row(connection_seconds=int(item["connection_seconds"]["N"]), extra_minutes=int(extra["N"]) if extra else 0,
+                      started=item["started_at"]["S"])
         return
     for item in storage.raw_query(keys.sessions_of(tenant_id, group_id), period.low, period.high, _ACCOUNTED_FIELDS,
                                   index="GSI1", equals={"status": ACCOUNTED_SESSION}):

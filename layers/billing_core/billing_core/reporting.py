@@ -260,7 +260,8 @@ def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contr
             sums[ACCOUNTED].add(row.total_seconds, row.billed_minutes, row.cost, row.currency)
     currency = contract.tariff.currency if contract else None
     for row in lean.sessions(tenant_id, group_id, period, TO_ACCOUNT):
-        pricing = price(contract.tariff, row.connection_seconds, row.extra_minutes) if contract else None
+        started_at = row.started_at if contract and contract.tariff.surcharges else None  # parsed only when it prices
+        pricing = price(contract.tariff, row.connection_seconds, row.extra_minutes, started_at) if contract else None
         if pricing is None:
             sums[TO_ACCOUNT].add(total_seconds(row.connection_seconds, row.extra_minutes), None, None, None)
         else:
