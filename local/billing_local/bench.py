@@ -437,12 +437,12 @@ def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], 
 
 
 def goals(history: int, job_size: int, overview_groups: int) -> tuple[list[str], list[str]]:
-    """Table 5 (billing_local.bench_scale) against its own moto server."""
+    """Table 7 (billing_local.bench_scale) against its own embedded store."""
     from billing_core import models
 
     from . import bench_scale, template
 
-    with moto_server() as endpoint:
+    with embedded_store() as endpoint:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         models.reset()
         import boto3

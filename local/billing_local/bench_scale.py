@@ -1,5 +1,5 @@
-"""`make bench`, table 7: the goals of SPEC §9 (issue 11), against a moto server in a child
-process (bench.moto_server), the function's own CPU measured in this process.
+"""`make bench`, table 7: the goals of SPEC §9 (issue 11), against the embedded store in a
+child process (bench.embedded_store), the function's own CPU measured in this process.
 
 Seeding is a direct bulk path: sessions are built as recording._new_session builds them; the
 accounted history is written already locked (its frozen price from tariff.price) together with
