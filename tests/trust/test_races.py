@@ -414,6 +414,43 @@ def test_20_concurrent_locks_of_one_subscription_session_deduct_once(stack, faul
 
 
 @faults_param()
+def test_concurrent_locks_crossing_balance_thresholds_write_one_event_per_crossing(stack, faults):
+    """SPEC §10: 12 sessions of 60 minutes locked at once on a 10-hour contract alerting at 50, 20
+    and 0 %: the balance goes 600 → -120 and each threshold is crossed exactly once."""
+    profile = stack.new_profile({**GOLD, "name": "Gold alerts", "alert_thresholds": [50, 20, 0]})
+    group = stack.new_group(profile)
+    answered = Answered()
+    ids = [f"al-{n}-{uuid.uuid4().hex[:6]}" for n in range(12)]
+    for n, sid in enumerate(ids):
+        answered.uploads[sid] = ok(stack.admin.post("/v1/sessions", upload(sid, group, 60, day=1 + n // 8, hour=9 + n % 8)), 201)["session"]
+    before = {e["event_id"] for e in ok(stack.finance.get("/v1/events"))["events"]}
+    lockers = stack.clients("technician") + stack.clients("finance") + stack.clients("admin")
+    with stack.racing(faults):
+        answers = race([lambda c=lockers[n % len(lockers)], sid=sid: (sid, c.post(f"/v1/sessions/{sid}/lock"))
+                        for n, sid in enumerate(ids)])
+    for sid, answer in answers:
+        assert acceptable(answer), (answer.status, answer.body)
+        if answer.status == 200:
+            answered.locks[sid] = answer.body
+    for sid in ids:  # what a 503 left open is locked now, faults off: every crossing then happened
+        if sid not in answered.locks:
+            answered.locks[sid] = ok(stack.finance.post(f"/v1/sessions/{sid}/lock"))
+    events, cursor = [], None
+    while True:
+        page = ok(stack.finance.get("/v1/events", query=f"after={cursor}" if cursor else ""))
+        events += [e for e in page["events"] if e["event_id"] not in before and e["group_id"] == group]
+        if not page["events"]:
+            break
+        cursor = page["next_cursor"]
+    assert sorted(e["detail"]["threshold"] for e in events) == [0, 20, 50], events
+    for event in events:  # each written by the lock that took the balance below it
+        limit = 600 * event["detail"]["threshold"] / 100
+        assert event["detail"]["available_minutes"] < limit <= event["detail"]["available_minutes"] + 60, event
+    count("threshold events checked after concurrent locks", len(events))
+    check_invariants(stack, group, answered, ids)
+
+
+@faults_param()
 def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack, faults):
     group = stack.new_group()
     ids = [f"la-{n:03d}-{uuid.uuid4().hex[:6]}" for n in range(80)]
