@@ -8,6 +8,8 @@ PIP         := $(PY) -m pip
 STAMP       := $(VENV)/.installed
 SAM         := $(VENV)/bin/sam
 SAM_VERSION ?= aws-sam-cli>=1.120
+TOOLS       := .venv-tools
+CHECKOV     := $(TOOLS)/bin/checkov
 AWS_REGION  ?= us-east-1
 
 # No telemetry / update checks from the SAM CLI (the machines reach only package registries).
@@ -27,10 +29,8 @@ test: $(STAMP) browser office $(CHECKOV)
 	$(PY) -m pytest
 	$(VENV)/bin/cfn-lint template.yaml
 
-# checkov (the template's security scan, run by tests/test_template.py) lives in a venv of its own:
-# it pins boto3 to an old exact version that the project's venv must not be downgraded to.
-TOOLS   := .venv-tools
-CHECKOV := $(TOOLS)/bin/checkov
+# checkov (the template's security scan, run by tests/test_template.py) lives in a venv of its own
+# (TOOLS, above): it pins boto3 to an old exact version that the project's venv must not be downgraded to.
 $(CHECKOV):
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
