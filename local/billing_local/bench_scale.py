@@ -90,6 +90,11 @@ def seed(tenant_id: str, group_id: str, accounted: int, open_: int, minutes_apar
     return time.perf_counter() - began
 
 
+def _row(rows: list, row: tuple) -> None:
+    rows.append(row)
+    _progress(" | ".join(str(cell) for cell in row))
+
+
 def measured(action):
     with RoundTrips() as trips:
         began, cpu = time.perf_counter(), time.process_time()
@@ -118,13 +123,34 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
     rows, notes, failed = [], [], []
     tenant_id = _tenant("Scale goals")
 
+    # -- tenant overview of many groups for a month (first: moto scans the whole table for an
+    # index Query, so it runs before the big history is seeded, as DynamoDB would serve it anyway)
+    overview_tenant = _tenant("Overview")
+    _progress(f"seeding {overview_groups} groups for the overview")
+    for n in range(overview_groups):
+        group_id = f"g{n:04d}"
+        _contract(overview_tenant, group_id, f"Client {n}")
+        seed(overview_tenant, group_id, 6, 2, minutes_apart=600)
+
+    def overview():
+        pages, cursor, groups = 0, None, 0
+        while True:
+            page = reporting.tenant_overview(overview_tenant, {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z",
+                                                               "limit": "100", **({"cursor": cursor} if cursor else {})})
+            pages, groups, cursor = pages + 1, groups + len(page["groups"]), page["next_cursor"]
+            if not cursor:
+                return pages, groups
+
+    (pages, groups), trips, wall, cpu = measured(overview)
+    _row(rows, (f"tenant overview, a month, {pages} pages of 100", f"{groups} groups", trips.dynamodb, f"{cpu:.2f}", f"{wall:.1f}",
+                 f"{trips.dynamodb / groups:.2f} round trips per group ({trips.summary()})"))
     # -- totals at two sizes of accounted history, 50 open sessions each
     figures = {}
     for group_id, size in (("small", 1_000), ("big", history)):
         _contract(tenant_id, group_id)
         _progress(f"seeding {size:,} accounted + 50 open sessions ({group_id})")
         seconds = seed(tenant_id, group_id, size, 50, minutes_apart=5 if size > 10_000 else 30)
-        rows.append((f"(seed {group_id}: BatchWriteItem)", f"{size:,} + 50", "-", "-", f"{seconds:.0f} s wall", "not an operation"))
+        _row(rows, (f"(seed {group_id}: BatchWriteItem)", f"{size:,} + 50", "-", "-", f"{seconds:.0f} s wall", "not an operation"))
         for label, query in (("totals, all", {}),
                              ("totals, edges partial", {"from": "2026-03-02T10:00:00Z", "to": "2027-12-31T12:00:00Z"})):
             answer, trips, wall, cpu = measured(lambda: reporting.totals(tenant_id, group_id, query))
@@ -132,7 +158,7 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
             figures[(label, group_id)] = (trips.dynamodb, cpu)
             ok = trips.dynamodb <= TOTALS_GOAL_TRIPS and cpu < TOTALS_GOAL_CPU
             failed += [] if ok else [f"{label} at {size:,}"]
-            rows.append((label, f"{size:,} + 50", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}",
+            _row(rows, (label, f"{size:,} + 50", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}",
                          f"{answer['accounted']['sessions']:,} accounted, {answer['to_account']['sessions']} open; "
                          f"{trips.summary()}; goal <= {TOTALS_GOAL_TRIPS} trips, < {TOTALS_GOAL_CPU} s: {'yes' if ok else 'NO'}"))
     for label in ("totals, all", "totals, edges partial"):
@@ -142,11 +168,11 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
 
     # -- open-session search and lock-all with the big history: only open pages
     answer, trips, wall, cpu = measured(lambda: reporting.search_sessions(tenant_id, "big", {"status": "to_account", "limit": "1"}))
-    rows.append(("search status=to_account&limit=1", f"{history:,} + 50", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}",
+    _row(rows, ("search status=to_account&limit=1", f"{history:,} + 50", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}",
                  f"{trips.pages} query page(s) read ({trips.summary()})"))
     failed += [] if trips.pages == 1 else ["open search pages"]
     answer, trips, wall, cpu = measured(lambda: locking.lock_all(tenant_id, "big", {}, "bench"))
-    rows.append(("lock-all", f"{history:,} + 50", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}",
+    _row(rows, ("lock-all", f"{history:,} + 50", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}",
                  f"locked {answer['locked']}; {trips.pages} query page(s) read ({trips.summary()})"))
     failed += [] if trips.pages == 1 and answer["locked"] == 50 else ["lock-all pages"]
 
@@ -167,7 +193,7 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
     for label, action in (("open sessions priced: pynamodb models (before)", with_models),
                           ("open sessions priced: lean rows (after)", with_rows)):
         _, trips, wall, cpu = measured(action)
-        rows.append((label, "10,000 open", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}", f"{1000 * cpu / 10_000:.3f} ms CPU per session"))
+        _row(rows, (label, "10,000 open", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}", f"{1000 * cpu / 10_000:.3f} ms CPU per session"))
     notes.append("where the model path spends its own CPU (cProfile, by own time): " + "; ".join(_profile(with_models)))
     notes.append("where the lean path spends its own CPU: " + "; ".join(_profile(with_rows)))
 
@@ -184,7 +210,8 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
         jobs.start = real_start
     assert status == 202, body
     message = {"tenant_id": tenant_id, "job_id": body["job_id"]}
-    worker = subprocess.Popen([sys.executable, "-c", "import json, sys; from billing_core import jobs; jobs.run(json.loads(sys.argv[1]), None)",
+    worker = subprocess.Popen([sys.executable, "-c", "import json, sys; from billing_core import jobs, models; models.BillingItem.Meta.read_timeout_seconds = 300; "
+                               "jobs.run(json.loads(sys.argv[1]), None)",
                                json.dumps(message)], env={**os.environ, "AWS_ENDPOINT_URL": endpoint},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from billing_core import storage
@@ -210,7 +237,7 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
     failed += [] if once else ["lock-all job exactly-once"]
     rest = job_size - killed_at
     transactions = sum(1 for c in trips.calls if c.operation == "TransactWriteItems")
-    rows.append((f"lock-all job, worker killed at {killed_at:,}", f"{job_size:,} open", trips.dynamodb, f"{cpu:.2f}", f"{wall:.1f}",
+    _row(rows, (f"lock-all job, worker killed at {killed_at:,}", f"{job_size:,} open", trips.dynamodb, f"{cpu:.2f}", f"{wall:.1f}",
                  f"restarted worker locked {rest:,}: {transactions} transactions, {trips.pages} pages; per 1,000: "
                  f"{1000 * trips.dynamodb / max(rest, 1):.1f} round trips, {1000 * cpu / max(rest, 1):.2f} s CPU, "
                  f"{1000 * wall / max(rest, 1):.2f} s wall; job {job.status}, locked {result['locked']:,}, "
@@ -219,25 +246,5 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
     notes.append(f"the killed worker (a child process, SIGKILL) ran {child_seconds:.1f} s and locked {killed_at:,}; "
                  "its last committed step is where the restart went on")
 
-    # -- tenant overview of many groups for a month
-    overview_tenant = _tenant("Overview")
-    _progress(f"seeding {overview_groups} groups for the overview")
-    for n in range(overview_groups):
-        group_id = f"g{n:04d}"
-        _contract(overview_tenant, group_id, f"Client {n}")
-        seed(overview_tenant, group_id, 6, 2, minutes_apart=600)
-
-    def overview():
-        pages, cursor, groups = 0, None, 0
-        while True:
-            page = reporting.tenant_overview(overview_tenant, {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z",
-                                                               "limit": "100", **({"cursor": cursor} if cursor else {})})
-            pages, groups, cursor = pages + 1, groups + len(page["groups"]), page["next_cursor"]
-            if not cursor:
-                return pages, groups
-
-    (pages, groups), trips, wall, cpu = measured(overview)
-    rows.append((f"tenant overview, a month, {pages} pages of 100", f"{groups} groups", trips.dynamodb, f"{cpu:.2f}", f"{wall:.1f}",
-                 f"{trips.dynamodb / groups:.2f} round trips per group ({trips.summary()})"))
     lines = _table(("operation", "sessions", "round trips", "CPU s (function)", "wall s", "result"), rows)
     return lines + [""] + [f"- {note}" for note in notes], failed
