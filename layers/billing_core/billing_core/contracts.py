@@ -4,7 +4,6 @@ the same transaction as their cause (assignment, recharge, lock, carry-over, clo
 import base64
 import binascii
 import json
-import re
 import secrets
 from dataclasses import replace
 from datetime import datetime
@@ -108,7 +107,7 @@ def ledger_view(tenant_id: str, group_id: str, query: dict) -> dict:
     else:
         contract = _contract_by_id(tenant_id, group_id, fields.identifier("contract_id", query["contract_id"]))
     after = _ledger_cursor(query.get("cursor"), contract)
-    limit = _limit(query.get("limit"))
+    limit = fields.page_limit(query.get("limit"), LEDGER_PAGE)
     partition = keys.ledger(tenant_id, group_id, contract.contract_id)
     condition = LedgerEntry.SK > keys.ledger_entry(after)
     entries = list(storage.query(LedgerEntry, partition, range_key_condition=condition, limit=limit + 1, consistent_read=True))
@@ -153,14 +152,6 @@ def change_view(change: Change, running: int) -> dict:
         "block_id": change.block_id, "expires_at": fields.utc_text(change.expires_at) if change.expires_at else None,
         "running_balance": running,
     }
-
-
-def _limit(value) -> int:
-    if value in (None, ""):
-        return LEDGER_PAGE
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= 1000:
-        raise InvalidInput("limit", "must be a whole number from 1 to 1000")
-    return int(value)
 
 
 def _encode_ledger_cursor(contract: Contract, entry: LedgerEntry) -> str:
@@ -413,7 +404,7 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
         balance, changes = before.expire(now)
         block_id = f"rch_{secrets.token_hex(6)}"
         balance, change = balance.add_block(ledger.RECHARGE, block_id, minutes, amount, now, expires_at)
-        balance = balance.rearm(getattr(contract.tariff, "alert_thresholds", ()), now)
+        balance = balance.rearm(contract.tariff.alert_thresholds, now)
         entries = entries_for(tenant_id, contract, before, changes + [change], actor)
         history_entry = history.entry(contract.PK, actor, history.RECHARGED, {
             "hours": history.change(None, hours),

@@ -56,9 +56,7 @@ def list_events(tenant_id: str, query: dict) -> dict:
     unknown = sorted(set(query) - {"after", "limit"})
     if unknown:
         raise InvalidInput(unknown[0], "is not a parameter of this list")
-    from .reporting import parse_limit
-
-    limit = parse_limit(query.get("limit"), PAGE)
+    limit = fields.page_limit(query.get("limit"), PAGE)
     after = _cursor(query.get("after"), tenant_id)
     condition = Event.SK > after if after else None
     found = list(storage.query(Event, keys.events(tenant_id), range_key_condition=condition, limit=limit + 1, consistent_read=True))

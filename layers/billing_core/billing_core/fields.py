@@ -210,6 +210,15 @@ def timestamp(field: str, value) -> datetime:
     return moment
 
 
+def page_limit(value, default: int) -> int:
+    """A page size from a query string: 1 to 1000 (a search, a ledger, events, the overview)."""
+    if value in (None, ""):
+        return default
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= 1000:
+        raise InvalidInput("limit", "must be a whole number from 1 to 1000")
+    return int(value)
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 

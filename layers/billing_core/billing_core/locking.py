@@ -41,14 +41,8 @@ def per_session_actions(contract: Contract) -> int:
     """A pay-per-use lock is one action; a subscription's adds its deduction entry, and an
     overage entry when the profile has an overage price."""
     if isinstance(contract.tariff, Subscription):
-        return 3 if getattr(contract.tariff, "overage_step_cost", None) is not None else 2
+        return 3 if contract.tariff.overage_step_cost is not None else 2
     return 1
-
-
-def chunk_size(contract: Contract) -> int:
-    """Sessions per transaction when they all started on one UTC day (one day total)."""
-    expiries = len(balance_of(contract).blocks) if contract.balance else 0
-    return max(1, (MAX_ACTIONS - FIXED_ACTIONS - expiries - _alerts(contract) - 1) // per_session_actions(contract))
 
 
 def _alerts(contract: Contract) -> int:
@@ -126,7 +120,7 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             "contract_id": contract.contract_id, **frozen_explanation(pricing),
         }
         if balance is not None:
-            overage_price = getattr(tariff, "overage_step_cost", None)
+            overage_price = tariff.overage_step_cost  # a balance: a subscription
             balance, deduction, more = balance.deduct(session.session_id, pricing.billed_minutes, session.started_at, now,
                                                       tariff.step_minutes, overage_price)
             changes += more

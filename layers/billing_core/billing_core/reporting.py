@@ -4,7 +4,6 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -119,14 +118,6 @@ def _decode_cursor(tenant_id: str, group_id: str, cursor: str, period: Period, f
     raise InvalidInput("cursor", "is not a cursor this search gave")
 
 
-def parse_limit(value, default: int = 100) -> int:
-    if value in (None, ""):
-        return default
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= 1000:
-        raise InvalidInput("limit", "must be a whole number from 1 to 1000")
-    return int(value)
-
-
 def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
     unknown = sorted(set(query) - {"from", "to", "status", "technician", "limit", "cursor"})
     if unknown:
@@ -134,7 +125,7 @@ def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
     period = parse_period(query)
     status = parse_status(query.get("status"))
     technician = None if query.get("technician") in (None, "") else fields.name("technician", query["technician"])
-    limit = parse_limit(query.get("limit"))
+    limit = fields.page_limit(query.get("limit"), 100)
     fingerprint = _search_fingerprint(period, status, technician)
     start_key = _decode_cursor(tenant_id, group_id, query["cursor"], period, fingerprint, status) if query.get("cursor") else None
     contract = group_contract(tenant_id, group_id)
@@ -343,7 +334,7 @@ def tenant_overview(tenant_id: str, query: dict) -> dict:
     if unknown:
         raise InvalidInput(unknown[0], "is not a parameter of the overview")
     period = parse_period(query)
-    limit = parse_limit(query.get("limit"), OVERVIEW_DEFAULT)
+    limit = fields.page_limit(query.get("limit"), OVERVIEW_DEFAULT)
     if limit > OVERVIEW_MAX:
         raise InvalidInput("limit", f"must be a whole number from 1 to {OVERVIEW_MAX}")
     fingerprint = hashlib.sha256(json.dumps([period.low, period.high]).encode()).hexdigest()[:16]
