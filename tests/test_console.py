@@ -514,7 +514,9 @@ def test_an_admin_manages_clients_contracts_profiles_and_tokens(stack, browser):
     secret = text_of(driver, "#token-new-value")
     assert call(stack, secret, "GET", "/v1/me")[1]["label"] == "Ann's laptop"
     fits(driver, "tokens on a phone")
-    ann = css(driver, f'#tokens tr[data-token-id="{call(stack, secret, "GET", "/v1/me")[1]["token_id"]}"]')
+    ann_row = f'#tokens tr[data-token-id="{call(stack, secret, "GET", "/v1/me")[1]["token_id"]}"]'
+    wait(driver, lambda d: visible(d, ann_row), "the new token is not listed")  # the list reloads after the secret is shown
+    ann = css(driver, ann_row)
     click(driver, ann.find_element(By.CSS_SELECTOR, "button.revoke"))
     assert confirm(driver).startswith("Revoke the token of Ann's laptop (technician)?")
     wait(driver, lambda d: text_of(d, "#tokens-result") == "The token of Ann's laptop is revoked.", "not revoked")
