@@ -1052,7 +1052,13 @@ async function recharge(event) {
 /** An export: 201 with its link, 202 with an export to poll, or 202 with a job (SPEC §9). */
 async function exportOf(group, body, progress) {
   let { status, data } = await api("POST", `/groups/${encodeURIComponent(group)}/exports`, { body });
-  if (status === 202 && data.job_id) return jobResult({ status, data }, progress);
+  if (status === 202 && data.job_id) {
+    // the job says when the file is whole; the export answers its link (fresh: links expire)
+    const exportId = data.export_id;
+    await jobResult({ status, data }, progress);
+    ({ data } = await api("GET", `/exports/${encodeURIComponent(exportId)}`));
+    return data;
+  }
   for (let attempt = 0; status === 202 || (data.status && data.status !== "ready" && !data.url); attempt++) {
     say(progress, () => t("export.running"));
     if (data.status === "failed") throw new ApiError(409, (data.error && data.error.code) || "export_failed", (data.error && data.error.message) || "");

@@ -1,7 +1,8 @@
-"""An export that cannot finish inside API Gateway's 30 seconds continues asynchronously: the
-POST answers 202 with an export id and GET /v1/exports/{export_id} answers its status, then a
-fresh link once it is ready. In the tests (no EXPORT_WORKER_FUNCTION) the worker runs in a thread,
-as in the local stack; SYNC_SECONDS = 0 makes every export too long for the request."""
+"""An export that cannot finish inside API Gateway's 30 seconds goes on as a job: the POST answers
+202 with an export id and a job id, GET /v1/exports/{export_id} answers its status, then a fresh
+link once it is ready, and GET /v1/jobs/{job_id} its progress. In the tests (no JOBS_QUEUE_URL) the
+job's worker runs in a thread, as in the local stack; SYNC_SECONDS = 0 makes every export too long
+for the request."""
 import csv
 import io
 import time
@@ -49,7 +50,7 @@ def stored_csv(key: str) -> list[list[str]]:
 def test_a_long_export_answers_202_and_is_ready_when_polled(acme, too_long):
     status, started = acme.finance.post("/v1/groups/acme/exports", {"status": "to_account"})
     assert status == 202, started
-    assert started == {"export_id": started["export_id"], "status": "running", "rows": 0}
+    assert started == {"export_id": started["export_id"], "job_id": started["job_id"], "status": "running", "rows": 0}
     ready = poll(acme.finance, started["export_id"])
     assert ready["status"] == "ready", ready
     assert ready["rows"] == 30 and ready["group_id"] == "acme"
@@ -94,18 +95,25 @@ def test_an_export_of_an_unknown_group_is_a_404_and_starts_nothing(acme, too_lon
     assert status == 404, body
 
 
-def test_a_failed_worker_is_reported_as_failed(acme, too_long, monkeypatch):
-    real = exports.stream_export
+def test_an_export_whose_client_is_deleted_meanwhile_fails_and_says_so(acme, too_long, monkeypatch):
+    from billing_core import jobs
 
-    def broken(job, client, deadline=None):
-        if deadline is None:  # the worker's run
-            raise RuntimeError("S3 went away")
-        return real(job, client, deadline)
+    waiting = []
+    monkeypatch.setattr(jobs, "start", waiting.append)  # the worker starts when the test says
+    status, started = acme.finance.post("/v1/groups/acme/exports", {})
+    assert status == 202, started
 
-    monkeypatch.setattr(exports, "stream_export", broken)
-    export_id = acme.finance.post("/v1/groups/acme/exports", {})[1]["export_id"]
-    failed = poll(acme.finance, export_id)
-    assert failed == {"export_id": export_id, "group_id": "acme", "status": "failed", "rows": 0}
+    def deleted(tenant_id, group_id):  # the client was deleted before the worker went on
+        raise exports.NotFound(f"group {group_id} not found")
+
+    monkeypatch.setattr(exports, "group_and_contract", deleted)
+    (work,) = waiting
+    assert jobs.run({"tenant_id": acme.tenant_id, "job_id": work.job_id}, None) == "failed"
+    failed = acme.finance.get(f"/v1/exports/{started['export_id']}")[1]
+    assert failed == {"export_id": started["export_id"], "group_id": "acme", "status": "failed", "rows": 0,
+                      "job_id": started["job_id"]}
+    job = acme.finance.get(f"/v1/jobs/{started['job_id']}")[1]
+    assert job["status"] == "failed" and job["error"]["code"] == "not_found", job
 
 
 def test_a_worker_killed_by_its_timeout_shows_as_failed(acme):
@@ -118,26 +126,19 @@ def test_a_worker_killed_by_its_timeout_shows_as_failed(acme):
     assert acme.finance.get("/v1/exports/exp_stale")[1]["status"] == "failed"
 
 
-def test_the_worker_payload_is_what_a_lambda_event_invocation_carries(acme, monkeypatch):
-    """With EXPORT_WORKER_FUNCTION set, the hand-off is one InvocationType=Event call."""
-    sent = []
+def test_with_a_jobs_queue_the_hand_off_is_one_sqs_message_naming_the_job(acme, too_long, monkeypatch):
+    from billing_core import jobs
 
-    class FakeLambda:
-        def invoke(self, **kwargs):
-            sent.append(kwargs)
-            return {"StatusCode": 202}
-
-    monkeypatch.setattr(exports.settings, "export_worker_function", lambda: "billing-ExportWorker")
-    monkeypatch.setattr(boto3, "client", lambda name, **kw: FakeLambda())
-    job = exports.ExportJob.new(acme.tenant_id, "acme", {"status": "accounted"}, "finance:t1")
-    exports.invoke_worker(job)
-    (call,) = sent
-    assert call["FunctionName"] == "billing-ExportWorker" and call["InvocationType"] == "Event"
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="billing-jobs-test")["QueueUrl"]
+    monkeypatch.setattr(jobs.settings, "jobs_queue_url", lambda: queue_url)
+    status, started = acme.finance.post("/v1/groups/acme/exports", {})
+    assert status == 202, started
+    (message,) = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     import json
-    assert json.loads(call["Payload"]) == {"export_job": {
-        "tenant_id": acme.tenant_id, "group_id": "acme", "export_id": job.export_id, "key": job.key,
-        "values": {"status": "accounted"}, "actor": "finance:t1",
-    }}
+    assert json.loads(message["Body"]) == {"tenant_id": acme.tenant_id, "job_id": started["job_id"]}
+    assert acme.finance.get(f"/v1/jobs/{started['job_id']}")[1] == {
+        "job_id": started["job_id"], "kind": "export", "status": "running", "progress": {"done": 0}}
 
 
 def test_a_large_csv_goes_up_as_a_multipart_upload_holding_one_part_in_memory(aws):

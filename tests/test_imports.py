@@ -12,7 +12,7 @@ from billing_local import template
 from billing_local.bench import ENVIRONMENT, LAYER, ROOT
 
 FUNCTIONS = {name: ROOT / f["Properties"]["CodeUri"] for name, f in template.functions().items()}
-EXPORT_FUNCTIONS = {"ExportFunction", "ExportWorkerFunction"}
+EXPORT_FUNCTIONS = {"ExportFunction"}
 NEVER = (
     "aws_xray_sdk",  # Tracer's SDK: Powertools' package __init__ loads tracing/tracer.py, never the SDK
     "pydantic",
@@ -43,7 +43,7 @@ def modules() -> dict[str, set[str]]:
 
 
 def test_every_function_of_the_template_is_probed(modules):
-    assert {"AuthorizerFunction", "RecordSessionFunction", "ExportFunction", "ExportWorkerFunction"} <= set(modules)
+    assert {"AuthorizerFunction", "RecordSessionFunction", "ExportFunction", "JobWorkerFunction"} <= set(modules)
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))

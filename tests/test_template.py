@@ -82,7 +82,7 @@ def test_every_function_has_errors_and_throttles_alarms_to_the_topic(resources):
             alarm = watched[(metric, json.dumps([{"Name": "FunctionName", "Value": {"Ref": function}}]))]
             assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], (function, metric)
     for name in ("ApiServerErrorsAlarm", "ApiLatencyAlarm", "TableThrottlesAlarm", "TableSystemErrorsAlarm",
-                 "ExportDeadLetterAlarm", "ExportWorkerEventsDroppedAlarm"):
+                 "JobsDeadLetterAlarm"):
         assert alarms[name]["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
     assert resources["ApiLatencyAlarm"]["Properties"]["ExtendedStatistic"] == "p99"
     subscription = resources["AlarmEmailSubscription"]
@@ -100,15 +100,24 @@ def test_every_version_is_shifted_by_a_canary_that_its_alarms_roll_back(resource
         assert resources[f"{function}Aliaslive"]["Type"] == "AWS::Lambda::Alias"
 
 
-def test_a_failed_asynchronous_export_lands_in_the_dead_letter_queue(resources):
-    (config,) = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
-    assert config["Properties"]["FunctionName"] == {"Ref": "ExportWorkerFunction"}
-    assert config["Properties"]["Qualifier"] == "live"  # the alias the export function invokes
-    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ExportDeadLetterQueue", "Arn"]}
-    variables = resources["ExportFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["EXPORT_WORKER_FUNCTION"] == {"Ref": "ExportWorkerFunctionAliaslive"}
-    assert "ReservedConcurrentExecutions" in resources["ExportWorkerFunction"]["Properties"]
+def test_long_exports_and_lock_alls_are_jobs_whose_failures_land_in_a_watched_dead_letter_queue(resources):
+    queue = resources["JobsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * resources["JobWorkerFunction"]["Properties"]["Timeout"]
+    alarm = resources["JobsDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}}]
+    for function in ("ExportFunction", "LockAllFunction"):
+        assert resources[function]["Properties"]["Environment"]["Variables"]["JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
+        sends = [s for s in statements(resources, function) if "sqs:SendMessage" in s["Action"]]
+        assert sends and all(s["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]} for s in sends), function
+    worker_s3 = [s for s in statements(resources, "JobWorkerFunction") if any(a.startswith("s3:") for a in s["Action"])]
+    assert worker_s3 and all(s["Resource"] == {"Fn::Sub": "${ExportsBucket.Arn}/tenants/*"} for s in worker_s3)
+    assert not of_type(resources, "AWS::Lambda::EventInvokeConfig"), "no other asynchronous path: jobs only"
     assert "ReservedConcurrentExecutions" in resources["AuthorizerFunction"]["Properties"]
+
+
+def statements(resources: dict, function: str) -> list[dict]:
+    return [s for policy in resources[f"{function}Role"]["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
 def dynamodb_statements(resources: dict, function: str) -> list[dict]:

@@ -1,6 +1,6 @@
 """POST /v1/groups/{group_id}/exports — one client's sessions, POST /v1/exports — every client's,
 in the file finance asked for (CSV, spreadsheet CSV, XLSX, QuickBooks or Xero invoices) in S3, as
-a link that expires (201), or 202 `{export_id, status: running}` when it needs longer than API
+a link that expires (201), or 202 `{export_id, job_id, status: running, rows}` when it needs longer than API
 Gateway waits; GET /v1/exports/{export_id} — its status, and a fresh link once it is ready."""
 from billing_core import api, exports, files, observability
 from billing_core.api import ADMIN, FINANCE

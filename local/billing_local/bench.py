@@ -436,7 +436,7 @@ def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], 
     return _table(("operation", "sessions", "wall s", "CPU s (function)", "peak MB (tracemalloc)", "result"), rows), figures
 
 
-def goals(history: int, job_size: int, overview_groups: int) -> tuple[list[str], list[str]]:
+def goals(history: int, job_size: int, overview_groups: int, export_rows: int = 50_000) -> tuple[list[str], list[str]]:
     """Table 7 (billing_local.bench_scale) against its own embedded store."""
     from billing_core import models
 
@@ -453,8 +453,9 @@ def goals(history: int, job_size: int, overview_groups: int) -> tuple[list[str],
         import boto3
 
         template.create_table(boto3.client("dynamodb", endpoint_url=endpoint), ENVIRONMENT["TABLE_NAME"])
+        template.create_bucket(boto3.client("s3", endpoint_url=endpoint), ENVIRONMENT["EXPORTS_BUCKET"])
         try:
-            return bench_scale.goals_table(history, job_size, overview_groups, endpoint)
+            return bench_scale.goals_table(history, job_size, overview_groups, endpoint, export_rows)
         finally:
             os.environ.pop("AWS_ENDPOINT_URL", None)
             models.BillingItem.Meta.read_timeout_seconds = read_timeout
@@ -708,6 +709,7 @@ def main(argv=None) -> int:
     parser.add_argument("--history", type=int, help="accounted sessions of the big group of table 7 (default 200,000)")
     parser.add_argument("--job-size", type=int, help="open sessions of table 7's lock-all job (default 100,000)")
     parser.add_argument("--overview-groups", type=int, help="groups of table 7's tenant overview (default 500)")
+    parser.add_argument("--export-rows", type=int, help="rows of table 7's export job (default 50,000; 0 for none)")
     options = parser.parse_args(argv)
     sizes = options.sizes or ([1_000, 10_000] if options.quick else [10_000, 100_000])
     runs = options.import_runs or (3 if options.quick else 7)
@@ -784,7 +786,8 @@ def main(argv=None) -> int:
     if "goals" not in skip:
         lines, missed = goals(options.history or (20_000 if options.quick else 200_000),
                               options.job_size or (3_000 if options.quick else 100_000),
-                              options.overview_groups or (50 if options.quick else 500))
+                              options.overview_groups or (50 if options.quick else 500),
+                              options.export_rows if options.export_rows is not None else (10_000 if options.quick else 50_000))
         _print("7. Scale at any history (SPEC §9): running totals, the open-session index, jobs, the tenant overview", lines)
         failed += missed
     print(f"\nbench took {time.perf_counter() - began:.0f} s; "

@@ -3,45 +3,48 @@ asked for (`files`: CSV, spreadsheet CSV, XLSX, QuickBooks or Xero invoices), st
 (multipart, bounded buffer) under a per-tenant prefix with an unguessable key, and handed out as a
 presigned link that expires and saves under a name that says the client and the period.
 
-An export that cannot finish inside API Gateway's 30 seconds continues asynchronously: the request
-streams for at most SYNC_SECONDS; if the search is not done by then it aborts its upload, records the
-export as running, hands the job to the export worker (a Lambda Event invocation; a thread when no
-worker function is configured, as in the local stack and the tests) and answers 202. The worker
-streams the whole search again and records the export as ready (or failed); `export_status` answers
-`GET /v1/exports/{export_id}` with a fresh link once it is ready.
+An export that cannot finish inside API Gateway's 30 seconds goes on as a job (billing_core.jobs):
+the request streams for at most SYNC_SECONDS, then keeps what it wrote (its parts, the bytes not
+yet a part as a carry object, the writer's state, the search's position after the last row),
+creates the job with that state and answers 202. The job's worker goes on from there — the same
+upload, the same file, no row read or written twice — saving its state at every part, so a
+retried or restarted worker goes on from the last part, and a worker out of time hands the job
+on. `export_status` answers `GET /v1/exports/{export_id}` (rows so far, then a fresh link);
+`GET /v1/jobs/{job_id}` shows the job's progress.
 
 DynamoDB round trips of a one-client export that finishes in time: one BatchGetItem of the group and its
 contract, the search's query pages, one PutItem of the Export record (what GET /v1/exports/{id}
 reads), and for the names beside the ids: one Query of the group's computers (once there is a
 session), one of the tenant's profiles only when a session was priced by a profile other than the
 contract's, one BatchGetItem per 100 computers not (or no longer) in the group. An export of every
-client adds the pages of the tenant's group list and, per client, its group query and search pages."""
+client adds the pages of the tenant's group list and, per client, its group query and search pages.
+A job adds one TransactWriteItems per 8 MiB part (its state)."""
 import io
 import json
 import logging
 import secrets
-import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from . import fields, files, models, settings, storage
+from . import fields, files, jobs, models, settings, storage
 from .errors import InvalidInput, NotFound
 from .contracts import group_and_contract
 from .files.writers import MACHINE_COLUMNS, Line, open_writer
 from .models import Computer, Contract, Export, Group, ProfileVersion, keys
 # The only names exports take from the sessions modules: the search, its filters and a session's view.
 from .reporting import Period, parse_status, query_sessions as _query
-from .sessions import ACCOUNTED, session_view
+from .sessions import ACCOUNTED, TO_ACCOUNT, session_view
 
 COLUMNS = MACHINE_COLUMNS  # §4's machine CSV
 NAME_CHUNK = 500  # sessions held while the names of their unknown computers are fetched (one BatchGetItem per 100)
-PART_BYTES = 8 * 1024 * 1024  # S3 parts are at least 5 MiB; memory stays near one part
+PART_BYTES = 8 * 1024 * 1024  # memory stays near one part
+MIN_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part (but the last)
 MAX_TTL_SECONDS = 7 * 24 * 3600
 # API Gateway answers 504 after 30 s. Streaming stops after SYNC_SECONDS, which leaves the abort,
 # the record and the hand-off (well under a second) inside the function's 29 s timeout.
 SYNC_SECONDS = 20.0
-# The worker's Lambda timeout is 15 minutes: a record still running after that has died with it.
+# Records of the former export worker (no job): one still running after its 15-minute timeout died with it.
 STALE_AFTER = timedelta(minutes=16)
 RECORD_DAYS = 8  # DynamoDB's TTL removes the Export record after the longest link has expired
 RUNNING, READY, FAILED = "running", "ready", "failed"
@@ -63,20 +66,28 @@ def s3_client():
 
 class StreamedUpload:
     """Writes bytes (or text, as UTF-8) to one S3 object: a single put when small, else a multipart
-    upload whose buffer never holds more than one part."""
+    upload whose buffer never holds more than about one part. An export sends its parts itself
+    (`by_caller`), at row boundaries where it also records where it stands; `state()` and a
+    carry object (the buffer not yet a part) let another worker go on with the same upload."""
 
-    def __init__(self, client, bucket: str, key: str, content_type: str = "text/csv; charset=utf-8"):
+    def __init__(self, client, bucket: str, key: str, content_type: str = "text/csv; charset=utf-8",
+                 state: dict | None = None, by_caller: bool = False):
         self.client, self.bucket, self.key, self.content_type = client, bucket, key, content_type
         self.buffer = io.BytesIO()
-        self.upload_id = None
-        self.parts: list[dict] = []
+        self.upload_id = state["upload_id"] if state else None
+        self.parts: list[dict] = list(state["parts"]) if state else []
+        self.by_caller = by_caller
 
     def write(self, data: str | bytes) -> None:
         self.buffer.write(data.encode("utf-8") if isinstance(data, str) else data)
-        if self.buffer.tell() >= PART_BYTES:
-            self._flush_part()
+        if not self.by_caller and self.part_ready:
+            self.send_part()
 
-    def _flush_part(self) -> None:
+    @property
+    def part_ready(self) -> bool:
+        return self.buffer.tell() >= PART_BYTES
+
+    def send_part(self) -> None:
         if self.upload_id is None:
             started = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
             self.upload_id = started["UploadId"]
@@ -86,15 +97,39 @@ class StreamedUpload:
         self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
         self.buffer = io.BytesIO()
 
+    def state(self) -> dict:
+        return {"upload_id": self.upload_id, "parts": list(self.parts)}
+
+    def keep_buffer(self, name: str) -> str | None:
+        """The bytes not yet sent, made safe for whoever goes on: a part when S3 takes it as one,
+        else a carry object (a part but the last must be 5 MiB). Answers the carry's key, if any."""
+        if self.buffer.tell() >= MIN_PART_BYTES:
+            self.send_part()
+        if not self.buffer.tell():
+            return None
+        key = f"{self.key}.{name}.carry"
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=self.buffer.getvalue())
+        return key
+
+    def take_carry(self, key: str) -> None:
+        self.buffer.write(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
     def close(self) -> None:
         if self.upload_id is None:
             self.client.put_object(Bucket=self.bucket, Key=self.key, Body=self.buffer.getvalue(), ContentType=self.content_type)
             return
         if self.buffer.tell():
-            self._flush_part()
-        self.client.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
-        )
+            self.send_part()
+        self.complete()
+
+    def complete(self) -> None:
+        """Completes the multipart upload; done already (a worker that died right after) is done."""
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+            )
+        except self.client.exceptions.NoSuchUpload:
+            self.client.head_object(Bucket=self.bucket, Key=self.key)  # the file is there, or this raises
 
     def abort(self) -> None:
         if self.upload_id is not None:
@@ -166,13 +201,16 @@ class Written:
 # ---------------------------------------------------------------- the names beside the ids
 
 
-def _clients(job: ExportJob):
-    """(group, contract) of the export's client, or of every client of the tenant by group id."""
+def _clients(job: ExportJob, at: "Position"):
+    """(group, contract, resumed) of the export's client, or of every client of the tenant by group
+    id; `resumed`: the client whose sessions the export was writing when it stopped."""
     if job.group_id is not None:
-        yield group_and_contract(job.tenant_id, job.group_id)
+        yield (*group_and_contract(job.tenant_id, job.group_id), at.group_id is not None)
         return
-    for group in storage.query(Group, keys.groups(job.tenant_id), index="gsi1"):
-        yield group_and_contract(job.tenant_id, group.group_id)
+    if at.group_id is not None:
+        yield (*group_and_contract(job.tenant_id, at.group_id), True)
+    for group in storage.query(Group, keys.groups(job.tenant_id), index="gsi1", last_evaluated_key=at.groups_after()):
+        yield (*group_and_contract(job.tenant_id, group.group_id), False)
 
 
 class Names:
@@ -209,23 +247,24 @@ class Names:
             self.profiles = {p.profile_id: p.name for p in storage.query(ProfileVersion, keys.profiles(self.tenant_id), index="gsi1")}
         return self.profiles.get(profile_id)
 
-    def lines(self, sessions, group: Group, contract: Contract | None):
-        """The sessions as Lines, NAME_CHUNK at a time (so each chunk's unknown computers are one batch)."""
+    def chunks(self, sessions, group: Group, contract: Contract | None):
+        """[(session, Line)] of NAME_CHUNK sessions at a time (so each chunk's unknown computers are
+        one batch); a chunk's sessions are read only when it is asked for."""
         chunk = []
         for session in sessions:
             chunk.append(session)
             if len(chunk) == NAME_CHUNK:
-                yield from self._named(chunk, group, contract)
+                yield list(self._named(chunk, group, contract))
                 chunk = []
         if chunk:
-            yield from self._named(chunk, group, contract)
+            yield list(self._named(chunk, group, contract))
 
     def _named(self, chunk, group: Group, contract: Contract | None):
         self.read_group(group.group_id)
         self.read_computers({s.computer_id for s in chunk})
         for session in chunk:
             view = session_view(session, contract)
-            yield Line(
+            yield session, Line(
                 view=view, started_at=session.started_at, ended_at=session.ended_at, locked_at=session.locked_at,
                 client=group.name, computer=self.computers.get(session.computer_id),
                 profile=self.profile(view["profile_id"], contract),
@@ -235,42 +274,129 @@ class Names:
 # ---------------------------------------------------------------- streaming a file
 
 
-def stream_export(job: ExportJob, client, deadline: float | None = None) -> Written:
-    """Streams the export's file to S3 and answers its rows and file name; DeadlinePassed (upload
-    aborted) when time.monotonic() passes `deadline` before the search is done."""
+class Position:
+    """Where an export stands: rows written, the client being written and its place in the
+    tenant's group list, the last session written (the search goes on after it)."""
+
+    def __init__(self, state: dict | None = None):
+        state = state or {}
+        self.rows = state.get("rows", 0)
+        self.group_id = state.get("group_id")
+        self.group_key = state.get("group_key")
+        self.session_key = state.get("session_key")
+
+    def state(self) -> dict:
+        return {"rows": self.rows, "group_id": self.group_id, "group_key": self.group_key, "session_key": self.session_key}
+
+    def start_client(self, group: Group) -> None:
+        self.group_id, self.session_key = group.group_id, None
+        self.group_key = {"PK": group.PK, "SK": group.SK, "GSI1PK": group.GSI1PK, "GSI1SK": group.GSI1SK}
+
+    def wrote(self, session, status: str | None) -> None:
+        self.rows += 1
+        if status == TO_ACCOUNT:  # that search reads the open-session index
+            self.session_key = {"PK": session.PK, "SK": session.SK, "GSI2PK": session.GSI2PK, "GSI2SK": session.GSI2SK}
+        else:
+            self.session_key = {"PK": session.PK, "SK": session.SK, "GSI1PK": session.GSI1PK, "GSI1SK": session.GSI1SK}
+
+    @staticmethod
+    def _start_key(key: dict | None) -> dict | None:
+        return None if key is None else {name: {"S": value} for name, value in key.items()}
+
+    def sessions_after(self) -> dict | None:
+        return self._start_key(self.session_key)
+
+    def groups_after(self) -> dict | None:
+        return self._start_key(self.group_key)
+
+
+def stream_export(job: ExportJob, client, deadline: float | None = None, resume: dict | None = None, save=None) -> Written | None:
+    """Streams the export's file to S3, from the start or from `resume` (a state `save` was given),
+    and answers its rows and file name.
+
+    At each full part (a row boundary) the writer hands over what it holds, the part goes up, and
+    `save(state, stopping=False)` may record where the file stands. `deadline` (time.monotonic())
+    is looked at between chunks of rows, before the next is read: once it has passed, the buffer is
+    kept (a part, or a carry object), `save(state, stopping=True)` and the answer is None; whoever
+    resumes that state reads and writes the rest, no row twice. Without `save` a passed deadline
+    aborts the upload (DeadlinePassed)."""
     request = parse_export(job.values)
     options = request.options
-    upload = StreamedUpload(client, settings.exports_bucket(), job.key, options.content_type)
+    resume = resume or {}
+    upload = StreamedUpload(client, settings.exports_bucket(), job.key, options.content_type, resume.get("upload"), by_caller=True)
+    at = Position(resume.get("position"))
+    if resume.get("finishing"):  # every part is up: what is left is to complete the upload
+        upload.complete()
+        return Written(at.rows, resume["file_name"])
+    if resume.get("carry"):
+        upload.take_carry(resume["carry"])
     names = Names(job.tenant_id)
-    rows, client_name = 0, "all-clients"
+    client_name = "all-clients"
+
+    def state(stopping: bool) -> dict:
+        kept = {"writer": writer.checkpoint()}  # first: the writer's last bytes into the buffer
+        carry = upload.keep_buffer(str(at.rows)) if stopping else None
+        if not stopping:
+            upload.send_part()
+        return {**kept, "upload": upload.state(), "position": at.state(), "carry": carry}
+
     try:
-        writer = open_writer(options, upload, many_clients=job.group_id is None)
-        for group, contract in _clients(job):
+        writer = open_writer(options, upload, many_clients=job.group_id is None, state=resume.get("writer"))
+        for group, contract, resumed in _clients(job, at):
             if job.group_id is not None:
                 client_name = group.name
-            writer.start_client(group.group_id, group.name)
-            sessions = _query(job.tenant_id, group.group_id, request.period, request.status)
-            for line in names.lines(sessions, group, contract):
+            if not resumed:
+                at.start_client(group)
+                writer.start_client(group.group_id, group.name)
+            sessions = _query(job.tenant_id, group.group_id, request.period, request.status,
+                              start_key=at.sessions_after() if resumed else None)
+            chunks = names.chunks(sessions, group, contract)
+            while True:
+                # between chunks, before reading the next: a stop leaves no row read and not written
                 if deadline is not None and time.monotonic() > deadline:
-                    raise DeadlinePassed(job.export_id)
-                writer.add(line)
-                rows += 1
+                    if save is None:
+                        raise DeadlinePassed(job.export_id)
+                    save(state(stopping=True), True)
+                    return None
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                for session, line in chunk:
+                    writer.add(line)
+                    at.wrote(session, request.status)
+                    if upload.part_ready:
+                        kept = state(stopping=False)
+                        if save is not None:
+                            save(kept, False)
             writer.end_client()
         writer.close()
-        upload.close()
-    except BaseException:
+        written = Written(at.rows, files.file_name(client_name, options, fallback=job.group_id or "all-clients"))
+        if upload.upload_id is None:
+            upload.close()  # small: one put
+            return written
+        if upload.buffer.tell():
+            upload.send_part()
+        if save is not None:  # the file is whole in its parts: a retry only completes it
+            save({"finishing": True, "file_name": written.file_name, "upload": upload.state(),
+                  "position": at.state()}, False)
+        upload.complete()
+        return written
+    except (DeadlinePassed, InvalidInput, NotFound):
         upload.abort()
         raise
-    return Written(rows, files.file_name(client_name, options, fallback=job.group_id or "all-clients"))
+    except BaseException:
+        if save is None:
+            upload.abort()
+        raise  # a job's worker: the retry goes on from the last state saved, with this upload
 
 
-def _record(job: ExportJob, status: str, written: Written | None = None) -> None:
+def _record(job: ExportJob, status: str, written: Written | None = None, job_id: str | None = None, rows: int = 0) -> None:
     now = fields.utc_now()
     models.bind()
     Export(
         keys.export(job.tenant_id, job.export_id), "EXPORT",
-        export_id=job.export_id, group_id=job.group_id, key=job.key, status=status,
-        rows=written.rows if written else 0, file_name=written.file_name if written else None,
+        export_id=job.export_id, group_id=job.group_id, key=job.key, status=status, job_id=job_id,
+        rows=written.rows if written else rows, file_name=written.file_name if written else None,
         created_at=now, created_by=job.actor, link_ttl_seconds=parse_export(job.values).ttl_seconds,
         expires_at=int((now + timedelta(days=RECORD_DAYS)).timestamp()),
     ).save()
@@ -311,70 +437,107 @@ def _link(client, export_id: str, key: str, ttl_seconds: int, file_name: str | N
 
 def export_sessions(tenant_id: str, group_id: str | None, values: dict, actor: str | None, budget_seconds: float | None = None) -> tuple[int, dict]:
     """201 and the link when the export finishes within `budget_seconds` (SYNC_SECONDS), else 202
-    `{export_id, status: running}` while the worker finishes it. `group_id` None: every client."""
+    `{export_id, job_id, status: running, rows}`: a job's worker goes on from the row the request
+    stopped at (progress at `GET /v1/jobs/{job_id}`). `group_id` None: every client."""
     ttl_seconds = parse_export(values).ttl_seconds  # bad input is a 400 before any work
     job = ExportJob.new(tenant_id, group_id, values, actor)
     client = s3_client()
     budget = SYNC_SECONDS if budget_seconds is None else budget_seconds
-    try:
-        written = stream_export(job, client, deadline=time.monotonic() + budget)
-    except DeadlinePassed:
-        _record(job, RUNNING)
-        invoke_worker(job)
-        return 202, {"export_id": job.export_id, "status": RUNNING, "rows": 0}
+    handed: list = []
+
+    def hand_over(state: dict, stopping: bool) -> None:
+        if stopping:  # the request's parts are its own until then: nobody else goes on with them
+            handed.append(_start_job(job, state))
+
+    written = stream_export(job, client, deadline=time.monotonic() + budget, save=hand_over)
+    if written is None:
+        rows = handed[0].done
+        return 202, {"export_id": job.export_id, "job_id": handed[0].job_id, "status": RUNNING, "rows": int(rows)}
     _record(job, READY, written)
     link = _link(client, job.export_id, job.key, ttl_seconds, written.file_name)
     return 201, {"export_id": job.export_id, "status": READY, "rows": written.rows, **link}
 
 
-# ---------------------------------------------------------------- asynchronous exports
+# ---------------------------------------------------------------- exports as jobs
 
 
-def invoke_worker(job: ExportJob) -> None:
-    """Hands the job to the export worker function (InvocationType=Event). Without a configured
-    worker function (the local stack, the tests) it runs in a thread of this process."""
-    function_name = settings.export_worker_function()
-    payload = {"export_job": asdict(job)}
-    if function_name is None:
-        threading.Thread(target=_run_in_thread, args=(payload,), name=f"export-{job.export_id}", daemon=True).start()
-        return
-    import boto3
-
-    client = boto3.client("lambda", region_name=settings.region(), endpoint_url=settings.aws_endpoint_url())
-    client.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())
+def _start_job(job: ExportJob, state: dict):
+    rows = state["position"]["rows"]
+    work = jobs.create(job.tenant_id, jobs.EXPORT, {"export": asdict(job), **state}, job.actor, done=rows)
+    _record(job, RUNNING, job_id=work.job_id, rows=rows)
+    jobs.start(work)
+    return work
 
 
-def run_export(event: dict) -> dict:
-    """The worker: streams the whole export and records it as ready, or as failed."""
-    job = ExportJob(**event["export_job"])
+def continue_export(tenant_id: str, work, deadline: float | None) -> dict | None:
+    """The job worker's part of an export: goes on writing the file from the job's last saved
+    state (same upload, same writer, the search after the last row written). Each save replaces
+    the job's state under its step, so a retried, restarted or duplicated worker goes on from the
+    last one and no row is written twice. Answers the result once the file is whole, None when
+    `deadline` came first (the state saved: the next worker goes on)."""
+    state = json.loads(work.state)
+    job = ExportJob(**state["export"])
+    client = s3_client()
+    carries = [state.get("carry")]
+
+    def save(kept: dict, stopping: bool) -> None:
+        new = {"export": state["export"], **kept}
+        rows = kept["position"]["rows"]
+        try:
+            storage.transact(lambda t: jobs.advance(t, work, new, rows), "the export")
+        except storage.ConditionFailed:
+            raise jobs.JobMoved() from None
+        jobs.committed(work, new, rows)
+        _drop_carry(client, job, carries, kept.get("carry"))
+
     try:
-        written = stream_export(job, s3_client())
-    except Exception:
-        _record(job, FAILED)
-        raise
-    _record(job, READY, written)
-    return {"export_id": job.export_id, "status": READY, "rows": written.rows}
+        written = stream_export(job, client, deadline, resume=state, save=save)
+    except (InvalidInput, NotFound):  # can never finish (e.g. the client was deleted): say so
+        _record(job, FAILED, job_id=work.job_id, rows=int(work.done))
+        raise  # the job fails with this error (jobs.run)
+    if written is None:
+        return None
+    _record(job, READY, written, job_id=work.job_id)
+    work.done = written.rows  # the job's progress ends at the file's rows (jobs.run saves it)
+    _drop_carry(client, job, carries, None)
+    from . import observability
+
+    observability.export_done(written.rows, job=True)
+    return {"export_id": job.export_id, "rows": written.rows, "file_name": written.file_name}
 
 
-def _run_in_thread(event: dict) -> None:
-    try:
-        run_export(event)
-    except Exception:  # recorded as failed; a thread has no caller to raise to
-        logging.getLogger(__name__).exception("export %s failed", event["export_job"]["export_id"])
+def _drop_carry(client, job: ExportJob, carries: list, kept: str | None) -> None:
+    """The carry of an earlier state, once a later state no longer needs it (best effort: the
+    bucket's lifecycle rule removes what is left)."""
+    previous = carries[0]
+    carries[0] = kept
+    if previous and previous != kept:
+        try:
+            client.delete_object(Bucket=settings.exports_bucket(), Key=previous)
+        except Exception:  # noqa: BLE001 — a leftover carry costs bytes for a few days, nothing else
+            logging.getLogger(__name__).warning("carry %s of export %s not deleted", previous, job.export_id)
 
 
 def export_status(tenant_id: str, export_id: str) -> dict:
-    """`GET /v1/exports/{export_id}`: running, failed, or ready with a fresh link. Another
-    tenant's id is not found (the key starts with the caller's tenant)."""
+    """`GET /v1/exports/{export_id}`: running (with the rows written so far), failed, or ready
+    with a fresh link. Another tenant's id is not found (the key starts with the caller's tenant)."""
     models.bind()
     try:
         record = Export.get(keys.export(tenant_id, export_id), "EXPORT", consistent_read=True)
     except Export.DoesNotExist:
         raise NotFound(f"export {export_id} not found") from None
-    status = record.status
-    if status == RUNNING and fields.utc_now() - record.created_at > STALE_AFTER:
-        status = FAILED  # the worker was stopped by its timeout and could not say so
-    answer = {"export_id": record.export_id, "group_id": record.group_id, "status": status, "rows": record.rows}
+    status, rows = record.status, record.rows
+    if status == RUNNING and record.job_id:
+        work = storage.get(models.Job, keys.job(tenant_id, record.job_id), "JOB")
+        if work is None or work.status == jobs.FAILED:
+            status = FAILED
+        else:
+            rows = int(work.done)
+    elif status == RUNNING and fields.utc_now() - record.created_at > STALE_AFTER:
+        status = FAILED  # a record of the former worker, stopped by its timeout before it could say so
+    answer = {"export_id": record.export_id, "group_id": record.group_id, "status": status, "rows": int(rows)}
+    if record.job_id:
+        answer["job_id"] = record.job_id
     if status == READY:
         ttl_seconds = record.link_ttl_seconds or settings.export_url_ttl_seconds()
         answer.update(_link(s3_client(), record.export_id, record.key, ttl_seconds, record.file_name))

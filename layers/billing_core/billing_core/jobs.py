@@ -17,9 +17,8 @@ already fails its condition (and the kind's own conditions, e.g. a lock's status
 and is never applied twice.
 
 Kinds: `KINDS` maps a kind to the function that continues it, `(tenant_id, job, deadline) ->
-result | None` (None: not finished by the deadline). Exports can become a kind by giving
-`continue_export` (streaming from the last uploaded part, the multipart upload id and the query
-position kept in the job's state) and registering it as "export".
+result | None` (None: not finished by the deadline): lock-all (a transaction of locks per step)
+and exports (a part of the file per step: the upload, the writer and the search's position).
 """
 import importlib
 import json
@@ -34,12 +33,16 @@ from .errors import BillingError, NotFound, Unavailable
 from .models import Job, keys
 
 LOCK_ALL, EXPORT = "lock_all", "export"
-KINDS = {LOCK_ALL: "billing_core.locking:continue_lock_all"}
+KINDS = {LOCK_ALL: "billing_core.locking:continue_lock_all", EXPORT: "billing_core.exports:continue_export"}
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 KEEP = timedelta(days=7)
 WORKER_MARGIN_SECONDS = 30  # a worker stops taking new steps this long before its timeout
 
 logger = logging.getLogger(__name__)
+
+
+class JobMoved(Exception):
+    """The job's step was not the one this worker read: another run of it went on meanwhile."""
 
 
 def create(tenant_id: str, kind: str, state: dict, actor: str | None, done: int = 0) -> Job:
@@ -72,7 +75,7 @@ def committed(job: Job, state: dict, done: int) -> None:
 def _finish(job: Job, status: str, result: dict) -> bool:
     def fill(transaction):
         transaction.update(job, actions=[Job.status.set(status), Job.result.set(jsonio.dumps(result)),
-                                         Job.updated_at.set(fields.utc_now())],
+                                         Job.done.set(job.done), Job.updated_at.set(fields.utc_now())],
                            condition=(Job.step == job.step) & (Job.status == RUNNING))
 
     try:
@@ -117,8 +120,6 @@ def run(message: dict, deadline: float | None) -> str:
         return job.status if job else "unknown"
     module, name = KINDS[job.job_kind].split(":")
     carry_on = getattr(importlib.import_module(module), name)
-    from .locking import JobMoved
-
     try:
         result = carry_on(tenant_id, job, deadline)
     except JobMoved:

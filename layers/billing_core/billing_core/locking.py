@@ -13,6 +13,7 @@ from .contracts import (balance_of, balance_update, current_contract, entries_fo
                         refresh_action)
 from .errors import Conflict
 from .idempotency import Claim
+from .jobs import JobMoved
 from .models import Contract, DayTotal, Session, keys
 from .reporting import Period, parse_period, query_sessions
 from .sessions import ACCOUNTED, TO_ACCOUNT, frozen_explanation, read_session, session_view
@@ -71,10 +72,6 @@ def fitting(contract: Contract, sessions: list[Session]) -> int:
         days.add(day)
         taken += 1
     return max(1, taken)
-
-
-class JobMoved(Exception):
-    """The job's step was not the one this worker read: another run of it went on meanwhile."""
 
 
 def _day_totals(tenant_id: str, group_id: str, currency: str, updates: list) -> list[tuple[DayTotal, list]]:

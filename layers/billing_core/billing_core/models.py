@@ -376,6 +376,7 @@ class Export(BillingItem, discriminator="export"):
     file_name = UnicodeAttribute(null=True)  # what the link saves it as: bakery_2026-10.xlsx
     status = UnicodeAttribute()
     rows = NumberAttribute(default=0)
+    job_id = UnicodeAttribute(null=True)  # the job that goes on with an export longer than its request
     created_at = UTCDateTimeAttribute()
     created_by = UnicodeAttribute(null=True)
     link_ttl_seconds = NumberAttribute(null=True)  # how long each link to it lives, as asked

@@ -26,12 +26,6 @@ def export_url_ttl_seconds() -> int:
     return int(os.environ.get("EXPORT_URL_TTL_SECONDS", "900"))
 
 
-def export_worker_function() -> str | None:
-    """The Lambda function that finishes long exports (InvocationType=Event). Unset in the local
-    stack and the tests: the export then runs in a thread of the calling process."""
-    return os.environ.get("EXPORT_WORKER_FUNCTION") or None
-
-
 def retry_budget_seconds() -> float:
     """How long one request may spend retrying transient store failures before it answers 503
     `retry`: well inside the functions' 29 s timeout, leaving time to answer."""

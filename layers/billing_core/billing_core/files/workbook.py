@@ -22,11 +22,22 @@ SUMMARY_WIDTHS = [28, 16, 10, 12, 12, 14, 9]
 class ClientFigures:
     """What one client's sheet adds up to, per currency (None: sessions without a price)."""
 
-    def __init__(self, group_id: str, name: str):
+    def __init__(self, group_id: str, name: str, state: dict | None = None):
         self.group_id, self.name = group_id, name
         self.sessions = 0
         self.seconds = dict.fromkeys(SUMMED, 0)
         self.by_currency: dict[str | None, list] = {}  # currency → [sessions, total s, billed s, cost]
+        if state:
+            self.sessions, self.seconds = state["sessions"], dict(state["seconds"])
+            self.by_currency = {c: [n, total, billed, Decimal(cost)] for c, n, total, billed, cost in state["by_currency"]}
+
+    def state(self) -> dict:
+        return {"group_id": self.group_id, "name": self.name, "sessions": self.sessions, "seconds": self.seconds,
+                "by_currency": [[c, n, total, billed, str(cost)] for c, (n, total, billed, cost) in self.by_currency.items()]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "ClientFigures":
+        return cls(state["group_id"], state["name"], state)
 
     def add(self, line: Line) -> None:
         self.sessions += 1
@@ -40,12 +51,17 @@ class ClientFigures:
 
 
 class SessionWorkbook:
-    def __init__(self, options: FileOptions, out, many_clients: bool):
+    def __init__(self, options: FileOptions, out, many_clients: bool, state: dict | None = None):
         self.options, self.locale = options, options.headers
-        self.book = Workbook(out)
+        self.book = Workbook(out, state=state and state["book"])
         self.many_clients = many_clients
-        self.clients: list[ClientFigures] = []
-        self.client: ClientFigures | None = None
+        self.clients = [ClientFigures.from_state(c) for c in (state or {}).get("clients", [])]
+        self.client = ClientFigures.from_state(state["client"]) if state and state["client"] else None
+        self.sheet_open = bool(state and state["sheet_open"])
+
+    def checkpoint(self) -> dict:
+        return {"book": self.book.state(), "clients": [c.state() for c in self.clients],
+                "client": self.client.state() if self.client else None, "sheet_open": self.sheet_open}
 
     def start_client(self, group_id: str, name: str) -> None:
         self.client = ClientFigures(group_id, name)

@@ -1,6 +1,8 @@
 """The writers of each file format. `exports.py` feeds every writer the same way — start_client,
 add (one Line per session, oldest first), end_client, and close — and the writer sends bytes to
-`out.write` as it goes, so no format holds more than a row buffer in memory."""
+`out.write` as it goes, so no format holds more than a row buffer in memory. `checkpoint()`
+sends out whatever the writer still holds and answers its state as plain data: a writer opened
+with that state (in another worker) goes on writing the same file from there."""
 import csv
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -80,11 +82,15 @@ class _Text:
 class MachineCsv:
     """§4's CSV, unchanged; with a `time_zone` its instants carry that zone's offset."""
 
-    def __init__(self, options: FileOptions, out):
+    def __init__(self, options: FileOptions, out, state: dict | None = None):
         self.options = options
         self.utc = options.zone is timezone.utc
         self.writer = csv.writer(_Text(out), delimiter=options.delimiter, lineterminator="\r\n")
-        self.writer.writerow(MACHINE_COLUMNS)
+        if state is None:
+            self.writer.writerow(MACHINE_COLUMNS)
+
+    def checkpoint(self) -> dict:
+        return {}  # every row is written whole: nothing held
 
     def start_client(self, group_id: str, name: str) -> None:
         pass
@@ -123,10 +129,17 @@ class SpreadsheetCsv:
     """A CSV a person opens: BOM, headers in the locale, its decimal separator and delimiter, its
     dates in the time zone, each duration as minutes and as h:mm, names beside ids."""
 
-    def __init__(self, options: FileOptions, out):
+    def __init__(self, options: FileOptions, out, state: dict | None = None):
         self.options, self.locale = options, options.locale
-        out.write(BOM.encode("utf-8"))
         self.writer = csv.writer(_Text(out), delimiter=options.delimiter, lineterminator="\r\n")
+        if state is None:
+            out.write(BOM.encode("utf-8"))
+            self._headers()
+
+    def checkpoint(self) -> dict:
+        return {}
+
+    def _headers(self) -> None:
         headers = []
         for key in KEYS:
             title = self.locale.headers[key]
@@ -173,15 +186,20 @@ class InvoiceFile:
     """QuickBooks Online's or Xero's invoice import: one invoice per client, period and currency
     (an invoice has one currency), one line per session, numbered from the request's start."""
 
-    def __init__(self, options: FileOptions, out):
+    def __init__(self, options: FileOptions, out, state: dict | None = None):
         self.options, self.invoicing = options, options.invoicing
         self.xero = options.format == XERO
-        out.write(BOM.encode("utf-8"))  # UTF-8 with a BOM: what Excel saves as "CSV UTF-8", which both import
         self.writer = csv.writer(_Text(out), delimiter=",", lineterminator="\r\n")
-        self.writer.writerow(XERO_COLUMNS if self.xero else QUICKBOOKS_COLUMNS)
-        self.invoices = 0
-        self.numbers: dict[str | None, str] = {}
-        self.client = ""
+        if state is None:
+            out.write(BOM.encode("utf-8"))  # UTF-8 with a BOM: what Excel saves as "CSV UTF-8", which both import
+            self.writer.writerow(XERO_COLUMNS if self.xero else QUICKBOOKS_COLUMNS)
+        state = state or {}
+        self.invoices = state.get("invoices", 0)  # numbers given so far: the next invoice's number follows
+        self.numbers: dict[str | None, str] = {currency: number for currency, number in state.get("numbers", [])}
+        self.client = state.get("client", "")
+
+    def checkpoint(self) -> dict:
+        return {"invoices": self.invoices, "numbers": [[c, n] for c, n in self.numbers.items()], "client": self.client}
 
     def start_client(self, group_id: str, name: str) -> None:
         self.numbers, self.client = {}, name
@@ -228,15 +246,16 @@ class InvoiceFile:
         pass
 
 
-def open_writer(options: FileOptions, out, many_clients: bool = False):
-    """The writer of the requested format, writing to `out` (bytes)."""
+def open_writer(options: FileOptions, out, many_clients: bool = False, state: dict | None = None):
+    """The writer of the requested format, writing to `out` (bytes); from a `checkpoint()`'s state
+    it goes on with that file instead of starting one."""
     if options.format == XLSX:
         from .workbook import SessionWorkbook  # the workbook writer loads only when a workbook is asked for
 
-        return SessionWorkbook(options, out, many_clients)
+        return SessionWorkbook(options, out, many_clients, state)
     if options.format in (QUICKBOOKS, XERO):
-        return InvoiceFile(options, out)
+        return InvoiceFile(options, out, state)
     if options.format == CSV and options.locale is not None:
-        return SpreadsheetCsv(options, out)
-    return MachineCsv(options, out)
+        return SpreadsheetCsv(options, out, state)
+    return MachineCsv(options, out, state)
 

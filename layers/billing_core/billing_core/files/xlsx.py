@@ -1,20 +1,23 @@
-"""A streaming XLSX (Office Open XML spreadsheet) writer over the standard library's zipfile.
+"""A streaming XLSX (Office Open XML spreadsheet) writer over our resumable ZIP stream (zipstream).
 
-Why our own: an export streams to S3 and must hold at most one upload part in memory. zipfile
-writes each entry as it is produced (a data descriptor after it, since the sink cannot seek), so a
-worksheet goes out row by row, deflated, and nothing but a small row buffer stays in memory;
-XlsxWriter would need `constant_memory` plus a temporary file of the whole workbook, and openpyxl's
-write-only mode is a ~3 MB import. Measured by `make bench` (table 5).
+Why our own: an export streams to S3 and must hold at most one upload part in memory, and a long
+one goes on in another worker from where it stopped. Each entry is written as it is produced (a
+data descriptor after it, since the sink cannot seek), so a worksheet goes out row by row,
+deflated, and nothing but a small row buffer stays in memory; `state()` says where the workbook
+stands as plain data. XlsxWriter would need `constant_memory` plus a temporary file of the whole
+workbook, and openpyxl's write-only mode is a ~3 MB import; neither can stop and resume. Measured
+by `make bench` (table 5).
 
 Text is written as inline strings (no shared-string table to hold in memory); an inline string is
 never read as a formula, so spreadsheet formula injection cannot happen here. Dates are serial
 numbers (days since 1899-12-30) with a date format, durations fractions of a day with `[h]:mm:ss`,
 money numbers with `#,##0.00`: a spreadsheet sums and sorts them as it would its own."""
 import re
-import zipfile
 from datetime import datetime
 from decimal import Decimal
 from xml.sax.saxutils import escape
+
+from .zipstream import ZipStream
 
 EPOCH = datetime(1899, 12, 30)
 SECONDS_PER_DAY = 86400
@@ -85,21 +88,6 @@ def sheet_name(wanted: str, taken: set[str]) -> str:
     return name
 
 
-class _Sink:
-    """The zip's output: bytes on to the upload. No tell()/seek(): zipfile then streams each entry
-    with a data descriptor instead of going back to patch its header."""
-
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, data) -> int:
-        self.out.write(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
 class Cell:
     """One typed value: the writer turns it into the XML of its type."""
 
@@ -135,26 +123,34 @@ class Workbook:
     """Sheets are written one after the other (start_sheet, rows, end_sheet); close() writes the
     workbook, its styles and its content types. `out` takes bytes (`write`)."""
 
-    def __init__(self, out, compresslevel: int = 6):
-        self.zip = zipfile.ZipFile(_Sink(out), "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
-        self.sheets: list[tuple] = []  # (name, number, columns, filter rows, tab order)
-        self.taken: set[str] = set()
-        self.entry = None
+    def __init__(self, out, compresslevel: int = 6, state: dict | None = None):
+        state = state or {}
+        self.zip = ZipStream(out, compresslevel, state.get("zip"))
+        self.sheets: list[tuple] = [tuple(s) for s in state.get("sheets", [])]  # (name, number, columns, filter rows, tab order)
+        self.taken: set[str] = set(state.get("taken", []))
+        self.current = tuple(state["current"]) if state.get("current") else None
         self.pending: list[str] = []
         self.pending_chars = 0
-        self.row = 0
-        self.columns = 0
-        self.filter_rows = 0
+        self.row = state.get("row", 0)
+        self.columns = state.get("columns", 0)
+        self.filter_rows = state.get("filter_rows", 0)
+
+    def state(self) -> dict:
+        """Where the workbook stands, as plain data (`Workbook(out, state=...)` goes on from it)."""
+        self._flush()
+        return {"zip": self.zip.state(), "sheets": [list(s) for s in self.sheets], "taken": sorted(self.taken),
+                "current": list(self.current) if self.current else None, "row": self.row, "columns": self.columns,
+                "filter_rows": self.filter_rows}
 
     # ---- one sheet
 
     def start_sheet(self, name: str, widths: list[float], order: int | None = None) -> str:
         """Opens a sheet; `order` places it (0 = first tab) though it is written now."""
-        if self.entry is not None:
+        if self.current is not None:
             raise ValueError("end the open sheet first")
         name = sheet_name(name, self.taken)
         number = len(self.sheets) + 1
-        self.entry = self.zip.open(f"xl/worksheets/sheet{number}.xml", "w")
+        self.zip.open(f"xl/worksheets/sheet{number}.xml")
         self.current = (name, order)
         self.row, self.columns, self.filter_rows = 0, len(widths), 0
         cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths))
@@ -211,8 +207,8 @@ class Workbook:
         tail += '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>'
         self._write(tail)
         self._flush()
-        self.entry.close()
-        self.entry = None
+        self.zip.close_entry()
+        self.current = None
         self.sheets.append((name, len(self.sheets) + 1, self.columns, self.filter_rows, order))
 
     # ---- the package
@@ -271,7 +267,7 @@ class Workbook:
 
     def _flush(self) -> None:
         if self.pending:
-            self.entry.write("".join(self.pending).encode("utf-8"))
+            self.zip.write("".join(self.pending).encode("utf-8"))
             self.pending, self.pending_chars = [], 0
 
 
