@@ -544,9 +544,43 @@ def field_error(driver, name):
 def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browser):
     tokens = stack["tenants"][0]["tokens"]
     admin, driver = tokens["admin"], browser
+    # A bar on pay per use with a night surcharge from 22:00 (Paris), and a session from 21:40 to 22:40 there.
+    late = {"profile_id": "late-nights", "name": "Late nights", "type": "pay_per_use", "currency": "EUR", "min_duration_minutes": 0,
+            "initial_step_minutes": 15, "initial_step_cost": "20.00", "step_minutes": 5, "step_cost": "5.00", "time_zone": "Europe/Paris",
+            "surcharges": [{"name": "nuit", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "from": "22:00", "to": "24:00",
+                            "multiplier": "1.50"}]}
+    assert call(stack, admin, "POST", "/v1/profiles", late)[0] == 201
+    assert call(stack, admin, "PUT", "/v1/groups/late-bar", {"name": "Late bar"})[0] == 201
+    assert call(stack, admin, "PUT", "/v1/groups/late-bar/computers/bar-till", {"name": "Till"})[0] in (200, 201)
+    assert call(stack, admin, "PUT", "/v1/groups/late-bar/contract", {"profile_id": "late-nights"})[0] == 200
+    night = {"session_id": "bar-1", "technician": "ann", "computer_id": "bar-till",
+             "started_at": "2026-10-06T19:40:00Z", "ended_at": "2026-10-06T20:40:00Z"}
+    assert call(stack, tokens["agent"], "POST", "/v1/sessions/batch", {"sessions": [night]})[0] == 200
+    explained = call(stack, admin, "GET", "/v1/sessions/bar-1")[1]["pricing"]["lines"]
+    assert [line["code"] for line in explained] == ["initial_step", "steps", "surcharge_share", "multiplier"]
+
     at_width(driver, 1280)
     sign_in(driver, stack, admin, "admin")
     language(driver, "fr")
+
+    # Its price explained in the drawer in French, from the lines' codes; in English, the API's own text.
+    show_group(driver, "late-bar")
+    click(driver, row(driver, "bar-1").find_element(By.CSS_SELECTOR, "button.details"))
+    shown_lines = lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, "#drawer-pricing li.pricing-line")]
+    words = lambda d: [li.find_element(By.CSS_SELECTOR, ".words").text for li in d.find_elements(By.CSS_SELECTOR, "#drawer-pricing li.pricing-line")]
+    wait(driver, lambda d: len(shown_lines(d)) == 4, "no price lines in the drawer")
+    assert words(driver) == ["palier initial 15 min : 20,00", "9 × 5 min à 5,00 : 45,00", "nuit ×1,50 : 40 min sur 60", "65,00 × 1,3333 : 86,67"]
+    amounts = [li.find_elements(By.CSS_SELECTOR, ".num") for li in driver.find_elements(By.CSS_SELECTOR, "#drawer-pricing li.pricing-line")]
+    assert [a[0].text if a else None for a in amounts] == ["20,00 EUR", "45,00 EUR", None, "86,67 EUR"]
+    fits(driver, "a price explained on a desktop")
+    language(driver, "en")  # the open drawer follows the page
+    assert words(driver) == [line["text"] for line in explained]
+    assert [a[0].text if a else None for a in amounts] == ["20.00 EUR", "45.00 EUR", None, "86.67 EUR"]
+    language(driver, "it")
+    assert words(driver)[0] == "scatto iniziale 15 min: 20,00" and words(driver)[2] == "nuit ×1,50: 40 min su 60"
+    language(driver, "fr")
+    assert words(driver)[3] == "65,00 × 1,3333 : 86,67"
+    click(driver, "#drawer-close")
 
     # A profile with an evening surcharge and public holidays, typed as a person does; the API's
     # error lands under the rule's "to", in French, and turns English with the page.
@@ -607,8 +641,15 @@ def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browse
     for shown, answer in zip(driver.find_elements(By.CSS_SELECTOR, "#quote-lines > li"), quote["sessions"]):
         assert shown.find_element(By.CSS_SELECTOR, ".cost").text == f"{money_text(answer['cost'], 'fr')} EUR"
         assert shown.find_element(By.CSS_SELECTOR, ".multiplier").text == f"×{money_text(answer['multiplier'], 'fr')}"
-        lines = [li.find_element(By.CSS_SELECTOR, "span").text for li in shown.find_elements(By.CSS_SELECTOR, ".pricing-line")]
-        assert lines == [line["text"] for line in answer["pricing"]["lines"]]
+    quoted_lines = lambda d: [[li.find_element(By.CSS_SELECTOR, ".words").text for li in shown.find_elements(By.CSS_SELECTOR, ".pricing-line")]
+                              for shown in d.find_elements(By.CSS_SELECTOR, "#quote-lines > li")]
+    assert quoted_lines(driver) == [
+        ["3 × 60 min à 80,00 : 240,00", "soir ×1,50 : 120 min sur 150", "240,00 × 1,4000 : 336,00"],
+        ["connexion 90 min + 15 min de supplément : 105 min", "2 × 60 min à 80,00 : 160,00", "férié ×2,00 : 90 min sur 90",
+         "160,00 × 2,0000 : 320,00"]]
+    language(driver, "en")
+    assert quoted_lines(driver) == [[line["text"] for line in answer["pricing"]["lines"]] for answer in quote["sessions"]]
+    language(driver, "fr")
     assert quote["sessions"][0]["multiplier"] != "1.0000" and quote["sessions"][1]["multiplier"] == "2.0000"
 
     # A client on a subscription with a balance alert at 50 %: its hours usable until the end of the year.

@@ -82,9 +82,12 @@ def test_the_lines_explain_the_figure():
     started = local(PARIS, 2026, 10, 7, 6, 20)
     pricing = price(tariff, 3600, 0, started)
     assert [line.view() for line in pricing.lines] == [
-        {"text": "60 × 1 min at 1.00: 60.00", "amount": "60.00", "minutes": 60},
-        {"text": "night ×1.50 on 40 of 60 min", "minutes": 40},
-        {"text": "60.00 × 1.3333: 80.00", "amount": "80.00"},
+        {"code": "steps", "values": {"count": 60, "step_minutes": 1, "step_cost": "1.00", "amount": "60.00"},
+         "text": "60 × 1 min at 1.00: 60.00", "amount": "60.00", "minutes": 60},
+        {"code": "surcharge_share", "values": {"name": "night", "multiplier": "1.50", "minutes": 40, "connection_minutes": 60},
+         "text": "night ×1.50 on 40 of 60 min", "minutes": 40},
+        {"code": "multiplier", "values": {"base": "60.00", "multiplier": "1.3333", "amount": "80.00"},
+         "text": "60.00 × 1.3333: 80.00", "amount": "80.00"},
     ]
     assert pricing.multiplier == Fraction(4, 3)  # exact; "1.3333" is only how it is answered
 

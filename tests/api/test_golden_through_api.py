@@ -73,7 +73,8 @@ def test_a_golden_surcharge_case_through_a_recorded_session(msp, case):
     assert {name: session[name] for name in expect} == expect
     assert session["pricing"]["multiplier"] == case["expect"]["multiplier"]
     assert (session["pricing"]["profile_id"], session["pricing"]["profile_version"]) == ("golden", 1)
-    assert session["pricing"]["lines"] and all(set(line) <= {"text", "amount", "minutes"} for line in session["pricing"]["lines"])
+    assert session["pricing"]["lines"] and all(
+        set(line) <= {"code", "values", "text", "amount", "minutes"} and line["code"] for line in session["pricing"]["lines"])
 
     status, locked = msp.finance.post("/v1/sessions/golden-1/lock")
     assert status == 200, locked
@@ -99,8 +100,10 @@ def test_a_lock_past_the_balance_explains_the_overage_it_billed(msp):
     assert status == 200, locked
     assert (locked["billed_minutes"], locked["covered_minutes"], locked["overage_minutes"], locked["cost"]) == (90, 60, 30, "60.00")
     assert locked["pricing"]["lines"] == [
-        {"text": "90 min in 15-min steps: 90 min", "minutes": 90},
-        {"text": "covered by the balance: 60 min", "minutes": 60},
-        {"text": "overage 30 min: 2 × 15 min at 30.00: 60.00", "amount": "60.00", "minutes": 30},
+        {"code": "balance_steps", "values": {"seconds": 5400, "step_minutes": 15, "minutes": 90},
+         "text": "90 min in 15-min steps: 90 min", "minutes": 90},
+        {"code": "covered_by_balance", "values": {"minutes": 60}, "text": "covered by the balance: 60 min", "minutes": 60},
+        {"code": "overage", "values": {"minutes": 30, "count": 2, "step_minutes": 15, "step_cost": "30.00", "amount": "60.00"},
+         "text": "overage 30 min: 2 × 15 min at 30.00: 60.00", "amount": "60.00", "minutes": 30},
     ]
     assert msp.technician.get("/v1/sessions/long") == (200, locked)

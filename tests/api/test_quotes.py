@@ -76,10 +76,14 @@ def test_a_quote_explains_the_price_line_by_line(msp):
         "connection_seconds": 2400, "total_seconds": 2400, "billed_minutes": 40, "cost": "56.25", "currency": "EUR",
         "multiplier": "1.2500",
         "pricing": {"profile_id": "standard", "profile_version": 1, "multiplier": "1.2500", "lines": [
-            {"text": "initial 15 min: 20.00", "amount": "20.00", "minutes": 15},
-            {"text": "5 × 5 min at 5.00: 25.00", "amount": "25.00", "minutes": 25},
-            {"text": "evening ×1.50 on 20 of 40 min", "minutes": 20},
-            {"text": "45.00 × 1.2500: 56.25", "amount": "56.25"},
+            {"code": "initial_step", "values": {"minutes": 15, "amount": "20.00"},
+             "text": "initial 15 min: 20.00", "amount": "20.00", "minutes": 15},
+            {"code": "steps", "values": {"count": 5, "step_minutes": 5, "step_cost": "5.00", "amount": "25.00"},
+             "text": "5 × 5 min at 5.00: 25.00", "amount": "25.00", "minutes": 25},
+            {"code": "surcharge_share", "values": {"name": "evening", "multiplier": "1.50", "minutes": 20, "connection_minutes": 40},
+             "text": "evening ×1.50 on 20 of 40 min", "minutes": 20},
+            {"code": "multiplier", "values": {"base": "45.00", "multiplier": "1.2500", "amount": "56.25"},
+             "text": "45.00 × 1.2500: 56.25", "amount": "56.25"},
         ]},
     }]}
 
@@ -98,7 +102,9 @@ def test_a_subscription_quote_bills_minutes_and_costs_nothing(msp):
         {"started_at": "2026-03-02T09:00:00Z", "ended_at": "2026-03-02T09:22:00Z"}]})
     assert status == 200, body
     assert (body["sessions"][0]["billed_minutes"], body["sessions"][0]["cost"]) == (30, None)
-    assert body["sessions"][0]["pricing"]["lines"] == [{"text": "22 min in 15-min steps: 30 min", "minutes": 30}]
+    assert body["sessions"][0]["pricing"]["lines"] == [{
+        "code": "balance_steps", "values": {"seconds": 1320, "step_minutes": 15, "minutes": 30},
+        "text": "22 min in 15-min steps: 30 min", "minutes": 30}]
 
 
 def test_a_session_below_the_minimum_answers_in_its_place(msp):

@@ -27,8 +27,10 @@ def test_a_session_is_recorded_with_every_field_of_the_spec(msp, acme):
         "cost": "30.00", "currency": "EUR", "status": "to_account", "notes": "printer driver",
         "locked_at": None, "profile_id": "standard", "profile_version": 1,
         "pricing": {"profile_id": "standard", "profile_version": 1, "multiplier": "1.0000", "lines": [
-            {"text": "initial 15 min: 20.00", "amount": "20.00", "minutes": 15},
-            {"text": "2 × 5 min at 5.00: 10.00", "amount": "10.00", "minutes": 10},
+            {"code": "initial_step", "values": {"minutes": 15, "amount": "20.00"},
+             "text": "initial 15 min: 20.00", "amount": "20.00", "minutes": 15},
+            {"code": "steps", "values": {"count": 2, "step_minutes": 5, "step_cost": "5.00", "amount": "10.00"},
+             "text": "2 × 5 min at 5.00: 10.00", "amount": "10.00", "minutes": 10},
         ]}}}
     assert msp.technician.get("/v1/sessions/s-1") == (200, answer["session"])
 

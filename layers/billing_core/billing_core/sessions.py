@@ -38,7 +38,10 @@ def frozen_pricing(session: Session) -> Pricing:
     """An accounted session's price as its lock froze it, explanation included."""
     if session.pricing is None:  # locked before prices were explained: the frozen figures say it
         cost = "" if session.cost is None else f": {fields.money_text(session.cost)}"
-        lines = (PriceLine(f"accounted {session.billed_minutes} min{cost}", session.cost, session.billed_minutes),)
+        values = {"minutes": session.billed_minutes}
+        if session.cost is not None:
+            values["amount"] = fields.money_text(session.cost)
+        lines = (PriceLine(f"accounted {session.billed_minutes} min{cost}", session.cost, session.billed_minutes, "accounted", values),)
         multiplier = Fraction(1)
     else:
         explained = json.loads(session.pricing)

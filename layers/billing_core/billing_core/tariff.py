@@ -110,14 +110,23 @@ MONEY_FIELDS = {"initial_step_cost", "step_cost", "amount", "overage_step_cost"}
 
 @dataclass(frozen=True)
 class PriceLine:
-    """One line of a price's explanation: "initial 15 min: 20.00"."""
+    """One line of a price's explanation: "initial 15 min: 20.00" in English, and the same as a
+    machine `code` with its `values` (plain JSON: integers, money and multipliers as decimal text,
+    durations in seconds) so a reader can say it in its own language. Lines frozen before codes
+    existed have neither."""
 
     text: str
     amount: Decimal | None = None
     minutes: int | None = None
+    code: str | None = None
+    values: Mapping | None = field(default=None, hash=False)
 
     def view(self) -> dict:
-        answer = {"text": self.text}
+        answer = {}
+        if self.code is not None:
+            answer["code"] = self.code
+            answer["values"] = dict(self.values or {})
+        answer["text"] = self.text
         if self.amount is not None:
             answer["amount"] = fields.money_text(self.amount)
         if self.minutes is not None:
@@ -127,7 +136,9 @@ class PriceLine:
     @classmethod
     def from_view(cls, values: Mapping) -> "PriceLine":
         amount = values.get("amount")
-        return cls(values["text"], None if amount is None else Decimal(amount), values.get("minutes"))
+        code = values.get("code")
+        return cls(values["text"], None if amount is None else Decimal(amount), values.get("minutes"),
+                   code, None if code is None else dict(values.get("values") or {}))
 
 
 @dataclass(frozen=True)
@@ -202,23 +213,28 @@ def price(tariff: Tariff, connection: int, extra_minutes: int, started_at: datet
 
 def _pay_per_use_price(tariff: PayPerUse, seconds: int, multiplier: Fraction, lines: list, surcharged: list) -> Pricing:
     if seconds == 0:
-        return Pricing(0, 0, Decimal("0.00"), multiplier, tuple(lines + [PriceLine("no billable time: 0.00", Decimal("0.00"), 0)]))
+        nothing = PriceLine("no billable time: 0.00", Decimal("0.00"), 0, "no_billable_time", {"amount": "0.00"})
+        return Pricing(0, 0, Decimal("0.00"), multiplier, tuple(lines + [nothing]))
     beyond_initial = max(0, seconds - 60 * tariff.initial_step_minutes)
     steps = _ceil_div(beyond_initial, 60 * tariff.step_minutes)
     base = tariff.initial_step_cost + steps * tariff.step_cost
     billed = tariff.initial_step_minutes + steps * tariff.step_minutes
     if tariff.initial_step_minutes or tariff.initial_step_cost:
         lines.append(PriceLine(f"initial {tariff.initial_step_minutes} min: {_money(tariff.initial_step_cost)}",
-                               tariff.initial_step_cost, tariff.initial_step_minutes))
+                               tariff.initial_step_cost, tariff.initial_step_minutes, "initial_step",
+                               {"minutes": tariff.initial_step_minutes, "amount": _money(tariff.initial_step_cost)}))
     if steps:
         amount = steps * tariff.step_cost
         lines.append(PriceLine(f"{steps} × {tariff.step_minutes} min at {_money(tariff.step_cost)}: {_money(amount)}",
-                               amount, steps * tariff.step_minutes))
+                               amount, steps * tariff.step_minutes, "steps",
+                               {"count": steps, "step_minutes": tariff.step_minutes, "step_cost": _money(tariff.step_cost),
+                                "amount": _money(amount)}))
     if multiplier == 1:
         return Pricing(seconds, billed, base.quantize(fields.CENT), multiplier, tuple(lines))
     cost = round_half_up(Fraction(base) * multiplier)
     lines += surcharged
-    lines.append(PriceLine(f"{_money(base)} × {multiplier_text(multiplier)}: {_money(cost)}", cost))
+    lines.append(PriceLine(f"{_money(base)} × {multiplier_text(multiplier)}: {_money(cost)}", cost, None, "multiplier",
+                           {"base": _money(base), "multiplier": multiplier_text(multiplier), "amount": _money(cost)}))
     return Pricing(seconds, billed, cost, multiplier, tuple(lines))
 
 
@@ -226,12 +242,15 @@ def _subscription_price(tariff: Subscription, seconds: int, multiplier: Fraction
     step = tariff.step_minutes
     billed = step * math.ceil(Fraction(seconds) * multiplier / (60 * step))
     if seconds == 0:
-        lines.append(PriceLine("no billable time: 0 min", minutes=0))
+        lines.append(PriceLine("no billable time: 0 min", None, 0, "no_billable_minutes", {"minutes": 0}))
     elif multiplier == 1:
-        lines.append(PriceLine(f"{_duration(seconds)} in {step}-min steps: {billed} min", minutes=billed))
+        lines.append(PriceLine(f"{_duration(seconds)} in {step}-min steps: {billed} min", None, billed, "balance_steps",
+                               {"seconds": seconds, "step_minutes": step, "minutes": billed}))
     else:
         lines.append(PriceLine(
-            f"{_duration(seconds)} × {multiplier_text(multiplier)} in {step}-min steps: {billed} min", minutes=billed))
+            f"{_duration(seconds)} × {multiplier_text(multiplier)} in {step}-min steps: {billed} min", None, billed,
+            "balance_steps_surcharged",
+            {"seconds": seconds, "multiplier": multiplier_text(multiplier), "step_minutes": step, "minutes": billed}))
     return Pricing(seconds, billed, None, multiplier, tuple(lines))
 
 
@@ -250,15 +269,21 @@ def _duration_lines(connection: int, extra_minutes: int, seconds: int) -> list[P
     if extra_minutes == 0:
         return []
     sign = "+" if extra_minutes > 0 else "−"
-    return [PriceLine(f"connection {_duration(connection)} {sign} {abs(extra_minutes)} min extra: {_duration(seconds)}")]
+    return [PriceLine(f"connection {_duration(connection)} {sign} {abs(extra_minutes)} min extra: {_duration(seconds)}",
+                      code="extra_minutes",
+                      values={"connection_seconds": connection, "extra_minutes": extra_minutes, "total_seconds": seconds})]
 
 
 def _share_line(rule: Surcharge, covered: Fraction, connection: int) -> PriceLine:
-    """"night ×1.50 on 40 of 60 min"."""
+    """"night ×1.50 on 40 of 60 min" (whole minutes), else "night ×1.50 on 40 min 30 s of 60 min 15 s"."""
     label = f"{rule.name} ×{rule.multiplier}"
+    rule_values = {"name": rule.name, "multiplier": str(rule.multiplier)}
     if covered.denominator == 1 and covered % 60 == 0 and connection % 60 == 0:
-        return PriceLine(f"{label} on {int(covered) // 60} of {connection // 60} min", minutes=int(covered) // 60)
-    return PriceLine(f"{label} on {_duration(covered)} of {_duration(connection)}")
+        minutes = int(covered) // 60
+        return PriceLine(f"{label} on {minutes} of {connection // 60} min", None, minutes, "surcharge_share",
+                         {**rule_values, "minutes": minutes, "connection_minutes": connection // 60})
+    return PriceLine(f"{label} on {_duration(covered)} of {_duration(connection)}", code="surcharge_share_time",
+                     values={**rule_values, "seconds": int(covered), "connection_seconds": connection})
 
 
 # ---------------------------------------------------------------- surcharges (§10)
@@ -417,12 +442,14 @@ def overage_cost(step_cost: Decimal, step_minutes: int, over: int) -> Decimal:
 
 def overage_lines(tariff: Subscription, covered: int, over: int, cost: Decimal | None) -> tuple[PriceLine, ...]:
     """"covered by the balance: 50 min", "overage 40 min: 3 × 15 min at 30.00: 90.00"."""
-    lines = [PriceLine(f"covered by the balance: {covered} min", minutes=covered)]
+    lines = [PriceLine(f"covered by the balance: {covered} min", None, covered, "covered_by_balance", {"minutes": covered})]
     if over:
         steps = _ceil_div(over, tariff.step_minutes)
         lines.append(PriceLine(
             f"overage {over} min: {steps} × {tariff.step_minutes} min at {_money(tariff.overage_step_cost)}: {_money(cost)}",
-            cost, over))
+            cost, over, "overage",
+            {"minutes": over, "count": steps, "step_minutes": tariff.step_minutes,
+             "step_cost": _money(tariff.overage_step_cost), "amount": _money(cost)}))
     return tuple(lines)
 
 
