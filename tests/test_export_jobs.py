@@ -155,6 +155,11 @@ def worker(msp, job_id: str, deadline=None) -> str:
     return jobs.run({"tenant_id": msp.tenant_id, "job_id": job_id}, deadline)
 
 
+def work_state(msp, job_id: str) -> dict:
+    import json
+    return json.loads(storage.get(jobs.Job, jobs.keys.job(msp.tenant_id, job_id), "JOB").state)
+
+
 def leftovers(*keys: str) -> list[str]:
     """Objects beside these files' (carry objects left behind)."""
     listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET)
@@ -213,8 +218,12 @@ def test_an_open_sessions_export_goes_on_through_the_open_session_index(clients,
     assert stored(ready["key"]) == stored(expected["key"])
 
 
-@pytest.mark.parametrize("values", [{}, {"format": "xlsx"}], ids=["csv", "xlsx"])
-def test_an_export_of_every_client_stopped_inside_a_client_goes_on_in_that_client(clients, values, stops, waiting):
+@pytest.mark.parametrize("values, state_in", [({}, "item"), ({"format": "xlsx"}, "item"), ({"format": "xlsx"}, "s3")],
+                         ids=["csv", "xlsx", "xlsx, state in S3"])
+def test_an_export_of_every_client_stopped_inside_a_client_goes_on_in_that_client(clients, values, state_in, stops, waiting,
+                                                                                  monkeypatch):
+    if state_in == "s3":  # as a workbook of a thousand clients' figures would need
+        monkeypatch.setattr(exports, "STATE_IN_ITEM_BYTES", 100)
     expected = one_request(clients, "/v1/exports", values)
     stops.after(1 + 18 + 1 + 1)  # acme: 18 chunks and the end of its rows; bakery: one chunk of 10 of its 12
     status, started = clients.finance.post("/v1/exports", values)
@@ -225,6 +234,8 @@ def test_an_export_of_every_client_stopped_inside_a_client_goes_on_in_that_clien
     ready = clients.finance.get(f"/v1/exports/{started['export_id']}")[1]
     assert ready["rows"] == expected["rows"] == SESSIONS + 24
     assert content(stored(ready["key"]), values) == content(stored(expected["key"]), values)
+    assert ("state_key" in work_state(clients, started["job_id"])) == (state_in == "s3")
+    assert leftovers(ready["key"]) == []
 
 
 class Killed(BaseException):
@@ -232,7 +243,8 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("values", [{}, {"format": "xlsx"}], ids=["csv", "xlsx"])
-@pytest.mark.parametrize("moment", ["after saving a part", "before saving a part", "before completing the upload"])
+@pytest.mark.parametrize("moment", ["after saving a part", "before saving a part", "before completing the upload",
+                                    "before the job says it succeeded"])
 def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, moment, stops, waiting, monkeypatch):
     expected = one_request(clients, "/v1/groups/acme/exports", values)
     stops.after(1 + 1)
@@ -260,19 +272,29 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
             raise Killed()
         real_complete(upload)
 
+    real_finish = jobs._finish
+
+    def finish(job, status, result):  # the file is whole and recorded ready; the job not yet
+        if moment == "before the job says it succeeded":
+            raise Killed()
+        return real_finish(job, status, result)
+
     real_committed = jobs.committed
     monkeypatch.setattr(jobs, "advance", advance)
     monkeypatch.setattr(jobs, "committed", committed)
     monkeypatch.setattr(exports.StreamedUpload, "complete", complete)
+    monkeypatch.setattr(jobs, "_finish", finish)
     with pytest.raises(Killed):
         worker(clients, work.job_id)
-    assert clients.finance.get(f"/v1/exports/{started['export_id']}")[1]["status"] == "running"
+    if moment != "before the job says it succeeded":
+        assert clients.finance.get(f"/v1/exports/{started['export_id']}")[1]["status"] == "running"
     if moment == "before completing the upload":
         assert saves[-1].get("finishing") is True
 
     monkeypatch.setattr(jobs, "advance", real_advance)
     monkeypatch.setattr(jobs, "committed", real_committed)
     monkeypatch.setattr(exports.StreamedUpload, "complete", real_complete)
+    monkeypatch.setattr(jobs, "_finish", real_finish)
     assert worker(clients, work.job_id) == "succeeded"  # the queue's retry
     ready = clients.finance.get(f"/v1/exports/{started['export_id']}")[1]
     assert ready["status"] == "ready" and ready["rows"] == expected["rows"]

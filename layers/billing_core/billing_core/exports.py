@@ -40,6 +40,7 @@ COLUMNS = MACHINE_COLUMNS  # §4's machine CSV
 NAME_CHUNK = 500  # sessions held while the names of their unknown computers are fetched (one BatchGetItem per 100)
 PART_BYTES = 8 * 1024 * 1024  # memory stays near one part
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part (but the last)
+STATE_IN_ITEM_BYTES = 64 * 1024  # a job's state larger than this goes to S3 (an item holds 400 KB)
 MAX_TTL_SECONDS = 7 * 24 * 3600
 # API Gateway answers 504 after 30 s. Streaming stops after SYNC_SECONDS, which leaves the abort,
 # the record and the hand-off (well under a second) inside the function's 29 s timeout.
@@ -463,10 +464,33 @@ def export_sessions(tenant_id: str, group_id: str | None, values: dict, actor: s
 
 def _start_job(job: ExportJob, state: dict):
     rows = state["position"]["rows"]
-    work = jobs.create(job.tenant_id, jobs.EXPORT, {"export": asdict(job), **state}, job.actor, done=rows)
+    kept = _in_item(s3_client(), job, {"export": asdict(job), **state})
+    work = jobs.create(job.tenant_id, jobs.EXPORT, kept, job.actor, done=rows)
     _record(job, RUNNING, job_id=work.job_id, rows=rows)
     jobs.start(work)
     return work
+
+
+def _in_item(client, job: ExportJob, state: dict) -> dict:
+    """The state as the job item keeps it: itself, or — a workbook of very many clients carries
+    their figures for its summary sheet — an S3 object it names (a DynamoDB item holds 400 KB)."""
+    text = json.dumps(state)
+    if len(text) <= STATE_IN_ITEM_BYTES:
+        return state
+    key = f"{job.key}.{secrets.token_hex(6)}.state"  # never overwritten: a duplicate worker writes its own
+    client.put_object(Bucket=settings.exports_bucket(), Key=key, Body=text.encode())
+    return {"export": state["export"], "state_key": key, "position": state["position"]}
+
+
+def _whole(client, state: dict) -> dict:
+    if "state_key" not in state:
+        return state
+    return json.loads(client.get_object(Bucket=settings.exports_bucket(), Key=state["state_key"])["Body"].read())
+
+
+def _objects_of(state: dict) -> set[str]:
+    """The S3 objects (besides the file) a saved state needs: its carry, its spilled state."""
+    return {key for key in (state.get("carry"), state.get("state_key")) if key}
 
 
 def continue_export(tenant_id: str, work, deadline: float | None) -> dict | None:
@@ -475,20 +499,25 @@ def continue_export(tenant_id: str, work, deadline: float | None) -> dict | None
     the job's state under its step, so a retried, restarted or duplicated worker goes on from the
     last one and no row is written twice. Answers the result once the file is whole, None when
     `deadline` came first (the state saved: the next worker goes on)."""
-    state = json.loads(work.state)
-    job = ExportJob(**state["export"])
+    saved = json.loads(work.state)
+    job = ExportJob(**saved["export"])
+    record = storage.get(Export, keys.export(tenant_id, job.export_id), "EXPORT")
+    if record is not None and record.status == READY:  # a worker wrote it whole and died before the job said so
+        work.done = record.rows
+        return {"export_id": job.export_id, "rows": int(record.rows), "file_name": record.file_name}
     client = s3_client()
-    carries = [state.get("carry")]
+    state = _whole(client, saved)
+    needed = [_objects_of(saved) | _objects_of(state)]
 
     def save(kept: dict, stopping: bool) -> None:
-        new = {"export": state["export"], **kept}
+        new = _in_item(client, job, {"export": saved["export"], **kept})
         rows = kept["position"]["rows"]
         try:
             storage.transact(lambda t: jobs.advance(t, work, new, rows), "the export")
         except storage.ConditionFailed:
             raise jobs.JobMoved() from None
         jobs.committed(work, new, rows)
-        _drop_carry(client, job, carries, kept.get("carry"))
+        _drop(client, job, needed, _objects_of(new) | _objects_of(kept))
 
     try:
         written = stream_export(job, client, deadline, resume=state, save=save)
@@ -499,23 +528,22 @@ def continue_export(tenant_id: str, work, deadline: float | None) -> dict | None
         return None
     _record(job, READY, written, job_id=work.job_id)
     work.done = written.rows  # the job's progress ends at the file's rows (jobs.run saves it)
-    _drop_carry(client, job, carries, None)
+    _drop(client, job, needed, set())
     from . import observability
 
     observability.export_done(written.rows, job=True)
     return {"export_id": job.export_id, "rows": written.rows, "file_name": written.file_name}
 
 
-def _drop_carry(client, job: ExportJob, carries: list, kept: str | None) -> None:
-    """The carry of an earlier state, once a later state no longer needs it (best effort: the
-    bucket's lifecycle rule removes what is left)."""
-    previous = carries[0]
-    carries[0] = kept
-    if previous and previous != kept:
+def _drop(client, job: ExportJob, needed: list, now_needed: set[str]) -> None:
+    """The objects of an earlier state, once the saved state no longer needs them (best effort:
+    the bucket's lifecycle rule removes what is left)."""
+    for key in needed[0] - now_needed:
         try:
-            client.delete_object(Bucket=settings.exports_bucket(), Key=previous)
-        except Exception:  # noqa: BLE001 — a leftover carry costs bytes for a few days, nothing else
-            logging.getLogger(__name__).warning("carry %s of export %s not deleted", previous, job.export_id)
+            client.delete_object(Bucket=settings.exports_bucket(), Key=key)
+        except Exception:  # noqa: BLE001 — a leftover costs bytes for a few days, nothing else
+            logging.getLogger(__name__).warning("%s of export %s not deleted", key, job.export_id)
+    needed[0] = set(now_needed)
 
 
 def export_status(tenant_id: str, export_id: str) -> dict:
