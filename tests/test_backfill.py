@@ -144,7 +144,8 @@ def test_every_tenant_by_default_and_a_second_run_changes_nothing(msp, other_msp
     assert backfill.backfill(check=True).needs_writing is False
 
 
-def test_check_finds_a_drifted_day_and_writes_nothing(msp, capsys):
+def test_check_finds_a_drifted_day_and_writes_nothing(msp, capsys, monkeypatch):
+    monkeypatch.setenv("TABLE_NAME", os.environ["TABLE_NAME"])  # the command sets it from --table
     build_history(msp)
     client = boto3.client("dynamodb")
     drifted_key = {"PK": {"S": keys.day_totals_of(msp.tenant_id, "acme")}, "SK": {"S": keys.day_total("2026-03-04", "EUR")}}
@@ -220,3 +221,14 @@ def test_a_session_locked_between_the_index_read_and_write_is_not_indexed_again(
     assert locked[0] not in open_search(msp, "acme")
     assert msp.finance.get("/v1/groups/acme/totals")[1]["accounted"]["sessions"] == 41 + 1  # locked before, and this one
     assert backfill.backfill(msp.tenant_id, check=True).needs_writing is False
+
+
+def test_the_command_names_what_is_wrong_in_one_line(msp, capsys, monkeypatch):
+    table = os.environ["TABLE_NAME"]
+    monkeypatch.setenv("TABLE_NAME", table)  # the command sets it from --table: put back afterwards
+    assert backfill_cli.main(["--table", table, "--tenant", "nobody"]) == 2
+    assert capsys.readouterr().err.strip() == "backfill: not_found: tenant nobody not found"
+    assert backfill_cli.main(["--table", "no-such-table"]) == 2
+    assert capsys.readouterr().err.startswith("backfill: table no-such-table not found")
+    assert backfill_cli.main(["--table", table, "--group", "acme"]) == 2
+    assert capsys.readouterr().err.strip() == "backfill: --group needs --tenant"

@@ -52,6 +52,19 @@ def configure(args: argparse.Namespace) -> None:
     admin_cli.configure(args)
 
 
+def refused(error: Exception) -> str | None:
+    """The raw reads (Scan, Query) fail as botocore's ClientError, not as pynamodb's errors."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(error, ClientError):
+        return None
+    code = error.response.get("Error", {}).get("Code")
+    if code == "ResourceNotFoundException":
+        return (f"table {os.environ.get('TABLE_NAME')} not found (region {os.environ.get('AWS_REGION', '?')}, "
+                f"endpoint {os.environ.get('AWS_ENDPOINT_URL', 'AWS')})")
+    return f"DynamoDB refused the request: {code}: {error.response.get('Error', {}).get('Message')}"
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -70,7 +83,7 @@ def main(argv=None) -> int:
         with RoundTrips() as trips:
             report = backfill.backfill(tenant, group, check=args.check, progress=progress)
     except Exception as error:
-        message = explain(error, argparse.Namespace(command="backfill", tenant_id=args.tenant))
+        message = explain(error, argparse.Namespace(command="backfill", tenant_id=args.tenant)) or refused(error)
         if message is None:
             raise
         print(f"backfill: {message}", file=sys.stderr)

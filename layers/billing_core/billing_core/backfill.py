@@ -24,7 +24,8 @@ from typing import Callable
 from decimal import Decimal
 
 from . import storage
-from .models import DayTotal, Group, Session, keys
+from .errors import NotFound
+from .models import DayTotal, Group, Session, Tenant, keys
 from .sessions import ACCOUNTED, TO_ACCOUNT
 
 MAX_ATTEMPTS = 6  # a day whose DayTotals change this many times in a row is reported as moving
@@ -69,6 +70,8 @@ class Report:
 def tenant_ids(only: str | None = None) -> list[str]:
     """Every tenant (a Scan: no index lists them), or just `only`."""
     if only is not None:
+        if storage.get(Tenant, keys.tenant(only), "TENANT") is None:
+            raise NotFound(f"tenant {only} not found")
         return [only]
     return sorted(item["tenant_id"]["S"] for item in storage.raw_scan(("tenant_id",), {"kind": "tenant"}))
 
