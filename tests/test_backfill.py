@@ -115,7 +115,7 @@ def test_old_data_answers_as_new_data_once_backfilled(msp, other_msp):
     before = answers(other_msp)
     assert before["acme", "open"] == [] and before["acme", ""][0]["sessions"] == 0  # what an upgrade without backfill answers
 
-    report = backfill.backfill(other_msp.tenant_id)
+    report = backfill.backfill([other_msp.tenant_id])
 
     assert report.sessions_indexed == report.sessions_unindexed == stripped["sessions"]
     assert report.days_written == report.days_missing > 0 and report.days_drifted == [] == report.days_moving
@@ -132,16 +132,18 @@ def test_every_tenant_by_default_and_a_second_run_changes_nothing(msp, other_msp
     assert other_msp.finance.post("/v1/groups/acme/lock-all", {"to": "2026-03-02T20:00:00Z"})[0] == 200
     as_previous_version(msp.tenant_id)
     as_previous_version(other_msp.tenant_id)
-    first = backfill.backfill()
+    tenants = backfill_cli.every_tenant()  # the command's default: a Scan finds them
+    assert sorted(tenants) == sorted([msp.tenant_id, other_msp.tenant_id])
+    first = backfill.backfill(tenants)
     assert first.tenants == 2 and first.groups == 4 and first.sessions_indexed == 39 + 5
     after_first = scan()
 
-    second = backfill.backfill()
+    second = backfill.backfill(tenants)
 
     assert scan() == after_first
     assert (second.sessions_unindexed, second.sessions_indexed, second.days_written, second.days_missing) == (0, 0, 0, 0)
     assert second.days_right == second.days_checked == first.days_checked
-    assert backfill.backfill(check=True).needs_writing is False
+    assert backfill.backfill(tenants, check=True).needs_writing is False
 
 
 def test_check_finds_a_drifted_day_and_writes_nothing(msp, capsys, monkeypatch):
@@ -164,7 +166,7 @@ def test_check_finds_a_drifted_day_and_writes_nothing(msp, capsys, monkeypatch):
     assert audit["drifted"] == [f"{msp.tenant_id}/acme/2026-03-04"] and audit["sessions_unindexed"] == 1
     assert (audit["days_written"], audit["sessions_indexed"], audit["days_missing"]) == (0, 0, 0)
     assert audit["days_right"] == audit["days_checked"] - 1 and audit["round_trips"] > 0
-    assert backfill.backfill(msp.tenant_id).days_written == 1
+    assert backfill.backfill([msp.tenant_id]).days_written == 1
     totals = msp.finance.get("/v1/groups/acme/totals")[1]
     eur = lambda line: next(c["amount"] for c in line["costs"] if c["currency"] == "EUR")  # noqa: E731
     assert float(eur(wrong_totals["accounted"])) - float(eur(totals["accounted"])) == 5.0
@@ -189,7 +191,7 @@ def test_a_lock_during_the_backfill_of_its_day_is_neither_lost_nor_counted_twice
         return found
 
     monkeypatch.setattr(backfill, between, read_then_lock)
-    report = backfill.backfill(other_msp.tenant_id)
+    report = backfill.backfill([other_msp.tenant_id])
 
     assert raced == [200] and report.days_moving == []
     assert msp.technician.post("/v1/sessions/a-037/lock")[0] == 200  # the same lock on the up-to-date tenant
@@ -197,7 +199,7 @@ def test_a_lock_during_the_backfill_of_its_day_is_neither_lost_nor_counted_twice
     day = backfill.day_totals(other_msp.tenant_id, "acme", "2026-03-10")
     assert day == backfill.day_totals(msp.tenant_id, "acme", "2026-03-10")
     assert (day["EUR"].sessions, day["USD"].sessions) == (2, 2)  # a-040, a-041 locked in EUR; a-038 and the raced a-037 in USD
-    assert backfill.backfill(other_msp.tenant_id, check=True).needs_writing is False
+    assert backfill.backfill([other_msp.tenant_id], check=True).needs_writing is False
 
 
 def test_a_session_locked_between_the_index_read_and_write_is_not_indexed_again(msp, monkeypatch):
@@ -213,14 +215,14 @@ def test_a_session_locked_between_the_index_read_and_write_is_not_indexed_again(
         return real(tenant_id, group_id, sessions)
 
     monkeypatch.setattr(backfill, "index_open", lock_then_index)
-    report = backfill.backfill(msp.tenant_id)
+    report = backfill.backfill([msp.tenant_id])
 
     assert report.sessions_indexed == report.sessions_unindexed - 1 and report.days_moving == []
     session = storage.get(Session, keys.session(msp.tenant_id, locked[0]), "SESSION")
     assert session.status == "accounted" and session.GSI2PK is None and session.GSI2SK is None
     assert locked[0] not in open_search(msp, "acme")
     assert msp.finance.get("/v1/groups/acme/totals")[1]["accounted"]["sessions"] == 41 + 1  # locked before, and this one
-    assert backfill.backfill(msp.tenant_id, check=True).needs_writing is False
+    assert backfill.backfill([msp.tenant_id], check=True).needs_writing is False
 
 
 def test_the_command_names_what_is_wrong_in_one_line(msp, capsys, monkeypatch):

@@ -65,6 +65,19 @@ def refused(error: Exception) -> str | None:
     return f"DynamoDB refused the request: {code}: {error.response.get('Error', {}).get('Message')}"
 
 
+def every_tenant() -> list[str]:
+    """Every tenant of the table: one Scan (projected, filtered on the item kind). No index lists
+    tenants, and the functions' code never Scans (tests/test_storage.py): this one-off of an
+    operator's tool reads the whole table once, which `--tenant` avoids."""
+    from billing_core import models, settings
+
+    client = models.connection().client
+    pages = client.get_paginator("scan").paginate(
+        TableName=settings.table_name(), ProjectionExpression="tenant_id", FilterExpression="#k = :tenant",
+        ExpressionAttributeNames={"#k": "kind"}, ExpressionAttributeValues={":tenant": {"S": "tenant"}})
+    return sorted(item["tenant_id"]["S"] for page in pages for item in page.get("Items", ()))
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -81,7 +94,7 @@ def main(argv=None) -> int:
             print(f"{tenant_id}/{group_id}: {report.days_checked} days checked so far", file=sys.stderr, flush=True)
 
         with RoundTrips() as trips:
-            report = backfill.backfill(tenant, group, check=args.check, progress=progress)
+            report = backfill.backfill([tenant] if tenant else every_tenant(), group, check=args.check, progress=progress)
     except Exception as error:
         message = explain(error, argparse.Namespace(command="backfill", tenant_id=args.tenant)) or refused(error)
         if message is None:

@@ -20,7 +20,7 @@ day is read may be missed: the next run (or `check`) finds and repairs that day.
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 from decimal import Decimal
 
 from . import storage
@@ -67,13 +67,10 @@ class Report:
 # ---------------------------------------------------------------- reading
 
 
-def tenant_ids(only: str | None = None) -> list[str]:
-    """Every tenant (a Scan: no index lists them), or just `only`."""
-    if only is not None:
-        if storage.get(Tenant, keys.tenant(only), "TENANT") is None:
-            raise NotFound(f"tenant {only} not found")
-        return [only]
-    return sorted(item["tenant_id"]["S"] for item in storage.raw_scan(("tenant_id",), {"kind": "tenant"}))
+def known_tenant(tenant_id: str) -> str:
+    if storage.get(Tenant, keys.tenant(tenant_id), "TENANT") is None:
+        raise NotFound(f"tenant {tenant_id} not found")
+    return tenant_id
 
 
 def group_ids(tenant_id: str) -> list[str]:
@@ -287,12 +284,15 @@ def backfill_group(tenant_id: str, group_id: str, report: Report) -> None:
         reconcile_day(tenant_id, group_id, after, report)
 
 
-def backfill(tenant_id: str | None = None, group_id: str | None = None, check: bool = False,
+def backfill(tenant_ids: Iterable[str], group_id: str | None = None, check: bool = False,
              progress: Callable[[str, str, Report], None] | None = None) -> Report:
-    """The whole upgrade of the data (or of one tenant, one group); `check` writes nothing.
-    `progress` is told each group done (an interrupted run is resumed by running it again)."""
+    """The upgrade of the tenants' data (of one group with `group_id`); `check` writes nothing.
+    `progress` is told each group done (an interrupted run is resumed by running it again). No
+    index lists every tenant and the functions never Scan: the command finds them
+    (billing_local.backfill)."""
     report = Report(check=check)
-    for tenant in tenant_ids(tenant_id):
+    for tenant in tenant_ids:
+        known_tenant(tenant)
         report.tenants += 1
         for group in [group_id] if group_id else group_ids(tenant):
             backfill_group(tenant, group, report)

@@ -231,30 +231,6 @@ def raw_query(hash_value: str, low: str, high: str, attributes: Iterable[str], i
             return
 
 
-def raw_scan(attributes: Iterable[str], equals: dict[str, str], start_key: dict | None = None):
-    """A Scan of the whole table answered as DynamoDB items, only the `attributes` asked for, of
-    the items whose string attributes are `equals`. Reads every item: for rare maintenance only
-    (the backfill's list of tenants, which no index holds). Lazily paged."""
-    names = {f"#a{n}": name for n, name in enumerate(dict.fromkeys([*attributes, *equals]))}
-    alias = {name: key for key, name in names.items()}
-    request = {
-        "TableName": settings.table_name(),
-        "ProjectionExpression": ", ".join(alias[name] for name in attributes),
-        "ExpressionAttributeNames": names,
-        "FilterExpression": " AND ".join(f"{alias[name]} = :f{n}" for n, name in enumerate(equals)),
-        "ExpressionAttributeValues": {f":f{n}": {"S": value} for n, value in enumerate(equals.values())},
-    }
-    client = models.connection().client
-    while True:
-        if start_key:
-            request["ExclusiveStartKey"] = start_key
-        page = _read_raw(lambda: client.scan(**request))
-        yield from page.get("Items", ())
-        start_key = page.get("LastEvaluatedKey")
-        if not start_key:
-            return
-
-
 def _read_raw(operation: Callable):
     from botocore.exceptions import ClientError
 
