@@ -15,7 +15,7 @@ AWS_REGION  ?= us-east-1
 # No telemetry / update checks from the SAM CLI (the machines reach only package registries).
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv .venv test run bench build build-check lock deploy destroy validate lint clean distclean browser office
+.PHONY: venv .venv test run bench backfill build build-check lock deploy destroy validate lint clean distclean browser office
 
 venv .venv: $(STAMP)
 
@@ -68,6 +68,11 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m billing_local.bench $(ARGS)
+
+# After deploying this version over data of an older one (README "Upgrading"): the open-session
+# index and the running totals. ARGS="--table T" (AWS) or "--stack .local/stack.json"; --check audits.
+backfill: $(STAMP)
+	$(PY) -m billing_local.backfill $(ARGS)
 
 # aws-sam-cli is heavy: only the targets that need it install it (never `make test`).
 $(SAM): $(STAMP)

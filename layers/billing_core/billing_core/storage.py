@@ -203,7 +203,8 @@ def raw_query(hash_value: str, low: str, high: str, attributes: Iterable[str], i
     attributes. No model objects are built: where totals spend their time on many rows (see
     docs/benchmarks.md, the profile), this is what they read with. Lazily paged."""
     hash_name, range_name = INDEX_KEYS[index]
-    names = {f"#a{n}": name for n, name in enumerate([hash_name, range_name, *attributes, *(equals or {})])}
+    named = dict.fromkeys([hash_name, range_name, *attributes, *(equals or {})])  # once each: a key may be asked for
+    names = {f"#a{n}": name for n, name in enumerate(named)}
     alias = {name: key for key, name in names.items()}
     request = {
         "TableName": settings.table_name(),
