@@ -5,7 +5,6 @@ import base64
 import binascii
 import json
 import secrets
-from dataclasses import replace
 from datetime import datetime
 
 from . import fields, history, ledger, storage
@@ -346,7 +345,7 @@ def _new_contract(tenant_id, group: Group, current: Contract | None, profile: Pr
         if old_balance is not None:
             old_entries = entries_for(tenant_id, current, balance_of(current), old_changes, actor)
             # Carried over or closed, nothing is left in the old contract's blocks.
-            final = replace(old_balance, blocks=(), overrun_minutes=0) if mode else old_balance
+            final = old_balance.replace(blocks=(), overrun_minutes=0) if mode else old_balance
             closed.balance = json.dumps(ledger.dump(final))
             closed.ledger_seq = current.ledger_seq + len(old_entries)
 

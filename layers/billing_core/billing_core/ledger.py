@@ -8,26 +8,29 @@ is overage (billed at the profile's overage price, when it has one) or overrun (
 negative until a recharge settles it). Every change is an entry whose `minutes` is the change of
 `available_minutes` it causes, so the available balance is always the sum of the entries.
 """
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
 from . import fields, tariff
+from .values import SET, Value
 
 ALLOTMENT, RECHARGE, DEDUCTION, OVERAGE = "allotment", "recharge", "deduction", "overage"
 CARRY_OVER, CLOSING, EXPIRY = "carry_over", "closing", "expiry"
 ZERO = Decimal("0.00")
 
 
-@dataclass(frozen=True)
-class Block:
-    block_id: str
-    kind: str
-    minutes: int
-    remaining: int
-    added_at: datetime
-    expires_at: datetime | None = None
-    expiry_entered: bool = False  # an `expiry` entry already took its remainder out of `available`
+class Block(Value):
+    __slots__ = ("block_id", "kind", "minutes", "remaining", "added_at", "expires_at", "expiry_entered")
+
+    def __init__(self, block_id: str, kind: str, minutes: int, remaining: int, added_at: datetime,
+                 expires_at: datetime | None = None, expiry_entered: bool = False):
+        SET(self, "block_id", block_id)
+        SET(self, "kind", kind)
+        SET(self, "minutes", minutes)
+        SET(self, "remaining", remaining)
+        SET(self, "added_at", added_at)
+        SET(self, "expires_at", expires_at)
+        SET(self, "expiry_entered", expiry_entered)  # an `expiry` entry already took its remainder out of `available`
 
     def expired(self, at: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= at
@@ -36,41 +39,52 @@ class Block:
         return self.expires_at is None or started_at < self.expires_at
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Value):
     """One ledger entry to write: `minutes` is the change of available minutes it causes."""
 
-    kind: str
-    minutes: int
-    at: datetime
-    amount: Decimal | None = None
-    session_id: str | None = None
-    block_id: str | None = None
-    expires_at: datetime | None = None
+    __slots__ = ("kind", "minutes", "at", "amount", "session_id", "block_id", "expires_at")
+
+    def __init__(self, kind: str, minutes: int, at: datetime, amount: Decimal | None = None, session_id: str | None = None,
+                 block_id: str | None = None, expires_at: datetime | None = None):
+        SET(self, "kind", kind)
+        SET(self, "minutes", minutes)
+        SET(self, "at", at)
+        SET(self, "amount", amount)
+        SET(self, "session_id", session_id)
+        SET(self, "block_id", block_id)
+        SET(self, "expires_at", expires_at)
 
 
-@dataclass(frozen=True)
-class Deduction:
+class Deduction(Value):
     """What locking one session did to the balance."""
 
-    billed_minutes: int
-    covered_minutes: int
-    overage_minutes: int
-    overage_cost: Decimal | None  # None: no overage price, the rest is overrun
+    __slots__ = ("billed_minutes", "covered_minutes", "overage_minutes", "overage_cost")
+
+    def __init__(self, billed_minutes: int, covered_minutes: int, overage_minutes: int, overage_cost: Decimal | None):
+        SET(self, "billed_minutes", billed_minutes)
+        SET(self, "covered_minutes", covered_minutes)
+        SET(self, "overage_minutes", overage_minutes)
+        SET(self, "overage_cost", overage_cost)  # None: no overage price, the rest is overrun
 
 
-@dataclass(frozen=True)
-class Balance:
-    total_minutes: int = 0  # the allotment
-    amount: Decimal = ZERO  # the allotment's amount
-    recharged_minutes: int = 0
-    recharged_amount: Decimal = ZERO
-    carried_over_minutes: int = 0  # signed: what a previous contract handed over
-    used_minutes: int = 0  # charged to the balance: covered plus overrun
-    overage_minutes: int = 0  # billed at the overage price instead
-    overrun_minutes: int = 0  # used but covered by no block yet; recharges settle it first
-    blocks: tuple[Block, ...] = field(default_factory=tuple)
-    crossed: tuple[int, ...] = ()  # alert thresholds (percent) crossed and not re-armed by a recharge since
+class Balance(Value):
+    __slots__ = ("total_minutes", "amount", "recharged_minutes", "recharged_amount", "carried_over_minutes", "used_minutes",
+                 "overage_minutes", "overrun_minutes", "blocks", "crossed")
+
+    def __init__(self, total_minutes: int = 0, amount: Decimal = ZERO, recharged_minutes: int = 0,
+                 recharged_amount: Decimal = ZERO, carried_over_minutes: int = 0, used_minutes: int = 0,
+                 overage_minutes: int = 0, overrun_minutes: int = 0, blocks: tuple[Block, ...] = (),
+                 crossed: tuple[int, ...] = ()):
+        SET(self, "total_minutes", total_minutes)  # the allotment
+        SET(self, "amount", amount)  # the allotment's amount
+        SET(self, "recharged_minutes", recharged_minutes)
+        SET(self, "recharged_amount", recharged_amount)
+        SET(self, "carried_over_minutes", carried_over_minutes)  # signed: what a previous contract handed over
+        SET(self, "used_minutes", used_minutes)  # charged to the balance: covered plus overrun
+        SET(self, "overage_minutes", overage_minutes)  # billed at the overage price instead
+        SET(self, "overrun_minutes", overrun_minutes)  # used but covered by no block yet; recharges settle it first
+        SET(self, "blocks", blocks)
+        SET(self, "crossed", crossed)  # alert thresholds (percent) crossed and not re-armed by a recharge since
 
     # ------------------------------------------------------------ figures
 
@@ -106,29 +120,29 @@ class Balance:
         for block in self.blocks:
             if block.expired(at) and not block.expiry_entered:
                 changes.append(Change(EXPIRY, -block.remaining, block.expires_at, block_id=block.block_id))
-                block = replace(block, expiry_entered=True)
+                block = block.replace(expiry_entered=True)
             blocks.append(block)
-        return replace(self, blocks=tuple(blocks)), changes
+        return self.replace(blocks=tuple(blocks)), changes
 
     def add_block(self, kind: str, block_id: str, minutes: int, amount: Decimal, at: datetime,
                   expires_at: datetime | None = None) -> tuple["Balance", Change]:
         """An allotment, a recharge or a positive carry-over. A new block settles any overrun first."""
         settled = min(self.overrun_minutes, minutes)
         block = Block(block_id, kind, minutes, minutes - settled, at, expires_at, expiry_entered=bool(expires_at and expires_at <= at))
-        balance = replace(self, overrun_minutes=self.overrun_minutes - settled, blocks=self.blocks + (block,))
+        balance = self.replace(overrun_minutes=self.overrun_minutes - settled, blocks=self.blocks + (block,))
         if kind == ALLOTMENT:
-            balance = replace(balance, total_minutes=self.total_minutes + minutes, amount=self.amount + amount)
+            balance = balance.replace(total_minutes=self.total_minutes + minutes, amount=self.amount + amount)
         elif kind == RECHARGE:
-            balance = replace(balance, recharged_minutes=self.recharged_minutes + minutes,
+            balance = balance.replace(recharged_minutes=self.recharged_minutes + minutes,
                               recharged_amount=self.recharged_amount + amount)
         else:
-            balance = replace(balance, carried_over_minutes=self.carried_over_minutes + minutes)
+            balance = balance.replace(carried_over_minutes=self.carried_over_minutes + minutes)
         return balance._pruned(), self._change(balance, kind, at, amount=None if kind == CARRY_OVER else amount,
                                                block_id=block_id, expires_at=expires_at)
 
     def carry_overrun(self, minutes: int, at: datetime) -> tuple["Balance", Change]:
         """A negative carry-over: the previous contract's overrun, settled by the next recharges."""
-        balance = replace(self, carried_over_minutes=self.carried_over_minutes - minutes,
+        balance = self.replace(carried_over_minutes=self.carried_over_minutes - minutes,
                           overrun_minutes=self.overrun_minutes + minutes)
         return balance, self._change(balance, CARRY_OVER, at)
 
@@ -152,9 +166,8 @@ class Balance:
             overage_cost = tariff.overage_cost(overage_step_cost, step_minutes, overage) if overage else None
         else:
             overage, overrun, overage_cost = 0, need, None
-        balance = replace(
-            self,
-            blocks=tuple(replace(b, remaining=b.remaining - consumed.get(b.block_id, 0)) for b in self.blocks),
+        balance = self.replace(
+            blocks=tuple(b.replace(remaining=b.remaining - consumed.get(b.block_id, 0)) for b in self.blocks),
             used_minutes=self.used_minutes + covered + overrun,
             overage_minutes=self.overage_minutes + overage,
             overrun_minutes=self.overrun_minutes + overrun,
@@ -183,16 +196,16 @@ class Balance:
             if percent not in self.crossed and was >= limit > now:
                 crossings.append({"threshold": percent, "available_minutes": now, "total_minutes": base})
         crossed = tuple(sorted(set(self.crossed) | {c["threshold"] for c in crossings}, reverse=True))
-        return replace(self, crossed=crossed), crossings
+        return self.replace(crossed=crossed), crossings
 
     def rearm(self, thresholds, at: datetime) -> "Balance":
         """A recharge re-arms every threshold the balance is back at or above."""
         base, available = self.threshold_base(), self.available_minutes(at)
-        return replace(self, crossed=tuple(p for p in self.crossed if p in thresholds and available < base * p / 100))
+        return self.replace(crossed=tuple(p for p in self.crossed if p in thresholds and available < base * p / 100))
 
     def _pruned(self) -> "Balance":
         """Spent blocks say nothing more (their expiry can no longer remove anything)."""
-        return replace(self, blocks=tuple(b for b in self.blocks if b.remaining > 0))
+        return self.replace(blocks=tuple(b for b in self.blocks if b.remaining > 0))
 
     def _change(self, after: "Balance", kind: str, at: datetime, **details) -> Change:
         return Change(kind, after.entered_minutes() - self.entered_minutes(), at, **details)

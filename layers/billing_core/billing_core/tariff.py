@@ -5,7 +5,6 @@ multipliers over the connection's real seconds (rational arithmetic, one half-up
 cent at the end), and prices the minutes a subscription balance cannot cover (overage)."""
 import math
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -14,6 +13,7 @@ from typing import ClassVar, Mapping, Union
 
 from . import fields
 from .errors import InvalidInput
+from .values import SET, Value
 
 PAY_PER_USE = "pay_per_use"
 SUBSCRIPTION = "subscription"
@@ -26,17 +26,20 @@ MAX_THRESHOLDS = 5
 MAX_HOLIDAY_DATES = 366
 SURCHARGE_FIELDS = ("name", "days", "from", "to", "multiplier")
 HOLIDAY_FIELDS = ("country", "subdivision", "dates")
+ONE = Fraction(1)
 
 
-@dataclass(frozen=True)
-class Surcharge:
+class Surcharge(Value):
     """A window of local wall-clock time, [from, to), on the days it names, and its multiplier."""
 
-    name: str
-    days: tuple[str, ...]  # in DAYS order
-    start_minute: int  # `from`, minutes after local midnight
-    end_minute: int  # `to`; 1440 is 24:00
-    multiplier: Decimal
+    __slots__ = ("name", "days", "start_minute", "end_minute", "multiplier")
+
+    def __init__(self, name: str, days: tuple[str, ...], start_minute: int, end_minute: int, multiplier: Decimal):
+        SET(self, "name", name)
+        SET(self, "days", days)  # in DAYS order
+        SET(self, "start_minute", start_minute)  # `from`, minutes after local midnight
+        SET(self, "end_minute", end_minute)  # `to`; 1440 is 24:00
+        SET(self, "multiplier", multiplier)
 
     def covers(self, day: date, minute_of_day: Fraction, is_holiday) -> bool:
         if not self.start_minute <= minute_of_day < self.end_minute:
@@ -44,47 +47,59 @@ class Surcharge:
         return WEEKDAYS[day.weekday()] in self.days or (HOLIDAY in self.days and is_holiday(day))
 
 
-@dataclass(frozen=True)
-class Holidays:
+class Holidays(Value):
     """A country's public holidays (the `holidays` package's calendar) plus listed dates."""
 
-    country: str | None = None
-    subdivision: str | None = None
-    dates: tuple[date, ...] = ()
+    __slots__ = ("country", "subdivision", "dates")
+
+    def __init__(self, country: str | None = None, subdivision: str | None = None, dates: tuple[date, ...] = ()):
+        SET(self, "country", country)
+        SET(self, "subdivision", subdivision)
+        SET(self, "dates", dates)
 
 
-@dataclass(frozen=True)
-class PayPerUse:
+class PayPerUse(Value):
     """An initial step billed whole, then started steps of `step_minutes`."""
 
     type: ClassVar[str] = PAY_PER_USE
-    currency: str
-    min_duration_minutes: int
-    initial_step_minutes: int
-    initial_step_cost: Decimal
-    step_minutes: int
-    step_cost: Decimal
-    time_zone: str | None = None  # None: UTC
-    surcharges: tuple[Surcharge, ...] = ()
-    holidays: Holidays | None = None
+    __slots__ = ("currency", "min_duration_minutes", "initial_step_minutes", "initial_step_cost", "step_minutes",
+                 "step_cost", "time_zone", "surcharges", "holidays")
+
+    def __init__(self, currency: str, min_duration_minutes: int, initial_step_minutes: int, initial_step_cost: Decimal,
+                 step_minutes: int, step_cost: Decimal, time_zone: str | None = None,
+                 surcharges: tuple[Surcharge, ...] = (), holidays: Holidays | None = None):
+        SET(self, "currency", currency)
+        SET(self, "min_duration_minutes", min_duration_minutes)
+        SET(self, "initial_step_minutes", initial_step_minutes)
+        SET(self, "initial_step_cost", initial_step_cost)
+        SET(self, "step_minutes", step_minutes)
+        SET(self, "step_cost", step_cost)
+        SET(self, "time_zone", time_zone)  # None: UTC
+        SET(self, "surcharges", surcharges)
+        SET(self, "holidays", holidays)
 
 
-@dataclass(frozen=True)
-class Subscription:
+class Subscription(Value):
     """A balance of hours per client; sessions use started steps of it, they cost nothing each
     (unless the balance is spent and the profile prices the overage)."""
 
     type: ClassVar[str] = SUBSCRIPTION
-    currency: str
-    min_duration_minutes: int
-    total_hours: Decimal
-    amount: Decimal
-    step_minutes: int
-    time_zone: str | None = None
-    surcharges: tuple[Surcharge, ...] = ()
-    holidays: Holidays | None = None
-    overage_step_cost: Decimal | None = None  # None: the balance may go negative (an overrun)
-    alert_thresholds: tuple[int, ...] = ()  # percentages, highest first
+    __slots__ = ("currency", "min_duration_minutes", "total_hours", "amount", "step_minutes", "time_zone", "surcharges",
+                 "holidays", "overage_step_cost", "alert_thresholds")
+
+    def __init__(self, currency: str, min_duration_minutes: int, total_hours: Decimal, amount: Decimal, step_minutes: int,
+                 time_zone: str | None = None, surcharges: tuple[Surcharge, ...] = (), holidays: Holidays | None = None,
+                 overage_step_cost: Decimal | None = None, alert_thresholds: tuple[int, ...] = ()):
+        SET(self, "currency", currency)
+        SET(self, "min_duration_minutes", min_duration_minutes)
+        SET(self, "total_hours", total_hours)
+        SET(self, "amount", amount)
+        SET(self, "step_minutes", step_minutes)
+        SET(self, "time_zone", time_zone)
+        SET(self, "surcharges", surcharges)
+        SET(self, "holidays", holidays)
+        SET(self, "overage_step_cost", overage_step_cost)  # None: the balance may go negative (an overrun)
+        SET(self, "alert_thresholds", alert_thresholds)  # percentages, highest first
 
     @property
     def total_minutes(self) -> int:
@@ -108,18 +123,22 @@ MONEY_FIELDS = {"initial_step_cost", "step_cost", "amount", "overage_step_cost"}
 # ---------------------------------------------------------------- the price of one session
 
 
-@dataclass(frozen=True)
-class PriceLine:
+class PriceLine(Value):
     """One line of a price's explanation: "initial 15 min: 20.00" in English, and the same as a
     machine `code` with its `values` (plain JSON: integers, money and multipliers as decimal text,
     durations in seconds) so a reader can say it in its own language. Lines frozen before codes
     existed have neither."""
 
-    text: str
-    amount: Decimal | None = None
-    minutes: int | None = None
-    code: str | None = None
-    values: Mapping | None = field(default=None, hash=False)
+    __slots__ = ("text", "amount", "minutes", "code", "values")
+    _compared = ("text", "amount", "minutes", "code")  # `values` say the same as `text` (and a dict does not hash)
+
+    def __init__(self, text: str, amount: Decimal | None = None, minutes: int | None = None, code: str | None = None,
+                 values: Mapping | None = None):
+        SET(self, "text", text)
+        SET(self, "amount", amount)
+        SET(self, "minutes", minutes)
+        SET(self, "code", code)
+        SET(self, "values", values)
 
     def view(self) -> dict:
         answer = {}
@@ -141,13 +160,17 @@ class PriceLine:
                    code, None if code is None else dict(values.get("values") or {}))
 
 
-@dataclass(frozen=True)
-class Pricing:
-    total_seconds: int
-    billed_minutes: int
-    cost: Decimal | None  # None for subscriptions: they use the balance instead
-    multiplier: Fraction = Fraction(1)  # M of §10: 1 without surcharges
-    lines: tuple[PriceLine, ...] = field(default=(), compare=False)
+class Pricing(Value):
+    __slots__ = ("total_seconds", "billed_minutes", "cost", "multiplier", "lines")
+    _compared = ("total_seconds", "billed_minutes", "cost", "multiplier")  # the figures; the lines explain them
+
+    def __init__(self, total_seconds: int, billed_minutes: int, cost: Decimal | None, multiplier: Fraction = ONE,
+                 lines: tuple[PriceLine, ...] = ()):
+        SET(self, "total_seconds", total_seconds)
+        SET(self, "billed_minutes", billed_minutes)
+        SET(self, "cost", cost)  # None for subscriptions: they use the balance instead
+        SET(self, "multiplier", multiplier)  # M of §10: 1 without surcharges
+        SET(self, "lines", lines)
 
     @property
     def multiplier_text(self) -> str:
@@ -412,15 +435,18 @@ def known_calendar(country: str, subdivision: str | None) -> tuple[bool, bool]:
 # ---------------------------------------------------------------- overage (§10)
 
 
-@dataclass(frozen=True)
-class Overage:
+class Overage(Value):
     """How a subscription lock splits a session's billed minutes: what the balance covers, and
     the rest, at the overage price when the profile has one (else the balance overruns)."""
 
-    covered_minutes: int
-    overage_minutes: int
-    cost: Decimal | None  # the session's cost; None when the profile has no overage price
-    lines: tuple[PriceLine, ...] = field(default=(), compare=False)
+    __slots__ = ("covered_minutes", "overage_minutes", "cost", "lines")
+    _compared = ("covered_minutes", "overage_minutes", "cost")
+
+    def __init__(self, covered_minutes: int, overage_minutes: int, cost: Decimal | None, lines: tuple[PriceLine, ...] = ()):
+        SET(self, "covered_minutes", covered_minutes)
+        SET(self, "overage_minutes", overage_minutes)
+        SET(self, "cost", cost)  # the session's cost; None when the profile has no overage price
+        SET(self, "lines", lines)
 
 
 def overage(tariff: Subscription, billed_minutes: int, available_minutes: int) -> Overage:
