@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from . import fields, tariff
-from .values import SET, Value
+from .values import Value
 
 ALLOTMENT, RECHARGE, DEDUCTION, OVERAGE = "allotment", "recharge", "deduction", "overage"
 CARRY_OVER, CLOSING, EXPIRY = "carry_over", "closing", "expiry"
@@ -24,13 +24,8 @@ class Block(Value):
 
     def __init__(self, block_id: str, kind: str, minutes: int, remaining: int, added_at: datetime,
                  expires_at: datetime | None = None, expiry_entered: bool = False):
-        SET(self, "block_id", block_id)
-        SET(self, "kind", kind)
-        SET(self, "minutes", minutes)
-        SET(self, "remaining", remaining)
-        SET(self, "added_at", added_at)
-        SET(self, "expires_at", expires_at)
-        SET(self, "expiry_entered", expiry_entered)  # an `expiry` entry already took its remainder out of `available`
+        # expiry_entered: an `expiry` entry already took its remainder out of `available`
+        self._set(block_id, kind, minutes, remaining, added_at, expires_at, expiry_entered)
 
     def expired(self, at: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= at
@@ -46,13 +41,7 @@ class Change(Value):
 
     def __init__(self, kind: str, minutes: int, at: datetime, amount: Decimal | None = None, session_id: str | None = None,
                  block_id: str | None = None, expires_at: datetime | None = None):
-        SET(self, "kind", kind)
-        SET(self, "minutes", minutes)
-        SET(self, "at", at)
-        SET(self, "amount", amount)
-        SET(self, "session_id", session_id)
-        SET(self, "block_id", block_id)
-        SET(self, "expires_at", expires_at)
+        self._set(kind, minutes, at, amount, session_id, block_id, expires_at)
 
 
 class Deduction(Value):
@@ -61,10 +50,8 @@ class Deduction(Value):
     __slots__ = ("billed_minutes", "covered_minutes", "overage_minutes", "overage_cost")
 
     def __init__(self, billed_minutes: int, covered_minutes: int, overage_minutes: int, overage_cost: Decimal | None):
-        SET(self, "billed_minutes", billed_minutes)
-        SET(self, "covered_minutes", covered_minutes)
-        SET(self, "overage_minutes", overage_minutes)
-        SET(self, "overage_cost", overage_cost)  # None: no overage price, the rest is overrun
+        # overage_cost: None: no overage price, the rest is overrun
+        self._set(billed_minutes, covered_minutes, overage_minutes, overage_cost)
 
 
 class Balance(Value):
@@ -75,16 +62,15 @@ class Balance(Value):
                  recharged_amount: Decimal = ZERO, carried_over_minutes: int = 0, used_minutes: int = 0,
                  overage_minutes: int = 0, overrun_minutes: int = 0, blocks: tuple[Block, ...] = (),
                  crossed: tuple[int, ...] = ()):
-        SET(self, "total_minutes", total_minutes)  # the allotment
-        SET(self, "amount", amount)  # the allotment's amount
-        SET(self, "recharged_minutes", recharged_minutes)
-        SET(self, "recharged_amount", recharged_amount)
-        SET(self, "carried_over_minutes", carried_over_minutes)  # signed: what a previous contract handed over
-        SET(self, "used_minutes", used_minutes)  # charged to the balance: covered plus overrun
-        SET(self, "overage_minutes", overage_minutes)  # billed at the overage price instead
-        SET(self, "overrun_minutes", overrun_minutes)  # used but covered by no block yet; recharges settle it first
-        SET(self, "blocks", blocks)
-        SET(self, "crossed", crossed)  # alert thresholds (percent) crossed and not re-armed by a recharge since
+        # total_minutes: the allotment
+        # amount: the allotment's amount
+        # carried_over_minutes: signed: what a previous contract handed over
+        # used_minutes: charged to the balance: covered plus overrun
+        # overage_minutes: billed at the overage price instead
+        # overrun_minutes: used but covered by no block yet; recharges settle it first
+        # crossed: alert thresholds (percent) crossed and not re-armed by a recharge since
+        self._set(total_minutes, amount, recharged_minutes, recharged_amount, carried_over_minutes, used_minutes,
+                  overage_minutes, overrun_minutes, blocks, crossed)
 
     # ------------------------------------------------------------ figures
 

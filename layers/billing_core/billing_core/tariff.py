@@ -13,7 +13,7 @@ from typing import ClassVar, Mapping, Union
 
 from . import fields
 from .errors import InvalidInput
-from .values import SET, Value
+from .values import Value
 
 PAY_PER_USE = "pay_per_use"
 SUBSCRIPTION = "subscription"
@@ -35,11 +35,10 @@ class Surcharge(Value):
     __slots__ = ("name", "days", "start_minute", "end_minute", "multiplier")
 
     def __init__(self, name: str, days: tuple[str, ...], start_minute: int, end_minute: int, multiplier: Decimal):
-        SET(self, "name", name)
-        SET(self, "days", days)  # in DAYS order
-        SET(self, "start_minute", start_minute)  # `from`, minutes after local midnight
-        SET(self, "end_minute", end_minute)  # `to`; 1440 is 24:00
-        SET(self, "multiplier", multiplier)
+        # days: in DAYS order
+        # start_minute: `from`, minutes after local midnight
+        # end_minute: `to`; 1440 is 24:00
+        self._set(name, days, start_minute, end_minute, multiplier)
 
     def covers(self, day: date, minute_of_day: Fraction, is_holiday) -> bool:
         if not self.start_minute <= minute_of_day < self.end_minute:
@@ -53,9 +52,7 @@ class Holidays(Value):
     __slots__ = ("country", "subdivision", "dates")
 
     def __init__(self, country: str | None = None, subdivision: str | None = None, dates: tuple[date, ...] = ()):
-        SET(self, "country", country)
-        SET(self, "subdivision", subdivision)
-        SET(self, "dates", dates)
+        self._set(country, subdivision, dates)
 
 
 class PayPerUse(Value):
@@ -68,15 +65,9 @@ class PayPerUse(Value):
     def __init__(self, currency: str, min_duration_minutes: int, initial_step_minutes: int, initial_step_cost: Decimal,
                  step_minutes: int, step_cost: Decimal, time_zone: str | None = None,
                  surcharges: tuple[Surcharge, ...] = (), holidays: Holidays | None = None):
-        SET(self, "currency", currency)
-        SET(self, "min_duration_minutes", min_duration_minutes)
-        SET(self, "initial_step_minutes", initial_step_minutes)
-        SET(self, "initial_step_cost", initial_step_cost)
-        SET(self, "step_minutes", step_minutes)
-        SET(self, "step_cost", step_cost)
-        SET(self, "time_zone", time_zone)  # None: UTC
-        SET(self, "surcharges", surcharges)
-        SET(self, "holidays", holidays)
+        # time_zone: None: UTC
+        self._set(currency, min_duration_minutes, initial_step_minutes, initial_step_cost, step_minutes, step_cost,
+                  time_zone, surcharges, holidays)
 
 
 class Subscription(Value):
@@ -90,16 +81,10 @@ class Subscription(Value):
     def __init__(self, currency: str, min_duration_minutes: int, total_hours: Decimal, amount: Decimal, step_minutes: int,
                  time_zone: str | None = None, surcharges: tuple[Surcharge, ...] = (), holidays: Holidays | None = None,
                  overage_step_cost: Decimal | None = None, alert_thresholds: tuple[int, ...] = ()):
-        SET(self, "currency", currency)
-        SET(self, "min_duration_minutes", min_duration_minutes)
-        SET(self, "total_hours", total_hours)
-        SET(self, "amount", amount)
-        SET(self, "step_minutes", step_minutes)
-        SET(self, "time_zone", time_zone)
-        SET(self, "surcharges", surcharges)
-        SET(self, "holidays", holidays)
-        SET(self, "overage_step_cost", overage_step_cost)  # None: the balance may go negative (an overrun)
-        SET(self, "alert_thresholds", alert_thresholds)  # percentages, highest first
+        # overage_step_cost: None: the balance may go negative (an overrun)
+        # alert_thresholds: percentages, highest first
+        self._set(currency, min_duration_minutes, total_hours, amount, step_minutes, time_zone, surcharges, holidays,
+                  overage_step_cost, alert_thresholds)
 
     @property
     def total_minutes(self) -> int:
@@ -134,11 +119,7 @@ class PriceLine(Value):
 
     def __init__(self, text: str, amount: Decimal | None = None, minutes: int | None = None, code: str | None = None,
                  values: Mapping | None = None):
-        SET(self, "text", text)
-        SET(self, "amount", amount)
-        SET(self, "minutes", minutes)
-        SET(self, "code", code)
-        SET(self, "values", values)
+        self._set(text, amount, minutes, code, values)
 
     def view(self) -> dict:
         answer = {}
@@ -166,11 +147,9 @@ class Pricing(Value):
 
     def __init__(self, total_seconds: int, billed_minutes: int, cost: Decimal | None, multiplier: Fraction = ONE,
                  lines: tuple[PriceLine, ...] = ()):
-        SET(self, "total_seconds", total_seconds)
-        SET(self, "billed_minutes", billed_minutes)
-        SET(self, "cost", cost)  # None for subscriptions: they use the balance instead
-        SET(self, "multiplier", multiplier)  # M of §10: 1 without surcharges
-        SET(self, "lines", lines)
+        # cost: None for subscriptions: they use the balance instead
+        # multiplier: M of §10: 1 without surcharges
+        self._set(total_seconds, billed_minutes, cost, multiplier, lines)
 
     @property
     def multiplier_text(self) -> str:
@@ -443,10 +422,8 @@ class Overage(Value):
     _compared = ("covered_minutes", "overage_minutes", "cost")
 
     def __init__(self, covered_minutes: int, overage_minutes: int, cost: Decimal | None, lines: tuple[PriceLine, ...] = ()):
-        SET(self, "covered_minutes", covered_minutes)
-        SET(self, "overage_minutes", overage_minutes)
-        SET(self, "cost", cost)  # the session's cost; None when the profile has no overage price
-        SET(self, "lines", lines)
+        # cost: the session's cost; None when the profile has no overage price
+        self._set(covered_minutes, overage_minutes, cost, lines)
 
 
 def overage(tariff: Subscription, billed_minutes: int, available_minutes: int) -> Overage:
