@@ -312,3 +312,23 @@ def test_a_finished_export_job_is_not_run_again(clients, stops, waiting):
     after = storage.get(jobs.Job, work.PK, "JOB")
     assert (after.step, after.done, after.updated_at) == (before.step, before.done, before.updated_at)
     assert clients.finance.get(f"/v1/exports/{started['export_id']}")[1]["status"] == "ready"
+
+
+def test_a_request_that_fails_before_handing_on_leaves_no_upload_behind(clients, monkeypatch):
+    def uploads():
+        return {u["UploadId"] for u in boto3.client("s3").list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])}
+
+    before = uploads()
+    real_send, sent = exports.StreamedUpload.send_part, []
+
+    def send_part(upload):  # the first part goes up, the second fails
+        sent.append(upload.upload_id)
+        if len(sent) == 2:
+            raise RuntimeError("S3 went away")
+        real_send(upload)
+
+    monkeypatch.setattr(exports.StreamedUpload, "send_part", send_part)
+    with pytest.raises(RuntimeError):
+        exports.export_sessions(clients.tenant_id, "acme", {}, "finance:test", budget_seconds=1e12)
+    assert sent[1] is not None, "a multipart upload was under way"
+    assert uploads() == before, "no job goes on with it: the request aborted its upload"

@@ -189,10 +189,6 @@ class ExportJob:
         )
 
 
-class DeadlinePassed(Exception):
-    """The search did not finish streaming in time; the upload was aborted."""
-
-
 @dataclass
 class Written:
     rows: int
@@ -277,28 +273,33 @@ class Names:
 
 class Position:
     """Where an export stands: rows written, the client being written and its place in the
-    tenant's group list, the last session written (the search goes on after it)."""
+    tenant's group list, the last session written (the search goes on after it; its key is
+    taken only when the position is saved, not at every row)."""
 
-    def __init__(self, state: dict | None = None):
+    def __init__(self, status: str | None, state: dict | None = None):
         state = state or {}
+        self.open_index = status == TO_ACCOUNT  # that search reads the open-session index (GSI2)
         self.rows = state.get("rows", 0)
         self.group_id = state.get("group_id")
         self.group_key = state.get("group_key")
         self.session_key = state.get("session_key")
+        self.last = None  # the last session written since the key above
 
     def state(self) -> dict:
+        if self.last is not None:
+            last, index = self.last, "GSI2" if self.open_index else "GSI1"
+            self.session_key = {"PK": last.PK, "SK": last.SK, f"{index}PK": getattr(last, f"{index}PK"),
+                                f"{index}SK": getattr(last, f"{index}SK")}
+            self.last = None
         return {"rows": self.rows, "group_id": self.group_id, "group_key": self.group_key, "session_key": self.session_key}
 
     def start_client(self, group: Group) -> None:
-        self.group_id, self.session_key = group.group_id, None
+        self.group_id, self.session_key, self.last = group.group_id, None, None
         self.group_key = {"PK": group.PK, "SK": group.SK, "GSI1PK": group.GSI1PK, "GSI1SK": group.GSI1SK}
 
-    def wrote(self, session, status: str | None) -> None:
+    def wrote(self, session) -> None:
         self.rows += 1
-        if status == TO_ACCOUNT:  # that search reads the open-session index
-            self.session_key = {"PK": session.PK, "SK": session.SK, "GSI2PK": session.GSI2PK, "GSI2SK": session.GSI2SK}
-        else:
-            self.session_key = {"PK": session.PK, "SK": session.SK, "GSI1PK": session.GSI1PK, "GSI1SK": session.GSI1SK}
+        self.last = session
 
     @staticmethod
     def _start_key(key: dict | None) -> dict | None:
@@ -316,16 +317,16 @@ def stream_export(job: ExportJob, client, deadline: float | None = None, resume:
     and answers its rows and file name.
 
     At each full part (a row boundary) the writer hands over what it holds, the part goes up, and
-    `save(state, stopping=False)` may record where the file stands. `deadline` (time.monotonic())
-    is looked at between chunks of rows, before the next is read: once it has passed, the buffer is
-    kept (a part, or a carry object), `save(state, stopping=True)` and the answer is None; whoever
-    resumes that state reads and writes the rest, no row twice. Without `save` a passed deadline
-    aborts the upload (DeadlinePassed)."""
+    `save(state, stopping=False)` may record where the file stands. `deadline` (time.monotonic(),
+    given with `save`) is looked at between chunks of rows, before the next is read: once it has
+    passed, the buffer is kept (a part, or a carry object), `save(state, stopping=True)` and the
+    answer is None; whoever resumes that state reads and writes the rest, no row twice. A failure
+    before any state was handed on aborts the upload; one after leaves it to the job's retry."""
     request = parse_export(job.values)
     options = request.options
     resume = resume or {}
     upload = StreamedUpload(client, settings.exports_bucket(), job.key, options.content_type, resume.get("upload"), by_caller=True)
-    at = Position(resume.get("position"))
+    at = Position(request.status, resume.get("position"))
     if resume.get("finishing"):  # every part is up: what is left is to complete the upload
         upload.complete()
         return Written(at.rows, resume["file_name"])
@@ -355,8 +356,6 @@ def stream_export(job: ExportJob, client, deadline: float | None = None, resume:
             while True:
                 # between chunks, before reading the next: a stop leaves no row read and not written
                 if deadline is not None and time.monotonic() > deadline:
-                    if save is None:
-                        raise DeadlinePassed(job.export_id)
                     save(state(stopping=True), True)
                     return None
                 chunk = next(chunks, None)
@@ -364,7 +363,7 @@ def stream_export(job: ExportJob, client, deadline: float | None = None, resume:
                     break
                 for session, line in chunk:
                     writer.add(line)
-                    at.wrote(session, request.status)
+                    at.wrote(session)
                     if upload.part_ready:
                         kept = state(stopping=False)
                         if save is not None:
@@ -382,11 +381,11 @@ def stream_export(job: ExportJob, client, deadline: float | None = None, resume:
                   "position": at.state()}, False)
         upload.complete()
         return written
-    except (DeadlinePassed, InvalidInput, NotFound):
+    except (InvalidInput, NotFound):  # can never finish (e.g. its client was deleted)
         upload.abort()
         raise
     except BaseException:
-        if save is None:
+        if not resume:  # nobody goes on with this upload
             upload.abort()
         raise  # a job's worker: the retry goes on from the last state saved, with this upload
 
@@ -448,7 +447,7 @@ def export_sessions(tenant_id: str, group_id: str | None, values: dict, actor: s
 
     def hand_over(state: dict, stopping: bool) -> None:
         if stopping:  # the request's parts are its own until then: nobody else goes on with them
-            handed.append(_start_job(job, state))
+            handed.append(_start_job(client, job, state))
 
     written = stream_export(job, client, deadline=time.monotonic() + budget, save=hand_over)
     if written is None:
@@ -462,9 +461,9 @@ def export_sessions(tenant_id: str, group_id: str | None, values: dict, actor: s
 # ---------------------------------------------------------------- exports as jobs
 
 
-def _start_job(job: ExportJob, state: dict):
+def _start_job(client, job: ExportJob, state: dict):
     rows = state["position"]["rows"]
-    kept = _in_item(s3_client(), job, {"export": asdict(job), **state})
+    kept = _in_item(client, job, {"export": asdict(job), **state})
     work = jobs.create(job.tenant_id, jobs.EXPORT, kept, job.actor, done=rows)
     _record(job, RUNNING, job_id=work.job_id, rows=rows)
     jobs.start(work)
