@@ -24,7 +24,6 @@ import gc
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -352,6 +351,28 @@ def embedded_store():
             process.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def bench_store():
+    """The embedded store with the table and the exports bucket, the functions pointed at it
+    (AWS_ENDPOINT_URL) while the block runs. Answers its endpoint URL."""
+    from billing_core import models
+
+    from . import template
+
+    with embedded_store() as endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        models.reset()
+        import boto3
+
+        template.create_table(boto3.client("dynamodb", endpoint_url=endpoint), ENVIRONMENT["TABLE_NAME"])
+        template.create_bucket(boto3.client("s3", endpoint_url=endpoint), ENVIRONMENT["EXPORTS_BUCKET"])
+        try:
+            yield endpoint
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+            models.reset()
+
+
 def seed_sessions(tenant_id: str, group_id: str, count: int) -> float:
     """`count` to_account sessions of one group, built as recording._new_session builds them and
     written straight to the table with BatchWriteItem (the API would take too long). Seconds."""
@@ -395,44 +416,32 @@ def measure(action) -> Measured:
 
 
 def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], dict]:
-    from billing_core import exports, locking, models, reporting, tenants
-    from billing_core.models import Contract, Group, ProfileVersion, keys
-    from billing_core.tariff import parse_tariff
+    from billing_core import exports, locking, reporting
 
-    from . import template
+    from . import bench_scale
 
     rows, figures = [], {}
-    with embedded_store() as endpoint:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        models.reset()
-        import boto3
-
-        template.create_table(boto3.client("dynamodb", endpoint_url=endpoint), ENVIRONMENT["TABLE_NAME"])
-        template.create_bucket(boto3.client("s3", endpoint_url=endpoint), ENVIRONMENT["EXPORTS_BUCKET"])
-        try:
-            for size in sizes:
-                tenant_id = tenants.create_tenant(f"Scale {size}")["tenant_id"]
-                _group_with_contract(tenant_id, "big", Group, Contract, ProfileVersion, keys, parse_tariff)
-                seeded = seed_sessions(tenant_id, "big", size)
-                operations = {
-                    "totals": lambda: reporting.totals(tenant_id, "big", {}),
-                    "search, first page of 100": lambda: reporting.search_sessions(tenant_id, "big", {"limit": "100"}),
-                    "export (streamed, multipart)": lambda: _export(exports, tenant_id),
-                    "export xlsx (streamed, multipart)": lambda: _export(exports, tenant_id, {"format": "xlsx"}),
-                }
-                if size in lock_all_sizes:  # last: it turns every session of the group accounted
-                    operations["lock-all"] = lambda: _lock_all(sessions, tenant_id, size)
-                _progress(f"seeded {size:,} sessions in {seeded:.1f} s")
-                for name, action in operations.items():
-                    _progress(f"{name} of {size:,}")
-                    done = measure(action)
-                    figures[(name, size)] = done
-                    rows.append((name, f"{size:,}", f"{done.seconds:.1f}", f"{done.cpu_seconds:.1f}", f"{done.peak_mb:.1f}",
-                                 _detail(name, done.result)))
-                rows.append(("(seeding: BatchWriteItem)", f"{size:,}", f"{seeded:.1f}", "-", "-", "not an operation"))
-        finally:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-            models.reset()
+    with bench_store():
+        for size in sizes:
+            tenant_id = bench_scale._tenant(f"Scale {size}")  # with the profile its contract names
+            bench_scale._contract(tenant_id, "big")
+            seeded = seed_sessions(tenant_id, "big", size)
+            operations = {
+                "totals": lambda: reporting.totals(tenant_id, "big", {}),
+                "search, first page of 100": lambda: reporting.search_sessions(tenant_id, "big", {"limit": "100"}),
+                "export (streamed, multipart)": lambda: _export(exports, tenant_id),
+                "export xlsx (streamed, multipart)": lambda: _export(exports, tenant_id, {"format": "xlsx"}),
+            }
+            if size in lock_all_sizes:  # last: it turns every session of the group accounted
+                operations["lock-all"] = lambda: _lock_all(locking, tenant_id, size)
+            _progress(f"seeded {size:,} sessions in {seeded:.1f} s")
+            for name, action in operations.items():
+                _progress(f"{name} of {size:,}")
+                done = measure(action)
+                figures[(name, size)] = done
+                rows.append((name, f"{size:,}", f"{done.seconds:.1f}", f"{done.cpu_seconds:.1f}", f"{done.peak_mb:.1f}",
+                             _detail(name, done.result)))
+            rows.append(("(seeding: BatchWriteItem)", f"{size:,}", f"{seeded:.1f}", "-", "-", "not an operation"))
     return _table(("operation", "sessions", "wall s", "CPU s (function)", "peak MB (tracemalloc)", "result"), rows), figures
 
 
@@ -440,46 +449,21 @@ def goals(history: int, job_size: int, overview_groups: int, export_rows: int = 
     """Table 7 (billing_local.bench_scale) against its own embedded store."""
     from billing_core import models
 
-    from . import bench_scale, template
+    from . import bench_scale
 
     # Bench only: moto answers a Query of an index by scanning the whole table (DynamoDB reads one
     # page by key), seconds at 200,000 items, past the functions' 5 s read timeout; the figures of
     # this table are round trips and the function's CPU, which the fake's time does not change.
     read_timeout = models.BillingItem.Meta.read_timeout_seconds
     models.BillingItem.Meta.read_timeout_seconds = 300
-    with embedded_store() as endpoint:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        models.reset()
-        import boto3
-
-        template.create_table(boto3.client("dynamodb", endpoint_url=endpoint), ENVIRONMENT["TABLE_NAME"])
-        template.create_bucket(boto3.client("s3", endpoint_url=endpoint), ENVIRONMENT["EXPORTS_BUCKET"])
-        try:
+    try:
+        with bench_store() as endpoint:
             return bench_scale.goals_table(history, job_size, overview_groups, endpoint, export_rows)
-        finally:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-            models.BillingItem.Meta.read_timeout_seconds = read_timeout
-            models.reset()
+    finally:
+        models.BillingItem.Meta.read_timeout_seconds = read_timeout
 
 
-def _group_with_contract(tenant_id, group_id, Group, Contract, ProfileVersion, keys, parse_tariff) -> None:
-    """A pay-per-use group, written as address_book/assign_group write them (the API's own path
-    is measured in table 1; here only the sessions matter)."""
-    from billing_core import fields, models
-
-    models.bind()
-    now = fields.utc_now()
-    values = dict(PAY_PER_USE)
-    name, kind = values.pop("name"), values.pop("type")
-    tariff = parse_tariff(kind, values)
-    Group(keys.group(tenant_id, group_id), "GROUP", GSI1PK=keys.groups(tenant_id), GSI1SK=group_id,
-          group_id=group_id, name="Big client", profile_id="p-bench", created_at=now).save()
-    Contract(keys.group(tenant_id, group_id), "CONTRACT", GSI1PK=keys.contracts_of(tenant_id, "p-bench"), GSI1SK=group_id,
-             contract_id="c-bench", group_id=group_id, profile_id="p-bench", profile_version=1, profile_name=name,
-             tariff=tariff, assigned_at=now).save()
-
-
-def _lock_all(sessions, tenant_id: str, size: int) -> dict:
+def _lock_all(locking, tenant_id: str, size: int) -> dict:
     with RoundTrips() as trips:
         answer = locking.lock_all(tenant_id, "big", {}, "bench")
     assert answer["locked"] == size, (answer, size)
