@@ -210,6 +210,16 @@ def timestamp(field: str, value) -> datetime:
     return moment
 
 
+def bounded_list(name: str, value, most: int, shape: str, noun: str, *, tuples: bool = False, non_empty: bool = False):
+    """A list of at most `most` items (a tuple too with `tuples`, a parsed profile's), or a 400
+    naming `name`: "must be <shape>" or "must hold at most <most> <noun>". Its items are the caller's."""
+    if not isinstance(value, (list, tuple) if tuples else list) or (non_empty and not value):
+        raise InvalidInput(name, f"must be {shape}")
+    if len(value) > most:
+        raise InvalidInput(name, f"must hold at most {most} {noun}")
+    return value
+
+
 def page_limit(value, default: int) -> int:
     """A page size from a query string: 1 to 1000 (a search, a ledger, events, the overview)."""
     if value in (None, ""):

@@ -41,10 +41,8 @@ def _quoted_tariff(tenant_id: str, values: dict) -> tuple[Tariff, str | None, in
 
 
 def _parse_sessions(value) -> list[tuple]:
-    if not isinstance(value, list) or not value:
-        raise InvalidInput("sessions", "must be a non-empty list of {started_at, ended_at, extra_minutes?}")
-    if len(value) > MAX_SESSIONS:
-        raise InvalidInput("sessions", f"must hold at most {MAX_SESSIONS} sessions")
+    fields.bounded_list("sessions", value, MAX_SESSIONS, "a non-empty list of {started_at, ended_at, extra_minutes?}", "sessions",
+                        non_empty=True)
     parsed = []
     for index, session in enumerate(value):
         at = f"sessions[{index}]"

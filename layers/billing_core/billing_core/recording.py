@@ -254,10 +254,7 @@ def _stored_duplicates(pending: list, reasons: list) -> dict[str, Session]:
 
 def record_batch(tenant_id: str, values: dict, actor: str | None = None) -> list[dict]:
     sessions = values.get("sessions")
-    if not isinstance(sessions, list) or not sessions:
-        raise InvalidInput("sessions", "must be a non-empty list of sessions")
-    if len(sessions) > MAX_BATCH:
-        raise InvalidInput("sessions", f"must hold at most {MAX_BATCH} sessions")
+    fields.bounded_list("sessions", sessions, MAX_BATCH, "a non-empty list of sessions", "sessions", non_empty=True)
     return [outcome.body for outcome in record_sessions(tenant_id, sessions, actor)]
 
 

@@ -515,10 +515,8 @@ def _fields_of(name: str, value, allowed: tuple[str, ...], what: str) -> Mapping
 def _parse_surcharges(value, holidays: Holidays | None) -> tuple[Surcharge, ...]:
     if value is None:
         return ()
-    if not isinstance(value, (list, tuple)):
-        raise InvalidInput("surcharges", "must be a list of rules {name, days, from, to, multiplier}")
-    if len(value) > MAX_SURCHARGES:
-        raise InvalidInput("surcharges", f"must hold at most {MAX_SURCHARGES} rules")
+    fields.bounded_list("surcharges", value, MAX_SURCHARGES, "a list of rules {name, days, from, to, multiplier}", "rules",
+                        tuples=True)
     return tuple(_parse_surcharge(f"surcharges[{index}]", rule, holidays) for index, rule in enumerate(value))
 
 
@@ -563,10 +561,7 @@ def _parse_holidays(value) -> Holidays:
         if not isinstance(subdivision, str) or not re.fullmatch(r"[A-Za-z0-9-]{1,10}", subdivision):
             raise InvalidInput("holidays.subdivision", "must be a subdivision code such as \"BY\"")
     dates = values.get("dates") or []
-    if not isinstance(dates, (list, tuple)):
-        raise InvalidInput("holidays.dates", "must be a list of dates such as \"2026-12-24\"")
-    if len(dates) > MAX_HOLIDAY_DATES:
-        raise InvalidInput("holidays.dates", f"must hold at most {MAX_HOLIDAY_DATES} dates")
+    fields.bounded_list("holidays.dates", dates, MAX_HOLIDAY_DATES, 'a list of dates such as "2026-12-24"', "dates", tuples=True)
     parsed = []
     for index, text in enumerate(dates):
         day = fields.calendar_date(f"holidays.dates[{index}]", text)
@@ -587,10 +582,8 @@ def _parse_holidays(value) -> Holidays:
 def _parse_thresholds(value) -> tuple[int, ...]:
     if value is None:
         return ()
-    if not isinstance(value, (list, tuple)):
-        raise InvalidInput("alert_thresholds", "must be a list of percentages such as [50, 20, 0]")
-    if len(value) > MAX_THRESHOLDS:
-        raise InvalidInput("alert_thresholds", f"must hold at most {MAX_THRESHOLDS} percentages")
+    fields.bounded_list("alert_thresholds", value, MAX_THRESHOLDS, "a list of percentages such as [50, 20, 0]", "percentages",
+                        tuples=True)
     seen = []
     for index, percent in enumerate(value):
         if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
