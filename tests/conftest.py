@@ -26,7 +26,8 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from billing_core import models, tenants  # noqa: E402
+from billing_core import tenants  # noqa: E402
+from billing_core.dal import models  # noqa: E402
 from billing_local import template  # noqa: E402
 from billing_local.gateway import Gateway  # noqa: E402
 

@@ -85,7 +85,7 @@ def test_it_works_with_aws_endpoint_url_and_table_name_as_in_aws(stack):
 @pytest.fixture
 def in_process(stack):
     """main() in this process (fast), with the environment it sets put back afterwards."""
-    from billing_core import models
+    from billing_core.dal import models
 
     saved = dict(os.environ)
     for name in ("TABLE_NAME", "AWS_ENDPOINT_URL"):

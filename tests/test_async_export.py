@@ -11,8 +11,9 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from billing_core import exports, fields, models
-from billing_core.models import Export, keys
+from billing_core import exports, fields
+from billing_core.dal import models
+from billing_core.dal.models import Export, keys
 from billing_local.bench import PAY_PER_USE, upload
 
 

@@ -11,8 +11,9 @@ import boto3
 import pytest
 
 from api.conftest import GOLD, STANDARD, T0, create_group, create_profile, record_many, upload
-from billing_core import backfill, storage
-from billing_core.models import Session, keys
+from billing_core import backfill
+from billing_core.dal import store as storage
+from billing_core.dal.models import Session, keys
 from billing_local import backfill as backfill_cli
 
 PERIODS = [

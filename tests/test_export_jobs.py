@@ -20,7 +20,9 @@ import moto.s3.models
 import pytest
 from moto import mock_aws
 
-from billing_core import exports, jobs, models, storage
+from billing_core import exports, jobs
+from billing_core.dal import models
+from billing_core.dal import store as storage
 from billing_local import template
 from billing_local.bench import PAY_PER_USE, upload
 from conftest import Tenant

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from billing_core import fields, jsonio
-from billing_core.models import Session
+from billing_core.dal.models import Session
 from billing_core.sessions import frozen_explanation, frozen_pricing
 from billing_core.tariff import PriceLine, overage, parse_tariff, price
 

@@ -12,8 +12,9 @@ import botocore.session
 import pynamodb.connection.base
 import pytest
 
-from billing_core import ledger, address_book, contracts, exports, locking, models, profiles, recording, reporting, sessions, tenants
-from billing_core.models import (
+from billing_core import ledger, address_book, contracts, exports, locking, profiles, recording, reporting, sessions, tenants
+from billing_core.dal import models
+from billing_core.dal.models import (
     BillingItem,
     Contract,
     Export,

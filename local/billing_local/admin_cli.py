@@ -86,7 +86,8 @@ def configure(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from billing_core import fields, models, tenants
+    from billing_core import fields, tenants
+    from billing_core.dal import models
 
     models.reset()
     if args.command == "create-tenant":

@@ -69,7 +69,8 @@ def every_tenant() -> list[str]:
     """Every tenant of the table: one Scan (projected, filtered on the item kind). No index lists
     tenants, and the functions' code never Scans (tests/test_storage.py): this one-off of an
     operator's tool reads the whole table once, which `--tenant` avoids."""
-    from billing_core import models, settings
+    from billing_core import settings
+    from billing_core.dal import models
 
     client = models.connection().client
     pages = client.get_paginator("scan").paginate(
@@ -82,7 +83,8 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         configure(args)
-        from billing_core import backfill, fields, models
+        from billing_core import backfill, fields
+        from billing_core.dal import models
 
         from .bench import RoundTrips
 

@@ -355,7 +355,7 @@ def embedded_store():
 def bench_store():
     """The embedded store with the table and the exports bucket, the functions pointed at it
     (AWS_ENDPOINT_URL) while the block runs. Answers its endpoint URL."""
-    from billing_core import models
+    from billing_core.dal import models
 
     from . import template
 
@@ -377,7 +377,7 @@ def seed_sessions(tenant_id: str, group_id: str, count: int) -> float:
     """`count` to_account sessions of one group, built as recording._new_session builds them and
     written straight to the table with BatchWriteItem (the API would take too long). Seconds."""
     from billing_core import fields, recording
-    from billing_core.models import Session
+    from billing_core.dal.models import Session
 
     began = time.perf_counter()
     now = fields.utc_now()
@@ -447,7 +447,7 @@ def scale_table(sizes: list[int], lock_all_sizes: set[int]) -> tuple[list[str], 
 
 def goals(history: int, job_size: int, overview_groups: int, export_rows: int = 50_000) -> tuple[list[str], list[str]]:
     """Table 7 (billing_local.bench_scale) against its own embedded store."""
-    from billing_core import models
+    from billing_core.dal import models
 
     from . import bench_scale
 
@@ -704,7 +704,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(LAYER))  # as Lambda mounts the layer
     from moto import mock_aws
 
-    from billing_core import models
+    from billing_core.dal import models
 
     from . import template
     from .gateway import Gateway

@@ -33,8 +33,9 @@ def _tenant(name: str) -> str:
 
 
 def _contract(tenant_id: str, group_id: str, name: str = "Big client") -> None:
-    from billing_core import fields, models
-    from billing_core.models import Contract, Group, keys
+    from billing_core import fields
+    from billing_core.dal import models
+    from billing_core.dal.models import Contract, Group, keys
     from billing_core.tariff import parse_tariff
 
     models.bind()
@@ -52,7 +53,7 @@ def seed(tenant_id: str, group_id: str, accounted: int, open_: int, minutes_apar
     """`accounted` locked sessions with their running totals, then `open_` to_account ones after
     them. Seconds taken."""
     from billing_core import fields, recording
-    from billing_core.models import DayTotal, Session, keys
+    from billing_core.dal.models import DayTotal, Session, keys
     from billing_core.tariff import parse_tariff, price
 
     values = dict(PAY_PER_USE)
@@ -120,8 +121,9 @@ def _export_job(tenant_id: str, size: int, endpoint: str, rows: list, notes: lis
     every row read once."""
     import boto3
 
-    from billing_core import exports, jobs, settings, storage
-    from billing_core.models import Job, keys
+    from billing_core import exports, jobs, settings
+    from billing_core.dal import store as storage
+    from billing_core.dal.models import Job, keys
 
     _contract(tenant_id, "exports", "Export client")
     _progress(f"seeding {size:,} accounted sessions for the export job")
@@ -149,7 +151,7 @@ def _export_job(tenant_id: str, size: int, endpoint: str, rows: list, notes: lis
                     f"wrote {by_request:,} rows, read {read_by_request:,}; answered 202 with job {body['job_id']}"))
         message = {"tenant_id": tenant_id, "job_id": body["job_id"]}
         child = subprocess.run(
-            [sys.executable, "-c", "import json, sys, time; from billing_core import jobs, models; models.BillingItem.Meta.read_timeout_seconds = 300; "
+            [sys.executable, "-c", "import json, sys, time; from billing_core import jobs; from billing_core.dal import models; models.BillingItem.Meta.read_timeout_seconds = 300; "
              "jobs.start = lambda job: None; print(jobs.run(json.loads(sys.argv[1]), time.monotonic() + float(sys.argv[2])))",
              json.dumps(message), str(child_budget)],
             env={**os.environ, "AWS_ENDPOINT_URL": endpoint}, capture_output=True, text=True, check=True)
@@ -180,7 +182,7 @@ def _export_job(tenant_id: str, size: int, endpoint: str, rows: list, notes: lis
 
 def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str, export_rows: int = 50_000) -> tuple[list[str], list[str]]:
     from billing_core import jobs, lean, locking, reporting
-    from billing_core.models import Job, keys
+    from billing_core.dal.models import Job, keys
     from billing_core.reporting import Period, query_sessions
     from billing_core.sessions import priced
     from billing_core.contracts import group_contract
@@ -278,11 +280,11 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
         jobs.start = real_start
     assert status == 202, body
     message = {"tenant_id": tenant_id, "job_id": body["job_id"]}
-    worker = subprocess.Popen([sys.executable, "-c", "import json, sys; from billing_core import jobs, models; models.BillingItem.Meta.read_timeout_seconds = 300; "
+    worker = subprocess.Popen([sys.executable, "-c", "import json, sys; from billing_core import jobs; from billing_core.dal import models; models.BillingItem.Meta.read_timeout_seconds = 300; "
                                "jobs.run(json.loads(sys.argv[1]), None)",
                                json.dumps(message)], env={**os.environ, "AWS_ENDPOINT_URL": endpoint},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from billing_core import storage
+    from billing_core.dal import store as storage
 
     killed_at = 0
     began = time.perf_counter()

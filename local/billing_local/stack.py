@@ -262,7 +262,7 @@ class LocalStack:
         configure_environment(self.aws_endpoint_url)
         import boto3  # only now: the clients must see the endpoint and the fake credentials
 
-        from billing_core import models
+        from billing_core.dal import models
 
         from . import template
         from .gateway import Gateway, load_handler

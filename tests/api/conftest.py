@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from billing_core import models
+from billing_core.dal import models
 from billing_local import template
 from billing_local.store import transactions_back_up_only_their_items
 

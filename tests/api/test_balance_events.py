@@ -7,7 +7,7 @@ import os
 import boto3
 import pytest
 
-from billing_core.models import Event
+from billing_core.dal.models import Event
 from billing_local.gateway import function_handler
 
 from .conftest import GOLD, T0, assert_invalid, create_group, create_profile, record

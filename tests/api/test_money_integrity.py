@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from billing_core import ledger, profiles
-from billing_core.models import ProfileVersion, keys
+from billing_core.dal.models import ProfileVersion, keys
 
 from .conftest import GOLD, STANDARD, T0, assert_error, assert_invalid, create_group, create_profile, record, upload
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from billing_core import fields, jobs, locking, storage
-from billing_core.models import Job, Session, keys
+from billing_core import fields, jobs, locking
+from billing_core.dal import store as storage
+from billing_core.dal.models import Job, Session, keys
 from billing_local.bench import call_counted
 from .conftest import GOLD, T0, create_group, create_profile, record, record_many, upload
 

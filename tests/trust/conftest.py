@@ -14,7 +14,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from billing_core import models, tenants
+from billing_core import tenants
+from billing_core.dal import models
 from billing_local import template
 from billing_local.gateway import Gateway
 from role_table import ROLE_TABLE, ROLES  # noqa: F401  (SPEC §4, written out once)

@@ -23,7 +23,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing_core import models, tariff, tenants
+from billing_core import tariff, tenants
+from billing_core.dal import models
 from billing_local.stack import StackProcess
 
 from .conftest import GOLD, count, upload

@@ -1,7 +1,8 @@
 """The address book: client groups and their computers (contracts are billing_core.contracts)."""
-from . import fields, history, storage
+from . import fields, history
+from .dal import store as storage
 from .errors import InvalidInput, NotFound
-from .models import Computer, Group, keys
+from .dal.models import Computer, Group, keys
 
 
 def group_view(group: Group) -> dict:

@@ -5,7 +5,8 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from . import fields, idempotency, jsonio, observability, storage
+from . import fields, idempotency, jsonio, observability
+from .dal import store as storage
 from .errors import BillingError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, Unavailable
 from .observability import logger
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 from decimal import Decimal
 
-from . import storage
+from .dal import store as storage
 from .errors import NotFound
-from .models import DayTotal, Group, Session, Tenant, keys
+from .dal.models import DayTotal, Group, Session, Tenant, keys
 from .sessions import ACCOUNTED, TO_ACCOUNT
 
 MAX_ATTEMPTS = 6  # a day whose DayTotals change this many times in a row is reported as moving

@@ -7,11 +7,12 @@ import json
 import secrets
 from datetime import datetime
 
-from . import fields, history, ledger, storage
+from . import fields, history, ledger
+from .dal import store as storage
 from .errors import Conflict, InvalidInput, NotFound
 from .idempotency import Claim
 from .ledger import Balance, Change
-from .models import Contract, Group, LedgerEntry, ProfileVersion, keys
+from .dal.models import Contract, Group, LedgerEntry, ProfileVersion, keys
 from .tariff import Subscription, tariff_values
 
 BALANCE_MODES = ("carry_over", "close")

@@ -9,9 +9,10 @@ import json
 import secrets
 from datetime import datetime
 
-from . import fields, jsonio, storage
+from . import fields, jsonio
+from .dal import store as storage
 from .errors import InvalidInput
-from .models import Event, keys
+from .dal.models import Event, keys
 
 THRESHOLD_CROSSED = "balance.threshold_crossed"
 SOURCE = "remote-support-billing"

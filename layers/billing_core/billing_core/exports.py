@@ -27,11 +27,13 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from . import fields, files, jobs, models, settings, storage
+from . import fields, files, jobs, settings
+from .dal import models
+from .dal import store as storage
 from .errors import InvalidInput, NotFound
 from .contracts import group_and_contract
 from .files.writers import MACHINE_COLUMNS, Line, open_writer
-from .models import Computer, Contract, Export, Group, ProfileVersion, keys
+from .dal.models import Computer, Contract, Export, Group, ProfileVersion, keys
 # The only names exports take from the sessions modules: the search, its filters and a session's view.
 from .reporting import Period, parse_status, query_sessions as _query
 from .sessions import ACCOUNTED, TO_ACCOUNT, session_view

@@ -8,8 +8,9 @@ so the item is the entry. This keeps lock-all at 99 sessions per transaction."""
 import secrets
 from datetime import datetime
 
-from . import fields, jsonio, storage
-from .models import BillingItem, HistoryEntry
+from . import fields, jsonio
+from .dal import store as storage
+from .dal.models import BillingItem, HistoryEntry
 
 RECORDED, ADJUSTED, LOCKED = "recorded", "adjusted", "locked"
 ASSIGNED, RECHARGED, PROFILE_UPDATED = "contract_assigned", "recharged", "profile_version_applied"

@@ -12,9 +12,10 @@ import re
 import secrets
 from datetime import timedelta
 
-from . import fields, jsonio, storage
+from . import fields, jsonio
+from .dal import store as storage
 from .errors import BillingError, Conflict, InvalidInput, KeyReused
-from .models import IdempotencyRecord, keys
+from .dal.models import IdempotencyRecord, keys
 
 HEADER = "idempotency-key"
 KEEP = timedelta(hours=24)

@@ -28,9 +28,10 @@ import threading
 import time
 from datetime import timedelta
 
-from . import fields, jsonio, settings, storage
+from . import fields, jsonio, settings
+from .dal import store as storage
 from .errors import BillingError, NotFound, Unavailable
-from .models import Job, keys
+from .dal.models import Job, keys
 
 LOCK_ALL, EXPORT = "lock_all", "export"
 KINDS = {LOCK_ALL: "billing_core.locking:continue_lock_all", EXPORT: "billing_core.exports:continue_export"}

@@ -8,13 +8,16 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Callable
 
-from . import events, fields, ledger, storage
+from . import events, fields, ledger
+from .dal import store as storage
 from .contracts import (balance_of, balance_update, current_contract, entries_for, group_contract, is_latest,
                         refresh_action)
 from .errors import Conflict
 from .idempotency import Claim
 from .jobs import JobMoved
-from .models import Contract, DayTotal, Session, keys
+from .dal import totals
+from .dal.models import Contract, Session, keys
+from .dal.totals import day_of
 from .reporting import Period, parse_period, query_sessions
 from .sessions import ACCOUNTED, TO_ACCOUNT, frozen_explanation, read_session, session_view
 from .tariff import Subscription, overage_lines, price
@@ -50,11 +53,6 @@ def _alerts(contract: Contract) -> int:
     return len(getattr(contract.tariff, "alert_thresholds", ()))  # one outbox event per threshold, at most
 
 
-def day_of(session: Session) -> str:
-    """The UTC day whose running totals a session's lock adds to."""
-    return session.started_at.astimezone(timezone.utc).date().isoformat()
-
-
 def fitting(contract: Contract, sessions: list[Session]) -> int:
     """How many of `sessions` (oldest first) one transaction takes: each brings its own actions,
     and each distinct UTC day among them one day-total update (DynamoDB: 100 actions at most)."""
@@ -72,28 +70,6 @@ def fitting(contract: Contract, sessions: list[Session]) -> int:
         days.add(day)
         taken += 1
     return max(1, taken)
-
-
-def _day_totals(tenant_id: str, group_id: str, currency: str, updates: list) -> list[tuple[DayTotal, list]]:
-    """One ADD update per UTC day of the locked sessions: the running totals of SPEC §9."""
-    days: dict[str, list] = {}
-    for session, frozen in updates:
-        figures = days.setdefault(day_of(session), [0, 0, 0, None])
-        figures[0] += 1
-        figures[1] += frozen["total_seconds"]
-        figures[2] += frozen["billed_minutes"]
-        if frozen["cost"] is not None:
-            figures[3] = (figures[3] or Decimal("0.00")) + frozen["cost"]
-    actions = []
-    for day, (count, seconds, billed, cost) in sorted(days.items()):
-        item = DayTotal(keys.day_totals_of(tenant_id, group_id), keys.day_total(day, currency))
-        adds = [DayTotal.kind.set(DayTotal), DayTotal.group_id.set(group_id), DayTotal.day.set(day),
-                DayTotal.currency.set(currency), DayTotal.sessions.add(count), DayTotal.total_seconds.add(seconds),
-                DayTotal.billed_minutes.add(billed)]
-        if cost is not None:
-            adds.append(DayTotal.cost.add(cost))
-        actions.append((item, adds))
-    return actions
 
 
 def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session], actor: str | None,
@@ -141,7 +117,7 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             setattr(session, name, value)
     locked.sessions = [session for session, _ in updates]
     body = answer(locked) if answer else None
-    day_totals = _day_totals(tenant_id, contract.group_id, tariff.currency, updates)
+    day_totals = totals.lock_updates(tenant_id, contract.group_id, tariff.currency, updates)
     step_position = []
 
     def fill(transaction):

@@ -3,10 +3,11 @@ one; the contracts that use the profile take the new tariff for their to_account
 import re
 import secrets
 
-from . import fields, storage
+from . import fields
+from .dal import store as storage
 from .errors import Conflict, InvalidInput, NotFound
 from .idempotency import Claim
-from .models import Contract, ProfileVersion, keys
+from .dal.models import Contract, ProfileVersion, keys
 from .tariff import OPTIONAL_FIELDS, TARIFF_FIELDS, Tariff, parse_tariff, tariff_values
 
 PROFILE_FIELDS = {"profile_id", "name", "type"} | {

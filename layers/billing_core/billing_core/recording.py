@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Iterator
 
-from . import fields, history, storage
+from . import fields, history
+from .dal import store as storage
 from .contracts import current_contract
 from .errors import BillingError, Conflict, InvalidInput, NotFound
-from .models import BillingItem, HistoryEntry, Session, keys  # noqa: F401
+from .dal.models import BillingItem, HistoryEntry, Session, keys  # noqa: F401
 from .sessions import TO_ACCOUNT, priced, session_view
 from .tariff import connection_seconds, is_recorded
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from . import fields, jsonio, lean, storage
+from . import fields, jsonio, lean
+from .dal import store as storage
 from .contracts import balance_view, contract_view, group_contract
 from .errors import InvalidInput
-from .models import Contract, Session, keys
+from .dal.models import Contract, Session, keys
 from .sessions import ACCOUNTED, STATUSES, TO_ACCOUNT, session_view
 from .tariff import Subscription, price, total_seconds
 
@@ -328,7 +329,7 @@ def tenant_overview(tenant_id: str, query: dict) -> dict:
     """One row per group of the tenant for a period (a monthly invoicing run over every client),
     by group id, paginated: per page one Query of the groups and one BatchGetItem of their
     contracts, then each group's totals as `period_totals` reads them."""
-    from .models import Group
+    from .dal.models import Group
 
     unknown = sorted(set(query) - {"from", "to", "limit", "cursor"})
     if unknown:

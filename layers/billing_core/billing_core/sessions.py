@@ -8,10 +8,11 @@ import json
 from decimal import Decimal
 from fractions import Fraction
 
-from . import fields, history, jsonio, storage
+from . import fields, history, jsonio
+from .dal import store as storage
 from .contracts import current_contract
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Contract, Session, keys
+from .dal.models import Contract, Session, keys
 from .tariff import PriceLine, Pricing, price, total_seconds
 
 TO_ACCOUNT, ACCOUNTED = "to_account", "accounted"

@@ -5,9 +5,10 @@ import secrets
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from . import fields, models
+from . import fields
+from .dal import models
 from .errors import Conflict, InvalidInput, NotFound
-from .models import ApiToken, Tenant, keys
+from .dal.models import ApiToken, Tenant, keys
 
 ROLES = ("admin", "technician", "finance", "agent")
 TOKEN_PREFIX = "rsa_"

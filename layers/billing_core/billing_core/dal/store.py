@@ -17,8 +17,9 @@ from typing import Callable, Iterable
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from . import models, observability, settings
-from .errors import Unavailable
+from .. import observability, settings
+from . import models
+from ..errors import Unavailable
 from .models import BillingItem
 
 TRANSIENT_CODES = {

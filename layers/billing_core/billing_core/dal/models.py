@@ -15,8 +15,8 @@ from pynamodb.constants import MAP, NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from . import settings
-from .tariff import MONEY_FIELDS, Tariff, parse_tariff, tariff_values
+from .. import settings
+from ..tariff import MONEY_FIELDS, Tariff, parse_tariff, tariff_values
 
 
 class keys:
