@@ -5,7 +5,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from . import fields, idempotency, jsonio, observability
+from . import deadline, fields, idempotency, jsonio, observability
 from .dal import store as storage
 from .errors import BillingError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, Unavailable
 from .observability import logger
@@ -134,11 +134,13 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
     """The Lambda entry point of one function. One operation, or `routes` by API Gateway routeKey."""
 
     def lambda_handler(event: dict, context=None) -> dict:
+        started = deadline.start(context)
         observability.begin(context, (event.get("requestContext") or {}).get("requestId"))
         try:
             answered = _answer(event)
         finally:
             observability.flush()
+            deadline.stop(started)
         return answered
 
     def _answer(event: dict) -> dict:

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from .. import observability, settings
+from .. import deadline, observability, settings
 from . import models
 from ..errors import Unavailable
 from .models import BillingItem
@@ -79,14 +79,15 @@ class Backoff:
     def __init__(self, what: str):
         self.what = what
         self.started = time.monotonic()
-        self.deadline = self.started + settings.retry_budget_seconds()
+        self.deadline = min(self.started + settings.retry_budget_seconds(), deadline.at())
         self.attempt = 0
 
     def progressed(self) -> None:
         """Another request made progress on what this one waits for (it was no livelock): wait
         afresh, within the function's time all the same."""
         self.attempt = 0
-        self.deadline = max(self.deadline, min(time.monotonic() + settings.retry_budget_seconds(), self.started + REQUEST_BUDGET))
+        self.deadline = max(self.deadline, min(time.monotonic() + settings.retry_budget_seconds(),
+                                               self.started + REQUEST_BUDGET, deadline.at()))
 
     def wait(self, error: Exception | None = None) -> None:
         pause = random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**self.attempt))
