@@ -6,7 +6,8 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 PIP         := $(PY) -m pip
 STAMP       := $(VENV)/.installed
-SAM         := $(VENV)/bin/sam
+SAM_VENV    := .venv-sam
+SAM         := $(SAM_VENV)/bin/sam
 SAM_VERSION ?= aws-sam-cli>=1.120
 TOOLS       := .venv-tools
 CHECKOV     := $(TOOLS)/bin/checkov
@@ -74,14 +75,17 @@ bench: $(STAMP)
 backfill: $(STAMP)
 	$(PY) -m billing_local.backfill $(ARGS)
 
-# aws-sam-cli is heavy: only the targets that need it install it (never `make test`).
-$(SAM): $(STAMP)
-	$(PIP) install --quiet '$(SAM_VERSION)'
+# aws-sam-cli is heavy: only the targets that need it install it (never `make test`). It lives in a
+# venv of its own (SAM_VENV), like checkov: it pins boto3/botocore and click to versions the project's
+# venv must not be moved to.
+$(SAM):
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet '$(SAM_VERSION)'
 	touch $@
 
 # sam build needs a python3.12 interpreter on PATH (Lambda runtime python3.12). Use the one on
 # PATH if it works, else pyenv's newest 3.12.x; if neither exists, sam build reports the error.
-build: $(SAM)
+build: $(STAMP) $(SAM)
 	@py312=""; \
 	if ! python3.12 -c 'import sys' >/dev/null 2>&1 && command -v pyenv >/dev/null 2>&1; then \
 	  py312="$$(ls -d "$$(pyenv root)"/versions/3.12.*/bin 2>/dev/null | sort -V | tail -1)"; \
@@ -92,7 +96,7 @@ build: $(SAM)
 	@echo "artefact digest: $$(tail -1 .aws-sam/build.sha256)"
 
 # Two builds from scratch must give the same files (the layer's dependencies come from the locked,
-# hashed requirements.txt; no bytecode, no timestamps in the comparison).
+# hashed requirements.txt; the bytecode compared like the sources, no timestamps in the comparison).
 build-check:
 	rm -rf .aws-sam
 	$(MAKE) build
@@ -130,4 +134,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(TOOLS) .local
+	rm -rf $(VENV) $(TOOLS) $(SAM_VENV) .local

@@ -1,17 +1,17 @@
 """Digest of a `sam build` artefact: one line per file (sha256 and path, sorted), then the digest of
-those lines. Contents only: two builds are the same artefact when this file is the same.
+those lines. Contents only: two builds are the same artefact when this file is the same. The
+bytecode is part of the artefact (the layer ships it, layers/billing_core/Makefile) and is compared
+like any file: it is built deterministic (unchecked-hash, no dates in it).
 
     python -m billing_local.build_digest .aws-sam/build"""
 import hashlib
 import sys
 from pathlib import Path
 
-SKIPPED = ("__pycache__",)  # bytecode is not shipped by a build without PYTHONDONTWRITEBYTECODE's help
-
 
 def digest(root: Path) -> list[str]:
     lines = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not any(s in p.parts for s in SKIPPED)):
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if relative == "template.yaml":  # sam's rewritten template names absolute paths of this machine
             continue
