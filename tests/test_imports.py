@@ -1,6 +1,7 @@
 """What each handler imports at cold start, as Powertools' tests/performance guards it: each
 function of template.yaml imported in a fresh interpreter with its folder and the layer on
-sys.path, as Lambda does. Deterministic (which modules), not timed: `make bench` times them."""
+sys.path, as Lambda does. Deterministic (which modules, how many), not timed: `make bench` times
+them, from the `sam build` output, against the runtime's `import boto3` (docs/benchmarks.md, table 2)."""
 import json
 import subprocess
 import sys
@@ -25,12 +26,22 @@ NEVER = (
     "yaml",
     "holidays",  # public holiday calendars: loaded on first use, by a profile with holidays only
 )
-PROBE = "import json, sys\nsys.path[:0] = sys.argv[1:]\nimport app\nprint(json.dumps(sorted(sys.modules)))\n"
+PROBE = "import json, sys\nsys.path[:0] = sys.argv[2:]\n__import__(sys.argv[1])\nprint(json.dumps(sorted(sys.modules)))\n"
+# Table 2's handlers load 78-92 modules that `import boto3` does not (their own packages: billing_core,
+# pynamodb, Powertools) and skip boto3's own 59, for 1.1-1.2x its import time. A module costs ~0.3-1 ms
+# more: past this count a handler drifts over the 1.25x goal, before any timing shows it.
+MODULES_BEYOND_BOTO3 = 100
+OWN_PACKAGES = ("app", "billing_core", "pynamodb", "aws_lambda_powertools")
+# What else they may load that boto3 does not: the standard library's fractions (exact prices),
+# Powertools' typing_extensions, unicodedata (the export's file names), and pynamodb's optional
+# signals (blinker: present in the dev venv through moto, not in the layer).
+OTHER_MODULES = ("fractions", "typing_extensions", "unicodedata", "secrets")
 
 
-def imported_by(folder) -> set[str]:
+def imported_by(folder, module: str = "app") -> set[str]:
+    paths = [str(folder), str(LAYER)] if folder else []
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(folder), str(LAYER)],
+        [sys.executable, "-c", PROBE, module, *paths],
         capture_output=True, text=True, env={**ENVIRONMENT, "PATH": "/usr/bin:/bin"}, cwd=str(ROOT / "local"), check=True,
     )
     return set(json.loads(done.stdout.splitlines()[-1]))
@@ -40,6 +51,11 @@ def imported_by(folder) -> set[str]:
 def modules() -> dict[str, set[str]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(zip(FUNCTIONS, pool.map(imported_by, FUNCTIONS.values())))
+
+
+@pytest.fixture(scope="module")
+def boto3_modules() -> set[str]:
+    return imported_by(None, "boto3")
 
 
 def test_every_function_of_the_template_is_probed(modules):
@@ -61,3 +77,21 @@ def test_only_the_export_functions_load_the_csv_export(modules, function):
 def test_the_handlers_reach_dynamodb_through_pynamodb_and_botocore(modules):
     assert "pynamodb.models" in modules["GetSessionFunction"]
     assert "botocore.client" in modules["GetSessionFunction"]
+
+
+def _beyond(loaded: set[str], boto3_modules: set[str]) -> set[str]:
+    return {m for m in loaded - boto3_modules if not (m == "blinker" or m.startswith("blinker."))}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_handler_loads_little_more_than_import_boto3(modules, boto3_modules, function):
+    beyond = _beyond(modules[function], boto3_modules)
+    assert len(beyond) <= MODULES_BEYOND_BOTO3, sorted(beyond)
+    foreign = sorted(m for m in beyond if m.split(".")[0] not in OWN_PACKAGES + OTHER_MODULES)
+    assert foreign == []
+
+
+def test_the_module_budget_is_near_what_the_handlers_load(modules, boto3_modules):
+    """The budget stays a guard: within 15 modules of the heaviest handler, not a number nobody reaches."""
+    heaviest = max(len(_beyond(loaded, boto3_modules)) for loaded in modules.values())
+    assert MODULES_BEYOND_BOTO3 - 15 <= heaviest <= MODULES_BEYOND_BOTO3

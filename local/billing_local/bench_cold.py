@@ -39,9 +39,9 @@ standard = [p for p in sys.path if p.startswith(sys.base_prefix) and "site-packa
 layer = [opt + "/python/lib/python3.12/site-packages", opt + "/python"] if opt else []
 sys.path[:] = ([task] if task else []) + layer + standard + [runtime]
 before = set(sys.modules)
-began = time.perf_counter()
+began, cpu = time.perf_counter(), time.process_time()
 __import__(module)
-seconds = time.perf_counter() - began
+seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu
 
 
 def from_bytecode(source):
@@ -66,7 +66,7 @@ def from_bytecode(source):
 loaded = [sys.modules[name] for name in set(sys.modules) - before]
 sources = [m.__spec__.origin for m in loaded if getattr(m, "__spec__", None) and (m.__spec__.origin or "").endswith(".py")]
 botocore = sys.modules.get("botocore")
-print(json.dumps({"seconds": seconds, "modules": len(sources), "bytecode": sum(map(from_bytecode, sources)),
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "modules": len(sources), "bytecode": sum(map(from_bytecode, sources)),
                   "botocore": botocore.__file__ if botocore else None}))
 """
 
@@ -139,7 +139,7 @@ def cold_start_table(runs: int, environment: dict, sdk: str = RUNTIME_SDK) -> tu
         rows.append((name, f"{1000 * medians[name]:.0f}", f"{ratio:.2f}",
                      "-" if name == "import boto3" else "yes" if ratio <= IMPORT_GOAL else "NO",
                      f"{last['bytecode']}/{last['modules']}", sdk_from))
-    digest = (ROOT / ".aws-sam" / "build.sha256")
+    digest = BUILD.parent / "build.sha256"
     lines = _table((f"handler (median of {runs} runs)", "import ms", "x import boto3", f"<= {IMPORT_GOAL}",
                     "modules from .pyc", "botocore from"), rows)
     lines += ["", f"{python} ({sys.platform}), runtime SDK boto3=={sdk} in {runtime.relative_to(ROOT)}; artefact "
