@@ -3,16 +3,21 @@ own `import boto3`.
 
 What is measured is the `sam build` output (.aws-sam/build, from `make build`), bytecode exactly as
 shipped, in a python3.12 laid out as the python3.12 runtime is:
-- sys.path as the runtime's bootstrap sets it: the function (/var/task), then the layer
-  (/opt/python/lib/python3.12/site-packages, /opt/python), then the standard library, then the
-  runtime's site-packages, which holds the AWS SDK (boto3, botocore and their dependencies);
+- sys.path as the runtime's /var/runtime/bootstrap.py sets it before it imports the handler: the
+  function (/var/task), the layer (/opt/python/lib/python3.12/site-packages, /opt/python), the
+  runtime's site-packages (/var/lang/lib/python3.12/site-packages: from python3.11 on, AWS's docs
+  say, the runtime-included SDK lives there), then the standard library; and the standard modules
+  that bootstrap.py and awslambdaric have imported by then (json, logging, decimal, concurrent.futures,
+  ...) already loaded;
 - that SDK installed outside the artefact, the way the runtime image has it: by pip, compiled at
   install (timestamp .pyc, valid since the image keeps the files' dates);
 - nothing written at run time (`-B`): Lambda cannot write into /var/task or /opt, so a module shipped
   without bytecode is compiled again at every cold start.
-Each import runs in a fresh interpreter (`python3.12 -I -B -c ...`), `time.perf_counter()` around
-the import alone, interleaved with `import boto3` runs so a busy moment hits both sides; the
-median of N runs of each. The probe also reports how many of the modules the import loaded came from
+Each import runs in a fresh interpreter (`python3.12 -I -B -c ...`), timed around the import alone,
+interleaved with `import boto3` runs so a busy moment hits both sides; the median of N runs of each.
+The goal is judged on CPU time (`time.process_time()`): an import is CPU work, and on a shared
+machine the wall clock (`time.perf_counter()`, shown too) mostly counts the time other processes
+hold the cores; in Lambda, where the function's memory sets its CPU share, both sides slow alike. The probe also reports how many of the modules the import loaded came from
 bytecode, and where botocore came from (the runtime's, never a copy in the layer)."""
 import json
 import os
@@ -34,10 +39,14 @@ RUNTIME_SDK = "1.40.4"
 
 PROBE = r"""
 import importlib.util, json, os, sys, time
+# Loaded before the handler by the runtime's bootstrap.py and awslambdaric (its bootstrap, runtime client
+# and marshaller; simplejson, not a standard module, left out): shared with the handler, not its cost.
+import decimal, logging, math, site, traceback, warnings
+from concurrent.futures import ThreadPoolExecutor
 task, opt, runtime, module = sys.argv[1:5]
 standard = [p for p in sys.path if p.startswith(sys.base_prefix) and "site-packages" not in p]
 layer = [opt + "/python/lib/python3.12/site-packages", opt + "/python"] if opt else []
-sys.path[:] = ([task] if task else []) + layer + standard + [runtime]
+sys.path[:] = ([task] if task else []) + layer + [runtime] + standard
 before = set(sys.modules)
 began, cpu = time.perf_counter(), time.process_time()
 __import__(module)
@@ -129,19 +138,21 @@ def cold_start_table(runs: int, environment: dict, sdk: str = RUNTIME_SDK) -> tu
         samples["import boto3"].append(_probe(python, "boto3", "", "", runtime, env))
         for name, folder in functions.items():
             samples[name].append(_probe(python, "app", str(folder), opt, runtime, env))
-    medians = {name: statistics.median(s["seconds"] for s in values) for name, values in samples.items()}
-    ratios = {name: medians[name] / medians["import boto3"] for name in functions}
+    wall = {name: statistics.median(s["seconds"] for s in values) for name, values in samples.items()}
+    cpu = {name: statistics.median(s["cpu_seconds"] for s in values) for name, values in samples.items()}
+    ratios = {name: cpu[name] / cpu["import boto3"] for name in functions}
     rows = []
     for name, values in samples.items():
         last = values[-1]
         sdk_from = "-" if not last["botocore"] else "runtime" if last["botocore"].startswith(str(runtime)) else "ARTEFACT"
-        ratio = medians[name] / medians["import boto3"]
-        rows.append((name, f"{1000 * medians[name]:.0f}", f"{ratio:.2f}",
+        ratio = cpu[name] / cpu["import boto3"]
+        rows.append((name, f"{1000 * cpu[name]:.0f}", f"{ratio:.2f}", f"{1000 * wall[name]:.0f}",
+                     f"{wall[name] / wall['import boto3']:.2f}",
                      "-" if name == "import boto3" else "yes" if ratio <= IMPORT_GOAL else "NO",
                      f"{last['bytecode']}/{last['modules']}", sdk_from))
     digest = BUILD.parent / "build.sha256"
-    lines = _table((f"handler (median of {runs} runs)", "import ms", "x import boto3", f"<= {IMPORT_GOAL}",
-                    "modules from .pyc", "botocore from"), rows)
+    lines = _table((f"handler (median of {runs} runs)", "CPU ms", "x boto3", "wall ms", "x boto3 (wall)",
+                    f"CPU <= {IMPORT_GOAL}x", "modules from .pyc", "botocore from"), rows)
     lines += ["", f"{python} ({sys.platform}), runtime SDK boto3=={sdk} in {runtime.relative_to(ROOT)}; artefact "
               + (digest.read_text().splitlines()[-1] if digest.exists() else "(no digest: `make build` writes it)")]
     return lines, ratios
