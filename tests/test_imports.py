@@ -33,8 +33,9 @@ PROBE = "import json, sys\nsys.path[:0] = sys.argv[2:]\n__import__(sys.argv[1])\
 MODULES_BEYOND_BOTO3 = 100
 OWN_PACKAGES = ("app", "billing_core", "pynamodb", "aws_lambda_powertools")
 # What else they may load that boto3 does not: the standard library's fractions (exact prices),
-# Powertools' typing_extensions, unicodedata (the export's file names), and pynamodb's optional
-# signals (blinker: present in the dev venv through moto, not in the layer).
+# unicodedata (the export's file names) and secrets (random ids), Powertools' typing_extensions.
+# pynamodb's optional signals (blinker) are left out of the count: in the dev venv through moto,
+# never in the layer.
 OTHER_MODULES = ("fractions", "typing_extensions", "unicodedata", "secrets")
 
 
