@@ -161,3 +161,36 @@ def test_another_tenants_invoice_is_not_found(invoicing, other_msp):
     (draft,) = run(invoicing)["invoices"]
     assert_error(other_msp.finance.get(f"/v1/invoices/{draft['invoice_id']}"), 404)
     assert_error(other_msp.finance.post(f"/v1/invoices/{draft['invoice_id']}/issue"), 404)
+
+
+def dynamodb_calls(action) -> list[str]:
+    """The DynamoDB operations `action` sends (each one round trip)."""
+    from billing_core.dal import models
+
+    sent: list[str] = []
+    events = models.connection().client.meta.events
+    record_call = lambda model, **_: sent.append(model.name)  # noqa: E731
+    events.register("before-call.dynamodb", record_call)
+    try:
+        action()
+    finally:
+        events.unregister("before-call.dynamodb", record_call)
+    return sent
+
+
+def test_an_issue_is_two_round_trips_and_four_with_an_idempotency_key(invoicing):
+    """Counted inside the issue function (the authorizer is another function, its answer cached)."""
+    from billing_core import idempotency, invoices
+
+    (first,) = run(invoicing)["invoices"]
+    calls = dynamodb_calls(lambda: invoices.issue(invoicing.tenant_id, first["invoice_id"], "finance:t"))
+    assert calls == ["BatchGetItem", "TransactWriteItems"]  # the invoice and the counter; the one transaction
+    invoicing.admin.post(f"/v1/invoices/{first['invoice_id']}/void")
+    (again,) = run(invoicing)["invoices"]
+
+    def issue_with_key():
+        claim = idempotency.claim(invoicing.tenant_id, "k-1", "POST /v1/invoices/{invoice_id}/issue", None)
+        invoices.issue(invoicing.tenant_id, again["invoice_id"], "finance:t", claim)
+
+    calls = dynamodb_calls(issue_with_key)
+    assert calls == ["GetItem", "TransactWriteItems", "BatchGetItem", "TransactWriteItems"]  # the key's claim, then the issue
