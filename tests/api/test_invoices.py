@@ -194,3 +194,42 @@ def test_an_issue_is_two_round_trips_and_four_with_an_idempotency_key(invoicing)
 
     calls = dynamodb_calls(issue_with_key)
     assert calls == ["GetItem", "TransactWriteItems", "BatchGetItem", "TransactWriteItems"]  # the key's claim, then the issue
+
+
+def test_a_run_longer_than_its_request_goes_on_as_a_job(invoicing, monkeypatch):
+    import time
+
+    from billing_core import invoice_runs
+
+    create_group(invoicing, "globex", "standard", computers=["pc-9"])
+    record(invoicing, "g1", 1200, start=T0, group_id="globex", computer_id="pc-9")
+    assert invoicing.technician.post("/v1/sessions/g1/lock")[0] == 200
+    monkeypatch.setattr(invoice_runs, "REQUEST_SECONDS", 0.0)  # out of time before the first client
+    status, job = invoicing.finance.post("/v1/invoice-runs", {"month": "2026-03"})
+    assert status == 202 and job["kind"] == "invoice_run" and job["status"] == "running", job
+    for _ in range(100):
+        status, job = invoicing.finance.get(f"/v1/jobs/{job['job_id']}")
+        if job["status"] != "running":
+            break
+        time.sleep(0.1)
+    assert job["status"] == "succeeded" and job["progress"]["done"] == 2, job
+    made = {i["group_id"]: i["total"] for i in job["result"]["invoices"]}
+    assert made == {"acme": "96.00", "globex": "25.00"}
+    listed = invoicing.finance.get("/v1/invoices", "month=2026-03&status=draft")[1]["invoices"]
+    assert sorted(i["invoice_id"] for i in listed) == sorted(i["invoice_id"] for i in job["result"]["invoices"])
+
+
+def test_a_run_costs_a_few_round_trips_per_client_whatever_its_sessions(invoicing):
+    """Per client: its group, contract and billing (one BatchGetItem), its closed contracts, its
+    month's sessions, the marks of its events, the drafts' transaction."""
+    from billing_core import invoice_runs
+
+    for n in range(4):
+        create_group(invoicing, f"c{n}", "standard", computers=[f"c{n}-pc"])
+        for s in range(5):
+            record(invoicing, f"c{n}-s{s}", 1200, start=T0 + timedelta(days=s), group_id=f"c{n}", computer_id=f"c{n}-pc")
+        assert invoicing.finance.post(f"/v1/groups/c{n}/lock-all", {})[0] == 200
+    calls = dynamodb_calls(lambda: invoice_runs.run_month(invoicing.tenant_id, {"month": "2026-03"}, "finance:t"))
+    per_run = 3  # the settings, the month's invoices, the tenant's groups
+    clients = 5
+    assert (len(calls) - per_run) / clients == 5, calls
