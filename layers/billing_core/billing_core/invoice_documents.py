@@ -1,7 +1,7 @@
 """GET /v1/invoices/{id}/pdf: the issued invoice's (or credit note's) Factur-X PDF, written to S3
 once (an issued invoice never changes, so its document never does) and answered as a link that
 expires."""
-from . import exports, settings
+from . import settings
 from .errors import Conflict
 from .invoices import _found, document_inputs
 
@@ -16,6 +16,8 @@ def pdf_link(tenant_id: str, invoice_id: str) -> dict:
     invoice, billing, issuer, client = document_inputs(tenant_id, invoice_id)
     if invoice["number"] is None:
         raise Conflict(f"invoice {invoice_id} is a draft: it has no number and no document until it is issued", "invoice_draft")
+    from . import exports  # its S3 client and links: loaded on the first request, not at a cold start
+
     client_s3 = exports.s3_client()
     key = _key(tenant_id, invoice["invoice_id"])
     try:
