@@ -90,3 +90,36 @@ def test_a_closed_month_refuses_unlocks_and_reopening_is_for_admins(msp, month_o
     from billing_core import periods  # audited, in order
     assert [e["action"] for e in periods.period_history(msp.tenant_id)] == ["period_closed", "period_reopened"]
     assert_error(msp.admin.post("/v1/periods/2026-13/close"), 400)
+
+
+def test_a_close_racing_an_unlock_wins_in_the_unlocks_own_transaction(msp, month_of_work, monkeypatch):
+    """The month closes after the unlock checked it: the unlock's transaction holds the period's
+    condition, so it fails and changes nothing."""
+    from billing_core import periods
+
+    assert msp.finance.post(f"/v1/periods/{month_of_work}/close")[0] == 200
+    monkeypatch.setattr(periods, "ensure_open", lambda tenant_id, moment: month_of_work)  # the check ran before the close
+    before = msp.finance.get("/v1/groups/acme/totals")[1]
+    assert_error(msp.technician.post("/v1/sessions/s5/unlock"), 409, "period_closed")
+    assert msp.finance.get("/v1/sessions/s5")[1]["status"] == "accounted"
+    assert msp.finance.get("/v1/groups/acme/totals")[1] == before
+
+
+def test_ensure_open_reads_the_local_month_in_one_round_trip(msp):
+    """23:30 UTC on 31 March is 1 April in Paris: closing April closes it there, not in UTC."""
+    from datetime import datetime, timezone
+
+    from billing_core import periods
+    from billing_core.errors import Conflict
+
+    from .test_invoices import dynamodb_calls
+
+    late = datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc)
+    assert msp.finance.post("/v1/periods/2026-04/close")[0] == 200
+    assert periods.ensure_open(msp.tenant_id, late) == "2026-03"  # UTC, the default time zone
+    assert msp.admin.put("/v1/settings/invoicing", {"time_zone": "Europe/Paris"})[0] == 200
+    with pytest.raises(Conflict) as refused:
+        periods.ensure_open(msp.tenant_id, late)
+    assert refused.value.code == "period_closed"
+    calls = dynamodb_calls(lambda: periods.ensure_open(msp.tenant_id, datetime(2026, 3, 15, tzinfo=timezone.utc)))
+    assert calls == ["BatchGetItem"]  # the settings and the candidate months, together

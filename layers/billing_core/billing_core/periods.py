@@ -2,7 +2,7 @@
 `ensure_open(tenant_id, moment)` is the one check every change dated in a month calls (uploads,
 adjusts, locks and unlocks of sessions started in it; recharges and assignments dated in it):
 409 `period_closed` when that month, in the tenant's time zone, is closed."""
-from datetime import datetime
+from datetime import datetime, timezone
 
 from . import fields, history, invoice_settings, invoicing
 from .dal import invoices as dal
@@ -17,14 +17,32 @@ def month_of(moment: datetime, time_zone: str) -> str:
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m")
 
 
-def ensure_open(tenant_id: str, moment: datetime) -> None:
-    """409 `period_closed` when `moment`'s month (tenant's time zone) is closed. One read of the
-    settings and the period (two items, one BatchGetItem each)."""
-    zone = invoice_settings.settings_values(dal.read_settings(tenant_id))["time_zone"]
-    month = month_of(moment, zone)
-    period = dal.periods(tenant_id, [month]).get(month)
-    if period is not None and period.closed:
-        raise Conflict(f"{month} is closed: nothing dated in it can change (reopen it first)", "period_closed")
+def _neighbours(moment: datetime) -> list[str]:
+    """The UTC month of `moment` and the months either side: its local month is one of them."""
+    from datetime import timedelta
+
+    return sorted({(moment + timedelta(hours=hours)).astimezone(timezone.utc).strftime("%Y-%m") for hours in (-15, 0, 15)})
+
+
+def ensure_open_all(tenant_id: str, moments) -> list[str]:
+    """409 `period_closed` when the month (tenant's time zone) of any of `moments` is closed;
+    answers their months. One BatchGetItem: the settings and every candidate month."""
+    moments = list(moments)
+    candidates = sorted({m for moment in moments for m in _neighbours(moment)})
+    settings_item, found = dal.settings_and_periods(tenant_id, candidates)
+    zone = invoice_settings.settings_values(settings_item)["time_zone"]
+    months = [month_of(moment, zone) for moment in moments]
+    for month in sorted(set(months)):
+        if month in found and found[month].closed:
+            raise Conflict(f"{month} is closed: nothing dated in it can change (reopen it first)", "period_closed")
+    return months
+
+
+def ensure_open(tenant_id: str, moment: datetime) -> str:
+    """The one check of a change dated at `moment` (an upload, adjust, lock or unlock of a session
+    started then; a recharge or an assignment made then): 409 `period_closed` when its month is
+    closed. Answers the month, for the write's own condition (dal.invoices.period_open_check)."""
+    return ensure_open_all(tenant_id, [moment])[0]
 
 
 def view(month: str, period) -> dict:

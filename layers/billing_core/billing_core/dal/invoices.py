@@ -164,6 +164,18 @@ def periods(tenant_id: str, months) -> dict[str, Period]:
     return {item.month: item for item in found.values()}
 
 
+def settings_and_periods(tenant_id: str, months) -> tuple[InvoiceSettings | None, dict[str, Period]]:
+    """The settings and these months' periods: one BatchGetItem."""
+    found = store.batch_get([settings_key(tenant_id), *((periods_of(tenant_id), m) for m in months)])
+    return found.get(settings_key(tenant_id)), {i.month: i for i in found.values() if isinstance(i, Period)}
+
+
+def period_open_check(transaction, tenant_id: str, month: str) -> None:
+    """A write's own condition that its month is still open (a close racing it fails one of the two)."""
+    transaction.condition_check(Period, periods_of(tenant_id), month,
+                                condition=Period.PK.does_not_exist() | (Period.closed == 0))
+
+
 def session_mark(tenant_id: str, group_id: str, session_id: str) -> InvoicedMark | None:
     return store.get(InvoicedMark, marks_of(tenant_id, group_id), f"S#{session_id}")
 

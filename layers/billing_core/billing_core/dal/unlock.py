@@ -3,7 +3,7 @@ the open sessions' index), its UTC day's running totals reduced by what the lock
 subscription balance given back with its `reversal` ledger entry, the session's invoiced mark
 set `unlocked` (only while no issued invoice holds it), the audit entry, the idempotency answer."""
 from . import store
-from .invoices import ISSUED, UNLOCKED, InvoicedMark, marks_of
+from .invoices import ISSUED, UNLOCKED, InvoicedMark, marks_of, period_open_check
 from .models import Contract, DayTotal, Session, keys
 from .totals import day_of
 
@@ -28,7 +28,12 @@ def _day_reduction(tenant_id: str, session: Session) -> tuple[DayTotal, list]:
     return item, actions
 
 
-def unlock(tenant_id: str, session: Session, contract: Contract | None, balance_write, history_entry, claim=None, answer=None) -> None:
+class PeriodClosed(Exception):
+    """The session's month was closed meanwhile."""
+
+
+def unlock(tenant_id: str, session: Session, month: str, contract: Contract | None, balance_write, history_entry,
+           claim=None, answer=None) -> None:
     """`balance_write(transaction)` adds the balance's new state and entries (subscriptions), else None."""
     mark = InvoicedMark(marks_of(tenant_id, session.group_id), f"S#{session.session_id}", mark_status=UNLOCKED,
                         lock_at=store_time(session.locked_at))
@@ -43,6 +48,7 @@ def unlock(tenant_id: str, session: Session, contract: Contract | None, balance_
             condition=(Session.status == "accounted") & (Session.revision == session.revision),
         )
         transaction.save(mark, condition=InvoicedMark.PK.does_not_exist() | (InvoicedMark.mark_status != ISSUED))
+        period_open_check(transaction, tenant_id, month)
         transaction.update(day, actions=reductions)
         if balance_write is not None:
             balance_write(transaction)
@@ -57,6 +63,8 @@ def unlock(tenant_id: str, session: Session, contract: Contract | None, balance_
     except store.ConditionFailed as failed:
         if failed.failed(1):
             raise Invoiced() from None
+        if failed.failed(2):
+            raise PeriodClosed() from None
         raise Changed() from None
 
 
