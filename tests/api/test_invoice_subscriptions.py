@@ -123,3 +123,28 @@ def test_ensure_open_reads_the_local_month_in_one_round_trip(msp):
     assert refused.value.code == "period_closed"
     calls = dynamodb_calls(lambda: periods.ensure_open(msp.tenant_id, datetime(2026, 3, 15, tzinfo=timezone.utc)))
     assert calls == ["BatchGetItem"]  # the settings and the candidate months, together
+
+
+def test_a_renewal_of_the_same_profile_carrying_the_balance_over_bills_no_new_subscription(msp):
+    create_profile(msp, HOUR_PLAN, profile_id="gold")
+    create_group(msp, "acme", "gold", computers=["pc-1"])
+    until = (datetime.now(timezone.utc) + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, body = msp.admin.put("/v1/groups/acme/contract", {"profile_id": "gold", "valid_until": until, "balance": "carry_over"})
+    assert status == 200, body
+    month = datetime.now(timezone.utc).strftime("%Y-%m")
+    (invoice,) = run(msp, month)
+    assert [(l["kind"], l["amount"]) for l in invoice["lines"]] == [("subscription", "450.00")]  # the first assignment only
+    status, body = msp.admin.put("/v1/groups/acme/contract", {"profile_id": "gold", "valid_until": until, "balance": "close"})
+    assert status == 200, body
+    (invoice,) = run(msp, month)
+    assert [(l["kind"], l["amount"]) for l in invoice["lines"]] == [("subscription", "450.00")] * 2  # a new one, billed
+
+
+def test_a_move_to_another_profile_carrying_the_balance_over_bills_the_new_subscription(msp):
+    create_profile(msp, HOUR_PLAN, profile_id="gold")
+    create_profile(msp, {**HOUR_PLAN, "name": "Silver", "amount": "300.00"}, profile_id="silver")
+    create_group(msp, "acme", "gold", computers=["pc-1"])
+    status, body = msp.admin.put("/v1/groups/acme/contract", {"profile_id": "silver", "balance": "carry_over"})
+    assert status == 200, body
+    (invoice,) = run(msp, datetime.now(timezone.utc).strftime("%Y-%m"))
+    assert sorted((l["ref"], l["amount"]) for l in invoice["lines"]) == [("Gold 1h", "450.00"), ("Silver", "300.00")]

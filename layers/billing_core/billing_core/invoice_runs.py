@@ -72,18 +72,24 @@ def _session_events(session, contract, balance_left: dict, zone) -> list[invoici
     return events
 
 
+def _carried_over_renewal(tenant_id: str, group_id: str, at) -> bool:
+    """A re-assignment of the same profile that carried the balance over bills no new subscription."""
+    changes = dal.assignment_at(tenant_id, group_id, at) or {}
+    profile = changes.get("profile_id") or {}
+    return (changes.get("balance") or {}).get("after") == "carry_over" and profile.get("before") == profile.get("after")
+
+
 def _ledger_events(tenant_id: str, contract, start, end, zone, balance_left: dict) -> list[tuple[str, invoicing.Event]]:
     found = []
     entries = dal.ledger_entries(tenant_id, contract.group_id, contract.contract_id)
-    carried = {entry.at for entry in entries if entry.entry_kind == ledger.CARRY_OVER and entry.minutes > 0}
     for entry in entries:
         if entry.entry_kind == ledger.DEDUCTION and entry.session_id:
             balance_left[entry.session_id] = int(entry.running_balance)
         if not start <= entry.at < end or entry.amount is None:
             continue
         kind = {ledger.ALLOTMENT: invoicing.SUBSCRIPTION, ledger.RECHARGE: invoicing.RECHARGE}.get(entry.entry_kind)
-        if kind is None or (kind == invoicing.SUBSCRIPTION and entry.at in carried):
-            continue  # a carried-over re-assignment bills no new subscription
+        if kind is None or (kind == invoicing.SUBSCRIPTION and _carried_over_renewal(tenant_id, contract.group_id, entry.at)):
+            continue
         ref = contract.profile_name if kind == invoicing.SUBSCRIPTION else (entry.block_id or entry.entry_id)
         found.append((contract.tariff.currency, invoicing.Event(
             kind, ref, entry.amount, 1, entry.at.astimezone(zone).date(), sources=((f"L#{entry.entry_id}", None),))))

@@ -135,6 +135,19 @@ def sessions_started(tenant_id: str, group_id: str, low: str, high: str) -> list
                                    range_key_condition=Session.GSI1SK.between(low, high)) if s.GSI1SK < high]
 
 
+def assignment_at(tenant_id: str, group_id: str, at) -> dict | None:
+    """The changes of the group's contract assignment made at `at` (its audit entry), if any."""
+    from ..fields import sortable_utc
+    from .models import HistoryEntry
+
+    prefix = f"HISTORY#{sortable_utc(at)}"
+    for item in store.query(HistoryEntry, keys.group(tenant_id, group_id), range_key_condition=HistoryEntry.SK.startswith(prefix),
+                            consistent_read=True):
+        if item.action == "contract_assigned":
+            return json.loads(item.changes)
+    return None
+
+
 def ledger_entries(tenant_id: str, group_id: str, contract_id: str) -> list[LedgerEntry]:
     return list(store.query(LedgerEntry, keys.ledger(tenant_id, group_id, contract_id), consistent_read=True))
 
