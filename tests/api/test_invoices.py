@@ -233,3 +233,18 @@ def test_a_run_costs_a_few_round_trips_per_client_whatever_its_sessions(invoicin
     per_run = 3  # the settings, the month's invoices, the tenant's groups
     clients = 5
     assert (len(calls) - per_run) / clients == 5, calls
+
+
+def test_unlocking_a_pay_per_use_session_takes_it_off_the_totals_and_the_next_draft(invoicing):
+    before = invoicing.finance.get("/v1/groups/acme/totals")[1]
+    status, session = invoicing.technician.post("/v1/sessions/s2/unlock")
+    assert status == 200 and session["status"] == "to_account" and session["cost"] == "25.00", session  # priced when read
+    after = invoicing.finance.get("/v1/groups/acme/totals")[1]
+    assert (before["accounted"]["cost"], after["accounted"]["cost"]) == ("80.00", "55.00")
+    assert after["to_account"]["sessions"] == 1
+    history = invoicing.finance.get("/v1/sessions/s2/history")[1]["history"]
+    assert history[-1]["action"] == "unlocked" and history[-1]["role"] == "technician"
+    (draft,) = run(invoicing)["invoices"]
+    assert [l["ref"] for l in draft["lines"]] == ["s1", "s3"]
+    assert_error(invoicing.agent.post("/v1/sessions/s1/unlock"), 403)
+    assert_error(invoicing.technician.post("/v1/sessions/nope/unlock"), 404)

@@ -103,10 +103,9 @@ def issue(tenant_id: str, invoice_id: str, actor: str | None, claim=None) -> dic
         due = issued_on + timedelta(days=int(billing.get("payment_terms_days") or 0))
         draft_view = view(draft)
         answer = {**draft_view, "number": number, "status": ISSUED, "issued_at": fields.utc_text(now), "due_date": due.isoformat()}
-        actions = [dal.Invoice.status.set(ISSUED), dal.Invoice.number.set(number), dal.Invoice.issued_at.set(now),
-                   dal.Invoice.due_date.set(due.isoformat()), dal.Invoice.issuer.set(json.dumps(settings["issuer"]))]
         try:
-            dal.issue(tenant_id, settings_item, draft, actions, claim, answer)
+            dal.issue(tenant_id, settings_item, draft, dal.Issued(number, now, due.isoformat(), json.dumps(settings["issuer"])),
+                      claim, answer)
             return answer
         except dal.NumberTaken:
             backoff.progressed()  # another issue took that number: the next one is ours to try

@@ -13,6 +13,8 @@ event already; a void releases it (mark_status released); an unlock sets it `unl
 lock it undid, so a draft built on that lock can no longer be issued.
 """
 import json
+from dataclasses import dataclass
+from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
@@ -288,13 +290,25 @@ def _decode(error: store.ConditionFailed, sources: list) -> None:
     raise StateChanged() from None
 
 
-def issue(tenant_id: str, settings: InvoiceSettings | None, draft: Invoice, actions: list, claim=None, answer=None) -> None:
+@dataclass(frozen=True)
+class Issued:
+    """What issuing freezes on the invoice."""
+
+    number: str
+    issued_at: datetime
+    due_date: str
+    issuer: str  # JSON
+
+
+def issue(tenant_id: str, settings: InvoiceSettings | None, draft: Invoice, issued: Issued, claim=None, answer=None) -> None:
     """One transaction: the counter's number (conditioned on being the one read), the invoice
     frozen (conditioned on still being a draft), a mark on every event (conditioned on no issued
     invoice holding it, and on the lock the draft was built on still standing), the answer kept
     for the Idempotency-Key."""
     sources = json.loads(draft.sources)
     partition = marks_of(tenant_id, draft.group_id)
+    actions = [Invoice.status.set(ISSUED), Invoice.number.set(issued.number), Invoice.issued_at.set(issued.issued_at),
+               Invoice.due_date.set(issued.due_date), Invoice.issuer.set(issued.issuer)]
 
     def fill(transaction):
         _counter(transaction, settings, tenant_id, credit=False)
