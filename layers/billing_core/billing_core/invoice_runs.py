@@ -202,7 +202,9 @@ def _go_on(tenant_id: str, run: Run, actor, deadline: float | None, job=None) ->
     while run.groups:
         if deadline is not None and time.monotonic() > deadline:
             return None
-        made += _one_client(tenant_id, run, run.groups[0], start, end, ZoneInfo(zone_name), existing, actor, job)
+        drafts = _one_client(tenant_id, run, run.groups[0], start, end, ZoneInfo(zone_name), existing, actor, job)
+        if job is None:  # a job keeps only the drafts' briefs (its state), not the drafts
+            made += drafts
     return made
 
 
