@@ -98,9 +98,11 @@ class Period(BillingItem, discriminator="period"):
 INVOICE_TYPES = [InvoiceSettings, ClientBilling, Invoice, InvoicedMark, Period]
 
 
-# The table's item types, these included, share one binding and one connection (models.bind).
-models.ITEM_TYPES.extend(model for model in INVOICE_TYPES if model not in models.ITEM_TYPES)
-models.reset()
+# The table's item types, these included, share one binding and one connection (models.bind); a
+# process that bound the others before importing this module binds again, these included.
+if any(model not in models.ITEM_TYPES for model in INVOICE_TYPES):
+    models.ITEM_TYPES.extend(model for model in INVOICE_TYPES if model not in models.ITEM_TYPES)
+    models.reset()
 
 
 # ------------------------------------------------------------------ reads
