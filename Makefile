@@ -16,7 +16,7 @@ AWS_REGION  ?= us-east-1
 # No telemetry / update checks from the SAM CLI (the machines reach only package registries).
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv .venv test run bench backfill build build-check lock deploy destroy validate lint clean distclean browser office
+.PHONY: venv .venv test run bench backfill build build-check lock deploy destroy validate lint clean distclean browser office poppler
 
 venv .venv: $(STAMP)
 
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
-test: $(STAMP) browser office $(CHECKOV)
+test: $(STAMP) browser office poppler $(CHECKOV)
 	$(PY) -m pytest
 	$(VENV)/bin/cfn-lint template.yaml
 
@@ -59,6 +59,17 @@ office:
 	  echo "installing Debian's libreoffice-calc-nogui (for tests/api/test_files.py)"; \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
+	fi
+
+# Debian's poppler-utils, for the invoice tests that render a PDF page (pdftoppm,
+# tests/api/test_invoice_documents.py). Test-only, never at run time.
+PDFTOPPM := /usr/bin/pdftoppm
+
+poppler:
+	@if [ ! -x $(PDFTOPPM) ]; then \
+	  echo "installing Debian's poppler-utils (for tests/api/test_invoice_documents.py)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
 	fi
 
 lint: $(STAMP)

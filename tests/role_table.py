@@ -44,4 +44,17 @@ ROLE_TABLE = {
     "GET /v1/tokens": {"admin"},  # SPEC §1: the admin manages API tokens
     "POST /v1/tokens": {"admin"},
     "DELETE /v1/tokens/{token_id}": {"admin"},
+    # SPEC §13 (invoices): runs and issue finance and admin, void and reopen admin, unlock as lock
+    "PUT /v1/settings/invoicing": {"admin"},
+    "GET /v1/settings/invoicing": {"admin", "finance"},
+    "POST /v1/invoice-runs": {"finance", "admin"},
+    "POST /v1/invoice-runs/{run_id}/exports": {"finance", "admin"},
+    "GET /v1/invoices": {"finance", "admin"},
+    "GET /v1/invoices/{invoice_id}": {"finance", "admin"},
+    "POST /v1/invoices/{invoice_id}/issue": {"finance", "admin"},
+    "POST /v1/invoices/{invoice_id}/void": {"admin"},
+    "GET /v1/invoices/{invoice_id}/pdf": {"finance", "admin"},
+    "POST /v1/periods/{month}/close": {"finance", "admin"},
+    "POST /v1/periods/{month}/reopen": {"admin"},
+    "POST /v1/sessions/{session_id}/unlock": {"technician", "finance", "admin"},
 }

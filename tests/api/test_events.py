@@ -127,3 +127,22 @@ def test_the_sample_events_played_in_order_are_the_main_path(aws):
     status, ledger = invoke("contracts")  # the recharge is the ledger's second entry, after the allotment
     assert status == 200, ledger
     assert [(e["kind"], e["minutes"], e["running_balance"]) for e in ledger["entries"]] == [("allotment", 600, 600), ("recharge", 450, 1050)]
+
+
+def test_the_invoicing_sample_events_played_after_the_main_path(aws):
+    """Settings, March's run and the month's list, the main path's locked session unlocked, the
+    period closed; the sample invoice and run ids are of another run: unknown here (404)."""
+    test_the_sample_events_played_in_order_are_the_main_path(aws)
+    status, settings = invoke("invoice_settings")
+    assert (status, settings["next_number"], settings["time_zone"]) == (200, 41, "Europe/Paris")
+    status, run = invoke("invoice_runs")
+    assert status == 201 and [(i["group_id"], i["total"]) for i in run["invoices"]] == [("acme", "106.00")], run
+    status, listed = invoke("invoices")
+    assert status == 200 and [i["invoice_id"] for i in listed["invoices"]] == [run["invoices"][0]["invoice_id"]]
+    for name in ("issue_invoice", "void_invoice", "invoice_pdf", "invoice_runs.exports"):
+        assert invoke(name)[0] == 404, name
+    status, unlocked = invoke("unlock_session")
+    assert (status, unlocked["status"], unlocked["locked_at"]) == (200, "to_account", None)
+    status, period = invoke("periods")
+    assert (status, period["month"], period["closed"]) == (200, "2026-03", True)
+    assert invoke("unlock_session")[1]["error"]["code"] == "not_locked"

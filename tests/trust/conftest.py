@@ -108,6 +108,7 @@ class Seeded:
             "group_id": self.subscription_group, "profile_id": self.subscription_profile,
             "session_id": self.session, "computer_id": self.computer, "export_id": self.export,
             "token_id": self.extra["token_id"], "job_id": self.extra["job_id"],
+            "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-none", "month": "2026-02",
         }
 
 
@@ -255,8 +256,11 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
         "POST /v1/quotes": {"profile_id": seeded.pay_profile, "sessions": [
             {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z", "extra_minutes": 5}]},
         "POST /v1/tokens": {"role": "finance", "label": f"finance laptop {unique}"},
+        "PUT /v1/settings/invoicing": {"digits": 5},
+        "POST /v1/invoice-runs": {"month": "2026-03"},
+        "POST /v1/invoice-runs/{run_id}/exports": {"format": "xero"},
     }
-    queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z",
+    queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/invoices": "month=2026-03", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z",
                "GET /v1/totals": "from=2026-03-01T00:00:00Z&limit=10"}
     found = {}
     for route in template.routes():

@@ -309,9 +309,14 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("GET", "/v1/groups/{group_id}/computers", None), ("DELETE", "/v1/tokens/{token_id}", None),
     ("POST", "/v1/groups/{group_id}/simulate", {"profile_id": "gold"}),
     ("GET", "/v1/jobs/{job_id}", None),
+    ("GET", "/v1/invoices/{invoice_id}", None), ("POST", "/v1/invoices/{invoice_id}/issue", None),
+    ("POST", "/v1/invoices/{invoice_id}/void", None), ("GET", "/v1/invoices/{invoice_id}/pdf", None),
+    ("POST", "/v1/invoice-runs/{run_id}/exports", {"format": "xero"}), ("POST", "/v1/periods/{month}/close", None),
+    ("POST", "/v1/periods/{month}/reopen", None), ("POST", "/v1/sessions/{session_id}/unlock", None),
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",
-            "token_id": "tok_x", "job_id": "j-x"}
+            "token_id": "tok_x", "job_id": "j-x", "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-x",
+            "month": "2026-03"}
 BAD_IDS = {"129 characters": "x" * 129, "10k characters": "x" * 10_000, "a control character": "s\x01", "a NUL": "s\x00",
            "an escape": "s\x1b[2J", "a DEL": "s\x7f"}
 

@@ -45,6 +45,7 @@ def probes(a, b) -> list[tuple]:
         "POST /v1/groups/{group_id}/lock-all": {},
         "POST /v1/groups/{group_id}/recharges": {"hours": 100, "amount": "0.00"},
         "POST /v1/groups/{group_id}/exports": {},
+        "POST /v1/invoice-runs/{run_id}/exports": {"format": "xero"},
         "POST /v1/groups/{group_id}/simulate": {"profile_id": a.pay_profile},  # A's profile, B's group
         "POST /v1/quotes": {"profile_id": b.pay_profile, "sessions": [  # B's profile in the body
             {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z"}]},
@@ -53,7 +54,8 @@ def probes(a, b) -> list[tuple]:
     for key, method, path in found:
         if key in ("POST /v1/profiles", "PUT /v1/groups/{group_id}", "GET /v1/groups", "GET /v1/profiles", "GET /v1/me",
                    "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens",
-                   "GET /v1/events", "GET /v1/totals"):
+                   "GET /v1/events", "GET /v1/totals", "PUT /v1/settings/invoicing", "GET /v1/settings/invoicing",
+                   "POST /v1/invoice-runs", "GET /v1/invoices", "POST /v1/periods/{month}/close", "POST /v1/periods/{month}/reopen"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
@@ -107,6 +109,19 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         assert status == 200
         text = json.dumps(answer).replace("rival-spare laptop", "", 1)  # A's own token of that label, made above
         assert b.tenant.tenant_id not in text and "rival-" not in text.replace(b.subscription_group, "").replace(b.pay_profile, ""), answer
+        checked += 1
+        routes_probed.add(key)
+
+    # Tenant-wide invoicing routes act on A's own settings, runs, invoices and periods only.
+    for key, method, path, body, query in (
+            ("PUT /v1/settings/invoicing", "PUT", "/v1/settings/invoicing", {"prefix": "A-"}, ""),
+            ("GET /v1/settings/invoicing", "GET", "/v1/settings/invoicing", None, ""),
+            ("POST /v1/invoice-runs", "POST", "/v1/invoice-runs", {"month": "2026-03"}, ""),
+            ("GET /v1/invoices", "GET", "/v1/invoices", None, "month=2026-03"),
+            ("POST /v1/periods/{month}/close", "POST", "/v1/periods/2026-01/close", None, ""),
+            ("POST /v1/periods/{month}/reopen", "POST", "/v1/periods/2026-01/reopen", None, "")):
+        status, answer = a.tenant.admin.call(method, path, body, query)
+        assert status in (200, 201) and b.tenant.tenant_id not in json.dumps(answer) and "rival-" not in json.dumps(answer), answer
         checked += 1
         routes_probed.add(key)
 

@@ -35,6 +35,8 @@ from .dal.models import Job, keys
 
 LOCK_ALL, EXPORT = "lock_all", "export"
 KINDS = {LOCK_ALL: "billing_core.locking:continue_lock_all", EXPORT: "billing_core.exports:continue_export"}
+INVOICE_RUN = "invoice_run"
+KINDS[INVOICE_RUN] = "billing_core.invoice_runs:continue_run"
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 KEEP = timedelta(days=7)
 WORKER_MARGIN_SECONDS = 30  # a worker stops taking new steps this long before its timeout

@@ -1,0 +1,21 @@
+"""PUT /v1/settings/invoicing, GET /v1/settings/invoicing — the tenant's invoice numbering, time zone and issuer."""
+from billing_core import api, invoice_settings
+from billing_core.api import ADMIN, FINANCE
+from billing_core.dal import invoices as dal
+
+
+@api.route(ADMIN)
+def put_settings(request: api.Request) -> dict:
+    return invoice_settings.put_settings(request.tenant_id, request.body(invoice_settings.SETTINGS_FIELDS))
+
+
+@api.route(ADMIN, FINANCE)
+def get_settings(request: api.Request) -> dict:
+    request.no_query()
+    return invoice_settings.settings_values(dal.read_settings(request.tenant_id))
+
+
+lambda_handler = api.handler(routes={
+    "PUT /v1/settings/invoicing": put_settings,
+    "GET /v1/settings/invoicing": get_settings,
+})

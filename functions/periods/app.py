@@ -1,0 +1,25 @@
+"""POST /v1/periods/{month}/close (finance, admin) and /reopen (admin) — audited."""
+from billing_core import api, periods
+from billing_core.api import ADMIN, FINANCE
+
+
+def _month(request: api.Request) -> str:
+    if request.raw_body and request.raw_body.strip():
+        request.body(())  # it takes no fields: refuse any, by name
+    return request.path.get("month") or ""
+
+
+@api.route(FINANCE, ADMIN)
+def close(request: api.Request) -> dict:
+    return periods.set_closed(request.tenant_id, _month(request), True, request.actor)
+
+
+@api.route(ADMIN)
+def reopen(request: api.Request) -> dict:
+    return periods.set_closed(request.tenant_id, _month(request), False, request.actor)
+
+
+lambda_handler = api.handler(routes={
+    "POST /v1/periods/{month}/close": close,
+    "POST /v1/periods/{month}/reopen": reopen,
+})

@@ -1,0 +1,367 @@
+"""Data access of invoicing: the tenant's invoice settings and number counters, clients' billing
+details, invoices and credit notes, the marks that make each billable event invoiced once, and
+closed periods. The only module that knows their keys, conditions and transactions.
+
+Keys (all tenant-owned, T#<tenant>...):
+  invoice settings   T#<t>#INVOICING            SETTINGS        (prefix, digits, the two counters, issuer)
+  client billing     T#<t>#G#<group>#BILLING    BILLING
+  invoice            T#<t>#INV#<yyyy-mm>        <invoice_id>    (drafts, issued invoices, credit notes of a month)
+  invoiced mark      T#<t>#G#<group>#INVOICED   S#<session> | L#<contract>#<seq>
+  period             T#<t>#PERIODS              <yyyy-mm>       (+ its audit entries HISTORY#...)
+A mark is written by the issue's transaction under the condition that no issued invoice holds its
+event already; a void releases it (mark_status released); an unlock sets it `unlocked` with the
+lock it undid, so a draft built on that lock can no longer be issued.
+"""
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from .. import jsonio
+from . import models, store
+from .models import BillingItem, Contract, DecimalAttribute, Group, LedgerEntry, Session, keys
+
+ISSUED, RELEASED, UNLOCKED = "issued", "released", "unlocked"
+MAX_SOURCES = 95  # marks per invoice: with the counter, the invoice(s) and the idempotency record, ≤ 100 actions
+
+
+def settings_key(tenant_id: str) -> tuple[str, str]:
+    return f"T#{tenant_id}#INVOICING", "SETTINGS"
+
+
+def billing_key(tenant_id: str, group_id: str) -> tuple[str, str]:
+    return f"{keys.group(tenant_id, group_id)}#BILLING", "BILLING"
+
+
+def invoices_of(tenant_id: str, month: str) -> str:
+    return f"T#{tenant_id}#INV#{month}"
+
+
+def marks_of(tenant_id: str, group_id: str) -> str:
+    return f"{keys.group(tenant_id, group_id)}#INVOICED"
+
+
+def periods_of(tenant_id: str) -> str:
+    return f"T#{tenant_id}#PERIODS"
+
+
+class InvoiceSettings(BillingItem, discriminator="invoice_settings"):
+    values = UnicodeAttribute()  # JSON: prefix, digits, credit_prefix, time_zone, issuer
+    next_number = NumberAttribute(default=1)
+    last_issued = NumberAttribute(null=True)
+    credit_next_number = NumberAttribute(default=1)
+
+
+class ClientBilling(BillingItem, discriminator="client_billing"):
+    group_id = UnicodeAttribute()
+    values = UnicodeAttribute()  # JSON of invoicing.Billing.view()
+
+
+class Invoice(BillingItem, discriminator="invoice"):
+    invoice_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # draft | issued | void | replaced (a draft a later run replaced)
+    number = UnicodeAttribute(null=True)
+    group_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    period = UnicodeAttribute()
+    run_id = UnicodeAttribute(null=True)
+    issued_at = UTCDateTimeAttribute(null=True)
+    due_date = UnicodeAttribute(null=True)
+    tax_rate = DecimalAttribute()
+    subtotal = DecimalAttribute()
+    tax = DecimalAttribute()
+    total = DecimalAttribute()
+    lines = UnicodeAttribute()  # JSON list of lines as answered
+    sources = UnicodeAttribute()  # JSON [[mark sort key, the lock it was built on or null], ...]
+    billing = UnicodeAttribute()  # JSON: the client's billing details when built (and frozen at issue)
+    issuer = UnicodeAttribute(null=True)  # JSON: the issuer, frozen at issue
+    credit_note_of = UnicodeAttribute(null=True)
+    credited_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)
+
+
+class InvoicedMark(BillingItem, discriminator="invoiced_mark"):
+    mark_status = UnicodeAttribute()
+    invoice_id = UnicodeAttribute(null=True)
+    lock_at = UnicodeAttribute(null=True)  # the lock an unlock undid
+
+
+class Period(BillingItem, discriminator="period"):
+    month = UnicodeAttribute()
+    closed = NumberAttribute(default=0)
+    changed_at = UTCDateTimeAttribute()
+    changed_by = UnicodeAttribute(null=True)
+
+
+INVOICE_TYPES = [InvoiceSettings, ClientBilling, Invoice, InvoicedMark, Period]
+
+
+# The table's item types, these included, share one binding and one connection (models.bind); a
+# process that bound the others before importing this module binds again, these included.
+if any(model not in models.ITEM_TYPES for model in INVOICE_TYPES):
+    models.ITEM_TYPES.extend(model for model in INVOICE_TYPES if model not in models.ITEM_TYPES)
+    models.reset()
+
+
+# ------------------------------------------------------------------ reads
+
+def read_settings(tenant_id: str) -> InvoiceSettings | None:
+    return store.get(InvoiceSettings, *settings_key(tenant_id))
+
+
+def read_billings(tenant_id: str, group_ids) -> dict[str, dict]:
+    found = store.batch_get(billing_key(tenant_id, g) for g in group_ids)
+    return {item.group_id: jsonio.parse_object(item.values, "billing") for item in found.values()}
+
+
+def read_client(tenant_id: str, group_id: str) -> tuple[Group | None, Contract | None, dict | None]:
+    """A group, its current contract and its billing details: one BatchGetItem."""
+    group_key, billing = (keys.group(tenant_id, group_id), "GROUP"), billing_key(tenant_id, group_id)
+    found = store.batch_get([group_key, (group_key[0], "CONTRACT"), billing])
+    details = found.get(billing)
+    return (found.get(group_key), found.get((group_key[0], "CONTRACT")),
+            jsonio.parse_object(details.values, "billing") if details else None)
+
+
+def closed_contracts(tenant_id: str, group_id: str) -> list[Contract]:
+    return list(store.query(Contract, keys.closed_contracts(tenant_id, group_id), consistent_read=True))
+
+
+def group_ids(tenant_id: str) -> list[str]:
+    return sorted(group.group_id for group in store.query(Group, keys.groups(tenant_id), index="gsi1"))
+
+
+def sessions_started(tenant_id: str, group_id: str, low: str, high: str) -> list[Session]:
+    """A group's sessions started in [low, high) (sortable UTC texts), oldest first (GSI1)."""
+    return [s for s in store.query(Session, keys.sessions_of(tenant_id, group_id), index="gsi1",
+                                   range_key_condition=Session.GSI1SK.between(low, high)) if s.GSI1SK < high]
+
+
+def assignment_at(tenant_id: str, group_id: str, at) -> dict | None:
+    """The changes of the group's contract assignment made at `at` (its audit entry), if any."""
+    from ..fields import sortable_utc
+    from .models import HistoryEntry
+
+    prefix = f"HISTORY#{sortable_utc(at)}"
+    for item in store.query(HistoryEntry, keys.group(tenant_id, group_id), range_key_condition=HistoryEntry.SK.startswith(prefix),
+                            consistent_read=True):
+        if item.action == "contract_assigned":
+            return json.loads(item.changes)
+    return None
+
+
+def ledger_entries(tenant_id: str, group_id: str, contract_id: str) -> list[LedgerEntry]:
+    return list(store.query(LedgerEntry, keys.ledger(tenant_id, group_id, contract_id), consistent_read=True))
+
+
+def marks(tenant_id: str, group_id: str, sort_keys) -> dict[str, InvoicedMark]:
+    found = store.batch_get((marks_of(tenant_id, group_id), sk) for sk in sort_keys)
+    return {sk: item for (_, sk), item in found.items()}
+
+
+def month_invoices(tenant_id: str, month: str) -> list[Invoice]:
+    return list(store.query(Invoice, invoices_of(tenant_id, month), consistent_read=True))
+
+
+def invoice(tenant_id: str, month: str, invoice_id: str) -> Invoice | None:
+    return store.get(Invoice, invoices_of(tenant_id, month), invoice_id)
+
+
+def invoice_and_settings(tenant_id: str, month: str, invoice_id: str) -> tuple[Invoice | None, InvoiceSettings | None]:
+    """The invoice and the tenant's counters: one BatchGetItem (the issue's one read)."""
+    wanted = (invoices_of(tenant_id, month), invoice_id)
+    found = store.batch_get([wanted, settings_key(tenant_id)])
+    return found.get(wanted), found.get(settings_key(tenant_id))
+
+
+def periods(tenant_id: str, months) -> dict[str, Period]:
+    found = store.batch_get((periods_of(tenant_id), m) for m in months)
+    return {item.month: item for item in found.values()}
+
+
+def settings_and_periods(tenant_id: str, months) -> tuple[InvoiceSettings | None, dict[str, Period]]:
+    """The settings and these months' periods: one BatchGetItem."""
+    found = store.batch_get([settings_key(tenant_id), *((periods_of(tenant_id), m) for m in months)])
+    return found.get(settings_key(tenant_id)), {i.month: i for i in found.values() if isinstance(i, Period)}
+
+
+def period_open_check(transaction, tenant_id: str, month: str) -> None:
+    """A write's own condition that its month is still open (a close racing it fails one of the two)."""
+    transaction.condition_check(Period, periods_of(tenant_id), month,
+                                condition=Period.PK.does_not_exist() | (Period.closed == 0))
+
+
+def session_mark(tenant_id: str, group_id: str, session_id: str) -> InvoicedMark | None:
+    return store.get(InvoicedMark, marks_of(tenant_id, group_id), f"S#{session_id}")
+
+
+def new_invoice(tenant_id: str, month: str, invoice_id: str, **values) -> Invoice:
+    return Invoice(invoices_of(tenant_id, month), invoice_id, invoice_id=invoice_id, period=month, **values)
+
+
+# ------------------------------------------------------------------ writes
+
+def save_settings(tenant_id: str, values: dict, next_number: int | None, credit_next_number: int | None) -> bool:
+    """Replaces the settings; a next number is taken only above the last number issued (the
+    condition is checked with the write: a concurrent issue cannot slip under it). False: it was not."""
+    item = InvoiceSettings(*settings_key(tenant_id))
+    actions = [InvoiceSettings.kind.set(InvoiceSettings), InvoiceSettings.values.set(jsonio.dumps(values))]
+    condition = None
+    if next_number is not None:
+        actions.append(InvoiceSettings.next_number.set(next_number))
+        condition = InvoiceSettings.last_issued.does_not_exist() | (InvoiceSettings.last_issued < next_number)
+    if credit_next_number is not None:
+        actions.append(InvoiceSettings.credit_next_number.set(credit_next_number))
+    try:
+        store.transact(lambda t: t.update(item, actions=actions, condition=condition), "the invoice settings")
+    except store.ConditionFailed:
+        return False
+    return True
+
+
+def save_billing(tenant_id: str, group_id: str, values: dict) -> None:
+    item = ClientBilling(*billing_key(tenant_id, group_id), group_id=group_id, values=jsonio.dumps(values))
+    store.transact(lambda t: t.save(item), "the billing details")
+
+
+class DraftsChanged(Exception):
+    """Another run replaced or issued the drafts read meanwhile (or a job's step moved on)."""
+
+
+def replace_drafts(old: list[Invoice], new: list[Invoice], also=None) -> None:
+    """A run's drafts of one client: the previous drafts marked replaced (only if still drafts),
+    the new ones saved, in one transaction (with `also`'s actions: a job's step)."""
+    def fill(transaction):
+        for draft in old:
+            transaction.update(draft, actions=[Invoice.status.set("replaced")], condition=Invoice.status == "draft")
+        for invoice_item in new:
+            transaction.save(invoice_item, condition=Invoice.PK.does_not_exist())
+        if also is not None:
+            also(transaction)
+
+    try:
+        store.transact(fill, "the invoice run")
+    except store.ConditionFailed:
+        raise DraftsChanged() from None
+
+
+class NumberTaken(Exception):
+    """Another issue took the number read: read the counter again."""
+
+
+class StateChanged(Exception):
+    """The invoice is no longer in the state read."""
+
+
+class EventInvoiced(Exception):
+    """An event of the invoice is on an issued invoice already (or changed since the draft)."""
+
+    def __init__(self, source: str):
+        super().__init__(source)
+        self.source = source
+
+
+def _counter(transaction, settings: InvoiceSettings, tenant_id: str, credit: bool) -> None:
+    """The counter's update: its number + 1, conditioned on it being the number read (1 when the
+    settings or the counter were never written)."""
+    counter = InvoiceSettings.credit_next_number if credit else InvoiceSettings.next_number
+    current = (settings.credit_next_number if credit else settings.next_number) if settings else 1
+    actions = [counter.set(current + 1)]
+    if not credit:
+        actions.append(InvoiceSettings.last_issued.set(current))
+    if settings is None:
+        item, condition = InvoiceSettings(*settings_key(tenant_id)), InvoiceSettings.PK.does_not_exist()
+        actions += [InvoiceSettings.kind.set(InvoiceSettings), InvoiceSettings.values.set("{}")]
+    else:
+        item, condition = settings, counter == current
+        if current == 1:
+            condition = condition | counter.does_not_exist()
+    transaction.update(item, actions=actions, condition=condition)
+
+
+def _decode(error: store.ConditionFailed, sources: list) -> None:
+    if error.failed(0):
+        raise NumberTaken() from None
+    if error.failed(1):
+        raise StateChanged() from None
+    for position, (source, _) in enumerate(sources, start=2):
+        if error.failed(position):
+            raise EventInvoiced(source) from None
+    raise StateChanged() from None
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What issuing freezes on the invoice."""
+
+    number: str
+    issued_at: datetime
+    due_date: str
+    issuer: str  # JSON
+
+
+def issue(tenant_id: str, settings: InvoiceSettings | None, draft: Invoice, issued: Issued, claim=None, answer=None) -> None:
+    """One transaction: the counter's number (conditioned on being the one read), the invoice
+    frozen (conditioned on still being a draft), a mark on every event (conditioned on no issued
+    invoice holding it, and on the lock the draft was built on still standing), the answer kept
+    for the Idempotency-Key."""
+    sources = json.loads(draft.sources)
+    partition = marks_of(tenant_id, draft.group_id)
+    actions = [Invoice.status.set(ISSUED), Invoice.number.set(issued.number), Invoice.issued_at.set(issued.issued_at),
+               Invoice.due_date.set(issued.due_date), Invoice.issuer.set(issued.issuer)]
+
+    def fill(transaction):
+        _counter(transaction, settings, tenant_id, credit=False)
+        transaction.update(draft, actions=actions, condition=Invoice.status == "draft")
+        for source, lock_at in sources:
+            mark = InvoicedMark(partition, source, mark_status=ISSUED, invoice_id=draft.invoice_id)
+            free = InvoicedMark.PK.does_not_exist() | (InvoicedMark.mark_status == RELEASED)
+            if lock_at is not None:
+                free = free | ((InvoicedMark.mark_status == UNLOCKED) & (InvoicedMark.lock_at != lock_at))
+            transaction.save(mark, condition=free)
+        if claim:
+            claim.save(transaction, answer)
+
+    try:
+        store.transact(fill, "the issue")
+    except store.ConditionFailed as error:
+        _decode(error, sources)
+
+
+def void(tenant_id: str, settings: InvoiceSettings | None, issued: Invoice, credit: Invoice, claim=None, answer=None) -> None:
+    """One transaction: the credit note's number, the invoice voided (only if still issued), the
+    credit note saved, every mark of the invoice released."""
+    sources = json.loads(issued.sources)
+    partition = marks_of(tenant_id, issued.group_id)
+
+    def fill(transaction):
+        _counter(transaction, settings, tenant_id, credit=True)
+        transaction.update(issued, actions=[Invoice.status.set("void"), Invoice.credited_by.set(credit.invoice_id)],
+                           condition=Invoice.status == ISSUED)
+        transaction.save(credit, condition=Invoice.PK.does_not_exist())
+        for source, _ in sources:
+            mark = InvoicedMark(partition, source)
+            transaction.update(mark, actions=[InvoicedMark.mark_status.set(RELEASED)],
+                               condition=InvoicedMark.invoice_id == issued.invoice_id)
+        if claim:
+            claim.save(transaction, answer)
+
+    try:
+        store.transact(fill, "the void")
+    except store.ConditionFailed as error:
+        if error.failed(0):
+            raise NumberTaken() from None
+        raise StateChanged() from None
+
+
+def set_period(tenant_id: str, month: str, closed: bool, at, actor, audit) -> None:
+    """Closes or reopens a month, with its audit entry, in one transaction."""
+    item = Period(periods_of(tenant_id), month, month=month, closed=int(closed), changed_at=at, changed_by=actor or None)
+
+    def fill(transaction):
+        transaction.save(item)
+        transaction.save(audit)
+
+    store.transact(fill, "the period")

@@ -1,0 +1,83 @@
+"""The unlock's one transaction: the session back to `to_account` (its frozen price removed, back in
+the open sessions' index), its UTC day's running totals reduced by what the lock added, the
+subscription balance given back with its `reversal` ledger entry, the session's invoiced mark
+set `unlocked` (only while no issued invoice holds it), the audit entry, the idempotency answer."""
+from . import store
+from .invoices import ISSUED, UNLOCKED, InvoicedMark, marks_of, period_open_check
+from .models import Contract, DayTotal, Session, keys
+from .totals import day_of
+
+FROZEN = ("locked_at", "locked_by", "total_seconds", "billed_minutes", "cost", "currency", "profile_id", "profile_version",
+          "contract_id", "covered_minutes", "overage_minutes", "pricing")
+
+
+class Invoiced(Exception):
+    """An issued invoice holds the session."""
+
+
+class Changed(Exception):
+    """The session, its contract or its balance changed since they were read."""
+
+
+def _day_reduction(tenant_id: str, session: Session) -> tuple[DayTotal, list]:
+    item = DayTotal(keys.day_totals_of(tenant_id, session.group_id), keys.day_total(day_of(session), session.currency))
+    actions = [DayTotal.sessions.add(-1), DayTotal.total_seconds.add(-int(session.total_seconds)),
+               DayTotal.billed_minutes.add(-int(session.billed_minutes))]
+    if session.cost is not None:
+        actions.append(DayTotal.cost.add(-session.cost))
+    return item, actions
+
+
+class PeriodClosed(Exception):
+    """The session's month was closed meanwhile."""
+
+
+def unlock(tenant_id: str, session: Session, month: str, contract: Contract | None, balance_write, history_entry,
+           claim=None, answer=None) -> None:
+    """`balance_write(transaction)` adds the balance's new state and entries (subscriptions), else None."""
+    mark = InvoicedMark(marks_of(tenant_id, session.group_id), f"S#{session.session_id}", mark_status=UNLOCKED,
+                        lock_at=store_time(session.locked_at))
+    day, reductions = _day_reduction(tenant_id, session)
+
+    def fill(transaction):
+        transaction.update(
+            session,
+            actions=[getattr(Session, name).remove() for name in FROZEN]
+            + [Session.status.set("to_account"), Session.revision.add(1),
+               Session.GSI2PK.set(keys.open_sessions_of(tenant_id, session.group_id)), Session.GSI2SK.set(session.GSI1SK)],
+            condition=(Session.status == "accounted") & (Session.revision == session.revision),
+        )
+        transaction.save(mark, condition=InvoicedMark.PK.does_not_exist() | (InvoicedMark.mark_status != ISSUED))
+        period_open_check(transaction, tenant_id, month)
+        transaction.update(day, actions=reductions)
+        if balance_write is not None:
+            balance_write(transaction)
+        elif contract is not None:
+            transaction.condition_check(Contract, contract.PK, contract.SK, condition=Contract.revision == contract.revision)
+        transaction.save(history_entry)
+        if claim:
+            claim.save(transaction, answer)
+
+    try:
+        store.transact(fill, "the unlock")
+    except store.ConditionFailed as failed:
+        if failed.failed(1):
+            raise Invoiced() from None
+        if failed.failed(2):
+            raise PeriodClosed() from None
+        raise Changed() from None
+
+
+def opened(session: Session) -> Session:
+    """The session as the unlock leaves it (for the answer)."""
+    copy = Session.from_raw_data(session.serialize())
+    for name in FROZEN:
+        setattr(copy, name, None)
+    copy.status = "to_account"
+    return copy
+
+
+def store_time(moment) -> str:
+    from ..fields import sortable_utc
+
+    return sortable_utc(moment)
