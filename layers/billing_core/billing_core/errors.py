@@ -1,4 +1,19 @@
 """One error hierarchy for the whole product. `api.py` maps it to HTTP in exactly one place."""
+import json
+
+MAX_SHOWN_NAME = 128
+
+
+def shown_name(name: str) -> str:
+    """A field name as an answer may carry it. A name of visible characters only is shown as it is
+    (`amount`, `sessions[2].ended_at`). Any other, a key of the request that is empty or holds
+    spaces, quotes, control or format characters, or a lone UTF-16 surrogate that no UTF-8 answer
+    can encode, is shown as a JSON string with ASCII escapes (`"\\ud800"`): the answer names it
+    and stays valid text. At most 128 characters either way."""
+    name = name if isinstance(name, str) else str(name)
+    if not name.isprintable() or not name or any(c.isspace() or c in '"\\' for c in name):
+        name = json.dumps(name)
+    return name if len(name) <= MAX_SHOWN_NAME else name[:MAX_SHOWN_NAME - 1] + "\u2026"
 
 
 class BillingError(Exception):
@@ -19,6 +34,7 @@ class InvalidInput(BillingError):
     code = "invalid_input"
 
     def __init__(self, field: str, reason: str):
+        field = shown_name(field)
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
