@@ -59,6 +59,21 @@ def test_a_store_that_does_not_answer_a_read_is_a_503_retry(world, route, operat
 
 
 @pytest.mark.parametrize("failure", FAILURES)
+def test_a_transaction_the_store_does_not_answer_is_a_503_retry_and_changes_nothing(world, failure):
+    before = tenant_items(world.tenant.tenant_id)
+    stop = _failing(models.connection().client.meta.events, "before-send.dynamodb.TransactWriteItems", FAILURES[failure])
+    try:
+        status, headers, text = world.tenant.gateway.invoke(
+            "POST", "/v1/groups/acme/recharges", {"Authorization": f"Bearer {world.tenant.tokens['admin']}"}, "",
+            b'{"hours": 1, "amount": "10.00"}')
+    finally:
+        stop()
+    assert status == 503, (failure, text)
+    assert_error_shape(status, json.loads(text), code="retry")
+    assert tenant_items(world.tenant.tenant_id) == before
+
+
+@pytest.mark.parametrize("failure", FAILURES)
 def test_an_export_whose_upload_does_not_answer_is_a_503_retry_and_records_nothing(world, failure, monkeypatch):
     before = tenant_items(world.tenant.tenant_id)
     s3 = exports.s3_client()

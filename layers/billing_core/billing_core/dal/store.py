@@ -155,11 +155,12 @@ def transact(fill: Callable[[Transaction], None], what: str = "the change") -> N
                 fill(transaction)
             return
         except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException" and not is_transient(error):
+            if is_transient(error):  # first: a timeout's cause has no response to read a code from
+                backoff.wait(error)
+                continue
+            if error.cause_response_code == "TransactionCanceledException":
                 raise ConditionFailed(transaction.in_caller_order(list(error.cancellation_reasons))) from None
-            if not is_transient(error):
-                raise
-            backoff.wait(error)
+            raise
 
 
 def read(operation: Callable, what: str = "the read"):
