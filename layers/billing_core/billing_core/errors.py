@@ -34,9 +34,8 @@ class InvalidInput(BillingError):
     code = "invalid_input"
 
     def __init__(self, field: str, reason: str):
-        field = shown_name(field)
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(f"{shown_name(field)}: {reason}")
+        self.field = field  # as the request spelled it (the message shows it escaped if need be)
         self.reason = reason
 
 
