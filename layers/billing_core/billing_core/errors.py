@@ -11,9 +11,13 @@ def shown_name(name: str) -> str:
     can encode, is shown as a JSON string with ASCII escapes (`"\\ud800"`): the answer names it
     and stays valid text. At most 128 characters either way."""
     name = name if isinstance(name, str) else str(name)
-    if not name.isprintable() or not name or any(c.isspace() or c in '"\\' for c in name):
-        name = json.dumps(name)
-    return name if len(name) <= MAX_SHOWN_NAME else name[:MAX_SHOWN_NAME - 1] + "\u2026"
+    if name and name.isprintable() and not any(c.isspace() or c in '"\\' for c in name):
+        return name if len(name) <= MAX_SHOWN_NAME else name[:MAX_SHOWN_NAME - 1] + "\u2026"
+    shown, kept = json.dumps(name), len(name)
+    while len(shown) > MAX_SHOWN_NAME:  # cut the name, not its escapes: the string stays valid JSON
+        kept = min(kept - 1, kept * MAX_SHOWN_NAME // len(shown))
+        shown = json.dumps(name[:kept] + "\u2026")
+    return shown
 
 
 class BillingError(Exception):
