@@ -48,8 +48,7 @@ DISCARD_BYTES = 16 * MAX_BODY_BYTES
 BODY_TIMEOUT_SECONDS = 5
 IDLE_TIMEOUT_SECONDS = 60
 # The error codes of the server's own refusals (a request it cannot read as HTTP at all)
-HTTP_ERROR_CODES = {400: "invalid_input", 405: "method_not_allowed", 408: "request_timeout", 414: "uri_too_long",
-                    431: "headers_too_large", 501: "not_implemented", 505: "http_version_not_supported"}
+HTTP_ERROR_CODES = {400: "invalid_input", 408: "request_timeout", 414: "uri_too_long", 431: "headers_too_large"}
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -151,9 +150,15 @@ class ApiRequest(BaseHTTPRequestHandler):
     def do_GET(self):
         self._dispatch()
 
-    # TRACE and CONNECT go to the gateway too, which answers them as it answers any method a
-    # route does not have (405); any other method is refused by send_error (501), in JSON.
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = do_CONNECT = do_GET
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def __getattr__(self, name: str):
+        """Any other method (TRACE, CONNECT, BREW...) goes to the gateway too, which answers it as
+        it answers a method no route has: 405 where the path is a route's, else 404. Never the
+        HTML 501 of http.server: no input is answered with a 5xx."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def do_HEAD(self):
         self._dispatch()
@@ -276,6 +281,7 @@ class ApiRequest(BaseHTTPRequestHandler):
         self.close_connection = True
         self.request_version = self.protocol_version  # an unreadable request line left it at HTTP/0.9: no headers
         reason = message or self.responses.get(code, ("error",))[0]
+        code = 400 if code >= 500 else code  # an HTTP version it does not speak (505) is bad input too
         body = _error_body(HTTP_ERROR_CODES.get(code, "invalid_request"), f"request: {reason}")
         self.send_response(code)
         self.send_header("Content-Type", "application/json")

@@ -197,16 +197,17 @@ def test_a_body_that_never_arrives_times_out_with_the_error_shape(stack):
     assert closed
 
 
-@pytest.mark.parametrize("method,status,code", [("TRACE", 405, "method_not_allowed"), ("CONNECT", 405, "method_not_allowed"),
-                                                 ("BREW", 501, "not_implemented")])
-def test_any_method_is_answered_in_the_error_shape(stack, method, status, code):
-    got, answer, _ = _raw(stack, _head(stack, method, "/v1/groups"))
-    assert (got, set(answer), set(answer["error"]), answer["error"]["code"]) == (status, {"error"}, {"code", "message"}, code)
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW"])
+def test_any_method_is_answered_as_api_gateway_does_in_the_error_shape(stack, method):
+    for path, status, code in (("/v1/groups", 405, "method_not_allowed"), ("/v1/nowhere", 404, "not_found")):
+        got, answer, _ = _raw(stack, _head(stack, method, path))
+        assert (got, set(answer), set(answer["error"]), answer["error"]["code"]) == (status, {"error"}, {"code", "message"}, code)
 
 
-def test_a_request_line_the_server_cannot_read_is_answered_in_the_error_shape(stack):
-    status, answer, closed = _raw(stack, b"GET /v1/groups HTTP/9.9\r\n\r\n")
-    assert status == 505 and set(answer["error"]) == {"code", "message"} and closed, answer
+@pytest.mark.parametrize("request_line", [b"GET /v1/groups HTTP/9.9", b"GET /v1/groups HTTP/1.x", b"GET", b"GET /" + b"x" * 70_000])
+def test_a_request_line_the_server_cannot_read_is_a_4xx_in_the_error_shape(stack, request_line):
+    status, answer, closed = _raw(stack, request_line + b"\r\n\r\n")
+    assert status in (400, 414) and set(answer["error"]) == {"code", "message"} and closed, answer
 
 
 def test_concurrent_requests_log_the_function_that_answered_them(stack):
