@@ -188,7 +188,7 @@ class ApiRequest(BaseHTTPRequestHandler):
             status = 408
             self._send(408, {"content-type": "application/json", "connection": "close"},
                        _error_body("request_timeout", f"body: nothing arrived for {BODY_TIMEOUT_SECONDS} s "
-                                                      "before the length that Content-Length announced"))
+                                                      "before the body was complete"))
         except Exception:  # the gateway's own failure: answer in the error shape, keep serving
             logging.getLogger("billing_local").exception("%s %s failed", self.command, path)
             status = 500
@@ -276,8 +276,8 @@ class ApiRequest(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_error(self, code, message=None, explain=None):
-        """The server's own refusals (a request line or headers it cannot read, a method it does not
-        serve) in the API's error shape, never an HTML page; the connection closes after them."""
+        """The server's own refusals (a request line or headers it cannot read) in the API's error
+        shape, never http.server's HTML page; the connection closes after them."""
         self.close_connection = True
         self.request_version = self.protocol_version  # an unreadable request line left it at HTTP/0.9: no headers
         reason = message or self.responses.get(code, ("error",))[0]
@@ -288,7 +288,7 @@ class ApiRequest(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if getattr(self, "command", None) != "HEAD" and code >= 200 and code not in (204, 304):
+        if getattr(self, "command", None) != "HEAD":
             self.wfile.write(body)
         self.log_message('"%s" %s %s', getattr(self, "requestline", ""), code, reason)
 
