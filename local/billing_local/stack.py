@@ -42,6 +42,13 @@ MAX_BODY_BYTES = 1_048_576  # SPEC §4: a request body up to 1 MB (the same figu
 # An oversized body this large is read and thrown away, a chunk at a time, before the 413: a client
 # still sending it would otherwise see its connection reset instead of the answer. Larger: reset.
 DISCARD_BYTES = 16 * MAX_BODY_BYTES
+# A request body that stops arriving for this long is answered 408 and its connection closed; a
+# connection that sends nothing (no request line, unfinished headers, idle keep-alive) is closed
+# after IDLE_TIMEOUT_SECONDS. Neither holds one of the server's threads for ever.
+BODY_TIMEOUT_SECONDS = 5
+IDLE_TIMEOUT_SECONDS = 60
+# The error codes of the server's own refusals (a request it cannot read as HTTP at all)
+HTTP_ERROR_CODES = {400: "invalid_input", 408: "request_timeout", 414: "uri_too_long", 431: "headers_too_large"}
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -123,6 +130,10 @@ class _BadBody(Exception):
     pass
 
 
+class _BodyTimeout(Exception):
+    pass
+
+
 def _error_body(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message}}).encode()
 
@@ -134,11 +145,20 @@ class ApiRequest(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "billing-local"
     sys_version = ""
+    timeout = IDLE_TIMEOUT_SECONDS  # of the connection's socket, between and within requests
 
     def do_GET(self):
         self._dispatch()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def __getattr__(self, name: str):
+        """Any other method (TRACE, CONNECT, BREW...) goes to the gateway too, which answers it as
+        it answers a method no route has: 405 where the path is a route's, else 404. Never the
+        HTML 501 of http.server: no input is answered with a 5xx."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def do_HEAD(self):
         self._dispatch()
@@ -163,6 +183,12 @@ class ApiRequest(BaseHTTPRequestHandler):
             self.close_connection = True
             status = 400
             self._send(400, {"content-type": "application/json", "connection": "close"}, _error_body("invalid_input", f"body: {error}"))
+        except _BodyTimeout:
+            self.close_connection = True  # what was read of the body is unusable, and so is the rest
+            status = 408
+            self._send(408, {"content-type": "application/json", "connection": "close"},
+                       _error_body("request_timeout", f"body: nothing arrived for {BODY_TIMEOUT_SECONDS} s "
+                                                      "before the body was complete"))
         except Exception:  # the gateway's own failure: answer in the error shape, keep serving
             logging.getLogger("billing_local").exception("%s %s failed", self.command, path)
             status = 500
@@ -170,13 +196,33 @@ class ApiRequest(BaseHTTPRequestHandler):
         self.log_message('"%s %s" %s %.0fms', self.command, path, status, (time.monotonic() - started) * 1000)
 
     def _read_body(self) -> bytes | None:
-        """At most 1 MB: a larger Content-Length is refused without keeping a byte of it."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+        """At most 1 MB, each read within BODY_TIMEOUT_SECONDS: a larger Content-Length is refused
+        without keeping a byte of it, a body that stops arriving is a 408."""
+        self.connection.settimeout(BODY_TIMEOUT_SECONDS)
+        try:
+            return self._read_framed_body()
+        except TimeoutError:
+            raise _BodyTimeout() from None
+        finally:
+            self.connection.settimeout(self.timeout)
+
+    def _read_framed_body(self) -> bytes | None:
+        """The body as its headers frame it; ambiguous framing (two lengths, or a length and
+        chunks: two readers of the request could see two bodies) is refused, as RFC 9112 says."""
+        lengths = self.headers.get_all("Content-Length") or []
+        chunked = self.headers.get_all("Transfer-Encoding") or []
+        if chunked and lengths:
+            raise _BadBody("a request may not have both Content-Length and Transfer-Encoding")
+        if chunked:
+            if [value.strip().lower() for value in chunked] != ["chunked"]:
+                raise _BadBody("Transfer-Encoding must be chunked")
             return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if length is None:
+        if not lengths:
             return None
-        if not length.strip().isdigit():
+        if len(lengths) > 1:
+            raise _BadBody("Content-Length is given more than once")
+        length = lengths[0].strip()
+        if not (length.isascii() and length.isdigit()):
             raise _BadBody("Content-Length is not a number")
         size = int(length)
         if size > MAX_BODY_BYTES:
@@ -228,6 +274,23 @@ class ApiRequest(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def send_error(self, code, message=None, explain=None):
+        """The server's own refusals (a request line or headers it cannot read) in the API's error
+        shape, never http.server's HTML page; the connection closes after them."""
+        self.close_connection = True
+        self.request_version = self.protocol_version  # an unreadable request line left it at HTTP/0.9: no headers
+        reason = message or self.responses.get(code, ("error",))[0]
+        code = 400 if code >= 500 else code  # an HTTP version it does not speak (505) is bad input too
+        body = _error_body(HTTP_ERROR_CODES.get(code, "invalid_request"), f"request: {reason}")
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+        self.log_message('"%s" %s %s', getattr(self, "requestline", ""), code, reason)
 
     def log_request(self, code="-", size="-"):
         pass  # _dispatch logs one line per request, with its duration

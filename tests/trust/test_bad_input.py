@@ -318,7 +318,9 @@ GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "se
             "token_id": "tok_x", "job_id": "j-x", "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-x",
             "month": "2026-03"}
 BAD_IDS = {"129 characters": "x" * 129, "10k characters": "x" * 10_000, "a control character": "s\x01", "a NUL": "s\x00",
-           "an escape": "s\x1b[2J", "a DEL": "s\x7f"}
+           "an escape": "s\x1b[2J", "a DEL": "s\x7f",
+           # percent-encoded bytes that are not UTF-8: API Gateway would hand them over as U+FFFD
+           "bytes that are not UTF-8": "s%ff%fe", "a cut sequence": "s%c3", "an encoded surrogate": "%ed%a0%80"}
 
 
 def test_every_bad_path_id_is_a_400_that_names_it(world):

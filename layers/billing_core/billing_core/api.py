@@ -4,6 +4,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
+from urllib.parse import unquote, unquote_to_bytes
 
 from . import deadline, fields, idempotency, jsonio, observability
 from .dal import store as storage
@@ -65,6 +66,32 @@ def _raw_body(event: dict) -> str | None:
         except UnicodeDecodeError:
             raise InvalidInput("body", "must be UTF-8 JSON") from None
     return body
+
+
+def _not_utf8(raw: str) -> bool:
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _utf8_only(event: dict) -> None:
+    """API Gateway decodes percent-encoded bytes that are not UTF-8 (`%ff`, a cut sequence, an
+    encoded surrogate) as U+FFFD, so `/groups/%ff` and `/groups/%fe` would name one group: such a
+    path segment or query parameter is refused, naming the parameter it fills."""
+    path = event.get("pathParameters") or {}
+    for segment in (event.get("rawPath") or "").split("/"):
+        if "%" in segment and _not_utf8(segment):
+            replaced = unquote(segment, errors="replace")
+            named = [name for name, value in path.items() if value == replaced] or sorted(path) or ["path"]
+            raise InvalidInput(named[0], "must be UTF-8 text (the path holds bytes that are not)")
+    for pair in (event.get("rawQueryString") or "").split("&"):
+        name, _, value = pair.partition("=")
+        if "%" in pair and _not_utf8(value.replace("+", " ")):
+            raise InvalidInput(unquote(name, errors="replace"), "must be UTF-8 text (the query holds bytes that are not)")
+        if "%" in name and _not_utf8(name):
+            raise InvalidInput("query", "parameter names must be UTF-8 text")
 
 
 def _caller(event: dict) -> tuple[str, str, str]:
@@ -153,6 +180,7 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
                 raise NotFound(f"no route {route_key}")
             if role not in operation.roles:
                 raise Forbidden(f"the {role} role may not call {route_key or operation.__name__}")
+            _utf8_only(event)
             request = Request(
                 tenant_id=tenant_id,
                 role=role,
@@ -174,7 +202,7 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
                 observability.count("ClientErrors")
             return error_answer(error)
         except Exception as error:  # the last line of defence: log it, never show a stack trace
-            if storage.is_transient(error):  # a read that stayed throttled past botocore's retries
+            if storage.is_transient(error):  # throttled, timed out or disconnected past the retries
                 logger.warning("store still failing after retries: %s", error)
                 observability.count("ServerErrors")
                 return error_answer(Unavailable("the store is busy just now; retry"))

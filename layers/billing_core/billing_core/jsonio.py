@@ -42,7 +42,7 @@ def parse_object(raw: str | bytes | None, what: str = "body") -> dict:
     try:
         value = json.loads(raw, parse_float=_decimal, parse_constant=_reject_constant, object_pairs_hook=_object)
     except DuplicateKey as error:
-        raise InvalidInput(str(error.key)[:128], "appears twice in one JSON object") from None
+        raise InvalidInput(error.key, "appears twice in one JSON object") from None
     except (ValueError, RecursionError) as error:
         raise InvalidInput(what, f"is not valid JSON ({str(error)[:120]})") from None
     if not isinstance(value, dict):
@@ -58,7 +58,7 @@ def _encode(value, out: list) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
+        out.append(_string(value))
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, Decimal):
@@ -68,7 +68,7 @@ def _encode(value, out: list) -> None:
         for index, (key, item) in enumerate(value.items()):
             if index:
                 out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(_string(str(key)))
             out.append(":")
             _encode(item, out)
         out.append("}")
@@ -81,6 +81,16 @@ def _encode(value, out: list) -> None:
         out.append("]")
     else:
         raise TypeError(f"{type(value).__name__} has no JSON form here (a float near money is a bug)")
+
+
+def _string(text: str) -> str:
+    """UTF-8 as it is; a text holding a lone surrogate (which UTF-8 cannot encode) in ASCII escapes,
+    so that no answer ever fails to encode. Input never gets one stored (fields refuse it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(text)
+    return json.dumps(text, ensure_ascii=False)
 
 
 def dumps(value) -> str:

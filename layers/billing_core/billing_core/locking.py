@@ -205,7 +205,7 @@ def lock_session(tenant_id: str, session_id: str, actor: str | None = None, clai
 def parse_lock_all(values: dict):
     technician = None if values.get("technician") in (None, "") else fields.name("technician", values["technician"])
     recorded_before = None
-    if values.get("recorded_before") not in (None, ""):
+    if values.get("recorded_before") is not None:
         recorded_before = fields.timestamp("recorded_before", values["recorded_before"])
     return parse_period(values), technician, recorded_before
 

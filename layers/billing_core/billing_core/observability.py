@@ -40,10 +40,12 @@ def _metrics() -> Metrics:
 def begin(context, correlation_id: str | None, tenant_id: str | None = None) -> None:
     """Starts an invocation's log context: nothing of the previous invocation is kept."""
     global _cold
-    logger.clear_state()
+    # The keys of one invocation are kept per thread (a context variable), never on the shared
+    # logger: the local stack serves requests in threads of one process, and a key set on the
+    # logger by one would name its function in another's lines.
+    logger.thread_safe_clear_keys()
     keys = {key: getattr(context, name, None) for name, key in _CONTEXT_FIELDS.items()} if context else {}
-    logger.append_keys(**keys, cold_start=_cold, tenant_id=tenant_id)
-    logger.set_correlation_id(correlation_id)
+    logger.thread_safe_append_keys(**keys, cold_start=_cold, tenant_id=tenant_id, correlation_id=correlation_id)
     _cold = False
     metrics = _metrics()
     metrics.clear_metrics()
@@ -52,7 +54,7 @@ def begin(context, correlation_id: str | None, tenant_id: str | None = None) -> 
 
 
 def set_tenant(tenant_id: str) -> None:
-    logger.append_keys(tenant_id=tenant_id)
+    logger.thread_safe_append_keys(tenant_id=tenant_id)
     _metrics().add_metadata(key="tenant_id", value=tenant_id)
 
 

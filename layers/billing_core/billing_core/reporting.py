@@ -51,7 +51,7 @@ def parse_period(values: dict) -> Period:
 
 
 def parse_status(value) -> str | None:
-    if value in (None, ""):
+    if value is None:  # "" is no status, not "any status"
         return None
     if value not in STATUSES:
         raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}")

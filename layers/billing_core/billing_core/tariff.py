@@ -560,7 +560,7 @@ def _parse_holidays(value) -> Holidays:
             raise InvalidInput("holidays.subdivision", "needs holidays.country")
         if not isinstance(subdivision, str) or not re.fullmatch(r"[A-Za-z0-9-]{1,10}", subdivision):
             raise InvalidInput("holidays.subdivision", "must be a subdivision code such as \"BY\"")
-    dates = values.get("dates") or []
+    dates = [] if values.get("dates") is None else values["dates"]  # `false`, `0`, "" are not "no dates"
     fields.bounded_list("holidays.dates", dates, MAX_HOLIDAY_DATES, 'a list of dates such as "2026-12-24"', "dates", tuples=True)
     parsed = []
     for index, text in enumerate(dates):

@@ -58,19 +58,27 @@ class ConditionFailed(Exception):
 
 
 def is_transient(error: Exception) -> bool:
-    """A store failure that a later attempt of the same request may not meet."""
+    """A store failure that a later attempt of the same request may not meet: pynamodb's, or
+    botocore's own where a client is called directly (a raw query, S3)."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in TRANSIENT_CODES
     if not isinstance(error, PynamoDBException):
-        return False
+        return _is_timeout(error)
+    if _is_timeout(error.cause):  # first: such a cause has a `response` of None (cause_response_code fails)
+        return True
     if isinstance(error, TransactWriteError) and error.cause_response_code == "TransactionCanceledException":
         codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
         return "ConditionalCheckFailed" not in codes and bool(codes & TRANSIENT_REASONS)
-    return error.cause_response_code in TRANSIENT_CODES or _is_timeout(error)
+    return error.cause_response_code in TRANSIENT_CODES
 
 
-def _is_timeout(error: PynamoDBException) -> bool:
-    from botocore.exceptions import ConnectionError, ReadTimeoutError  # botocore is loaded already
+def _is_timeout(error: Exception | None) -> bool:
+    """A read timeout, a closed connection, an endpoint that could not be reached."""
+    from botocore.exceptions import ConnectionError, HTTPClientError  # botocore is loaded already
 
-    return isinstance(error.cause, (ReadTimeoutError, ConnectionError))
+    return isinstance(error, (HTTPClientError, ConnectionError))
 
 
 class Backoff:
@@ -147,11 +155,12 @@ def transact(fill: Callable[[Transaction], None], what: str = "the change") -> N
                 fill(transaction)
             return
         except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException" and not is_transient(error):
+            if is_transient(error):  # first: a timeout's cause has no response to read a code from
+                backoff.wait(error)
+                continue
+            if error.cause_response_code == "TransactionCanceledException":
                 raise ConditionFailed(transaction.in_caller_order(list(error.cancellation_reasons))) from None
-            if not is_transient(error):
-                raise
-            backoff.wait(error)
+            raise
 
 
 def read(operation: Callable, what: str = "the read"):
@@ -234,13 +243,11 @@ def raw_query(hash_value: str, low: str, high: str, attributes: Iterable[str], i
 
 
 def _read_raw(operation: Callable):
-    from botocore.exceptions import ClientError
-
     backoff = Backoff("the read")
     while True:
         try:
             return operation()
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in TRANSIENT_CODES:
+        except Exception as error:
+            if not is_transient(error):
                 raise
             backoff.wait(error)
