@@ -1,0 +1,288 @@
+"""The embedded store's own global secondary indexes: kept beside each table, answering index
+queries without scanning the table, and as eventually consistent as DynamoDB's.
+
+moto answers a Query on an index by walking every item of the table (and a page of a large
+partition by sorting all of it): seconds per page at tens of thousands of items. Here each index
+is a sorted list per index partition, keyed (index sort key, table hash key, table range key) —
+the order moto and DynamoDB page in — fed from every write the store applies (it serves each
+request whole, so it knows which items a request changed) and made visible `lag` seconds later:
+an index read misses a write younger than the lag and sees it after, as a GSI does on AWS.
+
+A Query on an index still goes through moto's own request handling (its key-condition, filter and
+projection parsers and evaluators, Limit, ExclusiveStartKey, the 1 MB page, Select COUNT, the
+answer's wire format): the store only hands moto, instead of the whole table, the few items of
+the partition that can be on the asked page, already narrowed to the key condition and the start
+key (see `serving`)."""
+import base64
+import bisect
+import copy
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from decimal import Decimal
+
+_serving: dict[int, list] = {}  # id(moto Table) → the candidate items of the Query being served
+
+
+def _native(dynamo_value: dict):
+    """A key attribute value (DynamoDB JSON) as a Python value that sorts as DynamoDB sorts it."""
+    (kind, value), = dynamo_value.items()
+    if kind == "N":
+        return Decimal(value)
+    if kind == "B":
+        return base64.b64decode(value) if isinstance(value, str) else bytes(value)
+    return value
+
+
+def _item_native(item, attr: str):
+    value = item.attrs.get(attr)
+    if value is None:
+        return None
+    if value.type == "N":
+        return Decimal(value.value)
+    if value.type == "B":
+        return base64.b64decode(value.value) if isinstance(value.value, str) else bytes(value.value)
+    return value.value
+
+
+class _Partition:
+    __slots__ = ("keys", "ranges", "items")
+
+    def __init__(self):
+        self.keys: list[tuple] = []  # sorted (index range value, table hash, table range)
+        self.ranges: list = []  # the index range values, parallel to keys (bisected by the key condition)
+        self.items: dict[tuple, tuple] = {}  # sort key → (moto Item as of its visibility, size)
+
+    def add(self, sort_key: tuple, item, size: int) -> None:
+        at = bisect.bisect_left(self.keys, sort_key)
+        self.keys.insert(at, sort_key)
+        self.ranges.insert(at, sort_key[0])
+        self.items[sort_key] = (item, size)
+
+    def remove(self, sort_key: tuple) -> None:
+        at = bisect.bisect_left(self.keys, sort_key)
+        if at < len(self.keys) and self.keys[at] == sort_key:
+            del self.keys[at]
+            del self.ranges[at]
+        self.items.pop(sort_key, None)
+
+
+class _Index:
+    def __init__(self, table, index):
+        self.name = index.name
+        self.hash_attr = next(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+        self.range_attr = next((k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"), None)
+        self.table_hash, self.table_range = table.hash_key_attr, table.range_key_attr
+        self.partitions: dict = {}
+        self.where: dict[tuple, tuple] = {}  # table key → (partition value, sort key)
+
+    def put(self, table_key: tuple, item) -> None:
+        self.delete(table_key)
+        if item is None:
+            return
+        partition = _item_native(item, self.hash_attr)
+        ranged = _item_native(item, self.range_attr) if self.range_attr else ""
+        if partition is None or ranged is None:
+            return  # a sparse index: an item without the index's keys is not in it
+        sort_key = (ranged, *table_key)
+        self.partitions.setdefault(partition, _Partition()).add(sort_key, item, item.size())
+        self.where[table_key] = (partition, sort_key)
+
+    def delete(self, table_key: tuple) -> None:
+        found = self.where.pop(table_key, None)
+        if found is not None:
+            partition = self.partitions[found[0]]
+            partition.remove(found[1])
+            if not partition.keys:
+                del self.partitions[found[0]]
+
+
+class _TableIndexes:
+    def __init__(self, table):
+        self.table = table
+        self.indexes = {index.name: _Index(table, index) for index in table.global_indexes}
+
+    def table_key(self, item) -> tuple:
+        return (_item_native(item, self.table.hash_key_attr),
+                _item_native(item, self.table.range_key_attr) if self.table.range_key_attr else "")
+
+    def apply(self, table_key: tuple, item) -> None:
+        for index in self.indexes.values():
+            index.put(table_key, item)
+
+
+class Indexes:
+    """Every table's global secondary indexes, `lag_ms` behind the table. Not thread-safe: the
+    store calls it under its DynamoDB lock."""
+
+    def __init__(self, lag_ms: int = 0):
+        self.lag_ms = int(lag_ms)
+        self.tables: dict[int, _TableIndexes] = {}  # id(moto Table) → its indexes
+        self.pending: deque = deque()  # (visible at, moto Table, table key, item or None)
+        self.lock = threading.Lock()
+
+    def _of(self, table) -> _TableIndexes:
+        kept = self.tables.get(id(table))
+        if kept is None or kept.table is not table:
+            kept = _TableIndexes(table)
+            for item in table.all_items():
+                kept.apply(kept.table_key(item), item if self.lag_ms <= 0 else copy.deepcopy(item))
+            self.tables = {key: value for key, value in self.tables.items() if value.table is not table}
+            self.tables[id(table)] = kept
+        return kept
+
+    def forget(self, table_name: str) -> None:
+        """A table created, changed or dropped: its indexes are built again when next used."""
+        self.tables = {key: kept for key, kept in self.tables.items() if kept.table.name != table_name}
+        self.pending = deque(entry for entry in self.pending if entry[1].name != table_name)
+
+    def before_write(self, tables) -> None:
+        """Called before a write is applied: an index first built now is built without it."""
+        for table in tables:
+            if table.global_indexes:
+                self._of(table)
+
+    def written(self, table, keys) -> None:
+        """The items at `keys` ({attr: DynamoDB JSON}) of `table` changed: their state now becomes
+        visible in the indexes `lag_ms` from now."""
+        if not table.global_indexes:
+            return
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        kept = self._of(table)
+        visible = time.monotonic() + self.lag_ms / 1000
+        for key in keys:
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            try:
+                item = table.get_item(hash_value, range_value)
+            except Exception:
+                continue
+            table_key = (_native(key[table.hash_key_attr]), _native(key[table.range_key_attr]) if table.range_key_attr else "")
+            if self.lag_ms <= 0:
+                kept.apply(table_key, item)
+            else:
+                self.pending.append((visible, table, table_key, copy.deepcopy(item) if item is not None else None))
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        now = time.monotonic()
+        while self.pending and (self.pending[0][0] <= now or self.lag_ms <= 0):
+            _, table, table_key, item = self.pending.popleft()
+            kept = self.tables.get(id(table))
+            if kept is not None and kept.table is table:
+                kept.apply(table_key, item)
+
+    def set_lag(self, lag_ms: int) -> None:
+        """A new lag: writes already waiting keep the time they were to be seen at (0: seen at once)."""
+        self.lag_ms = int(lag_ms)
+        self._catch_up()
+
+    def candidates(self, table, index_name: str, request: dict, page_bytes: int) -> list | None:
+        """The items of the index, as visible now, that moto needs to answer `request` (a Query on
+        `index_name`): those of the key condition's partition within its range condition, from the
+        start key on, in the scan's direction, enough for one page. None: not an index this store
+        keeps (moto answers alone)."""
+        from moto.dynamodb.parsing.key_condition_expression import parse_expression
+
+        kept = self._of(table)
+        index = kept.indexes.get(index_name)
+        if index is None or not request.get("KeyConditionExpression"):
+            return None
+        self._catch_up()
+        schema = [{"AttributeName": index.hash_attr, "KeyType": "HASH"}]
+        if index.range_attr:
+            schema.append({"AttributeName": index.range_attr, "KeyType": "RANGE"})
+        try:
+            hashes, ranges, _ = parse_expression(request["KeyConditionExpression"], request.get("ExpressionAttributeValues") or {},
+                                                 request.get("ExpressionAttributeNames") or {}, schema)
+            wanted = _native(hashes[0][1])
+        except Exception:
+            return []  # moto parses it again and answers its ValidationException
+        partition = index.partitions.get(wanted)
+        if partition is None:
+            return []
+        low, high = _bounds(partition, ranges[-1] if ranges else None)
+        forward = request.get("ScanIndexForward", True) is not False
+        start = request.get("ExclusiveStartKey")
+        if start:
+            try:
+                after = (_native(start[index.range_attr]) if index.range_attr else "", _native(start[index.table_hash]),
+                         _native(start[index.table_range]) if index.table_range else "")
+            except (KeyError, ValueError, TypeError):
+                return []
+            if forward:
+                low = max(low, bisect.bisect_right(partition.keys, after))
+            else:
+                high = min(high, bisect.bisect_left(partition.keys, after))
+        limit = request.get("Limit")
+        wanted_count = int(limit) + 1 if isinstance(limit, int) and limit > 0 else None
+        picked, size = [], 0
+        positions = range(low, high) if forward else range(high - 1, low - 1, -1)
+        for position in positions:
+            item, item_size = partition.items[partition.keys[position]]
+            picked.append(item)
+            size += item_size
+            if size > page_bytes or (wanted_count is not None and len(picked) >= wanted_count):
+                break
+        return picked
+
+
+def _bounds(partition: _Partition, condition) -> tuple[int, int]:
+    """[low, high) of the partition's positions whose index range value meets the condition."""
+    ranges = partition.ranges
+    if condition is None:
+        return 0, len(ranges)
+    _, operator, values = condition
+    try:
+        first = _native(values[0])
+    except (ValueError, TypeError, AttributeError):
+        return 0, 0
+    operator = operator.upper()
+    if operator == "=":
+        return bisect.bisect_left(ranges, first), bisect.bisect_right(ranges, first)
+    if operator == "<":
+        return 0, bisect.bisect_left(ranges, first)
+    if operator == "<=":
+        return 0, bisect.bisect_right(ranges, first)
+    if operator == ">":
+        return bisect.bisect_right(ranges, first), len(ranges)
+    if operator == ">=":
+        return bisect.bisect_left(ranges, first), len(ranges)
+    if operator == "BETWEEN":
+        return bisect.bisect_left(ranges, first), bisect.bisect_right(ranges, _native(values[1]))
+    if operator == "BEGINS_WITH":
+        low = high = bisect.bisect_left(ranges, first)
+        while high < len(ranges) and isinstance(ranges[high], (str, bytes)) and ranges[high].startswith(first):
+            high += 1
+        return low, high
+    return 0, len(ranges)
+
+
+@contextmanager
+def moto_reads_the_index():
+    """While active, moto's Table.all_items answers the candidates the store set for the Query it
+    is serving (see Indexes.candidates), and the whole table otherwise."""
+    from moto.dynamodb.models.table import Table
+
+    original = Table.all_items
+
+    def all_items(self):
+        served = _serving.get(id(self))
+        return list(served) if served is not None else original(self)
+
+    Table.all_items = all_items
+    try:
+        yield
+    finally:
+        Table.all_items = original
+
+
+@contextmanager
+def serving(table, items):
+    _serving[id(table)] = items
+    try:
+        yield
+    finally:
+        _serving.pop(id(table), None)
