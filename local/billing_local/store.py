@@ -527,6 +527,7 @@ class StoreApp:
         self.rules = rules if rules is not None else strict.Rules()
         self.indexes = gsi.Indexes(self.rules.index_lag_ms)
         self.refused = {"iam": 0, "limits": 0, "timeouts": 0}
+        self.checked: dict[str, int] = {}  # function → calls checked against its policy
         self.dynamodb_lock = threading.Lock()
         self.s3_lock = threading.Lock()
         self.tokens: dict[str, tuple[str, float]] = {}  # ClientRequestToken → (request digest, when)
@@ -603,6 +604,7 @@ class StoreApp:
             self.refused["timeouts"] += 1
             return invocation_ended(caller[0])
         if caller is not None and self.rules.iam:
+            self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
             denied = iam.first_denied(caller[0], strict.dynamodb_checks(operation, request, region, self._hash_attr(region)), region)
             if denied is not None:
                 self.refused["iam"] += 1
@@ -685,6 +687,7 @@ class StoreApp:
             return s3_denied(f"the invocation of {caller[0]} ended at its function's Timeout: Lambda stopped it", "InvocationEnded")
         if not self.rules.iam:
             return None
+        self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
         parts = environ.get("PATH_INFO", "").lstrip("/").split("/", 1)
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         check = strict.s3_check(environ["REQUEST_METHOD"], parts[0], parts[1] if len(parts) > 1 else "", query)
@@ -754,7 +757,8 @@ class StoreApp:
                     return 400, headers, json.dumps({"message": wrong}).encode()
                 with self.dynamodb_lock:
                     self.indexes.set_lag(self.rules.index_lag_ms)
-            return 200, headers, json.dumps({**self.rules.describe(), "refused": dict(self.refused)}).encode()
+            return 200, headers, json.dumps({**self.rules.describe(), "refused": dict(self.refused),
+                                             "checked": dict(self.checked)}).encode()
         return 404, headers, b'{"message": "no such store route"}'
 
     # ------------------------------------------------ internal requests (replay, snapshot)
