@@ -25,6 +25,10 @@ from decimal import Decimal
 _serving: dict[int, list] = {}  # id(moto Table) → the candidate items of the Query being served
 
 
+def _whole_table_walked(table) -> None:
+    """Called when moto walks a whole table (a Scan; a Query the store's indexes do not serve)."""
+
+
 def _native(dynamo_value: dict):
     """A key attribute value (DynamoDB JSON) as a Python value that sorts as DynamoDB sorts it."""
     (kind, value), = dynamo_value.items()
@@ -126,7 +130,7 @@ class Indexes:
         kept = self.tables.get(id(table))
         if kept is None or kept.table is not table:
             kept = _TableIndexes(table)
-            for item in table.all_items():
+            for item in _every_item(table):
                 kept.apply(kept.table_key(item), item if self.lag_ms <= 0 else copy.deepcopy(item))
             self.tables = {key: value for key, value in self.tables.items() if value.table is not table}
             self.tables[id(table)] = kept
@@ -229,6 +233,14 @@ class Indexes:
         return picked
 
 
+def _every_item(table) -> list:
+    """The table's items, without counting as a walk (building an index reads them once)."""
+    items = []
+    for partition in table.items.values():
+        items.extend(partition.values() if table.range_key_attr else [partition])
+    return items
+
+
 def _bounds(partition: _Partition, condition) -> tuple[int, int]:
     """[low, high) of the partition's positions whose index range value meets the condition."""
     ranges = partition.ranges
@@ -270,7 +282,10 @@ def moto_reads_the_index():
 
     def all_items(self):
         served = _serving.get(id(self))
-        return list(served) if served is not None else original(self)
+        if served is not None:
+            return list(served)
+        _whole_table_walked(self)
+        return original(self)
 
     Table.all_items = all_items
     try:
