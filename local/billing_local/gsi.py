@@ -29,6 +29,38 @@ def _whole_table_walked(table) -> None:
     """Called when moto walks a whole table (a Scan; a Query the store's indexes do not serve)."""
 
 
+def moto_table(region: str, name: str):
+    """moto's Table object named `name` (None: no such table)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(name)
+
+
+def written_keys(operation: str, request: dict) -> dict[str, list[dict]]:
+    """Table name → the items (as keys or whole items) a write request may change."""
+    found: dict[str, list[dict]] = {}
+
+    def add(table: str | None, key) -> None:
+        if table and isinstance(key, dict):
+            found.setdefault(table, []).append(key)
+
+    if operation == "PutItem":
+        add(request.get("TableName"), request.get("Item"))
+    elif operation in ("UpdateItem", "DeleteItem"):
+        add(request.get("TableName"), request.get("Key"))
+    elif operation == "BatchWriteItem":
+        for table, writes in (request.get("RequestItems") or {}).items():
+            for write in writes or []:
+                add(table, (write.get("PutRequest") or {}).get("Item") or (write.get("DeleteRequest") or {}).get("Key"))
+    elif operation == "TransactWriteItems":
+        for entry in request.get("TransactItems") or []:
+            for kind, body in entry.items():
+                if kind in ("Put", "Update", "Delete") and isinstance(body, dict):
+                    add(body.get("TableName"), body.get("Item") if kind == "Put" else body.get("Key"))
+    return found
+
+
 def _native(dynamo_value: dict):
     """A key attribute value (DynamoDB JSON) as a Python value that sorts as DynamoDB sorts it."""
     (kind, value), = dynamo_value.items()

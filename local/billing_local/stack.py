@@ -298,7 +298,6 @@ class LocalStack:
             "bucket": BUCKET,
             "data": str(self.data) if self.data is not None else None,
             "faults": {kind: share for kind, share in self.faults.rates.items() if share},
-            "strict": self.rules.describe(),
             "tenants": self.tenants,
         }
         self._write_state()
@@ -363,7 +362,7 @@ def _write_private(path: Path, value) -> None:
     os.replace(temporary, path)
 
 
-def banner(description: dict, state: Path, seconds: float) -> str:
+def banner(description: dict, state: Path, seconds: float, rules=None) -> str:
     api = description["api_url"]
     lines = [
         "",
@@ -380,10 +379,10 @@ def banner(description: dict, state: Path, seconds: float) -> str:
     if description["faults"]:
         lines.append("  faults       " + ", ".join(f"{kind}={share}" for kind, share in description["faults"].items())
                      + "   (a share of DynamoDB requests fail as DynamoDB can)")
-    rules = description.get("strict") or {}
-    off = [name for name in ("iam", "limits", "timeouts") if not rules.get(name, True)]
-    lines.append(f"  strict       as AWS: IAM per function, limits, Lambda timeouts, index lag {rules.get('index_lag_ms', 0)} ms"
-                 + (f"   (off: {', '.join(off)})" if off else ""))
+    if rules is not None:
+        off = [name for name in ("iam", "limits", "timeouts") if not getattr(rules, name)]
+        lines.append(f"  strict       as AWS: IAM per function, limits, Lambda timeouts, index lag {rules.index_lag_ms} ms"
+                     + (f"   (off: {', '.join(off)})" if off else ""))
     for tenant in description["tenants"]:
         lines.append(f"  tenant {tenant['tenant_id']} ({tenant['name']})")
         for role, token in tenant["tokens"].items():
@@ -447,7 +446,7 @@ def main(argv=None) -> int:
         stack = LocalStack(args.host, args.port, args.aws_port, args.state, seed=not args.no_seed,
                            data=None if args.in_memory else args.data, fresh=args.fresh, faults=faults, rules=rules)
         description = stack.start()
-        print(banner(description, args.state, time.monotonic() - began), flush=True)
+        print(banner(description, args.state, time.monotonic() - began, stack.rules), flush=True)
         while True:
             signal.pause()
     except _Stop:

@@ -34,8 +34,15 @@ WSGI layer that makes them behave as AWS does where moto alone does not. The one
   requests (tables, TTL) never fail. GET/PUT `<endpoint>/_store/faults` reads the counters and
   turns injection on and off or sets its shares: `{"enabled": true, "rates": {"lost": 0.1}}`
   (the race tests set up their data with it off).
+- **As strict as AWS** (on unless switched off; billing_local.strict): each function's IAM policy
+  from template.yaml for the calls its invocations make (billing_local.identity, iam), DynamoDB's
+  item, transaction and batch limits, no call from an invocation past its Lambda timeout, and
+  global secondary indexes kept by the store itself beside each table (billing_local.gsi), `lag`
+  ms behind it, answering index queries without walking the table. GET/PUT `/_store/strict`:
+  `{"iam": false, "limits": true, "timeouts": true, "index_lag_ms": 0}`.
 
     python -m billing_local.store [--port 0] [--data DIR | --in-memory] [--fresh] [--faults SPEC]
+                                  [--index-lag MS] [--no-iam] [--no-limits] [--no-timeouts]
 
 prints the endpoint URL and serves until SIGINT/SIGTERM (the bench runs it as a child process).
 """
@@ -154,38 +161,6 @@ def s3_denied(message: str, code: str = "AccessDenied") -> tuple[int, dict, byte
     body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
             f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>").encode()
     return 403, {"Content-Type": "application/xml", "x-amz-request-id": request_id}, body
-
-
-def _moto_table(region: str, name: str):
-    """moto's Table object named `name` (None: no such table)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
-    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(name)
-
-
-def _written_keys(operation: str, request: dict) -> dict[str, list[dict]]:
-    """Table name → the items (as keys or whole items) a write request may change."""
-    found: dict[str, list[dict]] = {}
-
-    def add(table: str | None, key) -> None:
-        if table and isinstance(key, dict):
-            found.setdefault(table, []).append(key)
-
-    if operation == "PutItem":
-        add(request.get("TableName"), request.get("Item"))
-    elif operation in ("UpdateItem", "DeleteItem"):
-        add(request.get("TableName"), request.get("Key"))
-    elif operation == "BatchWriteItem":
-        for table, writes in (request.get("RequestItems") or {}).items():
-            for write in writes or []:
-                add(table, (write.get("PutRequest") or {}).get("Item") or (write.get("DeleteRequest") or {}).get("Key"))
-    elif operation == "TransactWriteItems":
-        for entry in request.get("TransactItems") or []:
-            for kind, body in entry.items():
-                if kind in ("Put", "Update", "Delete") and isinstance(body, dict):
-                    add(body.get("TableName"), body.get("Item") if kind == "Put" else body.get("Key"))
-    return found
 
 
 # ---------------------------------------------------------------- fault injection
@@ -621,7 +596,7 @@ class StoreApp:
 
     def _hash_attr(self, region: str):
         def hash_attr_of(table_name: str, index_name: str | None) -> str | None:
-            table = _moto_table(region, table_name)
+            table = gsi.moto_table(region, table_name)
             if table is None:
                 return None
             if index_name is None:
@@ -633,10 +608,10 @@ class StoreApp:
     def _apply(self, environ, operation: str, request: dict, region: str):
         """moto applies the request (under the lock); the store's indexes follow what it wrote, and
         an index Query is answered from them."""
-        written = _written_keys(operation, request) if operation not in READS else {}
-        tables = {name: _moto_table(region, name) for name in written}
+        written = gsi.written_keys(operation, request) if operation not in READS else {}
+        tables = {name: gsi.moto_table(region, name) for name in written}
         self.indexes.before_write([t for t in tables.values() if t is not None])
-        table = _moto_table(region, request.get("TableName", "")) if operation == "Query" and request.get("IndexName") else None
+        table = gsi.moto_table(region, request.get("TableName", "")) if operation == "Query" and request.get("IndexName") else None
         candidates = None
         if table is not None:
             from moto.dynamodb.models import table as moto_table
