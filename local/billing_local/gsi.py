@@ -16,7 +16,6 @@ key (see `serving`)."""
 import base64
 import bisect
 import copy
-import threading
 import time
 from collections import deque
 from contextlib import contextmanager
@@ -138,14 +137,33 @@ class _TableIndexes:
     def __init__(self, table):
         self.table = table
         self.indexes = {index.name: _Index(table, index) for index in table.global_indexes}
+        # table keys whose index entries are moto's live Item (moto updates an item in place):
+        # copied just before a write changes them, so a lagging index keeps the state it had
+        self.live: set[tuple] = set()
 
-    def table_key(self, item) -> tuple:
-        return (_item_native(item, self.table.hash_key_attr),
-                _item_native(item, self.table.range_key_attr) if self.table.range_key_attr else "")
+    def table_key(self, key) -> tuple:
+        """(hash, range) of an item (moto Item) or a key / item in DynamoDB JSON."""
+        hash_attr, range_attr = self.table.hash_key_attr, self.table.range_key_attr
+        if isinstance(key, dict):
+            return _native(key[hash_attr]), (_native(key[range_attr]) if range_attr else "")
+        return _item_native(key, hash_attr), (_item_native(key, range_attr) if range_attr else "")
 
-    def apply(self, table_key: tuple, item) -> None:
+    def current(self, key: dict):
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        range_attr = self.table.range_key_attr
+        try:
+            return self.table.get_item(DynamoType(key[self.table.hash_key_attr]), DynamoType(key[range_attr]) if range_attr else None)
+        except Exception:
+            return None
+
+    def apply(self, table_key: tuple, item, live: bool) -> None:
         for index in self.indexes.values():
             index.put(table_key, item)
+        if live:
+            self.live.add(table_key)
+        else:
+            self.live.discard(table_key)
 
 
 class Indexes:
@@ -156,14 +174,13 @@ class Indexes:
         self.lag_ms = int(lag_ms)
         self.tables: dict[int, _TableIndexes] = {}  # id(moto Table) → its indexes
         self.pending: deque = deque()  # (visible at, moto Table, table key, item or None)
-        self.lock = threading.Lock()
 
     def _of(self, table) -> _TableIndexes:
         kept = self.tables.get(id(table))
         if kept is None or kept.table is not table:
             kept = _TableIndexes(table)
             for item in _every_item(table):
-                kept.apply(kept.table_key(item), item if self.lag_ms <= 0 else copy.deepcopy(item))
+                kept.apply(kept.table_key(item), item, live=True)
             self.tables = {key: value for key, value in self.tables.items() if value.table is not table}
             self.tables[id(table)] = kept
         return kept
@@ -173,31 +190,33 @@ class Indexes:
         self.tables = {key: kept for key, kept in self.tables.items() if kept.table.name != table_name}
         self.pending = deque(entry for entry in self.pending if entry[1].name != table_name)
 
-    def before_write(self, tables) -> None:
-        """Called before a write is applied: an index first built now is built without it."""
-        for table in tables:
-            if table.global_indexes:
-                self._of(table)
+    def before_write(self, writes) -> None:
+        """Called before a write is applied, with (moto Table, keys it may change) pairs: an index
+        first built now is built without the write, and (with a lag) an entry still showing moto's
+        live item is pinned to a copy of it, the state the index keeps showing until the lag passes."""
+        for table, keys in writes:
+            if not table.global_indexes:
+                continue
+            kept = self._of(table)
+            if self.lag_ms <= 0:
+                continue
+            for key in keys:
+                table_key = kept.table_key(key)
+                if table_key in kept.live:
+                    item = kept.current(key)
+                    kept.apply(table_key, copy.deepcopy(item) if item is not None else None, live=False)
 
     def written(self, table, keys) -> None:
         """The items at `keys` ({attr: DynamoDB JSON}) of `table` changed: their state now becomes
         visible in the indexes `lag_ms` from now."""
         if not table.global_indexes:
             return
-        from moto.dynamodb.models.dynamo_type import DynamoType
-
         kept = self._of(table)
         visible = time.monotonic() + self.lag_ms / 1000
         for key in keys:
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            try:
-                item = table.get_item(hash_value, range_value)
-            except Exception:
-                continue
-            table_key = (_native(key[table.hash_key_attr]), _native(key[table.range_key_attr]) if table.range_key_attr else "")
+            item, table_key = kept.current(key), kept.table_key(key)
             if self.lag_ms <= 0:
-                kept.apply(table_key, item)
+                kept.apply(table_key, item, live=True)
             else:
                 self.pending.append((visible, table, table_key, copy.deepcopy(item) if item is not None else None))
         self._catch_up()
@@ -208,7 +227,7 @@ class Indexes:
             _, table, table_key, item = self.pending.popleft()
             kept = self.tables.get(id(table))
             if kept is not None and kept.table is table:
-                kept.apply(table_key, item)
+                kept.apply(table_key, item, live=False)
 
     def set_lag(self, lag_ms: int) -> None:
         """A new lag: writes already waiting keep the time they were to be seen at (0: seen at once)."""

@@ -610,7 +610,7 @@ class StoreApp:
         an index Query is answered from them."""
         written = gsi.written_keys(operation, request) if operation not in READS else {}
         tables = {name: gsi.moto_table(region, name) for name in written}
-        self.indexes.before_write([t for t in tables.values() if t is not None])
+        self.indexes.before_write([(tables[name], keys) for name, keys in written.items() if tables[name] is not None])
         table = gsi.moto_table(region, request.get("TableName", "")) if operation == "Query" and request.get("IndexName") else None
         candidates = None
         if table is not None:
