@@ -231,7 +231,10 @@ def test_index_queries_answer_as_dynamodb_pages_them_without_walking_the_table(a
     projected = by_gsi1(db, "T#a#G", ProjectionExpression="SK, #k", ExpressionAttributeNames={"#k": "kind"}, Limit=1)
     assert set(projected["Items"][0]) == {"SK", "kind"}
     assert by_gsi1(db, "T#a#G", Select="COUNT")["Count"] == 60
-    assert walks == []  # every page came from the store's index, none from a walk of the table
+    own = db.query(TableName=TABLE, KeyConditionExpression="PK = :p AND begins_with(SK, :s)", Limit=5,
+                   ExpressionAttributeValues={":p": {"S": "T#a"}, ":s": {"S": "S#01"}})
+    assert [i["SK"]["S"] for i in own["Items"]] == [f"S#01{n}" for n in range(5)]  # the table's own partition
+    assert walks == []  # every page came from the store's index or the asked partition, none from a walk of the table
 
 
 def test_an_index_page_ends_at_one_megabyte(aws, db):

@@ -292,6 +292,24 @@ def _every_item(table) -> list:
     return items
 
 
+def table_partition(table, request: dict) -> list | None:
+    """For a Query on the table itself: the items of the partition its key condition names (moto
+    would walk the whole table to find them). None: moto answers alone."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.parsing.key_condition_expression import parse_expression
+
+    if not request.get("KeyConditionExpression") or not table.range_key_attr:
+        return None
+    schema = [{"AttributeName": table.hash_key_attr, "KeyType": "HASH"}, {"AttributeName": table.range_key_attr, "KeyType": "RANGE"}]
+    try:
+        hashes, _, _ = parse_expression(request["KeyConditionExpression"], request.get("ExpressionAttributeValues") or {},
+                                        request.get("ExpressionAttributeNames") or {}, schema)
+        partition = table.items.get(DynamoType(hashes[0][1]))
+    except Exception:
+        return []  # moto parses it again and answers its ValidationException
+    return list(partition.values()) if partition else []
+
+
 def _bounds(partition: _Partition, condition) -> tuple[int, int]:
     """[low, high) of the partition's positions whose index range value meets the condition."""
     ranges = partition.ranges

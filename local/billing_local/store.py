@@ -611,12 +611,14 @@ class StoreApp:
         written = gsi.written_keys(operation, request) if operation not in READS else {}
         tables = {name: gsi.moto_table(region, name) for name in written}
         self.indexes.before_write([(tables[name], keys) for name, keys in written.items() if tables[name] is not None])
-        table = gsi.moto_table(region, request.get("TableName", "")) if operation == "Query" and request.get("IndexName") else None
+        table = gsi.moto_table(region, request.get("TableName", "")) if operation == "Query" else None
         candidates = None
-        if table is not None:
+        if table is not None and request.get("IndexName"):
             from moto.dynamodb.models import table as moto_table
 
             candidates = self.indexes.candidates(table, request["IndexName"], request, moto_table.RESULT_SIZE_LIMIT)
+        elif table is not None:
+            candidates = gsi.table_partition(table, request)
         if candidates is not None:
             with gsi.serving(table, candidates):
                 status, headers, body = self._call_moto(environ)
