@@ -194,6 +194,21 @@ def test_the_lag_switches_at_run_time(aws, db):
     assert len(by_gsi1(db, "T#a#G")["Items"]) == 1
 
 
+@pytest.mark.parametrize("lag_ms", [0, 100])
+def test_a_cancelled_transaction_leaves_the_index_as_the_table_is(aws, db, lag_ms):
+    set_rules(aws, index_lag_ms=lag_ms)
+    db.put_item(TableName=TABLE, Item=item("T#a", "S#1", GSI1PK="T#a#open", GSI1SK="1"))
+    time.sleep(lag_ms / 1000 + 0.05)
+    lock = {"Update": {"TableName": TABLE, "Key": item("T#a", "S#1"), "UpdateExpression": "SET GSI1PK = :l",
+                       "ExpressionAttributeValues": {":l": {"S": "T#a#locked"}}}}
+    missing = {"ConditionCheck": {"TableName": TABLE, "Key": item("T#a", "S#2"), "ConditionExpression": "attribute_exists(PK)"}}
+    refused = error_of(lambda: db.transact_write_items(TransactItems=[lock, missing]))
+    assert [r["Code"] for r in refused["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
+    time.sleep(lag_ms / 1000 + 0.05)
+    assert [i["GSI1PK"]["S"] for i in by_gsi1(db, "T#a#open")["Items"]] == ["T#a#open"]
+    assert by_gsi1(db, "T#a#locked")["Items"] == []
+
+
 def test_index_queries_answer_as_dynamodb_pages_them_without_walking_the_table(aws, db, monkeypatch):
     set_rules(aws, index_lag_ms=0)
     walks = []

@@ -221,6 +221,18 @@ class Indexes:
                 self.pending.append((visible, table, table_key, copy.deepcopy(item) if item is not None else None))
         self._catch_up()
 
+    def refused(self, table, keys) -> None:
+        """A write that touched `keys` was refused (a cancelled transaction): moto has put copies of
+        the items back in its table, while the mutated originals may be what an index entry holds
+        (lag 0): those entries follow the table's items again."""
+        if not table.global_indexes:
+            return
+        kept = self._of(table)
+        for key in keys:
+            table_key = kept.table_key(key)
+            if table_key in kept.live:
+                kept.apply(table_key, kept.current(key), live=True)
+
     def _catch_up(self) -> None:
         now = time.monotonic()
         while self.pending and (self.pending[0][0] <= now or self.lag_ms <= 0):

@@ -626,11 +626,10 @@ class StoreApp:
             status, headers, body = self._call_moto(environ)
         if operation in SCHEMA:
             self.indexes.forget(request.get("TableName", ""))
-        if status == 200:
-            for name, keys in written.items():
-                if tables.get(name) is not None:
-                    self.indexes.written(tables[name], keys)
-        elif operation == "TransactWriteItems" and self.rules.limits and b"Item size" in body and b"ValidationException" in body:
+        for name, keys in written.items():
+            if tables.get(name) is not None:
+                (self.indexes.written if status == 200 else self.indexes.refused)(tables[name], keys)
+        if status != 200 and operation == "TransactWriteItems" and self.rules.limits and b"Item size" in body and b"ValidationException" in body:
             # moto refuses an item grown too large inside a transaction with a bare ValidationException;
             # DynamoDB cancels the transaction, naming the action (reason ValidationError)
             actions = request.get("TransactItems") or []
