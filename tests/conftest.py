@@ -1,8 +1,11 @@
 """Tests see what Lambda sees: fake credentials and Powertools settings before anything imports
-boto3 or Powertools, the layer on sys.path, and moto's mock active before any client is made."""
+boto3 or Powertools, the layer on sys.path, and the embedded store `make run` runs (in memory,
+over loopback, as strict as AWS: each function's IAM policy, item and batch limits, Lambda
+timeouts, indexes STRICT_INDEX_LAG_MS behind the table, 200 by default) before any client is made."""
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,29 +27,52 @@ sys.path.insert(0, str(ROOT / "layers" / "billing_core"))  # as Lambda mounts th
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
 from billing_core import tenants  # noqa: E402
 from billing_core.dal import models  # noqa: E402
 from billing_local import template  # noqa: E402
 from billing_local.gateway import Gateway  # noqa: E402
+from billing_local.store import EmbeddedStore  # noqa: E402
+from billing_local.strict import Rules  # noqa: E402
 
+
+def strict_rules() -> Rules:
+    return Rules(index_lag_ms=int(os.environ.get("STRICT_INDEX_LAG_MS", "200")))
+
+
+@contextmanager
+def strict_store(table: bool = True):
+    """The embedded store (in memory) on a free loopback port, this process's AWS clients pointed
+    at it; with the template's table and bucket (`table=False`: the bucket only)."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+
+    store = EmbeddedStore(0, None, rules=strict_rules())
+    os.environ["AWS_ENDPOINT_URL"] = store.start()
+    models.reset()
+    try:
+        if table:
+            template.create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
+        template.create_bucket(boto3.client("s3"), os.environ["EXPORTS_BUCKET"])
+        yield store
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        models.reset()
+        store.stop()
+        dynamodb_backends.reset()  # moto's backends live in this process: the next store starts empty
+        s3_backends.reset()
 
 
 @pytest.fixture
 def aws():
-    """An empty table and bucket, made from template.yaml, in moto."""
-    with mock_aws():
-        models.reset()
-        template.create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
-        template.create_bucket(boto3.client("s3"), os.environ["EXPORTS_BUCKET"])
-        yield
-        models.reset()
+    """An empty table and bucket, made from template.yaml, in the strict embedded store."""
+    with strict_store() as store:
+        yield store
 
 
 @pytest.fixture(scope="session")
 def gateway():
-    return Gateway()
+    return Gateway(strict_rules())
 
 
 class Client:

@@ -166,3 +166,27 @@ def test_a_second_store_on_the_same_data_is_refused(store, tmp_path):
         assert "in use by another running stack" in second.stderr and "Traceback" not in second.stderr
     finally:
         first.stop()
+
+
+def test_the_strict_rules_are_set_from_the_command_line_and_an_index_survives_a_restart(tmp_path):
+    first = StoreProcess(tmp_path / "data", "--index-lag", "0", "--no-iam")
+    with urllib.request.urlopen(f"{first.url}/_store/strict", timeout=10) as answer:
+        rules = json.loads(answer.read())
+    assert (rules["index_lag_ms"], rules["iam"], rules["limits"], rules["timeouts"]) == (0, False, True, True)
+    client = first.client()
+    client.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                              {"AttributeName": "g", "AttributeType": "S"}],
+                        GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                                 "Projection": {"ProjectionType": "ALL"}}], BillingMode="PAY_PER_REQUEST")
+    client.put_item(TableName=TABLE, Item={"pk": {"S": "kept"}, "g": {"S": "group"}})
+    first.process.kill()  # a crash: the journal only
+    first.process.wait()
+    second = StoreProcess(tmp_path / "data")  # the defaults: strict, 200 ms of lag
+    try:
+        client = second.client()
+        found = client.query(TableName=TABLE, IndexName="by-g", KeyConditionExpression="g = :g",
+                             ExpressionAttributeValues={":g": {"S": "group"}})["Items"]
+        assert [item["pk"]["S"] for item in found] == ["kept"]  # the index is rebuilt from the restored table
+    finally:
+        second.stop()

@@ -1,18 +1,30 @@
 """An in-process API Gateway (HTTP API, payload 2.0): matches a request to a route of
 template.yaml, runs the template's authorizer (401 without running it when the identity source
 header is missing, as API Gateway does; its result cache is not imitated: a revocation is seen at
-once), and calls the route's function with the event API Gateway would send. Used by the local stack and by the tests, so both run what is deployed."""
+once), and calls the route's function with the event API Gateway would send. Used by the local stack and by the tests, so both run what is deployed.
+
+Each invocation runs as Lambda runs it: as its own function (billing_local.identity names it to
+the embedded store, which checks its calls against that function's IAM policy) and under its
+function's `Timeout` from the template. An invocation still running at its timeout is cut off:
+the gateway answers as API Gateway answers a function that timed out (HTTP API: 500
+`{"message": "Internal Server Error"}`; 503 `{"message": "Service Unavailable"}` when the API's
+own 30 s integration timeout comes first), and the store refuses every later call of that
+invocation (Python cannot kill the thread; Lambda would have frozen it)."""
 import base64
+import contextvars
 import importlib.util
 import json
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote
 
-from . import template
+from . import identity, template
+
+INTEGRATION_TIMEOUT_SECONDS = 30.0  # an HTTP API waits at most this long for its integration
 
 
 @lru_cache(maxsize=None)
@@ -33,7 +45,7 @@ class LambdaContext:
 
     function_name: str
     memory_limit_in_mb: int
-    timeout_seconds: int
+    timeout_seconds: float
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     started: float = field(default_factory=time.monotonic)
@@ -49,7 +61,7 @@ class LambdaContext:
     def of(cls, logical_id: str) -> "LambdaContext":
         props, defaults = template.functions()[logical_id]["Properties"], template.function_globals()
         return cls(logical_id, int(props.get("MemorySize", defaults.get("MemorySize", 128))),
-                   int(props.get("Timeout", defaults.get("Timeout", 3))))
+                   float(props.get("Timeout", defaults.get("Timeout", 3))))
 
 
 def function_handler(logical_id: str):
@@ -57,12 +69,82 @@ def function_handler(logical_id: str):
     return load_handler(str(template.ROOT / props["CodeUri"]), props["Handler"])
 
 
+class TimedOut(Exception):
+    """An invocation still running at its function's Timeout (or at the API's integration timeout)."""
+
+    def __init__(self, function: str, seconds: float, integration: bool):
+        super().__init__(f"{function} timed out after {seconds:.2f} seconds")
+        self.function, self.integration = function, integration
+
+
+def invoke_function(function: str, handler, event, *, timeouts: bool = True, timeout: float | None = None):
+    """Runs `handler(event, context)` as one invocation of `function`: its calls are marked as
+    that function's, and (timeouts on) it is cut off at the function's Timeout (TimedOut)."""
+    context = LambdaContext.of(function)
+    if timeout is not None:
+        context.timeout_seconds = timeout
+    if not timeouts:
+        with identity.invocation(function, float("inf")):
+            return handler(event, context)
+    outcome = {}
+
+    def run():
+        try:
+            with identity.invocation(function, context.timeout_seconds):
+                outcome["answer"] = handler(event, context)
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name=f"lambda-{function}", daemon=True)
+    thread.start()
+    waited = min(context.timeout_seconds, INTEGRATION_TIMEOUT_SECONDS)
+    thread.join(waited)
+    if thread.is_alive():
+        raise TimedOut(function, waited, integration=context.timeout_seconds > INTEGRATION_TIMEOUT_SECONDS)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["answer"]
+
+
+def _jobs_run_as_worker() -> None:
+    """The local job runner (a thread a handler starts where AWS sends an SQS message) runs as the
+    job worker function would: under its identity and Timeout."""
+    try:
+        from billing_core import jobs
+    except ImportError:
+        return
+    worker = next((name for name, f in template.functions().items()
+                   if any(e.get("Type") == "SQS" for e in (f["Properties"].get("Events") or {}).values())), None)
+    runner = getattr(jobs, "_run_in_thread", None)
+    if worker is None or runner is None or getattr(runner, "local_lambda", False):
+        return
+    wrapped = identity.run_as(worker, LambdaContext.of(worker).timeout_seconds, runner)
+    wrapped.local_lambda = True
+    jobs._run_in_thread = wrapped
+
+
 class Gateway:
-    def __init__(self):
+    def __init__(self, rules=None):
+        """`rules`: the embedded store's billing_local.strict.Rules, shared so that switching its
+        timeouts at run time switches the cut-off here too (None: on)."""
+        self.rules = rules
         self.routes = template.routes()
         self.authorizer_id = template.authorizer_function()
         self.authorizer = function_handler(self.authorizer_id)
         self.identity_headers = template.authorizer_identity_headers()
+        self.timeout_overrides: dict[str, float] = {}  # function → seconds (tests of the cut-off)
+        identity.install()
+        _jobs_run_as_worker()
+
+    @property
+    def timeouts(self) -> bool:
+        return self.rules is None or self.rules.timeouts
+
+    def run(self, function: str, handler, event):
+        return invoke_function(function, handler, event, timeouts=self.timeouts, timeout=self.timeout_overrides.get(function))
+
+    def handler_of(self, route):
+        return load_handler(str(route.code_dir), route.handler)
 
     def match(self, method: str, path: str):
         allowed = False
@@ -115,12 +197,16 @@ class Gateway:
         if any(not event["headers"].get(name) for name in self.identity_headers):
             return 401, {"content-type": "application/json"}, json.dumps({"message": "Unauthorized"})
         try:
-            verdict = self.authorizer({**event, "type": "REQUEST"}, LambdaContext.of(self.authorizer_id))
-        except Exception:  # API Gateway answers 500 when its authorizer fails (and caches nothing)
+            verdict = self.run(self.authorizer_id, self.authorizer, {**event, "type": "REQUEST"})
+        except Exception:  # API Gateway answers 500 when its authorizer fails or times out (and caches nothing)
             return 500, {"content-type": "application/json"}, json.dumps({"message": "Internal Server Error"})
         if not verdict.get("isAuthorized"):
             return 403, {"content-type": "application/json"}, json.dumps({"message": "Forbidden"})
         event["requestContext"]["authorizer"] = {"lambda": verdict.get("context") or {}}
-        handler = load_handler(str(route.code_dir), route.handler)
-        answer = handler(event, LambdaContext.of(route.function))
+        try:
+            answer = self.run(route.function, self.handler_of(route), event)
+        except TimedOut as timed_out:
+            if timed_out.integration:
+                return 503, {"content-type": "application/json"}, json.dumps({"message": "Service Unavailable"})
+            return 500, {"content-type": "application/json"}, json.dumps({"message": "Internal Server Error"})
         return answer["statusCode"], answer.get("headers") or {}, answer.get("body") or ""

@@ -6,6 +6,7 @@ template's authorizer and handler functions (billing_local.gateway).
     python -m billing_local.stack [--host 127.0.0.1] [--port 3000] [--aws-port 0]
                                   [--state .local/stack.json] [--data .local/data] [--fresh]
                                   [--no-seed] [--faults conflict=0.1,throttle=0.05,...] [--fault-seed N]
+                                  [--index-lag MS] [--no-iam] [--no-limits] [--no-timeouts]
 
 Port 0 picks a free port. The data directory keeps every answered write across a restart or a
 crash (--fresh erases it first); the demo tenants are seeded only into a new store, and their
@@ -13,7 +14,10 @@ tokens are kept beside the data, so a restart answers the same tokens. `.local/s
 written (atomically) only once everything is up: {"api_url", "aws_endpoint_url", "table",
 "bucket", "data", "faults", "tenants": [{"tenant_id", "name", "tokens"}]}. --faults makes the
 embedded DynamoDB fail a share of requests as DynamoDB can (billing_local.store), from the moment
-the stack is ready. SIGINT / SIGTERM stop both servers and exit 0."""
+the stack is ready. The store and gateway are as strict as AWS (billing_local.strict: each
+function's IAM policy, item / transaction / batch limits, each function's Timeout, global secondary
+indexes --index-lag ms behind the table); each rule can be switched off. SIGINT / SIGTERM stop
+both servers and exit 0."""
 import argparse
 import json
 import logging
@@ -306,13 +310,15 @@ class LocalStack:
     """Both servers, the table and bucket, the demo data; start() then stop()."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0, state: Path = DEFAULT_STATE,
-                 seed: bool = True, data: Path | None = DEFAULT_DATA, fresh: bool = False, faults=None):
+                 seed: bool = True, data: Path | None = DEFAULT_DATA, fresh: bool = False, faults=None, rules=None):
         from .store import Faults
+        from .strict import Rules
 
         self.address = loopback_address(host)
         self.port, self.aws_port, self.state, self.seed = port, aws_port, Path(state), seed
         self.data, self.fresh = (Path(data) if data is not None else None), fresh
         self.faults = faults or Faults()
+        self.rules = rules if rules is not None else Rules()
         self.store = None
         self.api: LocalApi | None = None
         self.api_thread: threading.Thread | None = None
@@ -337,7 +343,7 @@ class LocalStack:
             template.create_table(dynamodb, TABLE)
         if BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
             template.create_bucket(s3, BUCKET)
-        gateway = Gateway()
+        gateway = Gateway(self.rules)
         for route in gateway.routes:  # import every function now, not concurrently on first requests
             load_handler(str(route.code_dir), route.handler)
         try:
@@ -363,7 +369,7 @@ class LocalStack:
     def _start_store(self) -> None:
         from .store import EmbeddedStore, StoreError
 
-        self.store = EmbeddedStore(self.aws_port, self.data, fresh=self.fresh, faults=self.faults)
+        self.store = EmbeddedStore(self.aws_port, self.data, fresh=self.fresh, faults=self.faults, rules=self.rules)
         try:
             self.aws_endpoint_url = self.store.start()
         except StoreError as error:
@@ -419,7 +425,7 @@ def _write_private(path: Path, value) -> None:
     os.replace(temporary, path)
 
 
-def banner(description: dict, state: Path, seconds: float) -> str:
+def banner(description: dict, state: Path, seconds: float, rules=None) -> str:
     api = description["api_url"]
     lines = [
         "",
@@ -436,6 +442,10 @@ def banner(description: dict, state: Path, seconds: float) -> str:
     if description["faults"]:
         lines.append("  faults       " + ", ".join(f"{kind}={share}" for kind, share in description["faults"].items())
                      + "   (a share of DynamoDB requests fail as DynamoDB can)")
+    if rules is not None:
+        off = [name for name in ("iam", "limits", "timeouts") if not getattr(rules, name)]
+        lines.append(f"  strict       as AWS: IAM per function, limits, Lambda timeouts, index lag {rules.index_lag_ms} ms"
+                     + (f"   (off: {', '.join(off)})" if off else ""))
     for tenant in description["tenants"]:
         lines.append(f"  tenant {tenant['tenant_id']} ({tenant['name']})")
         for role, token in tenant["tokens"].items():
@@ -460,6 +470,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--faults", metavar="KIND=SHARE,...",
                         help="fail a share of DynamoDB requests: conflict, throughput, throttle, error500, lost (e.g. conflict=0.1,lost=0.02)")
     parser.add_argument("--fault-seed", type=int, help="seed of the fault draws (default: random)")
+    from .strict import add_arguments
+
+    add_arguments(parser)
     args = parser.parse_args(argv)
     for name in ("port", "aws_port"):
         if not 0 <= getattr(args, name) <= 65535:
@@ -487,10 +500,16 @@ def main(argv=None) -> int:
             faults = Faults.parse(args.faults, args.fault_seed)
         except StoreError as error:
             raise StackError(str(error)) from None
+        from .strict import from_arguments
+
+        try:
+            rules = from_arguments(args)
+        except ValueError as error:
+            raise StackError(str(error)) from None
         stack = LocalStack(args.host, args.port, args.aws_port, args.state, seed=not args.no_seed,
-                           data=None if args.in_memory else args.data, fresh=args.fresh, faults=faults)
+                           data=None if args.in_memory else args.data, fresh=args.fresh, faults=faults, rules=rules)
         description = stack.start()
-        print(banner(description, args.state, time.monotonic() - began), flush=True)
+        print(banner(description, args.state, time.monotonic() - began, stack.rules), flush=True)
         while True:
             signal.pause()
     except _Stop:

@@ -34,8 +34,15 @@ WSGI layer that makes them behave as AWS does where moto alone does not. The one
   requests (tables, TTL) never fail. GET/PUT `<endpoint>/_store/faults` reads the counters and
   turns injection on and off or sets its shares: `{"enabled": true, "rates": {"lost": 0.1}}`
   (the race tests set up their data with it off).
+- **As strict as AWS** (on unless switched off; billing_local.strict): each function's IAM policy
+  from template.yaml for the calls its invocations make (billing_local.identity, iam), DynamoDB's
+  item, transaction and batch limits, no call from an invocation past its Lambda timeout, and
+  global secondary indexes kept by the store itself beside each table (billing_local.gsi), `lag`
+  ms behind it, answering index queries without walking the table. GET/PUT `/_store/strict`:
+  `{"iam": false, "limits": true, "timeouts": true, "index_lag_ms": 0}`.
 
     python -m billing_local.store [--port 0] [--data DIR | --in-memory] [--fresh] [--faults SPEC]
+                                  [--index-lag MS] [--no-iam] [--no-limits] [--no-timeouts]
 
 prints the endpoint URL and serves until SIGINT/SIGTERM (the bench runs it as a child process).
 """
@@ -58,6 +65,8 @@ import zlib
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs
+
+from . import gsi, iam, identity, strict
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = ROOT / ".local" / "data"
@@ -103,15 +112,7 @@ def conflict(request: dict) -> tuple[int, dict, bytes]:
     """TransactionCanceledException as DynamoDB sends it for a conflicting transaction: one
     reason per action, the first action in conflict, the others "None"."""
     actions = len(request.get("TransactItems") or []) or 1
-    reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
-    reasons += [{"Code": "None"}] * (actions - 1)
-    codes = ", ".join(r["Code"] for r in reasons)
-    body = json.dumps({
-        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-        "Message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-        "CancellationReasons": reasons,
-    }).encode()
-    return 400, _dynamodb_headers(body), body
+    return cancelled([("TransactionConflict", "Transaction is ongoing for the item")] + [None] * (actions - 1))
 
 
 def throughput_exceeded() -> tuple[int, dict, bytes]:
@@ -131,6 +132,35 @@ def internal_error() -> tuple[int, dict, bytes]:
 def parameter_mismatch() -> tuple[int, dict, bytes]:
     return _error(400, "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
                   "The request uses the same client token as a previous, but non-identical request.")
+
+
+def cancelled(reasons: list[tuple[str, str] | None]) -> tuple[int, dict, bytes]:
+    """TransactionCanceledException with one reason per action ((code, message) or None)."""
+    listed = [{"Code": r[0], "Message": r[1]} if r else {"Code": "None"} for r in reasons]
+    codes = ", ".join(r["Code"] for r in listed)
+    body = json.dumps({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+        "CancellationReasons": listed,
+    }).encode()
+    return 400, _dynamodb_headers(body), body
+
+
+def invocation_ended(function: str) -> tuple[int, dict, bytes]:
+    """The answer to a call made by an invocation past its function's Timeout. On AWS the call is
+    never made (Lambda has stopped the invocation); here the thread still runs, and every call it
+    makes is refused, with an error botocore does not retry."""
+    return _error(403, "com.amazon.coral.service#InvocationEnded",
+                  f"the invocation of {function} ended at its function's Timeout: Lambda stopped it, it makes no further call")
+
+
+def s3_denied(message: str, code: str = "AccessDenied") -> tuple[int, dict, bytes]:
+    from xml.sax.saxutils import escape
+
+    request_id = base64.b32encode(os.urandom(10)).decode()
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+            f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>").encode()
+    return 403, {"Content-Type": "application/xml", "x-amz-request-id": request_id}, body
 
 
 # ---------------------------------------------------------------- fault injection
@@ -467,8 +497,12 @@ def _read_body(environ) -> bytes:
 class StoreApp:
     """The WSGI application: moto's, with each request atomic, journaled, tokens kept, faults."""
 
-    def __init__(self, moto_app, journal: Journal | None, faults: Faults):
+    def __init__(self, moto_app, journal: Journal | None, faults: Faults, rules: strict.Rules | None = None):
         self.moto, self.journal, self.faults = moto_app, journal, faults
+        self.rules = rules if rules is not None else strict.Rules()
+        self.indexes = gsi.Indexes(self.rules.index_lag_ms)
+        self.refused = {"iam": 0, "limits": 0, "timeouts": 0}
+        self.checked: dict[str, int] = {}  # function → calls checked against its policy
         self.dynamodb_lock = threading.Lock()
         self.s3_lock = threading.Lock()
         self.tokens: dict[str, tuple[str, float]] = {}  # ClientRequestToken → (request digest, when)
@@ -482,8 +516,10 @@ class StoreApp:
         elif (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(DYNAMODB_TARGET):
             status, headers, body = self._dynamodb(environ)
         elif "/s3/" in (environ.get("HTTP_AUTHORIZATION") or "") or "X-Amz-Credential" in (environ.get("QUERY_STRING") or ""):
-            with self.s3_lock:
-                status, headers, body = self._s3(environ)
+            status, headers, body = self._s3_refusal(environ) or (None, None, None)
+            if status is None:
+                with self.s3_lock:
+                    status, headers, body = self._s3(environ)
         else:  # moto's own API (/moto-api) and anything unsigned
             status, headers, body = self._call_moto(environ)
         start_response(_status_line(status), list(headers.items()) if isinstance(headers, dict) else headers)
@@ -508,24 +544,98 @@ class StoreApp:
     def _dynamodb(self, environ):
         operation = environ["HTTP_X_AMZ_TARGET"][len(DYNAMODB_TARGET):]
         raw = _read_body(environ)
+        request = _parsed(raw)
+        region = _region_of(environ)
+        refused = self._dynamodb_refusal(environ, operation, request, region)
+        if refused is not None:
+            return refused
         fault = self.faults.draw(operation)
         if fault in ("conflict", "throughput", "throttle", "error500"):
-            return {"conflict": lambda: conflict(_parsed(raw)), "throughput": throughput_exceeded,
+            return {"conflict": lambda: conflict(request), "throughput": throughput_exceeded,
                     "throttle": throttled, "error500": internal_error}[fault]()
         with self.dynamodb_lock:
-            request = _parsed(raw) if operation == "TransactWriteItems" else None
-            token = (request or {}).get("ClientRequestToken")
+            token = request.get("ClientRequestToken") if operation == "TransactWriteItems" else None
             known = self._known_token(token, request) if token else None
-            status, headers, body = known or self._call_moto(environ)
+            if known is not None:
+                status, headers, body = known
+            else:
+                status, headers, body = self._apply(environ, operation, request, region)
             if known is None and status == 200 and operation not in READS:
                 at = time.time()
                 if token:
                     self.tokens[token] = (_digest(request), at)
                 if self.journal is not None:
-                    self.journal.append({"at": at, "dynamodb": operation, "region": _region_of(environ),
+                    self.journal.append({"at": at, "dynamodb": operation, "region": region,
                                          "body": raw.decode("utf-8")})
         if fault == "lost":
             return internal_error()
+        return status, headers, body
+
+    def _dynamodb_refusal(self, environ, operation: str, request: dict, region: str):
+        """The answer AWS gives before applying anything: a call of an ended invocation, a call its
+        function's policy does not allow, a request over a limit. None: go on."""
+        caller = identity.parse(environ.get(identity.WSGI_HEADER))
+        if caller is not None and self.rules.timeouts and time.time() > caller[1]:
+            self.refused["timeouts"] += 1
+            return invocation_ended(caller[0])
+        if caller is not None and self.rules.iam:
+            self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
+            denied = iam.first_denied(caller[0], strict.dynamodb_checks(operation, request, region, self._hash_attr(region)), region)
+            if denied is not None:
+                self.refused["iam"] += 1
+                return _error(400, "com.amazon.coral.service#AccessDeniedException", iam.denial_message(caller[0], denied))
+        if self.rules.limits:
+            refusal = strict.limit_refusal(operation, request)
+            if refusal is not None:
+                self.refused["limits"] += 1
+                kind, message, oversized = refusal
+                if kind == "cancelled":
+                    return cancelled([("ValidationError", message) if bad else None for bad in oversized])
+                return _error(400, "com.amazon.coral.validate#ValidationException", message)
+        return None
+
+    def _hash_attr(self, region: str):
+        def hash_attr_of(table_name: str, index_name: str | None) -> str | None:
+            table = gsi.moto_table(region, table_name)
+            if table is None:
+                return None
+            if index_name is None:
+                return table.hash_key_attr
+            index = next((i for i in table.indexes + table.global_indexes if i.name == index_name), None)
+            return next((k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"), None) if index else None
+        return hash_attr_of
+
+    def _apply(self, environ, operation: str, request: dict, region: str):
+        """moto applies the request (under the lock); the store's indexes follow what it wrote, and
+        an index Query is answered from them."""
+        written = gsi.written_keys(operation, request) if operation not in READS else {}
+        tables = {name: gsi.moto_table(region, name) for name in written}
+        self.indexes.before_write([(tables[name], keys) for name, keys in written.items() if tables[name] is not None])
+        table = gsi.moto_table(region, request.get("TableName", "")) if operation == "Query" else None
+        candidates = None
+        if table is not None and request.get("IndexName"):
+            from moto.dynamodb.models import table as moto_table
+
+            candidates = self.indexes.candidates(table, request["IndexName"], request, moto_table.RESULT_SIZE_LIMIT)
+        elif table is not None:
+            candidates = gsi.table_partition(table, request)
+        if candidates is not None:
+            with gsi.serving(table, candidates):
+                status, headers, body = self._call_moto(environ)
+        else:
+            status, headers, body = self._call_moto(environ)
+        if operation in SCHEMA:
+            self.indexes.forget(request.get("TableName", ""))
+        for name, keys in written.items():
+            if tables.get(name) is not None:
+                (self.indexes.written if status == 200 else self.indexes.refused)(tables[name], keys)
+        if status != 200 and operation == "TransactWriteItems" and self.rules.limits and b"Item size" in body and b"ValidationException" in body:
+            # moto refuses an item grown too large inside a transaction with a bare ValidationException;
+            # DynamoDB cancels the transaction, naming the action (reason ValidationError)
+            actions = request.get("TransactItems") or []
+            guilty = max(range(len(actions)), key=lambda i: ("Update" in actions[i], strict.item_size((actions[i].get("Put") or {}).get("Item") or {})))
+            return cancelled([("ValidationError", "Item size to update has exceeded the maximum allowed size") if i == guilty else None
+                              for i in range(len(actions))])
         return status, headers, body
 
     def _known_token(self, token: str, request: dict):
@@ -543,6 +653,24 @@ class StoreApp:
             return parameter_mismatch()
         body = b"{}"
         return 200, _dynamodb_headers(body), body
+
+    def _s3_refusal(self, environ):
+        caller = identity.parse(environ.get(identity.WSGI_HEADER))
+        if caller is None:
+            return None
+        if self.rules.timeouts and time.time() > caller[1]:
+            self.refused["timeouts"] += 1
+            return s3_denied(f"the invocation of {caller[0]} ended at its function's Timeout: Lambda stopped it", "InvocationEnded")
+        if not self.rules.iam:
+            return None
+        self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
+        parts = environ.get("PATH_INFO", "").lstrip("/").split("/", 1)
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        check = strict.s3_check(environ["REQUEST_METHOD"], parts[0], parts[1] if len(parts) > 1 else "", query)
+        if iam.allowed(caller[0], check, _region_of(environ)):
+            return None
+        self.refused["iam"] += 1
+        return s3_denied(iam.denial_message(caller[0], check))
 
     def _s3(self, environ):
         method = environ["REQUEST_METHOD"]
@@ -598,6 +726,15 @@ class StoreApp:
                 if "enabled" in wanted:
                     self.faults.enabled = bool(wanted["enabled"])
             return 200, headers, json.dumps(self.faults.describe()).encode()
+        if environ["PATH_INFO"] == "/_store/strict":
+            if environ["REQUEST_METHOD"] == "PUT":
+                wrong = self.rules.update(_parsed(_read_body(environ)))
+                if wrong is not None:
+                    return 400, headers, json.dumps({"message": wrong}).encode()
+                with self.dynamodb_lock:
+                    self.indexes.set_lag(self.rules.index_lag_ms)
+            return 200, headers, json.dumps({**self.rules.describe(), "refused": dict(self.refused),
+                                             "checked": dict(self.checked)}).encode()
         return 404, headers, b'{"message": "no such store route"}'
 
     # ------------------------------------------------ internal requests (replay, snapshot)
@@ -722,8 +859,9 @@ class EmbeddedStore:
     data across restarts and crashes (None: in memory only). start() → the endpoint URL."""
 
     def __init__(self, port: int = 0, data: Path | None = DEFAULT_DATA, *, fresh: bool = False,
-                 faults: Faults | None = None, host: str = "127.0.0.1"):
+                 faults: Faults | None = None, host: str = "127.0.0.1", rules: strict.Rules | None = None):
         self.port, self.host, self.fresh = port, host, fresh
+        self.rules = rules if rules is not None else strict.Rules()
         self.data = Path(data) if data is not None else None
         self.faults = faults or Faults()
         self.journal = Journal(self.data) if self.data is not None else None
@@ -746,7 +884,8 @@ class EmbeddedStore:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
         self._patches.enter_context(transactions_back_up_only_their_items())
         self._patches.enter_context(plain_item_answers())
-        self.app = StoreApp(DomainDispatcherApplication(create_backend_app), self.journal, self.faults)
+        self._patches.enter_context(gsi.moto_reads_the_index())
+        self.app = StoreApp(DomainDispatcherApplication(create_backend_app), self.journal, self.faults, self.rules)
         if self.journal is not None:
             self.journal.open(fresh=self.fresh)
             try:
@@ -759,7 +898,7 @@ class EmbeddedStore:
         except OSError as error:
             raise StoreError(f"cannot start the embedded AWS on {self.host}:{self.port}: {error.strerror or error}") from None
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="embedded-store", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="embedded-store", daemon=True)
         self.thread.start()
         self.endpoint_url = f"http://{self.host}:{self.server.server_address[1]}"
         return self.endpoint_url
@@ -820,6 +959,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fresh", action="store_true", help="start empty: erase the data directory first")
     parser.add_argument("--faults", help="e.g. conflict=0.1,throttle=0.05,error500=0.02,lost=0.02")
     parser.add_argument("--fault-seed", type=int)
+    strict.add_arguments(parser)
     args = parser.parse_args(argv)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -827,7 +967,11 @@ def main(argv=None) -> int:
     try:
         faults = Faults.parse(args.faults, args.fault_seed)
         faults.enabled = faults.configured
-        store = EmbeddedStore(args.port, None if args.in_memory else args.data, fresh=args.fresh, faults=faults)
+        try:
+            rules = strict.from_arguments(args)
+        except ValueError as error:
+            raise StoreError(str(error)) from None
+        store = EmbeddedStore(args.port, None if args.in_memory else args.data, fresh=args.fresh, faults=faults, rules=rules)
         print(store.start(), flush=True)
     except StoreError as error:
         print(f"billing_local.store: {error}", file=sys.stderr)

@@ -1,18 +1,18 @@
 """Helpers of the API tests: a client group set up through the API itself, uploads built from a
 start and a duration, and the checks every error answer shares (SPEC §4 "Errors").
 
-One moto mock and bucket serve a whole test module and every test gets the table afresh (made
-from template.yaml, dropped afterwards, same name so billing_core keeps its connections): tests
-never see each other's data, and the suite pays neither for a new mock and new botocore clients
-per test nor for moto copying the whole table in every transaction (`fast_transactions`)."""
+One embedded store (in memory, as strict as AWS: see tests/conftest.py) and bucket serve a whole
+test module and every test gets the table afresh (made from template.yaml, dropped afterwards,
+same name so billing_core keeps its connections): tests never see each other's data, and the suite
+pays neither for a new store and new botocore clients per test nor for moto copying the whole
+table in every transaction (`fast_transactions`)."""
 import os
 from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-from moto import mock_aws
+from conftest import strict_store
 
-from billing_core.dal import models
 from billing_local import template
 from billing_local.store import transactions_back_up_only_their_items
 
@@ -96,19 +96,17 @@ def record_many(tenant, uploads: list[dict]) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def module_aws():
-    with mock_aws():
-        models.reset()
-        template.create_bucket(boto3.client("s3"), os.environ["EXPORTS_BUCKET"])
-        yield boto3.client("dynamodb")
-        models.reset()
+    with strict_store(table=False) as store:
+        yield store
 
 
 @pytest.fixture
 def aws(module_aws):
-    """An empty table from template.yaml in the module's moto (overrides tests/conftest.py's `aws`)."""
-    template.create_table(module_aws, os.environ["TABLE_NAME"])
-    yield
-    module_aws.delete_table(TableName=os.environ["TABLE_NAME"])
+    """An empty table from template.yaml in the module's store (overrides tests/conftest.py's `aws`)."""
+    client = boto3.client("dynamodb")
+    template.create_table(client, os.environ["TABLE_NAME"])
+    yield module_aws
+    client.delete_table(TableName=os.environ["TABLE_NAME"])
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@
 (so secrets can be looked for in them), the error shape of SPEC §4, and a raw dump of one
 tenant's items (to prove a request changed nothing).
 
-The in-process tests run against moto's `mock_aws` for a whole module (`seeded_aws`), so a
-matrix of hundreds of requests shares one seeded world; the race tests start a moto server
-instead (see test_races.py)."""
+The in-process tests run against the strict embedded store (tests/conftest.py: in memory, over
+loopback) for a whole module (`mocked_aws`), so a matrix of hundreds of requests shares one
+seeded world; the race tests start the whole stack as a child process instead (see test_races.py),
+as strict as `make run`."""
 import json
 import os
 from contextlib import contextmanager
@@ -12,10 +13,9 @@ from dataclasses import dataclass, field
 
 import boto3
 import pytest
-from moto import mock_aws
+from conftest import strict_rules, strict_store
 
 from billing_core import tenants
-from billing_core.dal import models
 from billing_local import template
 from billing_local.gateway import Gateway
 from role_table import ROLE_TABLE, ROLES  # noqa: F401  (SPEC §4, written out once)
@@ -170,20 +170,14 @@ def seed_job(tenant: Tenant, group_id: str) -> str:
 
 @contextmanager
 def mocked_aws():
-    """moto's in-process mock with the template's table and bucket (for a whole module)."""
-    with mock_aws():
-        models.reset()
-        template.create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
-        template.create_bucket(boto3.client("s3"), os.environ["EXPORTS_BUCKET"])
-        try:
-            yield
-        finally:
-            models.reset()
+    """The strict embedded store with the template's table and bucket (for a whole module)."""
+    with strict_store() as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
 def gateway_once():
-    return Gateway()
+    return Gateway(strict_rules())
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,79 @@
+"""Who is calling the embedded store: each Lambda function has its own role on AWS, and the store
+checks every call against that role's policy (billing_local.strict). Here the gateway (and the
+local job runner) marks the function an invocation runs, and until when it may run, in a context
+variable; `install()` makes every botocore client of this process name it in a header of each
+request it sends. Calls made outside any invocation (test set-up, the admin CLI, the bench's
+seeding, backfill) carry no header: the store treats them as an administrator's."""
+import contextvars
+import functools
+import time
+from contextlib import contextmanager
+
+HEADER = "X-Local-Lambda"  # "<function logical id>;<deadline, epoch seconds>"
+WSGI_HEADER = "HTTP_X_LOCAL_LAMBDA"
+
+_current: contextvars.ContextVar[tuple[str, float] | None] = contextvars.ContextVar("local_lambda", default=None)
+
+
+@contextmanager
+def invocation(function: str, timeout_seconds: float):
+    """Marks the calls made inside as `function`'s, refused by the store once `timeout_seconds` have passed."""
+    token = _current.set((function, time.time() + timeout_seconds))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current() -> tuple[str, float] | None:
+    return _current.get()
+
+
+def header_value() -> str | None:
+    marked = _current.get()
+    return None if marked is None else f"{marked[0]};{marked[1]:.3f}"
+
+
+def parse(value: str | None) -> tuple[str, float] | None:
+    """(function, deadline) from a header value; None for an administrator's call (no header)."""
+    if not value:
+        return None
+    function, _, deadline = value.partition(";")
+    try:
+        return function.strip(), float(deadline)
+    except ValueError:
+        return function.strip(), float("inf")
+
+
+_installed = False
+
+
+def install() -> None:
+    """Every botocore request of this process names the invocation it is made in (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    from botocore.endpoint import Endpoint
+
+    original = Endpoint._send
+
+    @functools.wraps(original)
+    def _send(self, request):
+        value = header_value()
+        if value is not None:
+            request.headers[HEADER] = value
+        return original(self, request)
+
+    Endpoint._send = _send
+    _installed = True
+
+
+def run_as(function: str, timeout_seconds: float, target):
+    """`target` wrapped to run as an invocation of `function` (a thread started by a handler)."""
+
+    @functools.wraps(target)
+    def wrapped(*args, **kwargs):
+        with invocation(function, timeout_seconds):
+            return target(*args, **kwargs)
+
+    return wrapped
