@@ -198,7 +198,9 @@ SURCHARGED = {  # a profile with every optional field, so each is fuzzed from a 
 def fuzz_targets(seeded) -> list[tuple]:
     """(route key, method, path, a valid body, the body's schema): every write route of the template."""
     requests = valid_requests(seeded, "fz")
-    extra = {"POST /v1/sessions/{session_id}/lock": {}, "POST /v1/exports": {"format": "xlsx"}, "POST /v1/profiles": SURCHARGED,
+    extra = {"POST /v1/sessions/{session_id}/lock": {}, "POST /v1/sessions/{session_id}/unlock": {},
+             "POST /v1/invoices/{invoice_id}/issue": {}, "POST /v1/invoices/{invoice_id}/void": {},
+             "POST /v1/periods/{month}/close": {}, "POST /v1/periods/{month}/reopen": {}, "POST /v1/exports": {"format": "xlsx"}, "POST /v1/profiles": SURCHARGED,
              "POST /v1/groups/{group_id}/exports": {"format": "quickbooks", "from": "2026-03-01", "time_zone": "Europe/Paris"}}
     targets = []
     for key, (method, path, body, _) in requests.items():

@@ -64,12 +64,15 @@ WRITE_ROUTES = [  # the demo tenant's ids: every write route that reads a JSON b
     ("PATCH", "/v1/sessions/s-1002"), ("POST", "/v1/sessions/s-1002/lock"), ("POST", "/v1/groups/bakery/lock-all"),
     ("POST", "/v1/groups/bakery/simulate"), ("POST", "/v1/tokens"), ("POST", "/v1/groups/law-firm/recharges"),
     ("POST", "/v1/groups/bakery/exports"), ("POST", "/v1/exports"),
+    ("PUT", "/v1/settings/invoicing"), ("POST", "/v1/invoice-runs"), ("POST", "/v1/invoice-runs/run-1/exports"),
+    ("POST", "/v1/invoices/inv-1/issue"), ("POST", "/v1/invoices/inv-1/void"), ("POST", "/v1/periods/2026-10/close"),
+    ("POST", "/v1/periods/2026-10/reopen"), ("POST", "/v1/sessions/s-1002/unlock"),
 ]
 
 
 def test_the_write_routes_are_all_here():
     writes = {r.key for r in template.routes() if r.method in ("POST", "PUT", "PATCH")}
-    assert len(writes) == len(WRITE_ROUTES) == 16
+    assert len(writes) == len(WRITE_ROUTES) == 24
 
 
 @pytest.mark.parametrize("method,path", WRITE_ROUTES)
