@@ -18,6 +18,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOTES_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and line feed are kept in notes
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # no store or spreadsheet can encode one alone
 _MONEY_TEXT = re.compile(r"\d{1,9}(\.\d{1,2})?", re.ASCII)
+_MULTIPLIER_TEXT = re.compile(r"\d{1,2}(\.\d{1,2})?", re.ASCII)
 _HOURS_TEXT = re.compile(r"\d{1,7}(\.\d{1,2})?", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])|24:00")
@@ -79,6 +80,7 @@ def multiplier(field: str, value) -> Decimal:
         raise InvalidInput(field, f"must be from {MIN_MULTIPLIER} to {MAX_MULTIPLIER}")
     if factor != factor.quantize(CENT):
         raise InvalidInput(field, "must have at most 2 decimal places")
+    _plain_number(field, value, _MULTIPLIER_TEXT, "1.50")
     return factor.quantize(CENT)
 
 
