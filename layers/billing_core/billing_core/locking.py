@@ -169,8 +169,11 @@ def lock_session(tenant_id: str, session_id: str, actor: str | None = None, clai
             return locked.answer
         except StaleProfile:
             refreshed, seen = ensure_latest_profile(tenant_id, contract, actor), ()  # re-priced: progress
-        except LostRace:
-            seen = (contract.ledger_seq, contract.revision)  # locked, adjusted, charged or re-priced meanwhile
+        except LostRace as lost:
+            if lost.contract is not None:  # only the balance moved: price again at once on the one handed back
+                refreshed, seen = lost.contract, ()
+            else:
+                seen = (contract.ledger_seq, contract.revision)  # locked, adjusted, charged or re-priced meanwhile
 
 
 def _given(values: dict, name: str):
@@ -374,6 +377,11 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
         except StepMoved:
             raise JobMoved() from None
         except LostRace as failed:
+            if failed.contract is not None:  # only the balance moved (others charged it): go again on it, unread
+                contract = failed.contract
+                backoff.progressed()
+                backoff.wait()
+                continue
             seq = contract.ledger_seq
             if isinstance(failed, StaleProfile):
                 contract = ensure_latest_profile(tenant_id, contract, actor)

@@ -123,12 +123,14 @@ def set_balance(contract: Contract, balance: Balance | None, entries: int = 0) -
 
 
 def add_balance_update(transaction, contract: Contract, balance: Balance, entries: list[LedgerEntry]) -> None:
-    """A new balance and its entries, only over exactly the contract that was read."""
+    """A new balance and its entries, only over exactly the contract that was read (else the
+    contract as it is now comes back with the failure)."""
     transaction.update(
         contract,
         actions=[Contract.balance.set(json.dumps(ledger.dump(balance))), Contract.ledger_seq.add(len(entries))],
         condition=(Contract.contract_id == contract.contract_id) & (Contract.ledger_seq == contract.ledger_seq)
         & (Contract.revision == contract.revision),
+        return_values="ALL_OLD",
     )
     for entry in entries:
         transaction.save(entry, condition=LedgerEntry.PK.does_not_exist())

@@ -45,6 +45,7 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
                 condition=(Session.status == TO_ACCOUNT) & (Session.revision == session.revision),
             )
         if charge is not None:
+            positions["contract"] = len(transaction.added)
             contracts.add_balance_update(transaction, contract, charge.balance, charge.entries)
             for alert in charge.alerts:  # the outbox: the event exists exactly when the lock does
                 transaction.save(alert)
@@ -67,7 +68,7 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
             raise StaleProfile() from None
         if "step" in positions and failed.failed(positions["step"]):
             raise StepMoved() from None
-        raise LostRace() from None
+        raise LostRace(_contract_now(failed, positions.get("contract"))) from None
     for session, frozen in updates:
         for name, value in frozen.items():
             setattr(session, name, value)
@@ -75,6 +76,15 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
         session.GSI2PK = session.GSI2SK = None
     if charge is not None:
         contracts.set_balance(contract, charge.balance, len(charge.entries))
+
+
+def _contract_now(failed: store.ConditionFailed, position: int | None) -> Contract | None:
+    """The contract as DynamoDB handed it back, when it alone failed its condition (the balance
+    was charged or re-priced meanwhile); None when anything else failed too."""
+    if position is None or [n for n in range(len(failed.reasons)) if failed.failed(n)] != [position]:
+        return None
+    now = failed.item(position)
+    return now if isinstance(now, Contract) else None
 
 
 # ---------------------------------------------------------------- what a lock-all reads

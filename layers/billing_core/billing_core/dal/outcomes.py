@@ -4,7 +4,13 @@ the caller, named for the domain (never a position in a transaction)."""
 
 class LostRace(Exception):
     """What the operation was conditioned on changed since it was read (another request locked,
-    adjusted, charged, refreshed or re-assigned it meanwhile): read again and decide again."""
+    adjusted, charged, refreshed or re-assigned it meanwhile): read again and decide again.
+    `contract`: when only the contract had changed, the contract as it now is (DynamoDB hands it
+    back with the failure), so the caller decides again without reading anything."""
+
+    def __init__(self, contract=None):
+        super().__init__("lost a race")
+        self.contract = contract
 
 
 class StaleProfile(LostRace):
