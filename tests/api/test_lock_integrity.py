@@ -107,6 +107,21 @@ def test_a_keyed_lock_all_crashed_midway_goes_on_where_it_stopped(msp, acme, mon
     assert statuses(msp).pop("s-late") == "to_account"
 
 
+def test_a_keyed_lock_all_handed_to_a_job_is_that_job_for_every_retry(msp, acme, monkeypatch):
+    record_many(msp, [upload(f"s-{n:03d}", 1320, start=T0 + timedelta(minutes=n)) for n in range(3)])
+    monkeypatch.setenv("LOCK_ALL_REQUEST_SECONDS", "0")  # no time for one chunk: the job does it all
+    status, first = keyed(msp.finance, "POST", "/v1/groups/acme/lock-all", {}, "month-end")
+    assert status == 202 and first["kind"] == "lock_all", first
+    assert keyed(msp.finance, "POST", "/v1/groups/acme/lock-all", {}, "month-end") == (202, first)
+    for _ in range(100):
+        job = msp.finance.get(f"/v1/jobs/{first['job_id']}")[1]
+        if job["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert job["status"] == "succeeded" and job["result"]["locked"] == 3, job
+    assert set(statuses(msp).values()) == {"accounted"}
+
+
 # ---------------------------------------------------------------- lock-all under index lag
 
 
