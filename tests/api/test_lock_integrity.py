@@ -24,6 +24,16 @@ def statuses(tenant, group_id="acme"):
     return {s["session_id"]: s["status"] for s in page["sessions"]}
 
 
+def job_when_done(tenant, job_id: str, seconds: float = 10) -> dict:
+    """The job as it is once it stopped running (or after `seconds`)."""
+    until = time.monotonic() + seconds
+    while True:
+        job = tenant.finance.get(f"/v1/jobs/{job_id}")[1]
+        if job["status"] != "running" or time.monotonic() > until:
+            return job
+        time.sleep(0.05)
+
+
 # ---------------------------------------------------------------- Idempotency-Key races and crashes
 
 
@@ -113,11 +123,7 @@ def test_a_keyed_lock_all_handed_to_a_job_is_that_job_for_every_retry(msp, acme,
     status, first = keyed(msp.finance, "POST", "/v1/groups/acme/lock-all", {}, "month-end")
     assert status == 202 and first["kind"] == "lock_all", first
     assert keyed(msp.finance, "POST", "/v1/groups/acme/lock-all", {}, "month-end") == (202, first)
-    for _ in range(100):
-        job = msp.finance.get(f"/v1/jobs/{first['job_id']}")[1]
-        if job["status"] != "running":
-            break
-        time.sleep(0.05)
+    job = job_when_done(msp, first["job_id"])
     assert job["status"] == "succeeded" and job["result"]["locked"] == 3, job
     assert set(statuses(msp).values()) == {"accounted"}
 
@@ -173,11 +179,7 @@ def test_a_lock_all_with_too_little_time_left_hands_the_work_to_a_job(msp, acme,
     short_timeout["LockAllFunction"] = 4  # 3 s after the answer's margin: no time for a chunk and its retries
     status, job = msp.finance.post("/v1/groups/acme/lock-all", {})
     assert status == 202 and job["status"] == "running", job
-    for _ in range(100):
-        job = msp.finance.get(f"/v1/jobs/{job['job_id']}")[1]
-        if job["status"] != "running":
-            break
-        time.sleep(0.05)
+    job = job_when_done(msp, job["job_id"])
     assert job["status"] == "succeeded" and job["result"]["locked"] == 5, job
 
 
