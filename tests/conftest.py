@@ -19,6 +19,7 @@ for name, value in {
     "EXPORTS_BUCKET": "billing-exports-test",
     "POWERTOOLS_SERVICE_NAME": "billing",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "INDEX_SETTLE_SECONDS": "0.3",  # above the strict store's 200 ms index lag (lock-all waits it out)
     "POWERTOOLS_METRICS_DISABLED": "true",  # tests/test_observability.py turns them on to read them
 }.items():
     os.environ[name] = value

@@ -14,7 +14,8 @@ import yaml
 from billing_core import fields, jsonio
 from billing_core.dal.models import Session
 from billing_core.sessions import frozen_explanation, frozen_pricing
-from billing_core.tariff import PriceLine, overage, parse_tariff, price
+from billing_core.tariff import PriceLine, overage, price
+from billing_core.tariff_fields import parse_tariff
 
 from golden import CASES, SURCHARGE_CASES
 

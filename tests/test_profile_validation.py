@@ -5,7 +5,8 @@ import pytest
 
 from billing_core.errors import InvalidInput
 from billing_core.profiles import parse_profile
-from billing_core.tariff import PayPerUse, Subscription, parse_tariff
+from billing_core.tariff import PayPerUse, Subscription
+from billing_core.tariff_fields import parse_tariff
 
 PAY_PER_USE = {
     "currency": "EUR",

@@ -19,10 +19,10 @@ from billing_core.tariff import (
     connection_seconds,
     is_recorded,
     overage,
-    parse_tariff,
     price,
     surcharge_multiplier,
 )
+from billing_core.tariff_fields import parse_tariff
 
 from golden import SURCHARGE_CASES, SURCHARGES_COPY, SURCHARGES_SHARED
 

@@ -16,9 +16,9 @@ from billing_core.tariff import (
     Subscription,
     connection_seconds,
     is_recorded,
-    parse_tariff,
     price,
 )
+from billing_core.tariff_fields import parse_tariff
 
 from golden import CASES as GOLDEN, COPY, SHARED
 LAYER = Path(__file__).resolve().parents[1] / "layers" / "billing_core"
@@ -271,8 +271,8 @@ def test_the_arithmetic_sources_import_only_the_standard_library_each_other_and_
                         calendar_imports.append(module)
                     else:
                         assert alias.name.split(".")[0] in sys.stdlib_module_names, (module, alias.name)
-    assert seen == {"tariff", "fields", "errors", "values"}
-    assert set(calendar_imports) == {"tariff"}
+    assert seen == {"tariff", "surcharges", "fields", "errors", "values"}
+    assert set(calendar_imports) == {"surcharges"}
 
 
 def test_importing_the_arithmetic_does_not_load_the_holiday_calendar():

@@ -8,7 +8,8 @@ import pytest
 
 from billing_core.errors import InvalidInput
 from billing_core.profiles import parse_profile
-from billing_core.tariff import Holidays, Surcharge, parse_tariff, tariff_values
+from billing_core.tariff import Holidays, Surcharge
+from billing_core.tariff_fields import parse_tariff, tariff_values
 
 PAY = {"name": "Standard", "type": "pay_per_use", "currency": "EUR", "min_duration_minutes": 0,
        "initial_step_minutes": 15, "initial_step_cost": "20.00", "step_minutes": 5, "step_cost": "5.00"}

@@ -7,10 +7,11 @@ from billing_core.api import ADMIN, FINANCE
 @api.route(FINANCE, ADMIN, idempotent=True)
 def lock_all(request: api.Request) -> api.Response:
     values = request.body(locking.LOCK_ALL_FIELDS) if request.raw_body and request.raw_body.strip() else {}
-    status, body = locking.request_lock_all(request.tenant_id, request.path_id("group_id"), values, request.actor)
-    if status == 200:  # a job's locks are counted by the worker when it finishes
+    state, body = locking.request_lock_all(request.tenant_id, request.path_id("group_id"), values, request.actor,
+                                           claim=request.claim)
+    if state == locking.FINISHED:  # a job's locks are counted by the worker when it finishes
         observability.sessions_locked(body["locked"], body["billed_minutes"], body.get("costs") or [])
-    return api.Response(status, body)
+    return api.progress(state, body)
 
 
 lambda_handler = api.handler(lock_all)

@@ -10,7 +10,9 @@
 4. batch upload of 100 sessions against 100 single uploads;
 5. files for finance: each file format written for 100,000 sessions (the writer alone, no store:
    its time and peak memory; table 3 has the whole xlsx export through the store);
-6. the local stack's memory through a lock-all of 10,000 sessions with long notes.
+6. the local stack's memory through a lock-all of 10,000 sessions with long notes;
+8. contention on one subscription client: 12 concurrent lockers and 3 rechargers, locks per second
+   without and with profile updates (billing_local/bench_contention.py).
 
 Tables 1 and 4 run against moto in this process (`mock_aws`); table 3 against the local stack's
 embedded store (billing_local.store) in a child process on 127.0.0.1, so the memory measured is
@@ -641,7 +643,8 @@ def main(argv=None) -> int:
                         help=f"which of the sizes also run lock-all (default: those up to {LOCK_ALL_DEFAULT_MAX:,}; '' for none)")
     parser.add_argument("--file-rows", type=int, default=100_000, help="rows of each file in table 5")
     parser.add_argument("--stack-sessions", type=int, help="sessions of table 6 (default 10,000; 2,000 with --quick)")
-    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack,goals")
+    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack,goals,contention")
+    parser.add_argument("--contention-sessions", type=int, help="sessions locked per run of table 8 (default 600; 120 with --quick)")
     parser.add_argument("--history", type=int, help="accounted sessions of the big group of table 7 (default 200,000)")
     parser.add_argument("--job-size", type=int, help="open sessions of table 7's lock-all job (default 100,000)")
     parser.add_argument("--overview-groups", type=int, help="groups of table 7's tenant overview (default 500)")
@@ -728,6 +731,11 @@ def main(argv=None) -> int:
                               options.export_rows if options.export_rows is not None else (10_000 if options.quick else 50_000))
         _print("7. Scale at any history (SPEC §9): running totals, the open-session index, jobs, the tenant overview", lines)
         failed += missed
+    if "contention" not in skip:
+        from .bench_contention import contention_table
+
+        lines, _ = contention_table(options.contention_sessions or (120 if options.quick else 600))
+        _print("8. Contention on one subscription client: locks per second, without and with profile updates", lines)
     print(f"\nbench took {time.perf_counter() - began:.0f} s; "
           + ("every figure within its goal" if not failed else "outside the goals: " + "; ".join(failed)), flush=True)
     return 0

@@ -36,7 +36,7 @@ def _contract(tenant_id: str, group_id: str, name: str = "Big client") -> None:
     from billing_core import fields
     from billing_core.dal import models
     from billing_core.dal.models import Contract, Group, keys
-    from billing_core.tariff import parse_tariff
+    from billing_core.tariff_fields import parse_tariff
 
     models.bind()
     values = dict(PAY_PER_USE)
@@ -54,7 +54,8 @@ def seed(tenant_id: str, group_id: str, accounted: int, open_: int, minutes_apar
     them. Seconds taken."""
     from billing_core import fields, recording
     from billing_core.dal.models import DayTotal, Session, keys
-    from billing_core.tariff import parse_tariff, price
+    from billing_core.tariff import price
+    from billing_core.tariff_fields import parse_tariff
 
     values = dict(PAY_PER_USE)
     values.pop("name")
@@ -275,10 +276,10 @@ def goals_table(history: int, job_size: int, overview_groups: int, endpoint: str
     real_start = jobs.start
     jobs.start = started.append  # the bench plays the worker (a child process, then this one)
     try:
-        status, body = locking.request_lock_all(tenant_id, "jobs", {}, "bench", budget_seconds=0)
+        state, body = locking.request_lock_all(tenant_id, "jobs", {}, "bench", budget_seconds=0)
     finally:
         jobs.start = real_start
-    assert status == 202, body
+    assert state == locking.RUNNING, body
     message = {"tenant_id": tenant_id, "job_id": body["job_id"]}
     worker = subprocess.Popen([sys.executable, "-c", "import json, sys; from billing_core import jobs; from billing_core.dal import models; models.BillingItem.Meta.read_timeout_seconds = 300; "
                                "jobs.run(json.loads(sys.argv[1]), None)",

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing_core import tariff, tenants
+from billing_core import tariff, tariff_fields, tenants
 from billing_core.dal import models
 from billing_local.stack import StackProcess
 
@@ -249,7 +249,7 @@ def priced(client: Client, session: dict) -> tariff.Pricing:
     profile = _profiles[key]
     assert profile["version"] == session["profile_version"], profile
     values = {k: v for k, v in profile.items() if k not in ("profile_id", "name", "type", "version", "created_at", "updated_at")}
-    return tariff.price(tariff.parse_tariff(profile["type"], values), session["connection_seconds"], session["extra_minutes"])
+    return tariff.price(tariff_fields.parse_tariff(profile["type"], values), session["connection_seconds"], session["extra_minutes"])
 
 
 def check_invariants(stack: Stack, group_id: str, answered: Answered, expected_ids=None) -> list[dict]:

@@ -50,6 +50,11 @@ class Request:
         return values
 
 
+def progress(state: str, body: dict) -> Response:
+    """The answer of work that may outlive its request: 200 once finished, 202 while it goes on."""
+    return Response(200 if state == "finished" else 202, body)
+
+
 def _raw_body(event: dict) -> str | None:
     body = event.get("body")
     if body is not None and event.get("isBase64Encoded"):

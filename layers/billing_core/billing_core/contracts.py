@@ -8,12 +8,15 @@ import secrets
 from datetime import datetime
 
 from . import fields, history, ledger
-from .dal import store as storage
+from .dal import contracts as dal_contracts
+from .dal import store
+from .dal.models import Contract, Group, LedgerEntry, ProfileVersion
+from .dal.outcomes import LostRace
 from .errors import Conflict, InvalidInput, NotFound
 from .idempotency import Claim
 from .ledger import Balance, Change
-from .dal.models import Contract, Group, LedgerEntry, ProfileVersion, keys
-from .tariff import Subscription, tariff_values
+from .tariff import Subscription
+from .tariff_fields import tariff_values
 
 BALANCE_MODES = ("carry_over", "close")
 LEDGER_PAGE = 500
@@ -23,18 +26,15 @@ LEDGER_PAGE = 500
 
 
 def current_contract(tenant_id: str, group_id: str) -> Contract | None:
-    return storage.get(Contract, keys.group(tenant_id, group_id), "CONTRACT")
+    return dal_contracts.current(tenant_id, group_id)
 
 
 def group_and_contract(tenant_id: str, group_id: str) -> tuple[Group, Contract | None]:
     """The group and its current contract in one BatchGetItem; 404 when there is no group."""
-    partition = keys.group(tenant_id, group_id)
-    found = storage.batch_get([(partition, "GROUP"), (partition, "CONTRACT")])
-    group = found.get((partition, "GROUP"))
-    if not isinstance(group, Group):
+    group, contract = dal_contracts.group_and_current(tenant_id, group_id)
+    if group is None:
         raise NotFound(f"group {group_id} not found")
-    contract = found.get((partition, "CONTRACT"))
-    return group, contract if isinstance(contract, Contract) else None
+    return group, contract
 
 
 def group_contract(tenant_id: str, group_id: str) -> Contract | None:
@@ -78,7 +78,7 @@ def contract_answer(contract: Contract) -> dict:
 def list_contracts(tenant_id: str, group_id: str) -> dict:
     """Every contract of the group, newest first: the current one, then the closed ones."""
     _, current = group_and_contract(tenant_id, group_id)
-    closed = storage.query(Contract, keys.closed_contracts(tenant_id, group_id), scan_index_forward=False, consistent_read=True)
+    closed = dal_contracts.closed(tenant_id, group_id, newest_first=True)
     found = ([current] if current else []) + list(closed)
     return {"group_id": group_id, "contracts": [contract_answer(c) for c in found]}
 
@@ -87,7 +87,7 @@ def _contract_by_id(tenant_id: str, group_id: str, contract_id: str) -> Contract
     _, current = group_and_contract(tenant_id, group_id)
     if current is not None and current.contract_id == contract_id:
         return current
-    for contract in storage.query(Contract, keys.closed_contracts(tenant_id, group_id), consistent_read=True):
+    for contract in dal_contracts.closed(tenant_id, group_id):
         if contract.contract_id == contract_id:
             return contract
     raise NotFound(f"group {group_id} has no contract {contract_id}")
@@ -108,9 +108,7 @@ def ledger_view(tenant_id: str, group_id: str, query: dict) -> dict:
         contract = _contract_by_id(tenant_id, group_id, fields.identifier("contract_id", query["contract_id"]))
     after = _ledger_cursor(query.get("cursor"), contract)
     limit = fields.page_limit(query.get("limit"), LEDGER_PAGE)
-    partition = keys.ledger(tenant_id, group_id, contract.contract_id)
-    condition = LedgerEntry.SK > keys.ledger_entry(after)
-    entries = list(storage.query(LedgerEntry, partition, range_key_condition=condition, limit=limit + 1, consistent_read=True))
+    entries = dal_contracts.ledger_page(tenant_id, group_id, contract.contract_id, after, limit + 1)
     more = len(entries) > limit
     entries = entries[:limit]
     answer = [entry_view(entry) for entry in entries]
@@ -155,7 +153,7 @@ def change_view(change: Change, running: int) -> dict:
 
 
 def _encode_ledger_cursor(contract: Contract, entry: LedgerEntry) -> str:
-    text = json.dumps({"contract_id": contract.contract_id, "after": int(entry.SK[2:])})
+    text = json.dumps({"contract_id": contract.contract_id, "after": dal_contracts.entry_number(entry)})
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
@@ -175,42 +173,19 @@ def _ledger_cursor(cursor, contract: Contract) -> int:
 # ---------------------------------------------------------------- writes
 
 
-def entries_for(tenant_id: str, contract: Contract, before: Balance, changes: list[Change], actor: str | None) -> list[LedgerEntry]:
-    """The ledger items of `changes`, numbered after the contract's last entry."""
-    items, running = [], before.entered_minutes()
-    for offset, change in enumerate(changes, start=1):
-        running += change.minutes
-        sequence = contract.ledger_seq + offset
-        items.append(LedgerEntry(
-            keys.ledger(tenant_id, contract.group_id, contract.contract_id), keys.ledger_entry(sequence),
-            entry_id=f"{contract.contract_id}-{sequence}", contract_id=contract.contract_id, entry_kind=change.kind,
-            minutes=change.minutes, amount=change.amount, at=change.at, actor=actor or None, session_id=change.session_id,
-            block_id=change.block_id, expires_at=change.expires_at, running_balance=running,
-        ))
-    return items
-
-
-def balance_update(transaction, contract: Contract, balance: Balance, entries: list[LedgerEntry], extra_actions=()) -> None:
-    """Writes a new balance and its entries, only over exactly the contract that was read."""
-    transaction.update(
-        contract,
-        actions=[Contract.balance.set(json.dumps(ledger.dump(balance))), Contract.ledger_seq.add(len(entries)), *extra_actions],
-        condition=(Contract.contract_id == contract.contract_id) & (Contract.ledger_seq == contract.ledger_seq)
-        & (Contract.revision == contract.revision),
-    )
-    for entry in entries:
-        transaction.save(entry, condition=LedgerEntry.PK.does_not_exist())
-
-
-def is_latest(transaction, profile_id: str, version: int, tenant_id: str) -> None:
-    """Checks, inside a transaction, that `version` is still the profile's latest."""
-    transaction.condition_check(
-        ProfileVersion, keys.profile(tenant_id, profile_id), keys.version(version), condition=ProfileVersion.GSI1PK.exists()
-    )
+def refresh(tenant_id: str, contract: Contract, profile: ProfileVersion, actor: str | None, extra=None) -> Contract:
+    """The contract takes the profile's latest tariff (its balance untouched: the allotment was
+    copied at assignment), with an entry in its group's history. `LostRace` when it changed."""
+    changes = {
+        "profile_version": history.change(contract.profile_version, profile.version),
+        "tariff": history.change(tariff_values(contract.tariff), tariff_values(profile.tariff)),
+    }
+    entry = history.entry(contract.PK, actor, history.PROFILE_UPDATED, changes)
+    return dal_contracts.refresh_contract(tenant_id, contract, profile, entry, extra)
 
 
 def _group(tenant_id: str, group_id: str) -> Group:
-    group = storage.get(Group, keys.group(tenant_id, group_id), "GROUP")
+    group = dal_contracts.group(tenant_id, group_id)
     if group is None:
         raise NotFound(f"group {group_id} not found")
     return group
@@ -234,63 +209,32 @@ def assign_profile(tenant_id: str, group_id: str, values: dict, actor: str | Non
     from .profiles import latest_version
 
     profile_id, mode, valid_until = parse_assignment(values)
-    backoff = storage.Backoff("the assignment")
+    backoff = store.Backoff("the assignment")
     while True:
         group, current = group_and_contract(tenant_id, group_id)
         profile = latest_version(tenant_id, profile_id)
         now = fields.utc_now()
-        if current is not None and current.profile_id == profile_id and valid_until is None:
-            contract, fill = _resync(tenant_id, group, current, profile, actor)
-        else:
-            contract, fill = _new_contract(tenant_id, group, current, profile, mode, valid_until, actor, now)
-        answer = contract_answer(contract)
         try:
-            storage.transact(lambda t: (fill(t), claim and claim.save(t, answer)), "the assignment")
-            return answer
-        except storage.ConditionFailed:
+            if current is not None and current.profile_id == profile_id and valid_until is None:
+                return _resync(tenant_id, current, profile, actor, claim)
+            return _new_contract(tenant_id, group, current, profile, mode, valid_until, actor, now, claim)
+        except LostRace:
             backoff.wait()  # the contract or the profile changed meanwhile: read again
 
 
-def _resync(tenant_id, group, current: Contract, profile: ProfileVersion, actor):
+
+def _resync(tenant_id: str, current: Contract, profile: ProfileVersion, actor, claim: Claim | None) -> dict:
     if current.profile_version == profile.version:
-        def unchanged(transaction):
-            transaction.condition_check(Contract, current.PK, current.SK, condition=Contract.revision == current.revision)
-            is_latest(transaction, profile.profile_id, profile.version, tenant_id)
-        return current, unchanged
-    refreshed, fill = refresh_action(tenant_id, current, profile, actor)
-    return refreshed, fill
+        answer = contract_answer(current)
+        dal_contracts.confirm_contract(tenant_id, current, dal_contracts.answered(claim, answer))
+        return answer
+    answer = contract_answer(dal_contracts.refreshed_copy(current, profile))
+    refresh(tenant_id, current, profile, actor, dal_contracts.answered(claim, answer))
+    return answer
 
 
-def refresh_action(tenant_id: str, contract: Contract, profile: ProfileVersion, actor):
-    """The contract with the profile's latest tariff (its balance untouched: the allotment was
-    copied at assignment), and the transaction action that writes it with a history entry."""
-    refreshed = Contract.from_raw_data(contract.serialize())
-    refreshed.tariff, refreshed.profile_version, refreshed.profile_name = profile.tariff, profile.version, profile.name
-    refreshed.revision = contract.revision + 1
-    changes = {
-        "profile_version": history.change(contract.profile_version, profile.version),
-        "tariff": history.change(tariff_values(contract.tariff), tariff_values(profile.tariff)),
-    }
-    entry = history.entry(contract.PK, actor, history.PROFILE_UPDATED, changes)
-
-    def fill(transaction):
-        transaction.update(
-            contract,
-            actions=[
-                Contract.tariff.set(Contract.tariff.serialize(profile.tariff)),
-                Contract.profile_version.set(profile.version),
-                Contract.profile_name.set(profile.name),
-                Contract.revision.add(1),
-            ],
-            condition=(Contract.revision == contract.revision) & (Contract.profile_id == profile.profile_id),
-        )
-        is_latest(transaction, profile.profile_id, profile.version, tenant_id)
-        transaction.save(entry)
-
-    return refreshed, fill
-
-
-def _new_contract(tenant_id, group: Group, current: Contract | None, profile: ProfileVersion, mode, valid_until, actor, now):
+def _new_contract(tenant_id, group: Group, current: Contract | None, profile: ProfileVersion, mode, valid_until, actor, now,
+                  claim: Claim | None) -> dict:
     if current is not None and profile.tariff.currency != current.tariff.currency and mode == "carry_over":
         raise Conflict("a balance carries over only into a profile of the same currency", "carry_over_currency")
     old_balance = balance_of(current) if current is not None else None
@@ -311,15 +255,7 @@ def _new_contract(tenant_id, group: Group, current: Contract | None, profile: Pr
         elif open_minutes != 0:
             old_changes.append(old_balance.close(now))
 
-    number = current.number + 1 if current is not None else 1
-    contract = Contract(
-        keys.group(tenant_id, group.group_id), "CONTRACT",
-        GSI1PK=keys.contracts_of(tenant_id, profile.profile_id), GSI1SK=group.group_id,
-        contract_id=f"ctr_{secrets.token_hex(8)}", number=number, group_id=group.group_id,
-        profile_id=profile.profile_id, profile_version=profile.version, profile_name=profile.name,
-        tariff=profile.tariff, assigned_at=now, assigned_by=actor or None, valid_until=valid_until,
-        ledger_seq=0, revision=(current.revision + 1) if current else 1,
-    )
+    contract = dal_contracts.new_contract(tenant_id, group.group_id, current, profile, actor, now, valid_until)
     new_entries: list[LedgerEntry] = []
     if isinstance(profile.tariff, Subscription):
         start = Balance()
@@ -332,23 +268,18 @@ def _new_contract(tenant_id, group: Group, current: Contract | None, profile: Pr
         elif carried < 0:
             balance, change = balance.carry_overrun(-carried, now)
             changes.append(change)
-        contract.balance = json.dumps(ledger.dump(balance))
-        new_entries = entries_for(tenant_id, contract, start, changes, actor)
-        contract.ledger_seq = len(new_entries)
+        new_entries = dal_contracts.ledger_entries(tenant_id, contract, start, changes, actor)
+        dal_contracts.set_balance(contract, balance, len(new_entries))
 
     closed = None
     old_entries: list[LedgerEntry] = []
     if current is not None:
-        closed = Contract.from_raw_data(current.serialize())
-        closed.PK, closed.SK = keys.closed_contracts(tenant_id, group.group_id), keys.contract_number(current.number)
-        closed.GSI1PK = closed.GSI1SK = None
-        closed.closed_at = now
+        closed = dal_contracts.closed_copy(tenant_id, current, now)
         if old_balance is not None:
-            old_entries = entries_for(tenant_id, current, balance_of(current), old_changes, actor)
+            old_entries = dal_contracts.ledger_entries(tenant_id, current, balance_of(current), old_changes, actor)
             # Carried over or closed, nothing is left in the old contract's blocks.
-            final = old_balance.replace(blocks=(), overrun_minutes=0) if mode else old_balance
-            closed.balance = json.dumps(ledger.dump(final))
-            closed.ledger_seq = current.ledger_seq + len(old_entries)
+            dal_contracts.set_balance(closed, old_balance.replace(blocks=(), overrun_minutes=0) if mode else old_balance,
+                                      len(old_entries))
 
     changes = {
         "contract_id": history.change(current.contract_id if current else None, contract.contract_id),
@@ -358,21 +289,10 @@ def _new_contract(tenant_id, group: Group, current: Contract | None, profile: Pr
     if mode:
         changes["balance"] = history.change(None, mode)
     entry = history.entry(group.PK, actor, history.ASSIGNED, changes, now)
-
-    def fill(transaction):
-        if current is None:
-            transaction.save(contract, condition=Contract.PK.does_not_exist())
-        else:
-            transaction.save(contract, condition=(Contract.contract_id == current.contract_id)
-                             & (Contract.ledger_seq == current.ledger_seq) & (Contract.revision == current.revision))
-            transaction.save(closed, condition=Contract.PK.does_not_exist())
-        for item in old_entries + new_entries:
-            transaction.save(item, condition=LedgerEntry.PK.does_not_exist())
-        transaction.update(group, actions=[Group.profile_id.set(profile.profile_id)], condition=Group.PK.exists())
-        is_latest(transaction, profile.profile_id, profile.version, tenant_id)
-        transaction.save(entry)
-
-    return contract, fill
+    answer = contract_answer(contract)
+    dal_contracts.assign_contract(tenant_id, group, current, contract, closed, old_entries + new_entries, entry,
+                                  dal_contracts.answered(claim, answer))
+    return answer
 
 
 def parse_recharge(values: dict):
@@ -392,7 +312,7 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
     settles any overrun first. Written with its ledger entry, over exactly the balance read."""
     hours, amount, expires_at = parse_recharge(values)
     minutes = int(hours * 60)
-    backoff = storage.Backoff("the recharge")
+    backoff = store.Backoff("the recharge")
     while True:
         _, contract = group_and_contract(tenant_id, group_id)
         if contract is None:
@@ -405,7 +325,7 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
         block_id = f"rch_{secrets.token_hex(6)}"
         balance, change = balance.add_block(ledger.RECHARGE, block_id, minutes, amount, now, expires_at)
         balance = balance.rearm(contract.tariff.alert_thresholds, now)
-        entries = entries_for(tenant_id, contract, before, changes + [change], actor)
+        entries = dal_contracts.ledger_entries(tenant_id, contract, before, changes + [change], actor)
         history_entry = history.entry(contract.PK, actor, history.RECHARGED, {
             "hours": history.change(None, hours),
             "amount": history.change(None, fields.money_text(amount)),
@@ -423,15 +343,8 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
             "recharged_at": fields.utc_text(now),
             "balance": balance.view(now),
         }
-
-        def fill(transaction):
-            balance_update(transaction, contract, balance, entries)
-            transaction.save(history_entry)
-            if claim:
-                claim.save(transaction, answer)
-
         try:
-            storage.transact(fill, "the recharge")
+            dal_contracts.recharge(contract, balance, entries, history_entry, dal_contracts.answered(claim, answer))
             return answer
-        except storage.ConditionFailed:
+        except LostRace:
             backoff.wait()  # a lock or another recharge changed the balance meanwhile: read again

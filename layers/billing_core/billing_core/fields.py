@@ -19,6 +19,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOTES_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and line feed are kept in notes
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # no store or spreadsheet can encode one alone
 _MONEY_TEXT = re.compile(r"\d{1,9}(\.\d{1,2})?", re.ASCII)
+_MULTIPLIER_TEXT = re.compile(r"\d{1,2}(\.\d{1,2})?", re.ASCII)
 _HOURS_TEXT = re.compile(r"\d{1,7}(\.\d{1,2})?", re.ASCII)
 _MULTIPLIER_TEXT = re.compile(r"\d{1,2}(\.\d{1,2})?", re.ASCII)
 _CURRENCY = re.compile(r"[A-Z]{3}")

@@ -10,9 +10,10 @@ it is older than any function can run."""
 import hashlib
 import re
 import secrets
+import time
 from datetime import timedelta
 
-from . import fields, jsonio
+from . import deadline, fields, jsonio, settings
 from .dal import store as storage
 from .errors import BillingError, Conflict, InvalidInput, KeyReused
 from .dal.models import IdempotencyRecord, keys
@@ -81,6 +82,22 @@ class Claim:
             pass
 
 
+class _Waiting:
+    """How long a request waits for the first request with its key to answer (then replays it)
+    before it answers 409 in use: the retry budget, within the invocation's time."""
+
+    def __init__(self):
+        self.until = min(time.monotonic() + settings.retry_budget_seconds(), deadline.at())
+        self.pause = 0.02
+
+    def more(self) -> bool:
+        if time.monotonic() + self.pause > self.until:
+            return False
+        time.sleep(self.pause)
+        self.pause = min(self.pause * 2, 0.5)
+        return True
+
+
 def claim(tenant_id: str, key: str, route: str, raw_body: str | None) -> Claim:
     """Takes the key for this request, or raises Replay / 409 in use / 422 reused."""
     key_hash = hashlib.sha256(key.encode()).hexdigest()
@@ -92,8 +109,13 @@ def claim(tenant_id: str, key: str, route: str, raw_body: str | None) -> Claim:
         route=route, fingerprint=fingerprint, status=RUNNING, answer=claim_id, created_at=now,
         expires_at=int((now + KEEP).timestamp()),
     )
+    waiting = _Waiting()
     for _ in range(3):
         existing = storage.get(IdempotencyRecord, record.PK, record.SK)
+        while existing is not None and existing.status == RUNNING and existing.fingerprint == fingerprint \
+                and now - existing.created_at < ABANDONED and waiting.more():
+            existing = storage.get(IdempotencyRecord, record.PK, record.SK)  # the first may answer meanwhile: replay it
+            now = fields.utc_now()
         if existing is None:
             condition = IdempotencyRecord.PK.does_not_exist()
         elif existing.expires_at < now.timestamp() or existing.status == RELEASED:

@@ -48,9 +48,9 @@ class JobMoved(Exception):
     """The job's step was not the one this worker read: another run of it went on meanwhile."""
 
 
-def create(tenant_id: str, kind: str, state: dict, actor: str | None, done: int = 0) -> Job:
+def create(tenant_id: str, kind: str, state: dict, actor: str | None, done: int = 0, job_id: str | None = None) -> Job:
     now = fields.utc_now()
-    job_id = f"j-{secrets.token_hex(10)}"
+    job_id = job_id or f"j-{secrets.token_hex(10)}"
     job = Job(keys.job(tenant_id, job_id), "JOB", job_id=job_id, job_kind=kind, status=RUNNING, step=0, done=done,
               state=jsonio.dumps(state), created_at=now, created_by=actor or None, updated_at=now,
               expires_at=int((now + KEEP).timestamp()))
@@ -87,6 +87,11 @@ def _finish(job: Job, status: str, result: dict) -> bool:
         return False  # another run of it went on, or finished it
     job.status, job.result = status, jsonio.dumps(result)
     return True
+
+
+def finish(job: Job, result: dict) -> bool:
+    """A job its request carried to the end itself (a keyed lock-all that finished in time)."""
+    return _finish(job, SUCCEEDED, result)
 
 
 def start(job: Job) -> None:

@@ -4,27 +4,31 @@ with one ledger entry per session (SPEC §3, §8, §10). Lock-all covers the old
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Callable
 
-from . import events, fields, ledger
-from .dal import store as storage
-from .contracts import (balance_of, balance_update, current_contract, entries_for, group_contract, is_latest,
-                        refresh_action)
-from .errors import Conflict
+from . import deadline, events, fields, settings
+from .contracts import balance_of, current_contract, group_contract, refresh
+from .dal import contracts as dal_contracts
+from .dal import locks as dal_locks
+from .dal import sessions as dal_sessions
+from .dal import store
+from .dal.models import Contract, Session
+from .dal.outcomes import LostRace, StaleProfile, StepMoved
+from .dal.totals import day_of
+from .errors import Conflict, InvalidInput, Unavailable
 from .idempotency import Claim
 from .jobs import JobMoved
-from .dal import totals
-from .dal.models import Contract, Session, keys
-from .dal.totals import day_of
-from .reporting import Period, parse_period, query_sessions
-from .sessions import ACCOUNTED, TO_ACCOUNT, frozen_explanation, read_session, session_view
-from .tariff import Subscription, overage_lines, price
+from .reporting import Period, parse_period
+from .sessions import ACCOUNTED, frozen_explanation, read_session, session_view
+from .tariff import COST_LIMIT, Subscription, over_limit, overage_lines, price
 
 MAX_ACTIONS = 100  # DynamoDB's limit of one transaction
 FIXED_ACTIONS = 3  # the contract, the profile version check, the idempotency record or the job's step
 LOCK_ALL_FIELDS = ("from", "to", "technician", "recorded_before")
+FINISHED, RUNNING = "finished", "running"  # what a lock-all request answers; api picks the status
+CHUNK_RESERVE_SECONDS = 3.0  # a chunk is not started with less time left: its retries and the hand-over fit
 
 
 @dataclass
@@ -35,10 +39,6 @@ class Locked:
     billed_minutes: int = 0
     costs: dict[str, Decimal] = field(default_factory=dict)
     answer: dict | None = None
-
-
-class StaleProfile(Exception):
-    """The contract's profile version is no longer the latest: refresh it, then price again."""
 
 
 def per_session_actions(contract: Contract) -> int:
@@ -75,9 +75,9 @@ def fitting(contract: Contract, sessions: list[Session]) -> int:
 def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session], actor: str | None,
                       claim: Claim | None = None, answer=None,
                       step: Callable[[object, Locked], None] | None = None) -> Locked:
-    """Locks `sessions` (all still as read) over exactly the contract read, all or nothing: each
-    leaves the sparse index of open sessions, and its UTC day's running totals grow by it.
-    `step` adds a job's progress to the same transaction."""
+    """Prices and freezes `sessions` (all still as read) by exactly the contract read, charges a
+    subscription's balance, and locks them in one transaction (dal.locks.lock_sessions). A price
+    above the money limit refuses the lock (409), nothing written. `step` adds a job's progress."""
     now = fields.utc_now()
     tariff = contract.tariff
     before = balance_of(contract)
@@ -102,62 +102,30 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             if overage_price is not None:  # the explanation says what the balance covered and what overage cost
                 frozen.update(frozen_explanation(pricing, overage_lines(
                     tariff, deduction.covered_minutes, deduction.overage_minutes, deduction.overage_cost)))
+        if over_limit(frozen["cost"]):
+            raise Conflict(f"session {session.session_id} would be frozen at {fields.money_text(frozen['cost'])}, above "
+                           f"the limit of {COST_LIMIT}: adjust it or recharge the balance first", "cost_limit")
         updates.append((session, frozen))
         locked.billed_minutes += pricing.billed_minutes
         if frozen["cost"] is not None:
             locked.costs[tariff.currency] = locked.costs.get(tariff.currency, Decimal("0.00")) + frozen["cost"]
-    entries = entries_for(tenant_id, contract, before, changes, actor) if balance is not None else []
-    alerts = []
-    thresholds = getattr(tariff, "alert_thresholds", ())
-    if balance is not None and thresholds:
-        balance, crossings = balance.cross_thresholds(before, thresholds, now)
-        alerts = [events.threshold_crossed(tenant_id, contract.group_id, contract.contract_id, now, c) for c in crossings]
-    for session, frozen in updates:
+    charge = None
+    if balance is not None:
+        entries = dal_contracts.ledger_entries(tenant_id, contract, before, changes, actor)
+        alerts = []
+        thresholds = getattr(tariff, "alert_thresholds", ())
+        if thresholds:
+            balance, crossings = balance.cross_thresholds(before, thresholds, now)
+            alerts = [events.threshold_crossed(tenant_id, contract.group_id, contract.contract_id, now, c) for c in crossings]
+        charge = dal_locks.Charge(balance, entries, alerts)
+    for session, frozen in updates:  # the answer shows them as locked (the write re-reads nothing)
         for name, value in frozen.items():
             setattr(session, name, value)
     locked.sessions = [session for session, _ in updates]
     body = answer(locked) if answer else None
-    day_totals = totals.lock_updates(tenant_id, contract.group_id, tariff.currency, updates)
-    step_position = []
-
-    def fill(transaction):
-        for session, frozen in updates:
-            transaction.update(
-                session,
-                actions=[getattr(Session, name).set(value) for name, value in frozen.items() if value is not None]
-                + [Session.revision.add(1), Session.GSI2PK.remove(), Session.GSI2SK.remove()],
-                condition=(Session.status == TO_ACCOUNT) & (Session.revision == session.revision),
-            )
-        if balance is not None:
-            balance_update(transaction, contract, balance, entries)
-            for alert in alerts:  # the outbox: the event exists exactly when the lock does
-                transaction.save(alert)
-        else:
-            transaction.condition_check(Contract, contract.PK, contract.SK, condition=Contract.revision == contract.revision)
-        is_latest(transaction, contract.profile_id, contract.profile_version, tenant_id)
-        if claim:
-            claim.save(transaction, body)
-        for item, adds in day_totals:
-            transaction.update(item, actions=adds)
-        if step:
-            step_position[:] = [len(transaction.added)]
-            step(transaction, locked)
-
-    profile_check = len(updates) + 1 + len(entries) + len(alerts)  # its position among the actions
-    try:
-        storage.transact(fill, "the lock")
-    except storage.ConditionFailed as failed:
-        if failed.failed(profile_check):
-            raise StaleProfile() from None
-        if step_position and failed.failed(step_position[0]):
-            raise JobMoved() from None
-        raise
-    for session in locked.sessions:
-        session.revision += 1
-        session.GSI2PK = session.GSI2SK = None
-    if balance is not None:  # the contract as it now is, without reading it again
-        contract.balance = json.dumps(ledger.dump(balance))
-        contract.ledger_seq += len(entries)
+    dal_locks.lock_sessions(tenant_id, contract, updates, charge,
+                            extra=dal_contracts.answered(claim, body),
+                            step=(lambda transaction: step(transaction, locked)) if step else None)
     locked.answer = body
     return locked
 
@@ -170,51 +138,69 @@ def ensure_latest_profile(tenant_id: str, contract: Contract, actor: str | None)
     profile = latest_version(tenant_id, contract.profile_id)
     if profile.version == contract.profile_version:
         return contract
-    refreshed, fill = refresh_action(tenant_id, contract, profile, actor)
     try:
-        storage.transact(fill, "the contract refresh")
-    except storage.ConditionFailed:
-        pass  # refreshed or changed meanwhile: the caller reads it again
+        refreshed = refresh(tenant_id, contract, profile, actor)
+    except LostRace:
+        refreshed = None  # refreshed or changed meanwhile: read it again
     return current_contract(tenant_id, contract.group_id) or refreshed
 
 
 def lock_session(tenant_id: str, session_id: str, actor: str | None = None, claim: Claim | None = None) -> dict:
     """Idempotent: locking an accounted session answers it unchanged and deducts nothing."""
-    backoff = storage.Backoff("the lock")
-    seen = None  # the balance's last entry, as the previous attempt read it
+    backoff = store.Backoff("the lock")
+    seen = None  # the contract (balance and tariff) as the attempt that lost read it
+    refreshed = None  # the contract as brought to the profile's latest version: no need to read it again
     while True:
-        session = read_session(tenant_id, session_id)
-        if session.status == ACCOUNTED:
-            return session_view(session, None)
-        contract = current_contract(tenant_id, session.group_id)
-        if contract is not None and seen is not None and contract.ledger_seq != seen:
-            backoff.progressed()  # others charged the balance meanwhile: contention, not a livelock
-        seen = contract.ledger_seq if contract is not None else None
+        if refreshed is None:
+            session = read_session(tenant_id, session_id)
+            if session.status == ACCOUNTED:
+                return session_view(session, None)
+        contract = refreshed or current_contract(tenant_id, session.group_id)
+        refreshed = None
         if contract is None:
             raise Conflict(f"group {session.group_id} has no contract: assign a profile before locking", "no_contract")
+        if seen is not None:  # lost a race: others charging or re-pricing the balance is progress, not a livelock
+            if (contract.ledger_seq, contract.revision) != seen:
+                backoff.progressed()
+            backoff.wait()
         try:
             locked = _lock_transaction(tenant_id, contract, [session], actor, claim,
                                        lambda done: session_view(done.sessions[0], None))
             return locked.answer
         except StaleProfile:
-            ensure_latest_profile(tenant_id, contract, actor)
-        except storage.ConditionFailed:
-            backoff.wait()  # locked, adjusted, charged or re-priced meanwhile: look again
+            refreshed, seen = ensure_latest_profile(tenant_id, contract, actor), ()  # re-priced: progress
+        except LostRace as lost:
+            if lost.contract is not None:  # only the balance moved: price again at once on the one handed back
+                refreshed, seen = lost.contract, ()
+            else:
+                seen = (contract.ledger_seq, contract.revision)  # locked, adjusted, charged or re-priced meanwhile
+
+
+def _given(values: dict, name: str):
+    """A lock-all field as sent: absent or null is "not given"; anything else must be valid
+    (an empty string is not "every technician" nor "unbounded")."""
+    value = values.get(name)
+    if value == "" or (isinstance(value, str) and not value.strip()):
+        raise InvalidInput(name, "must not be empty (leave it out to not filter by it)")
+    return value
 
 
 def parse_lock_all(values: dict):
-    technician = None if values.get("technician") in (None, "") else fields.name("technician", values["technician"])
-    recorded_before = None
-    if values.get("recorded_before") is not None:
-        recorded_before = fields.timestamp("recorded_before", values["recorded_before"])
+    technician = _given(values, "technician")
+    technician = None if technician is None else fields.name("technician", technician)
+    for bound in ("from", "to"):
+        _given(values, bound)
+    recorded_before = _given(values, "recorded_before")
+    if recorded_before is not None:
+        recorded_before = fields.timestamp("recorded_before", recorded_before)
     return parse_period(values), technician, recorded_before
 
 
 @dataclass
 class LockAllRun:
     """One lock-all: its search (with `recorded_before` frozen, so a job locks exactly what
-    finance was shown), where it is (the index key of the last session it locked) and what it
-    locked so far. Kept as a job's state between workers."""
+    finance was shown), where it is (the index position of the last session it locked) and what
+    it locked so far. Kept as a job's state between workers."""
 
     tenant_id: str
     group_id: str
@@ -232,9 +218,7 @@ class LockAllRun:
         for currency, amount in done.costs.items():
             self.costs[currency] = self.costs.get(currency, Decimal("0.00")) + amount
         if done.sessions:
-            last = max(done.sessions, key=lambda s: s.GSI1SK)
-            self.after = {"PK": last.PK, "SK": last.SK, "GSI2PK": keys.open_sessions_of(self.tenant_id, self.group_id),
-                          "GSI2SK": last.GSI1SK}
+            self.after = dal_locks.position_after(self.tenant_id, self.group_id, max(done.sessions, key=dal_locks.order_key))
 
     def state(self) -> dict:
         return {
@@ -257,8 +241,10 @@ class LockAllRun:
         copy.add(done)
         return copy
 
-    def start_key(self) -> dict | None:
-        return {name: {"S": value} for name, value in self.after.items()} if self.after else None
+    def sessions(self):
+        """The sessions still to lock, oldest first, from where the run is."""
+        return dal_locks.open_sessions(self.tenant_id, self.group_id, self.period.low, self.period.high, self.technician,
+                                       self.recorded_before, self.after)
 
 
 def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = None) -> dict:
@@ -268,51 +254,81 @@ def lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = No
 
 
 def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | None = None,
-                     budget_seconds: float | None = -1.0) -> tuple[int, dict]:
-    """Lock-all of one request: what finishes within `budget_seconds` (default: the settings')
-    answers 200; what cannot goes on as a job from the last session locked, answered 202."""
-    from . import jobs, settings
+                     budget_seconds: float | None = -1.0, claim: Claim | None = None) -> tuple[str, dict]:
+    """Lock-all of one request: (FINISHED, the answer) when it finishes within `budget_seconds`
+    (default: the settings') and the invocation's time; else (RUNNING, the job's view): the rest
+    goes on as a job from the last session locked. With an Idempotency-Key (`claim`), the run is
+    a job from the start, found again by the key: a retry after a crash goes on where it stopped
+    and answers the whole run, never only what was left."""
+    from . import jobs
+    from .lock_runs import keyed_run
 
     period, technician, recorded_before = parse_lock_all(values)
     contract = group_contract(tenant_id, group_id)
-    run = LockAllRun(tenant_id, group_id, period, technician, recorded_before or fields.utc_now())
     if budget_seconds is not None and budget_seconds < 0:
         budget_seconds = settings.lock_all_request_seconds()
-    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    finished, contract = _run_lock_all(tenant_id, run, contract, actor, deadline)
+    until = None if budget_seconds is None else time.monotonic() + budget_seconds
+    job = None
+    if claim is not None:
+        job, run, done = keyed_run(tenant_id, claim, group_id, period, technician, recorded_before, actor)
+        if done is not None:
+            return done
+    else:
+        run = LockAllRun(tenant_id, group_id, period, technician, _cutoff(recorded_before))
+    try:
+        finished, contract = _run_lock_all(tenant_id, run, contract, actor, until, job)
+    except JobMoved:
+        return RUNNING, jobs.job_view(job)  # its worker goes on with it (the first request handed it over)
+    answer = lock_all_answer(run, contract)
     if finished:
-        return 200, lock_all_answer(run, contract)
-    job = jobs.create(tenant_id, jobs.LOCK_ALL, run.state(), actor, done=run.locked)
+        if job is not None:
+            jobs.finish(job, answer)
+        return FINISHED, answer
+    if job is None:
+        job = jobs.create(tenant_id, jobs.LOCK_ALL, run.state(), actor, done=run.locked)
     jobs.start(job)
-    return 202, jobs.job_view(job)
+    return RUNNING, jobs.job_view(job)
 
 
-def continue_lock_all(tenant_id: str, job, deadline: float | None) -> dict | None:
+def _cutoff(recorded_before: datetime | None) -> datetime:
+    """The recorded-before cutoff of a new run: the one asked, at most now. The index of open
+    sessions is eventually consistent: it is read only once it has settled past the cutoff (a
+    session recorded just before it is in the index by then), waiting here for what is left."""
+    now = fields.utc_now()
+    cutoff = min(recorded_before, now) if recorded_before else now
+    wait = settings.index_settle_seconds() - (now - cutoff).total_seconds()
+    if wait > 0:
+        if wait > deadline.remaining():
+            raise Unavailable("the index of open sessions has not settled in the time left; retry")
+        time.sleep(wait)
+    return cutoff
+
+
+def continue_lock_all(tenant_id: str, job, until: float | None) -> dict | None:
     """The job worker's part of a lock-all: goes on from the job's last committed step, each
     transaction advancing the job's step with its locks (conditioned on the step read, so a
     retried or restarted worker never locks or counts a session twice). Answers the result
     once done, None when the deadline came first."""
     run = LockAllRun.from_state(tenant_id, json.loads(job.state))
     contract = group_contract(tenant_id, run.group_id)
-    finished, contract = _run_lock_all(tenant_id, run, contract, job.created_by, deadline, job)
+    finished, contract = _run_lock_all(tenant_id, run, contract, job.created_by, until, job)
     return lock_all_answer(run, contract) if finished else None
 
 
-def out_of_time(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() > deadline
+def out_of_time(until: float | None) -> bool:
+    return (until is not None and time.monotonic() > until) or deadline.remaining() < CHUNK_RESERVE_SECONDS
 
 
-def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, actor, deadline: float | None,
+def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, actor, until: float | None,
                   job=None) -> tuple[bool, Contract | None]:
-    """Locks from `run.after` on; stops between two transactions once `deadline` has passed."""
-    found = query_sessions(tenant_id, run.group_id, run.period, TO_ACCOUNT, run.technician, start_key=run.start_key(),
-                           recorded_before=run.recorded_before)
+    """Locks from where `run` is; stops between two transactions once `until` has passed or the
+    invocation has too little time left for one more."""
     buffer: list[Session] = []
 
     def lock_buffered(everything: bool) -> bool:
         nonlocal contract
         while buffer and (everything or len(buffer) >= MAX_ACTIONS):
-            if out_of_time(deadline):
+            if out_of_time(until):
                 return False
             if contract is None:
                 raise Conflict(f"group {run.group_id} has no contract: assign a profile before locking", "no_contract")
@@ -321,7 +337,7 @@ def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, ac
             del buffer[:take]
         return True
 
-    for session in found:
+    for session in run.sessions():
         buffer.append(session)
         if len(buffer) >= MAX_ACTIONS and not lock_buffered(False):
             return False, contract
@@ -347,7 +363,7 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
     from . import jobs
 
     group_id = run.group_id
-    backoff = storage.Backoff("the lock-all")
+    backoff = store.Backoff("the lock-all")
     pending = chunk
     while pending:
         size = fitting(contract, pending)
@@ -358,7 +374,14 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
                 jobs.advance(transaction, job, ahead.state(), ahead.locked)
         try:
             done = _lock_transaction(tenant_id, contract, pending[:size], actor, step=step)
-        except (StaleProfile, storage.ConditionFailed) as failed:
+        except StepMoved:
+            raise JobMoved() from None
+        except LostRace as failed:
+            if failed.contract is not None:  # only the balance moved (others charged it): go again on it, unread
+                contract = failed.contract
+                backoff.progressed()
+                backoff.wait()
+                continue
             seq = contract.ledger_seq
             if isinstance(failed, StaleProfile):
                 contract = ensure_latest_profile(tenant_id, contract, actor)
@@ -367,8 +390,8 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
                 contract = current_contract(tenant_id, group_id)
             if contract is None:
                 raise Conflict(f"group {group_id} has no contract: assign a profile before locking", "no_contract") from None
-            fresh = storage.batch_get([(s.PK, s.SK) for s in pending])
-            still = sorted((s for s in fresh.values() if s.status == TO_ACCOUNT), key=lambda s: s.GSI1SK)
+            still = sorted((s for s in dal_sessions.read_many(pending) if s.status == dal_sessions.TO_ACCOUNT),
+                           key=dal_locks.order_key)
             if len(still) < len(pending) or contract.ledger_seq != seq:
                 backoff.progressed()  # others locked some of these, or charged the balance: no livelock
             pending = still

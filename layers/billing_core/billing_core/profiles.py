@@ -3,13 +3,18 @@ one; the contracts that use the profile take the new tariff for their to_account
 import re
 import secrets
 
-from . import fields
-from .dal import store as storage
-from .errors import Conflict, InvalidInput, NotFound
+from . import deadline, fields
+from .dal import profiles as dal_profiles
+from .dal.contracts import answered
+from .dal import store
+from .dal.models import ProfileVersion
+from .dal.outcomes import AlreadyExists, LostRace
+from .errors import Conflict, InvalidInput, NotFound, Unavailable
 from .idempotency import Claim
-from .dal.models import Contract, ProfileVersion, keys
-from .tariff import OPTIONAL_FIELDS, TARIFF_FIELDS, Tariff, parse_tariff, tariff_values
+from .tariff import COST_LIMIT, OPTIONAL_FIELDS, PAY_PER_USE, TARIFF_FIELDS, Tariff, over_limit, price
+from .tariff_fields import parse_tariff, tariff_values
 
+REFRESH_RESERVE_SECONDS = 0.5  # kept back to answer: one refresh is one round trip
 PROFILE_FIELDS = {"profile_id", "name", "type"} | {
     name for kinds in (TARIFF_FIELDS, OPTIONAL_FIELDS) for names in kinds.values() for name in names
 }
@@ -45,42 +50,26 @@ def parse_profile(values: dict, *, profile_id: str | None = None) -> tuple[str, 
 
 
 def _version(tenant_id, profile_id, number, name, tariff, actor, *, latest=True) -> ProfileVersion:
-    return ProfileVersion(
-        keys.profile(tenant_id, profile_id),
-        keys.version(number),
-        GSI1PK=keys.profiles(tenant_id) if latest else None,
-        GSI1SK=profile_id if latest else None,
-        profile_id=profile_id,
-        version=number,
-        name=name,
-        tariff=tariff,
-        created_at=fields.utc_now(),
-        created_by=actor or None,
-    )
+    return dal_profiles.new_version(tenant_id, profile_id, number, name, tariff, actor, fields.utc_now(), latest=latest)
+
 
 
 def create_profile(tenant_id: str, values: dict, actor: str, claim: Claim | None = None) -> dict:
     profile_id, name, tariff = parse_profile(values)
     profile = _version(tenant_id, profile_id, 1, name, tariff, actor)
     answer = profile_view(profile)
-
-    def fill(transaction):
-        transaction.save(profile, condition=ProfileVersion.PK.does_not_exist())
-        if claim:
-            claim.save(transaction, answer)
-
     try:
-        storage.transact(fill, "the profile")
-    except storage.ConditionFailed:
+        dal_profiles.create_profile(profile, answered(claim, answer))
+    except AlreadyExists:
         raise Conflict(f"profile {profile_id} already exists; PUT it to make a new version", "profile_exists") from None
     return answer
 
 
 def latest_version(tenant_id: str, profile_id: str) -> ProfileVersion:
-    for profile in storage.query(ProfileVersion, keys.profile(tenant_id, profile_id), scan_index_forward=False, limit=1,
-                                 consistent_read=True):
-        return profile
-    raise NotFound(f"profile {profile_id} not found")
+    profile = dal_profiles.latest(tenant_id, profile_id)
+    if profile is None:
+        raise NotFound(f"profile {profile_id} not found")
+    return profile
 
 
 def get_profile(tenant_id: str, profile_id: str, query: dict) -> dict:
@@ -92,7 +81,7 @@ def get_profile(tenant_id: str, profile_id: str, query: dict) -> dict:
     version = query["version"]
     if not re.fullmatch(r"[0-9]{1,6}", version) or not 1 <= int(version) <= 999_999:
         raise InvalidInput("version", "must be a version number")
-    found = storage.get(ProfileVersion, keys.profile(tenant_id, profile_id), keys.version(int(version)))
+    found = dal_profiles.version(tenant_id, profile_id, int(version))
     if found is None:
         raise NotFound(f"profile {profile_id} has no version {version}")
     return profile_view(found)
@@ -100,21 +89,22 @@ def get_profile(tenant_id: str, profile_id: str, query: dict) -> dict:
 
 def profile_versions(tenant_id: str, profile_id: str) -> dict:
     """Every version, oldest first: a profile's own history."""
-    versions = [profile_view(p) for p in storage.query(ProfileVersion, keys.profile(tenant_id, profile_id), consistent_read=True)]
+    versions = [profile_view(p) for p in dal_profiles.versions(tenant_id, profile_id)]
     if not versions:
         raise NotFound(f"profile {profile_id} not found")
     return {"profile_id": profile_id, "versions": versions}
 
 
 def list_profiles(tenant_id: str) -> dict:
-    return {"profiles": [profile_view(p) for p in storage.query(ProfileVersion, keys.profiles(tenant_id), index="gsi1")]}
+    return {"profiles": [profile_view(p) for p in dal_profiles.listing(tenant_id)]}
 
 
 def update_profile(tenant_id: str, profile_id: str, values: dict, actor: str, claim: Claim | None = None) -> dict:
     """Writes version n+1, moves the 'latest' listing key to it, and re-prices the contracts.
-    A profile's type and currency never change: a client's money is never re-denominated."""
+    A profile's type and currency never change: a client's money is never re-denominated. An
+    update that would price an open session above the money limit is refused, naming them."""
     profile_id, name, tariff = parse_profile(values, profile_id=profile_id)
-    backoff = storage.Backoff("the profile update")
+    backoff = store.Backoff("the profile update")
     while True:
         current = latest_version(tenant_id, profile_id)
         for immutable, before, after in (("type", current.tariff.type, tariff.type),
@@ -122,43 +112,57 @@ def update_profile(tenant_id: str, profile_id: str, values: dict, actor: str, cl
             if before != after:
                 raise Conflict(f"{immutable}: a profile's {immutable} never changes ({before}); create another profile",
                                "immutable_field")
+        refuse_costs_past_limit(tenant_id, profile_id, tariff)
         new = _version(tenant_id, profile_id, current.version + 1, name, tariff, actor)
         answer = profile_view(new)
-
-        def fill(transaction):
-            transaction.save(new, condition=ProfileVersion.PK.does_not_exist())
-            transaction.update(
-                current,
-                actions=[ProfileVersion.GSI1PK.remove(), ProfileVersion.GSI1SK.remove()],
-                condition=ProfileVersion.GSI1PK.exists(),
-            )
-            if claim:
-                claim.save(transaction, answer)
-
         try:
-            storage.transact(fill, "the profile update")
+            dal_profiles.save_profile_version(current, new, answered(claim, answer))
             break
-        except storage.ConditionFailed:
+        except LostRace:
             backoff.wait()  # another update won: this one becomes the version after it
     refresh_contracts(tenant_id, new, actor)
     return answer
 
 
 def refresh_contracts(tenant_id: str, profile: ProfileVersion, actor: str | None = None) -> int:
-    """Every contract on the profile takes its latest tariff, with an entry in its group's history.
-    Idempotent and resumable: each refresh applies only over the contract as read, and a contract
-    this loop has not reached yet (the index is eventually consistent, the request may end) is
-    refreshed by its next lock, which checks the latest version inside its own transaction."""
-    from .contracts import refresh_action
+    """Every contract on the profile takes its latest tariff, with an entry in its group's history,
+    while the request has time (`deadline`). Idempotent and resumable: each refresh applies only
+    over the contract as read, and a contract this loop has not reached (the index is eventually
+    consistent, the request's time may end first) is refreshed by its next lock, which checks the
+    latest version inside its own transaction, or by the next read that prices with it."""
+    from .contracts import refresh
+    from .dal import contracts as dal_contracts
 
     refreshed = 0
-    for contract in storage.query(Contract, keys.contracts_of(tenant_id, profile.profile_id), index="gsi1"):
+    for contract in dal_contracts.on_profile(tenant_id, profile.profile_id):
+        if deadline.remaining() < REFRESH_RESERVE_SECONDS:
+            break  # answered in time: what is left is refreshed where it is next used
         if contract.profile_version >= profile.version:
             continue
-        _, fill = refresh_action(tenant_id, contract, profile, actor)
         try:
-            storage.transact(fill, "the contract refresh")
+            refresh(tenant_id, contract, profile, actor)
             refreshed += 1
-        except storage.ConditionFailed:
+        except LostRace:
             pass  # re-assigned, refreshed, or a newer version meanwhile: nothing to apply
     return refreshed
+
+
+def refuse_costs_past_limit(tenant_id: str, profile_id: str, tariff: Tariff) -> None:
+    """The open sessions of every group on the profile, priced by `tariff` as they would be once
+    it is the latest: one above the money limit refuses the update (409), naming them."""
+    from .dal import contracts as dal_contracts
+    from .dal import sessions as dal_sessions
+
+    if tariff.type != PAY_PER_USE:
+        return  # a subscription's open sessions have no price until a lock (overage is checked there)
+    over = []
+    for contract in dal_contracts.on_profile(tenant_id, profile_id):
+        for session in dal_sessions.open_sessions(tenant_id, contract.group_id):
+            if deadline.remaining() <= 0:
+                raise Unavailable("the profile's open sessions could not all be checked in time; retry")
+            cost = price(tariff, session.connection_seconds, session.extra_minutes, session.started_at).cost
+            if over_limit(cost):
+                over.append(f"{session.session_id} ({fields.money_text(cost)})")
+    if over:
+        shown = ", ".join(over[:10]) + (f" and {len(over) - 10} more" if len(over) > 10 else "")
+        raise Conflict(f"this version would price open sessions above the limit of {COST_LIMIT}: {shown}", "cost_limit")

@@ -3,7 +3,7 @@ latest version or by a tariff given inline, explained line by line. Records and 
 from . import fields
 from .errors import InvalidInput
 from .profiles import latest_version, parse_profile
-from .tariff import SUBSCRIPTION, Tariff, connection_seconds, is_recorded, price
+from .tariff import COST_LIMIT, SUBSCRIPTION, Tariff, connection_seconds, is_recorded, over_limit, price
 
 QUOTE_FIELDS = ("profile_id", "profile", "sessions")
 SESSION_FIELDS = ("started_at", "ended_at", "extra_minutes")
@@ -70,8 +70,8 @@ def _quote_one(at: str, tariff: Tariff, profile_id, profile_version, started_at,
     if not is_recorded(tariff, connection):
         return dict(BELOW_MINIMUM)
     pricing = price(tariff, connection, extra, started_at)
-    if pricing.cost is not None and pricing.cost > fields.MAX_MONEY:
-        raise InvalidInput(at, f"would cost {fields.money_text(pricing.cost)}, above the limit of {fields.MAX_MONEY}")
+    if over_limit(pricing.cost):
+        raise InvalidInput(at, f"would cost {fields.money_text(pricing.cost)}, above the limit of {COST_LIMIT}")
     return {
         "connection_seconds": connection,
         "total_seconds": pricing.total_seconds,

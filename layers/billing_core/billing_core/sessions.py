@@ -9,11 +9,13 @@ from decimal import Decimal
 from fractions import Fraction
 
 from . import fields, history, jsonio
-from .dal import store as storage
 from .contracts import current_contract
+from .dal import sessions as dal_sessions
+from .dal import store
+from .dal.models import Contract, Session
+from .dal.outcomes import LostRace
 from .errors import Conflict, InvalidInput, NotFound
-from .dal.models import Contract, Session, keys
-from .tariff import PriceLine, Pricing, price, total_seconds
+from .tariff import COST_LIMIT, PriceLine, Pricing, over_limit, price, total_seconds
 
 TO_ACCOUNT, ACCOUNTED = "to_account", "accounted"
 STATUSES = (TO_ACCOUNT, ACCOUNTED)
@@ -100,7 +102,7 @@ def session_view(session: Session, contract: Contract | None) -> dict:
 
 
 def read_session(tenant_id: str, session_id: str) -> Session:
-    session = storage.get(Session, keys.session(tenant_id, session_id), "SESSION")
+    session = dal_sessions.read(tenant_id, session_id)
     if session is None:
         raise NotFound(f"session {session_id} not found")
     return session
@@ -127,45 +129,38 @@ def parse_adjustment(values: dict) -> dict:
 
 
 def adjust_session(tenant_id: str, session_id: str, values: dict, actor: str | None = None) -> dict:
-    """Extra minutes and notes, with a history entry, on a session that is still to account."""
+    """Extra minutes and notes, with a history entry, on a session that is still to account. Extra
+    minutes that would price it above the money limit are refused (400), nothing changed."""
     wanted = parse_adjustment(values)
-    backoff = storage.Backoff("the adjustment")
+    backoff = store.Backoff("the adjustment")
     while True:
         session = read_session(tenant_id, session_id)
         if session.status == ACCOUNTED:
             raise Conflict(f"session {session_id} is accounted and can no longer change", "session_accounted")
+        contract = current_contract(tenant_id, session.group_id)
+        if contract is not None and "extra_minutes" in wanted:
+            cost = price(contract.tariff, session.connection_seconds, wanted["extra_minutes"], session.started_at).cost
+            if over_limit(cost):
+                raise InvalidInput("extra_minutes", f"would price session {session_id} at {fields.money_text(cost)}, "
+                                                    f"above the limit of {COST_LIMIT}")
         changes = {
             name: history.change(getattr(session, name), value)
             for name, value in wanted.items()
             if getattr(session, name) != value
         }
         if not changes:
-            break
-        entry = history.entry(session.PK, actor, history.ADJUSTED, changes)
-
-        def fill(transaction):
-            transaction.update(
-                session,
-                actions=[getattr(Session, name).set(value) for name, value in wanted.items()] + [Session.revision.add(1)],
-                condition=(Session.status == TO_ACCOUNT) & (Session.revision == session.revision),
-            )
-            transaction.save(entry)
-
+            return session_view(session, contract)
         try:
-            storage.transact(fill, "the adjustment")
-        except storage.ConditionFailed:
+            dal_sessions.adjust_session(session, wanted, history.entry(session.PK, actor, history.ADJUSTED, changes))
+        except LostRace:
             backoff.wait()  # locked or adjusted meanwhile: look again
             continue
-        for name, value in wanted.items():
-            setattr(session, name, value)
-        session.revision += 1
-        break
-    return session_view(session, current_contract(tenant_id, session.group_id))
+        return session_view(session, contract)
 
 
 def session_history(tenant_id: str, session_id: str) -> dict:
     """One Query: the session's entries and the session itself (whose lock is its last entry)."""
-    entries, subjects = history.read(keys.session(tenant_id, session_id))
+    entries, subjects = history.read(dal_sessions.partition(tenant_id, session_id))
     session = next((item for item in subjects if isinstance(item, Session)), None)
     if session is None:
         raise NotFound(f"session {session_id} not found")

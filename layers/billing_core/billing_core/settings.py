@@ -56,3 +56,10 @@ def jobs_queue_url() -> str | None:
     """The SQS queue of long jobs (billing_core.jobs), read by the job worker function. Unset in
     the local stack and the tests: the job then runs in a thread of the calling process."""
     return os.environ.get("JOBS_QUEUE_URL") or None
+
+
+def index_settle_seconds() -> float:
+    """How long after a moment the indexes are trusted to show every item written before it
+    (DynamoDB's global secondary indexes are eventually consistent): lock-all reads its index
+    only this long after its cutoff."""
+    return float(os.environ.get("INDEX_SETTLE_SECONDS", "1.0"))

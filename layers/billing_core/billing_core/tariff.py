@@ -4,15 +4,14 @@
 multipliers over the connection's real seconds (rational arithmetic, one half-up rounding to the
 cent at the end), and prices the minutes a subscription balance cannot cover (overage)."""
 import math
-import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 from typing import ClassVar, Mapping, Union
 
 from . import fields
 from .errors import InvalidInput
+from .surcharges import public_holidays, surcharge_multiplier  # noqa: F401 (public_holidays: tests read the calendar here)
 from .values import Value
 
 PAY_PER_USE = "pay_per_use"
@@ -27,6 +26,12 @@ MAX_HOLIDAY_DATES = 366
 SURCHARGE_FIELDS = ("name", "days", "from", "to", "multiplier")
 HOLIDAY_FIELDS = ("country", "subdivision", "dates")
 ONE = Fraction(1)
+COST_LIMIT = fields.MAX_MONEY  # the one money limit: no price computed anywhere may exceed it
+
+
+def over_limit(cost: Decimal | None) -> bool:
+    """A computed cost no money field could hold (quotes, uploads, adjustments, re-pricing, overage)."""
+    return cost is not None and cost > COST_LIMIT
 
 
 class Surcharge(Value):
@@ -288,129 +293,6 @@ def _share_line(rule: Surcharge, covered: Fraction, connection: int) -> PriceLin
                      values={**rule_values, "seconds": int(covered), "connection_seconds": connection})
 
 
-# ---------------------------------------------------------------- surcharges (§10)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_SECOND = timedelta(seconds=1)
-_PROBE = timedelta(hours=6)  # no real zone changes its offset twice within 6 hours
-
-
-def surcharge_multiplier(tariff: Tariff, started_at: datetime, connection: int) -> tuple[Fraction, list[tuple[Surcharge, Fraction]]]:
-    """M = Σ(seconds × multiplier) / connection_seconds over [started_at, started_at + connection),
-    each second taking the highest multiplier of the rules covering its local date and wall-clock
-    time (else 1); also the seconds each winning rule took, in rule order."""
-    if connection == 0 or not tariff.surcharges:
-        return Fraction(1), []
-    from zoneinfo import ZoneInfo  # here: only profiles with surcharges read time zones (cold start)
-
-    zone = ZoneInfo(tariff.time_zone or UTC)
-    is_holiday = _holiday_test(tariff.holidays)
-    start = started_at.astimezone(timezone.utc)
-    end = start + timedelta(seconds=connection)
-    edges = sorted(({rule.start_minute for rule in tariff.surcharges} | {rule.end_minute for rule in tariff.surcharges}) - {0, 1440})
-    weighted = Fraction(0)
-    taken: dict[int, Fraction] = {}
-    for span_start, span_end, offset in _constant_offset_spans(zone, start, end):
-        for piece_start, piece_end in _pieces(span_start, span_end, offset, edges):
-            wall = (piece_start + offset).replace(tzinfo=None)
-            minute = Fraction(wall.hour * 60 + wall.minute) + Fraction(wall.second * 10**6 + wall.microsecond, 60 * 10**6)
-            seconds = Fraction((piece_end - piece_start) // timedelta(microseconds=1), 10**6)
-            best = None
-            for index, rule in enumerate(tariff.surcharges):
-                if (best is None or rule.multiplier > tariff.surcharges[best].multiplier) and rule.covers(wall.date(), minute, is_holiday):
-                    best = index
-            if best is None:
-                weighted += seconds
-            else:
-                weighted += seconds * Fraction(tariff.surcharges[best].multiplier)
-                taken[best] = taken.get(best, Fraction(0)) + seconds
-    shares = [(tariff.surcharges[index], taken[index]) for index in sorted(taken)]
-    return weighted / connection, shares
-
-
-def _pieces(start: datetime, end: datetime, offset: timedelta, edges: list[int]):
-    """[start, end) cut at every local midnight and window edge (one UTC offset throughout)."""
-    cuts = []
-    day = (start + offset).date()
-    last = (end + offset).date()
-    while day <= last:
-        midnight = datetime.combine(day, time(0), tzinfo=timezone.utc) - offset
-        for minute in (0, *edges):
-            instant = midnight + timedelta(minutes=minute)
-            if start < instant < end:
-                cuts.append(instant)
-        day += timedelta(days=1)
-    bounds = [start, *sorted(cuts), end]
-    return zip(bounds, bounds[1:])
-
-
-def _offset(zone, instant: datetime) -> timedelta:
-    return instant.astimezone(zone).utcoffset()
-
-
-def _constant_offset_spans(zone, start: datetime, end: datetime):
-    """[start, end) cut where the zone's UTC offset changes (DST): within a span, local
-    wall-clock time is the instant plus one offset. A gap or repeat is what the real instants are."""
-    while start < end:
-        offset = _offset(zone, start)
-        known, change = start, end
-        while known < end:
-            probe = min(known + _PROBE, end)
-            if _offset(zone, probe) != offset:
-                change = _first_change(zone, known, probe, offset)
-                break
-            known = probe
-        change = min(max(change, start + _SECOND), end)
-        yield start, change, offset
-        start = change
-
-
-def _first_change(zone, known: datetime, changed: datetime, offset: timedelta) -> datetime:
-    """The first whole second after `known` whose offset is not `offset` (tz data change on whole seconds)."""
-    low = (known - _EPOCH) // _SECOND
-    high = -((_EPOCH - changed) // _SECOND)  # ceil
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _offset(zone, _EPOCH + middle * _SECOND) == offset:
-            low = middle
-        else:
-            high = middle
-    return _EPOCH + high * _SECOND
-
-
-def _holiday_test(holidays: Holidays | None):
-    if holidays is None:
-        return lambda day: False
-    listed = frozenset(holidays.dates)
-
-    def is_holiday(day: date) -> bool:
-        if day in listed:
-            return True
-        return holidays.country is not None and day in public_holidays(holidays.country, holidays.subdivision, day.year)
-
-    return is_holiday
-
-
-@lru_cache(maxsize=256)
-def public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    """The `holidays` package's public holidays of a country (or subdivision) in one year.
-    Imported here, on first use: only profiles with holidays pay for it (handler cold start)."""
-    import holidays
-
-    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
-
-
-def known_calendar(country: str, subdivision: str | None) -> tuple[bool, bool]:
-    """Whether the `holidays` package knows the country, and the subdivision (True when None)."""
-    import holidays
-
-    supported = holidays.list_supported_countries()
-    if country not in supported:
-        return False, False
-    return True, subdivision is None or subdivision in supported[country]
-
-
 # ---------------------------------------------------------------- overage (§10)
 
 
@@ -454,174 +336,3 @@ def overage_lines(tariff: Subscription, covered: int, over: int, cost: Decimal |
             {"minutes": over, "count": steps, "step_minutes": tariff.step_minutes,
              "step_cost": _money(tariff.overage_step_cost), "amount": _money(cost)}))
     return tuple(lines)
-
-
-# ---------------------------------------------------------------- parsing and answering
-
-
-def parse_tariff(profile_type, values: Mapping) -> Tariff:
-    """A tariff from API or stored values; every problem names its field."""
-    if not isinstance(profile_type, str) or profile_type not in TARIFF_FIELDS:
-        raise InvalidInput("type", f"must be one of {', '.join(TARIFF_FIELDS)}")
-    for name in TARIFF_FIELDS[profile_type]:
-        if name not in values or values[name] is None:
-            raise InvalidInput(name, f"is required for a {profile_type} profile")
-    common = dict(
-        currency=fields.currency("currency", values["currency"]),
-        min_duration_minutes=fields.minutes("min_duration_minutes", values["min_duration_minutes"]),
-        step_minutes=fields.minutes("step_minutes", values["step_minutes"], least=1),
-        **_parse_rules(values),
-    )
-    if profile_type == PAY_PER_USE:
-        return PayPerUse(
-            initial_step_minutes=fields.minutes("initial_step_minutes", values["initial_step_minutes"]),
-            initial_step_cost=fields.money("initial_step_cost", values["initial_step_cost"]),
-            step_cost=fields.money("step_cost", values["step_cost"]),
-            **common,
-        )
-    total_hours = fields.hours("total_hours", values["total_hours"])
-    if total_hours <= 0:
-        raise InvalidInput("total_hours", "must be greater than 0")
-    overage_step_cost = values.get("overage_step_cost")
-    return Subscription(
-        total_hours=total_hours,
-        amount=fields.money("amount", values["amount"]),
-        overage_step_cost=None if overage_step_cost is None else fields.money("overage_step_cost", overage_step_cost),
-        alert_thresholds=_parse_thresholds(values.get("alert_thresholds")),
-        **common,
-    )
-
-
-def _parse_rules(values: Mapping) -> dict:
-    time_zone = values.get("time_zone")
-    holidays = None if values.get("holidays") is None else _parse_holidays(values["holidays"])
-    surcharges = _parse_surcharges(values.get("surcharges"), holidays)
-    return {
-        "time_zone": None if time_zone is None else fields.time_zone("time_zone", time_zone),
-        "surcharges": surcharges,
-        "holidays": holidays,
-    }
-
-
-def _fields_of(name: str, value, allowed: tuple[str, ...], what: str) -> Mapping:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(name, f"must be an object {{{', '.join(allowed)}}}")
-    unknown = sorted(set(value) - set(allowed))
-    if unknown:
-        raise InvalidInput(f"{name}.{unknown[0]}", f"is not a field of {what}")
-    return value
-
-
-def _parse_surcharges(value, holidays: Holidays | None) -> tuple[Surcharge, ...]:
-    if value is None:
-        return ()
-    fields.bounded_list("surcharges", value, MAX_SURCHARGES, "a list of rules {name, days, from, to, multiplier}", "rules",
-                        tuples=True)
-    return tuple(_parse_surcharge(f"surcharges[{index}]", rule, holidays) for index, rule in enumerate(value))
-
-
-def _parse_surcharge(at: str, value, holidays: Holidays | None) -> Surcharge:
-    rule = _fields_of(at, value, SURCHARGE_FIELDS, "a surcharge rule")
-    for name in SURCHARGE_FIELDS:
-        if rule.get(name) is None:
-            raise InvalidInput(f"{at}.{name}", "is required")
-    days = rule["days"]
-    if not isinstance(days, (list, tuple)) or not days:
-        raise InvalidInput(f"{at}.days", f"must be a non-empty list of {', '.join(DAYS)}")
-    for index, day in enumerate(days):
-        if not isinstance(day, str) or day not in DAYS:
-            raise InvalidInput(f"{at}.days[{index}]", f"must be one of {', '.join(DAYS)}")
-        if day in days[:index]:
-            raise InvalidInput(f"{at}.days[{index}]", f"repeats {day}")
-    if HOLIDAY in days and holidays is None:
-        raise InvalidInput(f"{at}.days", "names holiday but the profile has no holidays (set holidays.country or holidays.dates)")
-    start = fields.clock_minute(f"{at}.from", rule["from"])
-    end = fields.clock_minute(f"{at}.to", rule["to"])
-    if start == 1440:
-        raise InvalidInput(f"{at}.from", "must be a time of day from 00:00 to 23:59")
-    if end <= start:
-        raise InvalidInput(f"{at}.to", "must be after from (a night window is two rules: 22:00–24:00 and 00:00–06:00)")
-    return Surcharge(
-        name=fields.name(f"{at}.name", rule["name"]),
-        days=tuple(day for day in DAYS if day in days),
-        start_minute=start,
-        end_minute=end,
-        multiplier=fields.multiplier(f"{at}.multiplier", rule["multiplier"]),
-    )
-
-
-def _parse_holidays(value) -> Holidays:
-    values = _fields_of("holidays", value, HOLIDAY_FIELDS, "holidays")
-    country, subdivision = values.get("country"), values.get("subdivision")
-    if country is not None and (not isinstance(country, str) or not re.fullmatch(r"[A-Z]{2,3}", country)):
-        raise InvalidInput("holidays.country", "must be an ISO 3166 country code such as \"FR\"")
-    if subdivision is not None:
-        if country is None:
-            raise InvalidInput("holidays.subdivision", "needs holidays.country")
-        if not isinstance(subdivision, str) or not re.fullmatch(r"[A-Za-z0-9-]{1,10}", subdivision):
-            raise InvalidInput("holidays.subdivision", "must be a subdivision code such as \"BY\"")
-    dates = [] if values.get("dates") is None else values["dates"]  # `false`, `0`, "" are not "no dates"
-    fields.bounded_list("holidays.dates", dates, MAX_HOLIDAY_DATES, 'a list of dates such as "2026-12-24"', "dates", tuples=True)
-    parsed = []
-    for index, text in enumerate(dates):
-        day = fields.calendar_date(f"holidays.dates[{index}]", text)
-        if day in parsed:
-            raise InvalidInput(f"holidays.dates[{index}]", f"repeats {day.isoformat()}")
-        parsed.append(day)
-    if country is None and not parsed:
-        raise InvalidInput("holidays", "must name a country or list dates")
-    if country is not None:
-        known_country, known_subdivision = known_calendar(country, subdivision)
-        if not known_country:
-            raise InvalidInput("holidays.country", f"has no public holiday calendar: {country}")
-        if not known_subdivision:
-            raise InvalidInput("holidays.subdivision", f"is not a subdivision of {country}: {subdivision}")
-    return Holidays(country, subdivision, tuple(sorted(parsed)))
-
-
-def _parse_thresholds(value) -> tuple[int, ...]:
-    if value is None:
-        return ()
-    fields.bounded_list("alert_thresholds", value, MAX_THRESHOLDS, "a list of percentages such as [50, 20, 0]", "percentages",
-                        tuples=True)
-    seen = []
-    for index, percent in enumerate(value):
-        if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
-            raise InvalidInput(f"alert_thresholds[{index}]", "must be a whole percentage from 0 to 100")
-        if percent in seen:
-            raise InvalidInput(f"alert_thresholds[{index}]", f"repeats {percent}")
-        seen.append(percent)
-    return tuple(sorted(seen, reverse=True))
-
-
-def _clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def tariff_values(tariff: Tariff) -> dict:
-    """The tariff as answered and stored: money as 2-decimal strings, hours as an exact number;
-    the §10 fields only when the profile has them (a §3 profile answers exactly as before)."""
-    values = {"type": tariff.type}
-    for name in TARIFF_FIELDS[tariff.type]:
-        value = getattr(tariff, name)
-        values[name] = fields.money_text(value) if name in MONEY_FIELDS else value
-    if tariff.time_zone is not None:
-        values["time_zone"] = tariff.time_zone
-    if tariff.surcharges:
-        values["surcharges"] = [
-            {"name": rule.name, "days": list(rule.days), "from": _clock(rule.start_minute),
-             "to": _clock(rule.end_minute), "multiplier": str(rule.multiplier)}
-            for rule in tariff.surcharges
-        ]
-    if tariff.holidays is not None:
-        values["holidays"] = {
-            "country": tariff.holidays.country,
-            "subdivision": tariff.holidays.subdivision,
-            "dates": [day.isoformat() for day in tariff.holidays.dates],
-        }
-    if isinstance(tariff, Subscription):
-        if tariff.overage_step_cost is not None:
-            values["overage_step_cost"] = fields.money_text(tariff.overage_step_cost)
-        if tariff.alert_thresholds:
-            values["alert_thresholds"] = list(tariff.alert_thresholds)
-    return values

@@ -16,7 +16,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from .. import settings
-from ..tariff import MONEY_FIELDS, Tariff, parse_tariff, tariff_values
+from ..tariff import MONEY_FIELDS, Tariff
+from ..tariff_fields import parse_tariff, tariff_values
 
 
 class keys:

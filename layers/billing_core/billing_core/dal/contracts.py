@@ -1,0 +1,233 @@
+"""Data access of contracts and their ledgers: where a group's current and closed contracts are,
+the ledger entries of a balance, and the writes that change them (assign, refresh to a profile's
+latest version, recharge), each over exactly the contract read. A write that finds the contract
+or the profile changed answers `LostRace`; the caller reads again."""
+import json
+import secrets
+from datetime import datetime
+from typing import Callable, Iterable, Iterator
+
+from .. import ledger
+from ..ledger import Balance, Change
+from . import store
+from .models import Contract, Group, HistoryEntry, LedgerEntry, ProfileVersion, keys
+from .outcomes import LostRace
+
+Extra = Callable[[store.Transaction], None] | None  # what else the caller's request writes in the same transaction
+
+
+def answered(claim, answer: dict) -> Extra:
+    """The request's Idempotency-Key answer, written in the effect's own transaction (None: the
+    request sent no key)."""
+    return (lambda transaction: claim.save(transaction, answer)) if claim else None
+
+
+# ---------------------------------------------------------------- reads
+
+
+def current(tenant_id: str, group_id: str) -> Contract | None:
+    return store.get(Contract, keys.group(tenant_id, group_id), "CONTRACT")
+
+
+def group(tenant_id: str, group_id: str) -> Group | None:
+    return store.get(Group, keys.group(tenant_id, group_id), "GROUP")
+
+
+def group_and_current(tenant_id: str, group_id: str) -> tuple[Group | None, Contract | None]:
+    """The group and its current contract in one BatchGetItem."""
+    partition = keys.group(tenant_id, group_id)
+    found = store.batch_get([(partition, "GROUP"), (partition, "CONTRACT")])
+    group_item, contract = found.get((partition, "GROUP")), found.get((partition, "CONTRACT"))
+    return (group_item if isinstance(group_item, Group) else None,
+            contract if isinstance(contract, Contract) else None)
+
+
+def closed(tenant_id: str, group_id: str, newest_first: bool = False) -> Iterator[Contract]:
+    return store.query(Contract, keys.closed_contracts(tenant_id, group_id), scan_index_forward=not newest_first,
+                       consistent_read=True)
+
+
+def ledger_page(tenant_id: str, group_id: str, contract_id: str, after: int, limit: int) -> list[LedgerEntry]:
+    """Up to `limit` entries of a contract's ledger after entry number `after`, oldest first."""
+    condition = LedgerEntry.SK > keys.ledger_entry(after)
+    return list(store.query(LedgerEntry, keys.ledger(tenant_id, group_id, contract_id), range_key_condition=condition,
+                            limit=limit, consistent_read=True))
+
+
+def entry_number(entry: LedgerEntry) -> int:
+    return int(entry.SK[2:])
+
+
+def on_profile(tenant_id: str, profile_id: str) -> Iterator[Contract]:
+    """The current contracts on a profile (an index: eventually consistent, each refresh is
+    conditioned on the contract as read)."""
+    return store.query(Contract, keys.contracts_of(tenant_id, profile_id), index="gsi1")
+
+
+# ---------------------------------------------------------------- items
+
+
+def ledger_entries(tenant_id: str, contract: Contract, before: Balance, changes: list[Change], actor: str | None) -> list[LedgerEntry]:
+    """The ledger items of `changes`, numbered after the contract's last entry."""
+    items, running = [], before.entered_minutes()
+    for offset, change in enumerate(changes, start=1):
+        running += change.minutes
+        sequence = contract.ledger_seq + offset
+        items.append(LedgerEntry(
+            keys.ledger(tenant_id, contract.group_id, contract.contract_id), keys.ledger_entry(sequence),
+            entry_id=f"{contract.contract_id}-{sequence}", contract_id=contract.contract_id, entry_kind=change.kind,
+            minutes=change.minutes, amount=change.amount, at=change.at, actor=actor or None, session_id=change.session_id,
+            block_id=change.block_id, expires_at=change.expires_at, running_balance=running,
+        ))
+    return items
+
+
+def new_contract(tenant_id: str, group_id: str, current_contract: Contract | None, profile: ProfileVersion,
+                 actor: str | None, now: datetime, valid_until: datetime | None) -> Contract:
+    """Contract n+1 of a group, on the profile's latest version (not written yet)."""
+    return Contract(
+        keys.group(tenant_id, group_id), "CONTRACT",
+        GSI1PK=keys.contracts_of(tenant_id, profile.profile_id), GSI1SK=group_id,
+        contract_id=f"ctr_{secrets.token_hex(8)}", number=current_contract.number + 1 if current_contract else 1,
+        group_id=group_id, profile_id=profile.profile_id, profile_version=profile.version, profile_name=profile.name,
+        tariff=profile.tariff, assigned_at=now, assigned_by=actor or None, valid_until=valid_until,
+        ledger_seq=0, revision=(current_contract.revision + 1) if current_contract else 1,
+    )
+
+
+def closed_copy(tenant_id: str, contract: Contract, now: datetime) -> Contract:
+    """The contract as it is kept once closed: under the group's closed contracts, out of the
+    index of contracts on its profile."""
+    copy = Contract.from_raw_data(contract.serialize())
+    copy.PK, copy.SK = keys.closed_contracts(tenant_id, contract.group_id), keys.contract_number(contract.number)
+    copy.GSI1PK = copy.GSI1SK = None
+    copy.closed_at = now
+    return copy
+
+
+def refreshed_copy(contract: Contract, profile: ProfileVersion) -> Contract:
+    """The contract with the profile's latest tariff (its balance untouched)."""
+    copy = Contract.from_raw_data(contract.serialize())
+    copy.tariff, copy.profile_version, copy.profile_name = profile.tariff, profile.version, profile.name
+    copy.revision = contract.revision + 1
+    return copy
+
+
+def set_balance(contract: Contract, balance: Balance | None, entries: int = 0) -> None:
+    """The contract item as a write that added `entries` left it (no read again)."""
+    contract.balance = None if balance is None else json.dumps(ledger.dump(balance))
+    contract.ledger_seq += entries
+
+
+# ---------------------------------------------------------------- parts of transactions (dal only)
+
+
+def add_balance_update(transaction, contract: Contract, balance: Balance, entries: list[LedgerEntry]) -> None:
+    """A new balance and its entries, only over exactly the contract that was read (else the
+    contract as it is now comes back with the failure)."""
+    transaction.update(
+        contract,
+        actions=[Contract.balance.set(json.dumps(ledger.dump(balance))), Contract.ledger_seq.add(len(entries))],
+        condition=(Contract.contract_id == contract.contract_id) & (Contract.ledger_seq == contract.ledger_seq)
+        & (Contract.revision == contract.revision),
+        return_values="ALL_OLD",
+    )
+    for entry in entries:
+        transaction.save(entry, condition=LedgerEntry.PK.does_not_exist())
+
+
+def add_unchanged(transaction, contract: Contract) -> None:
+    """The contract is still the one read (no tariff change, no re-assignment)."""
+    transaction.condition_check(Contract, contract.PK, contract.SK, condition=Contract.revision == contract.revision)
+
+
+def add_latest_check(transaction, tenant_id: str, profile_id: str, version: int) -> None:
+    """`version` is still the profile's latest (only the latest carries the listing key)."""
+    transaction.condition_check(ProfileVersion, keys.profile(tenant_id, profile_id), keys.version(version),
+                                condition=ProfileVersion.GSI1PK.exists())
+
+
+def _run(fill: Callable, what: str) -> None:
+    try:
+        store.transact(fill, what)
+    except store.ConditionFailed:
+        raise LostRace() from None
+
+
+# ---------------------------------------------------------------- writes
+
+
+def refresh_contract(tenant_id: str, contract: Contract, profile: ProfileVersion, entry: HistoryEntry,
+                     extra: Extra = None) -> Contract:
+    """The contract takes the profile's latest tariff, with its history entry; answers the
+    contract as written. `LostRace`: re-assigned, refreshed or a newer version meanwhile."""
+    refreshed = refreshed_copy(contract, profile)
+
+    def fill(transaction):
+        transaction.update(
+            contract,
+            actions=[Contract.tariff.set(Contract.tariff.serialize(profile.tariff)),
+                     Contract.profile_version.set(profile.version), Contract.profile_name.set(profile.name),
+                     Contract.revision.add(1)],
+            condition=(Contract.revision == contract.revision) & (Contract.profile_id == profile.profile_id),
+        )
+        add_latest_check(transaction, tenant_id, profile.profile_id, profile.version)
+        transaction.save(entry)
+        if extra:
+            extra(transaction)
+
+    _run(fill, "the contract refresh")
+    return refreshed
+
+
+def confirm_contract(tenant_id: str, contract: Contract, extra: Extra = None) -> None:
+    """Nothing changes, but `extra` is written only while the contract and its profile version
+    are still current (a re-assignment of the same, already current, profile)."""
+    def fill(transaction):
+        add_unchanged(transaction, contract)
+        add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
+        if extra:
+            extra(transaction)
+
+    _run(fill, "the assignment")
+
+
+def assign_contract(tenant_id: str, group_item: Group, current_contract: Contract | None, contract: Contract,
+                    closed_contract: Contract | None, entries: Iterable[LedgerEntry], entry: HistoryEntry,
+                    extra: Extra = None) -> None:
+    """Contract n+1 replaces the current one (kept, closed), with the ledger entries of both and
+    the group's history entry; only over the current contract as read and while its profile
+    version is the latest. `LostRace` otherwise."""
+    entries = list(entries)
+
+    def fill(transaction):
+        if current_contract is None:
+            transaction.save(contract, condition=Contract.PK.does_not_exist())
+        else:
+            transaction.save(contract, condition=(Contract.contract_id == current_contract.contract_id)
+                             & (Contract.ledger_seq == current_contract.ledger_seq)
+                             & (Contract.revision == current_contract.revision))
+            transaction.save(closed_contract, condition=Contract.PK.does_not_exist())
+        for item in entries:
+            transaction.save(item, condition=LedgerEntry.PK.does_not_exist())
+        transaction.update(group_item, actions=[Group.profile_id.set(contract.profile_id)], condition=Group.PK.exists())
+        add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
+        transaction.save(entry)
+        if extra:
+            extra(transaction)
+
+    _run(fill, "the assignment")
+
+
+def recharge(contract: Contract, balance: Balance, entries: list[LedgerEntry], entry: HistoryEntry,
+             extra: Extra = None) -> None:
+    """A recharged balance with its ledger entries and history entry, over exactly the balance
+    read. `LostRace`: a lock or another recharge changed it meanwhile."""
+    def fill(transaction):
+        add_balance_update(transaction, contract, balance, entries)
+        transaction.save(entry)
+        if extra:
+            extra(transaction)
+
+    _run(fill, "the recharge")
+    set_balance(contract, balance, len(entries))

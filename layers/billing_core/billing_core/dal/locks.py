@@ -1,0 +1,123 @@
+"""Data access of locks: the one transaction that accounts sessions (each session frozen, the
+balance and its ledger entries, the outbox events, the day totals, the check that the price is
+the profile's latest, and what else the request or job writes with it), the read of the sessions
+still to lock, and the keyed run of a lock-all. Failures come back as outcomes: `StaleProfile`
+(refresh, then price again), `StepMoved` (another run of the job went on), `LostRace` (a session
+or the balance changed: read again)."""
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterator
+
+from ..ledger import Balance
+from . import contracts, store, totals
+from .models import Contract, Event, Job, LedgerEntry, Session, keys
+from .outcomes import LostRace, StaleProfile, StepMoved
+
+TO_ACCOUNT = "to_account"
+Extra = Callable[[store.Transaction], None] | None
+
+
+@dataclass
+class Charge:
+    """A subscription's part of a lock: the balance after it, its ledger entries, its events."""
+
+    balance: Balance
+    entries: list[LedgerEntry]
+    alerts: list[Event]
+
+
+def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Session, dict]], charge: Charge | None,
+                  extra: Extra = None, step: Extra = None) -> None:
+    """Locks each session of `updates` with its frozen figures (all as read, still to_account) over
+    exactly the contract read, all or nothing: each leaves the sparse index of open sessions, its
+    UTC day's running totals grow by it, a subscription's balance is charged. `extra` adds the
+    request's idempotency answer, `step` a job's progress, to the same transaction. On success the
+    items passed are left as written (no read again)."""
+    day_totals = totals.lock_updates(tenant_id, contract.group_id, contract.tariff.currency, updates)
+    positions = {}
+
+    def fill(transaction):
+        for session, frozen in updates:
+            transaction.update(
+                session,
+                actions=[getattr(Session, name).set(value) for name, value in frozen.items() if value is not None]
+                + [Session.revision.add(1), Session.GSI2PK.remove(), Session.GSI2SK.remove()],
+                condition=(Session.status == TO_ACCOUNT) & (Session.revision == session.revision),
+            )
+        if charge is not None:
+            positions["contract"] = len(transaction.added)
+            contracts.add_balance_update(transaction, contract, charge.balance, charge.entries)
+            for alert in charge.alerts:  # the outbox: the event exists exactly when the lock does
+                transaction.save(alert)
+        else:
+            contracts.add_unchanged(transaction, contract)
+        positions["profile"] = len(transaction.added)
+        contracts.add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
+        if extra:
+            extra(transaction)
+        for item, adds in day_totals:
+            transaction.update(item, actions=adds)
+        if step:
+            positions["step"] = len(transaction.added)
+            step(transaction)
+
+    try:
+        store.transact(fill, "the lock")
+    except store.ConditionFailed as failed:
+        if failed.failed(positions["profile"]):
+            raise StaleProfile() from None
+        if "step" in positions and failed.failed(positions["step"]):
+            raise StepMoved() from None
+        raise LostRace(_contract_now(failed, positions.get("contract"))) from None
+    for session, frozen in updates:
+        for name, value in frozen.items():
+            setattr(session, name, value)
+        session.revision += 1
+        session.GSI2PK = session.GSI2SK = None
+    if charge is not None:
+        contracts.set_balance(contract, charge.balance, len(charge.entries))
+
+
+def _contract_now(failed: store.ConditionFailed, position: int | None) -> Contract | None:
+    """The contract as DynamoDB handed it back, when it alone failed its condition (the balance
+    was charged or re-priced meanwhile); None when anything else failed too."""
+    if position is None or [n for n in range(len(failed.reasons)) if failed.failed(n)] != [position]:
+        return None
+    now = failed.item(position)
+    return now if isinstance(now, Contract) else None
+
+
+# ---------------------------------------------------------------- what a lock-all reads
+
+
+def open_sessions(tenant_id: str, group_id: str, low: str, high: str, technician: str | None,
+                  recorded_before: datetime, after: dict | None) -> Iterator[Session]:
+    """The group's to_account sessions with a start between `low` and `high` (sortable UTC),
+    oldest first, recorded before the cutoff, after the position `after` (of `position_after`).
+    Read from the sparse index: the caller makes sure the index has settled past the cutoff."""
+    condition = (Session.status == TO_ACCOUNT) & (Session.recorded_at < recorded_before)
+    if technician:
+        condition = condition & (Session.technician == technician)
+    start_key = {name: {"S": value} for name, value in after.items()} if after else None
+    return store.query(Session, keys.open_sessions_of(tenant_id, group_id), index="gsi2",
+                       range_key_condition=Session.GSI2SK.between(low, high), filter_condition=condition,
+                       last_evaluated_key=start_key)
+
+
+def position_after(tenant_id: str, group_id: str, session: Session) -> dict:
+    """Where a lock-all goes on after `session` (kept in a job's state)."""
+    return {"PK": session.PK, "SK": session.SK, "GSI2PK": keys.open_sessions_of(tenant_id, group_id),
+            "GSI2SK": session.GSI1SK}
+
+
+def order_key(session: Session) -> str:
+    """The order a lock-all goes in: by start, then id (the index's sort key)."""
+    return session.GSI1SK
+
+
+# ---------------------------------------------------------------- the keyed run of a lock-all
+
+
+def keyed_job(tenant_id: str, job_id: str) -> Job | None:
+    """The job that carries a keyed lock-all (its id derived from the key), if it was started."""
+    return store.get(Job, keys.job(tenant_id, job_id), "JOB")
