@@ -26,11 +26,14 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from billing_core import tenants  # noqa: E402
+from billing_core import jobs, tenants  # noqa: E402
 from billing_core.dal import models  # noqa: E402
 from billing_local import template  # noqa: E402
 from billing_local.gateway import Gateway  # noqa: E402
+from billing_local.jobqueue import LocalQueue  # noqa: E402
 
+JOBS = LocalQueue().start()  # jobs go through the local stack's queue and the worker function, as in `make run`
+jobs.use_queue(JOBS)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from billing_core import exports, jobs
 from billing_core.dal import models
-from billing_core.dal import store as storage
+from billing_core.dal import jobs as stored_jobs
 from billing_local import template
 from billing_local.bench import PAY_PER_USE, upload
 from conftest import Tenant
@@ -159,7 +159,7 @@ def worker(msp, job_id: str, deadline=None) -> str:
 
 def work_state(msp, job_id: str) -> dict:
     import json
-    return json.loads(storage.get(jobs.Job, jobs.keys.job(msp.tenant_id, job_id), "JOB").state)
+    return json.loads(stored_jobs.read_job(msp.tenant_id, job_id).state)
 
 
 def leftovers(*keys: str) -> list[str]:
@@ -256,36 +256,32 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
     stops.after(None)
 
     saves = []
-    real_advance, real_complete = jobs.advance, exports.StreamedUpload.complete
+    real_advance, real_complete = stored_jobs.advance_job, exports.StreamedUpload.complete
 
-    def advance(transaction, job, state, done):
+    def advance(job, state, done):
         saves.append(state)
         if moment == "before saving a part" and len(saves) == 1:
             raise Killed()
-        real_advance(transaction, job, state, done)
-
-    def committed(job, state, done):  # the state is saved; the worker dies right after
-        real_committed(job, state, done)
+        outcome = real_advance(job, state, done)
         if moment == "after saving a part" and len(saves) == 1:
-            raise Killed()
+            raise Killed()  # the state is saved; the worker dies right after
+        return outcome
 
     def complete(upload):
         if moment == "before completing the upload":
             raise Killed()
         real_complete(upload)
 
-    real_finish = jobs._finish
+    real_finish = stored_jobs.finish_job
 
     def finish(job, status, result):  # the file is whole and recorded ready; the job not yet
         if moment == "before the job says it succeeded":
             raise Killed()
         return real_finish(job, status, result)
 
-    real_committed = jobs.committed
-    monkeypatch.setattr(jobs, "advance", advance)
-    monkeypatch.setattr(jobs, "committed", committed)
+    monkeypatch.setattr(stored_jobs, "advance_job", advance)
     monkeypatch.setattr(exports.StreamedUpload, "complete", complete)
-    monkeypatch.setattr(jobs, "_finish", finish)
+    monkeypatch.setattr(stored_jobs, "finish_job", finish)
     with pytest.raises(Killed):
         worker(clients, work.job_id)
     if moment != "before the job says it succeeded":
@@ -293,10 +289,9 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
     if moment == "before completing the upload":
         assert saves[-1].get("finishing") is True
 
-    monkeypatch.setattr(jobs, "advance", real_advance)
-    monkeypatch.setattr(jobs, "committed", real_committed)
+    monkeypatch.setattr(stored_jobs, "advance_job", real_advance)
     monkeypatch.setattr(exports.StreamedUpload, "complete", real_complete)
-    monkeypatch.setattr(jobs, "_finish", real_finish)
+    monkeypatch.setattr(stored_jobs, "finish_job", real_finish)
     assert worker(clients, work.job_id) == "succeeded"  # the queue's retry
     ready = clients.finance.get(f"/v1/exports/{started['export_id']}")[1]
     assert ready["status"] == "ready" and ready["rows"] == expected["rows"]
@@ -309,9 +304,9 @@ def test_a_finished_export_job_is_not_run_again(clients, stops, waiting):
     (work,) = waiting
     stops.after(None)
     assert worker(clients, work.job_id) == "succeeded"
-    before = storage.get(jobs.Job, work.PK, "JOB")
+    before = stored_jobs.read_job(clients.tenant_id, work.job_id)
     assert worker(clients, work.job_id) == "succeeded"  # a duplicate message: nothing happens
-    after = storage.get(jobs.Job, work.PK, "JOB")
+    after = stored_jobs.read_job(clients.tenant_id, work.job_id)
     assert (after.step, after.done, after.updated_at) == (before.step, before.done, before.updated_at)
     assert clients.finance.get(f"/v1/exports/{started['export_id']}")[1]["status"] == "ready"
 

@@ -254,6 +254,7 @@ class LocalStack:
         self.api: LocalApi | None = None
         self.api_thread: threading.Thread | None = None
         self.tenants: list[dict] = []
+        self.jobs = None
         self.description: dict | None = None
 
     def start(self) -> dict:
@@ -283,6 +284,7 @@ class LocalStack:
             raise StackError(f"cannot listen on {url_of(self.address, self.port)}: {error.strerror or error} (try --port 0)") from None
         self.tenants = self._tenants(gateway)
         self.faults.enabled = self.faults.configured  # the demo data is written without faults
+        self._start_jobs()
         self.api_thread = threading.Thread(target=self.api.serve_forever, name="local-api", daemon=True)
         self.api_thread.start()
         self.description = {
@@ -296,6 +298,15 @@ class LocalStack:
         }
         self._write_state()
         return self.description
+
+    def _start_jobs(self) -> None:
+        """The jobs queue and its worker (billing_local.jobqueue), journaled beside the data."""
+        from billing_core import jobs
+
+        from .jobqueue import LocalQueue
+
+        self.jobs = LocalQueue(self.data).start()
+        jobs.use_queue(self.jobs)
 
     def _start_store(self) -> None:
         from .store import EmbeddedStore, StoreError
@@ -328,6 +339,9 @@ class LocalStack:
         _write_private(self.state, self.description)
 
     def stop(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
+            self.jobs = None
         if self.api is not None:
             if self.api_thread is not None:
                 self.api.shutdown()

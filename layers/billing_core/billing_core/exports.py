@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from . import fields, files, jobs, settings
+from .dal import jobs as stored_jobs
 from .dal import models
 from .dal import store as storage
 from .errors import InvalidInput, NotFound
@@ -513,11 +514,8 @@ def continue_export(tenant_id: str, work, deadline: float | None) -> dict | None
     def save(kept: dict, stopping: bool) -> None:
         new = _in_item(client, job, {"export": saved["export"], **kept})
         rows = kept["position"]["rows"]
-        try:
-            storage.transact(lambda t: jobs.advance(t, work, new, rows), "the export")
-        except storage.ConditionFailed:
-            raise jobs.JobMoved() from None
-        jobs.committed(work, new, rows)
+        if isinstance(stored_jobs.advance_job(work, new, rows), stored_jobs.JobMoved):
+            raise jobs.JobMoved()
         _drop(client, job, needed, _objects_of(new) | _objects_of(kept))
 
     try:
