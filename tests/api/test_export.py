@@ -125,6 +125,14 @@ def test_the_link_may_last_longer_up_to_7_days_but_not_beyond_the_signing_sessio
     ({"format": "quickbooks", "invoice_date": "2026-13-01"}, "invoice_date"), ({"format": "xero", "item": ""}, "item"),
     ({"format": "xero", "account_code": "x" * 31}, "account_code"), ({"format": "xero", "tax_type": "a\tb"}, "tax_type"),
     ({"format": "xero", "date_format": "D/M/Y"}, "date_format"),
+    # objects and arrays where a name is expected: named, never an unhashable-type 500
+    ({"locale": {}}, "locale"), ({"locale": ["fr"]}, "locale"), ({"format": {}}, "format"), ({"format": []}, "format"),
+    ({"delimiter": [";"]}, "delimiter"), ({"format": "quickbooks", "date_format": []}, "date_format"),
+    ({"format": "xero", "date_format": {"a": 1}}, "date_format"), ({"time_zone": {}}, "time_zone"),
+    ({"status": []}, "status"), ({"status": {}}, "status"),
+    # lone surrogates in the invoice texts (not valid Unicode: no file can hold them)
+    ({"format": "xero", "item": "Support \ud800"}, "item"), ({"format": "quickbooks", "account_code": "\udfff"}, "account_code"),
+    ({"format": "xero", "tax_type": "Tax \ud83d Exempt"}, "tax_type"),
 ])
 def test_a_bad_export_is_a_400_naming_the_field_and_writes_nothing(msp, acme, body, field):
     assert_invalid(msp.finance.post("/v1/groups/acme/exports", body), field)
