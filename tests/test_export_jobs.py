@@ -20,7 +20,8 @@ import moto.s3.models
 import pytest
 from moto import mock_aws
 
-from billing_core import exports, jobs
+from billing_core import export_stream, exports, jobs
+from billing_core.files import s3
 from billing_core.dal import models
 from billing_core.dal import jobs as stored_jobs
 from billing_local import template
@@ -40,9 +41,9 @@ FORMATS = [
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    monkeypatch.setattr(exports, "NAME_CHUNK", 10)
-    monkeypatch.setattr(exports, "PART_BYTES", 2048)
-    monkeypatch.setattr(exports, "MIN_PART_BYTES", 1024)
+    monkeypatch.setattr(export_stream, "NAME_CHUNK", 10)
+    monkeypatch.setattr(s3, "PART_BYTES", 2048)
+    monkeypatch.setattr(s3, "MIN_PART_BYTES", 1024)
     monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1024)
 
 
@@ -104,7 +105,8 @@ class Stops:
 @pytest.fixture
 def stops(monkeypatch):
     clock = Stops()
-    monkeypatch.setattr(exports, "time", SimpleNamespace(monotonic=clock.monotonic))
+    for module in (exports, export_stream):  # the request sets its deadline, the stream looks at it
+        monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=clock.monotonic))
     return clock
 
 
@@ -120,14 +122,14 @@ def waiting(monkeypatch):
 def reads(monkeypatch):
     """Sessions read by the export's searches, by id."""
     counted = Counter()
-    real = exports._query
+    real = export_stream._query
 
     def counting(*args, **kwargs):
         for session in real(*args, **kwargs):
             counted[session.session_id] += 1
             yield session
 
-    monkeypatch.setattr(exports, "_query", counting)
+    monkeypatch.setattr(export_stream, "_query", counting)
     return counted
 
 
@@ -148,9 +150,9 @@ def content(data: bytes, values: dict) -> dict | bytes:
 def one_request(msp, path: str, values: dict):
     """The file a single request writes (no deadline)."""
     group_id = path.split("/")[3] if "/groups/" in path else None
-    status, body = exports.export_sessions(msp.tenant_id, group_id, values, "finance:test", budget_seconds=1e12)
-    assert status == 201, body
-    return body
+    answer = exports.export_sessions(msp.tenant_id, group_id, values, "finance:test", budget_seconds=1e12)
+    assert answer.finished, answer
+    return answer.body
 
 
 def worker(msp, job_id: str, deadline=None) -> str:
@@ -256,7 +258,7 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
     stops.after(None)
 
     saves = []
-    real_advance, real_complete = stored_jobs.advance_job, exports.StreamedUpload.complete
+    real_advance, real_complete = stored_jobs.advance_job, s3.StreamedUpload.complete
 
     def advance(job, state, done):
         saves.append(state)
@@ -280,7 +282,7 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
         return real_finish(job, status, result)
 
     monkeypatch.setattr(stored_jobs, "advance_job", advance)
-    monkeypatch.setattr(exports.StreamedUpload, "complete", complete)
+    monkeypatch.setattr(s3.StreamedUpload, "complete", complete)
     monkeypatch.setattr(stored_jobs, "finish_job", finish)
     with pytest.raises(Killed):
         worker(clients, work.job_id)
@@ -290,7 +292,7 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
         assert saves[-1].get("finishing") is True
 
     monkeypatch.setattr(stored_jobs, "advance_job", real_advance)
-    monkeypatch.setattr(exports.StreamedUpload, "complete", real_complete)
+    monkeypatch.setattr(s3.StreamedUpload, "complete", real_complete)
     monkeypatch.setattr(stored_jobs, "finish_job", real_finish)
     assert worker(clients, work.job_id) == "succeeded"  # the queue's retry
     ready = clients.finance.get(f"/v1/exports/{started['export_id']}")[1]
@@ -316,7 +318,7 @@ def test_a_request_that_fails_before_handing_on_leaves_no_upload_behind(clients,
         return {u["UploadId"] for u in boto3.client("s3").list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])}
 
     before = uploads()
-    real_send, sent = exports.StreamedUpload.send_part, []
+    real_send, sent = s3.StreamedUpload.send_part, []
 
     def send_part(upload):  # the first part goes up, the second fails
         sent.append(upload.upload_id)
@@ -324,7 +326,7 @@ def test_a_request_that_fails_before_handing_on_leaves_no_upload_behind(clients,
             raise RuntimeError("S3 went away")
         real_send(upload)
 
-    monkeypatch.setattr(exports.StreamedUpload, "send_part", send_part)
+    monkeypatch.setattr(s3.StreamedUpload, "send_part", send_part)
     with pytest.raises(RuntimeError):
         exports.export_sessions(clients.tenant_id, "acme", {}, "finance:test", budget_seconds=1e12)
     assert sent[1] is not None, "a multipart upload was under way"

@@ -154,3 +154,23 @@ def test_a_group_without_contract_exports_unpriced_sessions(msp):
     values = dict(zip(*rows(download(export(msp, group_id="newco")["key"]))))
     assert (values["cost"], values["billed_minutes"], values["currency"], values["profile_id"]) == ("", "", "", "")
     assert values["total_seconds"] == "1320"
+
+
+def test_an_export_replayed_by_its_key_answers_a_fresh_link_to_the_same_file(msp, acme, monkeypatch):
+    from billing_core import fields
+
+    def keyed():
+        return msp.finance.call("POST", "/v1/groups/acme/exports", {"expires_in_minutes": 1},
+                                headers={"Idempotency-Key": "monthly-run-2026-03"})
+
+    status, first = keyed()
+    assert status == 201, first
+    later = fields.utc_now() + timedelta(minutes=5)  # the first link has expired by now
+    monkeypatch.setattr(fields, "utc_now", lambda: later)
+    status, again = keyed()
+    assert status == 201 and {k: again[k] for k in ("export_id", "key", "rows", "file_name", "status")} == {
+        k: first[k] for k in ("export_id", "key", "rows", "file_name", "status")}  # the same export, not a new one
+    assert datetime.fromisoformat(again["expires_at"].replace("Z", "+00:00")) > later  # a link that still works
+    assert parse_qs(urlparse(again["url"]).query)["X-Amz-Expires"] == ["60"]  # signed again, as asked
+    listing = boto3.client("s3").list_objects_v2(Bucket=os.environ["EXPORTS_BUCKET"], Prefix=f"tenants/{msp.tenant_id}/")
+    assert listing["KeyCount"] == 1  # nothing written again
