@@ -1,8 +1,8 @@
 """An export that cannot finish inside API Gateway's 30 seconds goes on as a job: the POST answers
 202 with an export id and a job id, GET /v1/exports/{export_id} answers its status, then a fresh
 link once it is ready, and GET /v1/jobs/{job_id} its progress. In the tests (no JOBS_QUEUE_URL) the
-job's worker runs in a thread, as in the local stack; SYNC_SECONDS = 0 makes every export too long
-for the request."""
+job goes through the local stack's queue (billing_local.jobqueue) to the worker function, as in
+`make run`; SYNC_SECONDS = 0 makes every export too long for the request."""
 import csv
 import io
 import time

@@ -112,7 +112,7 @@ def stops(monkeypatch):
 
 @pytest.fixture
 def waiting(monkeypatch):
-    """Jobs handed to the worker, which runs when the test says (not in a thread)."""
+    """Jobs handed to the worker, which runs when the test says (not through the queue)."""
     handed = []
     monkeypatch.setattr(jobs, "start", handed.append)
     return handed

@@ -71,7 +71,8 @@ class _Stop(BaseException):
 def configure_environment(aws_endpoint_url: str) -> None:
     """What the functions read, set in this process before any AWS client exists. Fake
     credentials: the stack never talks to AWS, whatever the shell is configured for."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                 "JOBS_QUEUE_URL"):  # jobs go to the stack's own queue (billing_local.jobqueue)
         os.environ.pop(name, None)
     os.environ.update({
         "AWS_ENDPOINT_URL": aws_endpoint_url,

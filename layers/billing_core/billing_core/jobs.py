@@ -35,6 +35,7 @@ import json
 import logging
 import time
 
+from . import deadline as invocation
 from . import fields, jsonio, settings
 from .dal import jobs as stored
 from .dal.jobs import FAILED, RUNNING, SUCCEEDED
@@ -141,8 +142,17 @@ def retry_seconds(receives: int) -> float:
 
 
 def worker_handler(event: dict, context=None) -> dict:
-    """SQS → the job worker function (batch size 1): works until shortly before its timeout. A
-    record of the dead-letter queue ends its job failed."""
+    """SQS → the job worker function (batch size 1): works until shortly before its timeout (the
+    store's retries too: they read the invocation's time left). A record of the dead-letter
+    queue ends its job failed."""
+    started = invocation.start(context)
+    try:
+        return _work(event, context)
+    finally:
+        invocation.stop(started)
+
+
+def _work(event: dict, context) -> dict:
     for record in event.get("Records") or []:
         message = json.loads(record["body"])
         if _dead_lettered(record):
