@@ -154,7 +154,7 @@ def transact(fill: Callable[[Transaction], None], what: str = "the change") -> N
     fill(transaction)
     while True:
         try:
-            transaction.inner._commit()
+            transaction.inner._commit()  # pynamodb's send of the content built above, the same each time
             return
         except TransactWriteError as error:
             if error.cause_response_code == "TransactionCanceledException" and not is_transient(error):
