@@ -37,6 +37,7 @@ def test_an_admin_issues_lists_and_revokes_a_labelled_token(msp, gateway):
     ({"role": "owner", "label": "x"}, "role"), ({"role": 3, "label": "x"}, "role"),
     ({"role": "finance", "label": ""}, "label"), ({"role": "finance", "label": "x" * 201}, "label"),
     ({"role": "finance", "label": "tab\there"}, "label"), ({"role": "finance", "label": "x", "tenant_id": "t"}, "tenant_id"),
+    ({"role": "finance", "label": None}, "label"),
 ])
 def test_a_bad_token_request_is_a_400_naming_the_field_and_issues_nothing(msp, body, field):
     assert_invalid(msp.admin.post("/v1/tokens", body), field)
