@@ -29,13 +29,16 @@ sys.path.insert(0, str(ROOT / "layers" / "billing_core"))  # as Lambda mounts th
 import boto3  # noqa: E402
 import pytest  # noqa: E402
 
-from billing_core import tenants  # noqa: E402
+from billing_core import jobs, tenants  # noqa: E402
 from billing_core.dal import models  # noqa: E402
 from billing_local import template  # noqa: E402
 from billing_local.gateway import Gateway  # noqa: E402
 from billing_local.store import EmbeddedStore  # noqa: E402
 from billing_local.strict import Rules  # noqa: E402
+from billing_local.jobqueue import LocalQueue  # noqa: E402
 
+JOBS = LocalQueue().start()  # jobs go through the local stack's queue and the worker function, as in `make run`
+jobs.use_queue(JOBS)
 
 def strict_rules() -> Rules:
     return Rules(index_lag_ms=int(os.environ.get("STRICT_INDEX_LAG_MS", "200")))

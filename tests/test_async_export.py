@@ -1,8 +1,8 @@
 """An export that cannot finish inside API Gateway's 30 seconds goes on as a job: the POST answers
 202 with an export id and a job id, GET /v1/exports/{export_id} answers its status, then a fresh
 link once it is ready, and GET /v1/jobs/{job_id} its progress. In the tests (no JOBS_QUEUE_URL) the
-job's worker runs in a thread, as in the local stack; SYNC_SECONDS = 0 makes every export too long
-for the request."""
+job goes through the local stack's queue (billing_local.jobqueue) to the worker function, as in
+`make run`; SYNC_SECONDS = 0 makes every export too long for the request."""
 import csv
 import io
 import time
@@ -11,7 +11,8 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from billing_core import exports, fields
+from billing_core import export_stream, exports, fields
+from billing_core.files import s3
 from billing_core.dal import models
 from billing_core.dal.models import Export, keys
 from billing_local.bench import PAY_PER_USE, upload
@@ -58,7 +59,7 @@ def test_a_long_export_answers_202_and_is_ready_when_polled(acme, too_long):
     assert ready["key"].startswith(f"tenants/{acme.tenant_id}/exports/")
     assert "X-Amz-Signature=" in ready["url"] and ready["expires_at"].endswith("Z")
     rows = stored_csv(ready["key"])
-    assert rows[0] == list(exports.COLUMNS)
+    assert rows[0] == list(export_stream.COLUMNS)
     assert [row[0] for row in rows[1:]] == [f"s-{n:06d}" for n in range(30)]
     assert {row[10] for row in rows[1:]} <= {"20.00", "25.00", "30.00", "35.00", "40.00", "45.00", "50.00", "55.00"}
 
@@ -107,7 +108,7 @@ def test_an_export_whose_client_is_deleted_meanwhile_fails_and_says_so(acme, too
     def deleted(tenant_id, group_id):  # the client was deleted before the worker went on
         raise exports.NotFound(f"group {group_id} not found")
 
-    monkeypatch.setattr(exports, "group_and_contract", deleted)
+    monkeypatch.setattr(export_stream, "group_and_contract", deleted)
     (work,) = waiting
     assert jobs.run({"tenant_id": acme.tenant_id, "job_id": work.job_id}, None) == "failed"
     failed = acme.finance.get(f"/v1/exports/{started['export_id']}")[1]
@@ -144,7 +145,7 @@ def test_with_a_jobs_queue_the_hand_off_is_one_sqs_message_naming_the_job(acme, 
 
 def test_a_large_csv_goes_up_as_a_multipart_upload_holding_one_part_in_memory(aws):
     client = boto3.client("s3")
-    upload_to = exports.StreamedUpload(client, "billing-exports-test", "tenants/t/exports/big.csv")
+    upload_to = s3.StreamedUpload(client, "billing-exports-test", "tenants/t/exports/big.csv")
     line = ("x" * 999) + "\n"
     largest = 0
     for _ in range(17 * 1024):  # 17 MiB: two full parts of 8 MiB and a last one
@@ -152,7 +153,7 @@ def test_a_large_csv_goes_up_as_a_multipart_upload_holding_one_part_in_memory(aw
         largest = max(largest, upload_to.buffer.tell())
     upload_to.close()
     assert [p["PartNumber"] for p in upload_to.parts] == [1, 2, 3]
-    assert largest < exports.PART_BYTES + len(line)
+    assert largest < s3.PART_BYTES + len(line)
     stored = client.get_object(Bucket="billing-exports-test", Key="tenants/t/exports/big.csv")["Body"].read()
     assert len(stored) == 17 * 1024 * 1000
 

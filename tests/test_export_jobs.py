@@ -20,9 +20,10 @@ import moto.s3.models
 import pytest
 from moto import mock_aws
 
-from billing_core import exports, jobs
+from billing_core import export_stream, exports, jobs
+from billing_core.files import s3
 from billing_core.dal import models
-from billing_core.dal import store as storage
+from billing_core.dal import jobs as stored_jobs
 from billing_local import template
 from billing_local.bench import PAY_PER_USE, upload
 from conftest import Tenant
@@ -40,9 +41,9 @@ FORMATS = [
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    monkeypatch.setattr(exports, "NAME_CHUNK", 10)
-    monkeypatch.setattr(exports, "PART_BYTES", 2048)
-    monkeypatch.setattr(exports, "MIN_PART_BYTES", 1024)
+    monkeypatch.setattr(export_stream, "NAME_CHUNK", 10)
+    monkeypatch.setattr(s3, "PART_BYTES", 2048)
+    monkeypatch.setattr(s3, "MIN_PART_BYTES", 1024)
     monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1024)
 
 
@@ -104,13 +105,14 @@ class Stops:
 @pytest.fixture
 def stops(monkeypatch):
     clock = Stops()
-    monkeypatch.setattr(exports, "time", SimpleNamespace(monotonic=clock.monotonic))
+    for module in (exports, export_stream):  # the request sets its deadline, the stream looks at it
+        monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=clock.monotonic))
     return clock
 
 
 @pytest.fixture
 def waiting(monkeypatch):
-    """Jobs handed to the worker, which runs when the test says (not in a thread)."""
+    """Jobs handed to the worker, which runs when the test says (not through the queue)."""
     handed = []
     monkeypatch.setattr(jobs, "start", handed.append)
     return handed
@@ -120,14 +122,14 @@ def waiting(monkeypatch):
 def reads(monkeypatch):
     """Sessions read by the export's searches, by id."""
     counted = Counter()
-    real = exports._query
+    real = export_stream._query
 
     def counting(*args, **kwargs):
         for session in real(*args, **kwargs):
             counted[session.session_id] += 1
             yield session
 
-    monkeypatch.setattr(exports, "_query", counting)
+    monkeypatch.setattr(export_stream, "_query", counting)
     return counted
 
 
@@ -148,9 +150,9 @@ def content(data: bytes, values: dict) -> dict | bytes:
 def one_request(msp, path: str, values: dict):
     """The file a single request writes (no deadline)."""
     group_id = path.split("/")[3] if "/groups/" in path else None
-    status, body = exports.export_sessions(msp.tenant_id, group_id, values, "finance:test", budget_seconds=1e12)
-    assert status == 201, body
-    return body
+    answer = exports.export_sessions(msp.tenant_id, group_id, values, "finance:test", budget_seconds=1e12)
+    assert answer.finished, answer
+    return answer.body
 
 
 def worker(msp, job_id: str, deadline=None) -> str:
@@ -159,7 +161,7 @@ def worker(msp, job_id: str, deadline=None) -> str:
 
 def work_state(msp, job_id: str) -> dict:
     import json
-    return json.loads(storage.get(jobs.Job, jobs.keys.job(msp.tenant_id, job_id), "JOB").state)
+    return json.loads(stored_jobs.read_job(msp.tenant_id, job_id).state)
 
 
 def leftovers(*keys: str) -> list[str]:
@@ -256,36 +258,32 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
     stops.after(None)
 
     saves = []
-    real_advance, real_complete = jobs.advance, exports.StreamedUpload.complete
+    real_advance, real_complete = stored_jobs.advance_job, s3.StreamedUpload.complete
 
-    def advance(transaction, job, state, done):
+    def advance(job, state, done):
         saves.append(state)
         if moment == "before saving a part" and len(saves) == 1:
             raise Killed()
-        real_advance(transaction, job, state, done)
-
-    def committed(job, state, done):  # the state is saved; the worker dies right after
-        real_committed(job, state, done)
+        outcome = real_advance(job, state, done)
         if moment == "after saving a part" and len(saves) == 1:
-            raise Killed()
+            raise Killed()  # the state is saved; the worker dies right after
+        return outcome
 
     def complete(upload):
         if moment == "before completing the upload":
             raise Killed()
         real_complete(upload)
 
-    real_finish = jobs._finish
+    real_finish = stored_jobs.finish_job
 
     def finish(job, status, result):  # the file is whole and recorded ready; the job not yet
         if moment == "before the job says it succeeded":
             raise Killed()
         return real_finish(job, status, result)
 
-    real_committed = jobs.committed
-    monkeypatch.setattr(jobs, "advance", advance)
-    monkeypatch.setattr(jobs, "committed", committed)
-    monkeypatch.setattr(exports.StreamedUpload, "complete", complete)
-    monkeypatch.setattr(jobs, "_finish", finish)
+    monkeypatch.setattr(stored_jobs, "advance_job", advance)
+    monkeypatch.setattr(s3.StreamedUpload, "complete", complete)
+    monkeypatch.setattr(stored_jobs, "finish_job", finish)
     with pytest.raises(Killed):
         worker(clients, work.job_id)
     if moment != "before the job says it succeeded":
@@ -293,10 +291,9 @@ def test_a_worker_killed_goes_on_from_the_last_part_it_saved(clients, values, mo
     if moment == "before completing the upload":
         assert saves[-1].get("finishing") is True
 
-    monkeypatch.setattr(jobs, "advance", real_advance)
-    monkeypatch.setattr(jobs, "committed", real_committed)
-    monkeypatch.setattr(exports.StreamedUpload, "complete", real_complete)
-    monkeypatch.setattr(jobs, "_finish", real_finish)
+    monkeypatch.setattr(stored_jobs, "advance_job", real_advance)
+    monkeypatch.setattr(s3.StreamedUpload, "complete", real_complete)
+    monkeypatch.setattr(stored_jobs, "finish_job", real_finish)
     assert worker(clients, work.job_id) == "succeeded"  # the queue's retry
     ready = clients.finance.get(f"/v1/exports/{started['export_id']}")[1]
     assert ready["status"] == "ready" and ready["rows"] == expected["rows"]
@@ -309,9 +306,9 @@ def test_a_finished_export_job_is_not_run_again(clients, stops, waiting):
     (work,) = waiting
     stops.after(None)
     assert worker(clients, work.job_id) == "succeeded"
-    before = storage.get(jobs.Job, work.PK, "JOB")
+    before = stored_jobs.read_job(clients.tenant_id, work.job_id)
     assert worker(clients, work.job_id) == "succeeded"  # a duplicate message: nothing happens
-    after = storage.get(jobs.Job, work.PK, "JOB")
+    after = stored_jobs.read_job(clients.tenant_id, work.job_id)
     assert (after.step, after.done, after.updated_at) == (before.step, before.done, before.updated_at)
     assert clients.finance.get(f"/v1/exports/{started['export_id']}")[1]["status"] == "ready"
 
@@ -321,7 +318,7 @@ def test_a_request_that_fails_before_handing_on_leaves_no_upload_behind(clients,
         return {u["UploadId"] for u in boto3.client("s3").list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])}
 
     before = uploads()
-    real_send, sent = exports.StreamedUpload.send_part, []
+    real_send, sent = s3.StreamedUpload.send_part, []
 
     def send_part(upload):  # the first part goes up, the second fails
         sent.append(upload.upload_id)
@@ -329,7 +326,7 @@ def test_a_request_that_fails_before_handing_on_leaves_no_upload_behind(clients,
             raise RuntimeError("S3 went away")
         real_send(upload)
 
-    monkeypatch.setattr(exports.StreamedUpload, "send_part", send_part)
+    monkeypatch.setattr(s3.StreamedUpload, "send_part", send_part)
     with pytest.raises(RuntimeError):
         exports.export_sessions(clients.tenant_id, "acme", {}, "finance:test", budget_seconds=1e12)
     assert sent[1] is not None, "a multipart upload was under way"

@@ -116,6 +116,38 @@ def test_long_exports_and_lock_alls_are_jobs_whose_failures_land_in_a_watched_de
     assert "ReservedConcurrentExecutions" in resources["AuthorizerFunction"]["Properties"]
 
 
+def test_a_failed_job_worker_retries_soon_and_a_dead_job_ends_failed(resources):
+    worker = resources["JobWorkerFunction"]["Properties"]
+    variables = worker["Environment"]["Variables"]
+    assert int(variables["JOBS_MAX_RECEIVES"]) == resources["JobsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+    assert variables["JOBS_DEAD_LETTER_ARN"] == {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+    visibility = [s for s in statements(resources, "JobWorkerFunction") if "sqs:ChangeMessageVisibility" in s["Action"]]
+    assert visibility and all(s["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]} for s in visibility)
+    sources = [m["Properties"]["EventSourceArn"] for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+               if m["Properties"]["FunctionName"] == {"Ref": "JobWorkerFunctionAliaslive"}]
+    assert sorted(json.dumps(s) for s in sources) == sorted(json.dumps({"Fn::GetAtt": [q, "Arn"]})
+                                                            for q in ("JobsQueue", "JobsDeadLetterQueue"))
+
+
+def test_every_idempotent_route_may_claim_and_finish_its_key(resources):
+    """An Idempotency-Key is claimed (GetItem, PutItem) and its answer written after or with the
+    effect (UpdateItem): a function with a keyed route lacking one answers 500 on AWS."""
+    import sys
+
+    from billing_local.gateway import load_handler
+
+    keyed = set()
+    for route in template.routes():
+        load_handler(str(route.code_dir), route.handler)
+        module = sys.modules[f"function_{route.code_dir.name}_app"]
+        if any(getattr(value, "idempotent", False) is True for value in vars(module).values()):
+            keyed.add(route.function)
+    assert {"ExportFunction", "RechargeFunction", "LockAllFunction"} <= keyed
+    for function in keyed:
+        actions = {a for s in dynamodb_statements(resources, function) for a in s["Action"]}
+        assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions, function
+
+
 def statements(resources: dict, function: str) -> list[dict]:
     return [s for policy in resources[f"{function}Role"]["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 

@@ -12,22 +12,22 @@ def _values(request: api.Request) -> dict:
     return request.body(EXPORT_FIELDS) if request.raw_body and request.raw_body.strip() else {}
 
 
-def _answered(status: int, body: dict) -> api.Response:
-    if status == 202:
-        observability.count("ExportJobsStarted")
+def _answered(answer: exports.Answer) -> api.Response:
+    if answer.finished:
+        observability.export_done(answer.body["rows"])
     else:
-        observability.export_done(body["rows"])
-    return api.Response(status, body)
+        observability.count("ExportJobsStarted")
+    return api.finished_or_running(answer.finished, answer.body, 201)
 
 
-@api.route(FINANCE, ADMIN, idempotent=True, status=201)
+@api.route(FINANCE, ADMIN, idempotent=True, status=201, replayed=exports.replayed)
 def export_sessions(request: api.Request) -> api.Response:
-    return _answered(*exports.export_sessions(request.tenant_id, request.path_id("group_id"), _values(request), request.actor))
+    return _answered(exports.export_sessions(request.tenant_id, request.path_id("group_id"), _values(request), request.actor))
 
 
-@api.route(FINANCE, ADMIN, idempotent=True, status=201)
+@api.route(FINANCE, ADMIN, idempotent=True, status=201, replayed=exports.replayed)
 def export_every_client(request: api.Request) -> api.Response:
-    return _answered(*exports.export_sessions(request.tenant_id, None, _values(request), request.actor))
+    return _answered(exports.export_sessions(request.tenant_id, None, _values(request), request.actor))
 
 
 @api.route(FINANCE, ADMIN)

@@ -1,6 +1,6 @@
 """GET /v1/tokens, POST /v1/tokens {role, label}, DELETE /v1/tokens/{token_id} — the tenant's API
 tokens, for admins. A new token is answered once; only its SHA-256 is stored."""
-from billing_core import api, tenants
+from billing_core import api, fields, tenants
 from billing_core.api import ADMIN
 from billing_core.errors import InvalidInput
 
@@ -19,7 +19,8 @@ def issue_token(request: api.Request) -> api.Response:
             raise InvalidInput(required, "is required")
     if not isinstance(values["role"], str):
         raise InvalidInput("role", f"must be one of {', '.join(tenants.ROLES)}")
-    issued = tenants.issue_token(request.tenant_id, values["role"], values["label"])
+    label = fields.name("label", values["label"])  # who holds it, for the audit: required here (null too is refused)
+    issued = tenants.issue_token(request.tenant_id, values["role"], label)
     issued.pop("tenant_id")
     return api.Response(201, issued)
 

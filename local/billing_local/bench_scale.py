@@ -122,7 +122,7 @@ def _export_job(tenant_id: str, size: int, endpoint: str, rows: list, notes: lis
     every row read once."""
     import boto3
 
-    from billing_core import exports, jobs, settings
+    from billing_core import export_stream, exports, jobs, settings
     from billing_core.dal import store as storage
     from billing_core.dal.models import Job, keys
 
@@ -130,23 +130,25 @@ def _export_job(tenant_id: str, size: int, endpoint: str, rows: list, notes: lis
     _progress(f"seeding {size:,} accounted sessions for the export job")
     seed(tenant_id, "exports", size, 0, minutes_apart=10)
     reads = [0]
-    real_query = exports._query
+    real_query = export_stream._query
 
     def counting(*args, **kwargs):
         for session in real_query(*args, **kwargs):
             reads[0] += 1
             yield session
 
-    (status, whole), _, wall, cpu = measured(lambda: exports.export_sessions(tenant_id, "exports", {}, "bench", budget_seconds=1e9))
-    assert status == 201, whole
+    answer, _, wall, cpu = measured(lambda: exports.export_sessions(tenant_id, "exports", {}, "bench", budget_seconds=1e9))
+    whole = answer.body
+    assert answer.finished, whole
     # the request and the first worker each get a share of what one request took, whatever the size
     budget, child_budget = round(wall / 6, 2), round(wall / 4, 2)
     _row(rows, ("export, one request (the reference)", f"{size:,} accounted", "-", f"{cpu:.2f}", f"{wall:.1f}", f"{whole['rows']:,} rows"))
     started = []
-    exports._query, real_start, jobs.start = counting, jobs.start, started.append  # the bench plays the worker
+    export_stream._query, real_start, jobs.start = counting, jobs.start, started.append  # the bench plays the worker
     try:
-        (status, body), trips, wall, cpu = measured(lambda: exports.export_sessions(tenant_id, "exports", {}, "bench", budget_seconds=budget))
-        assert status == 202, body
+        answer, trips, wall, cpu = measured(lambda: exports.export_sessions(tenant_id, "exports", {}, "bench", budget_seconds=budget))
+        body = answer.body
+        assert not answer.finished, body
         by_request, read_by_request = body["rows"], reads[0]
         _row(rows, (f"export job: the request ({budget} s budget)", f"{size:,} accounted", trips.dynamodb, f"{cpu:.2f}", f"{wall:.1f}",
                     f"wrote {by_request:,} rows, read {read_by_request:,}; answered 202 with job {body['job_id']}"))
@@ -161,7 +163,7 @@ def _export_job(tenant_id: str, size: int, endpoint: str, rows: list, notes: lis
         reads[0] = 0
         status_after, trips, wall, cpu = measured(lambda: jobs.run(message, None))
     finally:
-        exports._query, jobs.start = real_query, real_start
+        export_stream._query, jobs.start = real_query, real_start
     job = storage.get(Job, keys.job(tenant_id, body["job_id"]), "JOB")
     ready = exports.export_status(tenant_id, body["export_id"])
     client = boto3.client("s3", endpoint_url=endpoint)

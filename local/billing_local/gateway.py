@@ -106,23 +106,6 @@ def invoke_function(function: str, handler, event, *, timeouts: bool = True, tim
     return outcome["answer"]
 
 
-def _jobs_run_as_worker() -> None:
-    """The local job runner (a thread a handler starts where AWS sends an SQS message) runs as the
-    job worker function would: under its identity and Timeout."""
-    try:
-        from billing_core import jobs
-    except ImportError:
-        return
-    worker = next((name for name, f in template.functions().items()
-                   if any(e.get("Type") == "SQS" for e in (f["Properties"].get("Events") or {}).values())), None)
-    runner = getattr(jobs, "_run_in_thread", None)
-    if worker is None or runner is None or getattr(runner, "local_lambda", False):
-        return
-    wrapped = identity.run_as(worker, LambdaContext.of(worker).timeout_seconds, runner)
-    wrapped.local_lambda = True
-    jobs._run_in_thread = wrapped
-
-
 class Gateway:
     def __init__(self, rules=None):
         """`rules`: the embedded store's billing_local.strict.Rules, shared so that switching its
@@ -134,7 +117,6 @@ class Gateway:
         self.identity_headers = template.authorizer_identity_headers()
         self.timeout_overrides: dict[str, float] = {}  # function → seconds (tests of the cut-off)
         identity.install()
-        _jobs_run_as_worker()
 
     @property
     def timeouts(self) -> bool:

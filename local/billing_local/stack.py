@@ -82,7 +82,8 @@ class _Stop(BaseException):
 def configure_environment(aws_endpoint_url: str) -> None:
     """What the functions read, set in this process before any AWS client exists. Fake
     credentials: the stack never talks to AWS, whatever the shell is configured for."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                 "JOBS_QUEUE_URL"):  # jobs go to the stack's own queue (billing_local.jobqueue)
         os.environ.pop(name, None)
     os.environ.update({
         "AWS_ENDPOINT_URL": aws_endpoint_url,
@@ -323,6 +324,7 @@ class LocalStack:
         self.api: LocalApi | None = None
         self.api_thread: threading.Thread | None = None
         self.tenants: list[dict] = []
+        self.jobs = None
         self.description: dict | None = None
 
     def start(self) -> dict:
@@ -352,6 +354,7 @@ class LocalStack:
             raise StackError(f"cannot listen on {url_of(self.address, self.port)}: {error.strerror or error} (try --port 0)") from None
         self.tenants = self._tenants(gateway)
         self.faults.enabled = self.faults.configured  # the demo data is written without faults
+        self._start_jobs()
         self.api_thread = threading.Thread(target=self.api.serve_forever, name="local-api", daemon=True)
         self.api_thread.start()
         self.description = {
@@ -365,6 +368,15 @@ class LocalStack:
         }
         self._write_state()
         return self.description
+
+    def _start_jobs(self) -> None:
+        """The jobs queue and its worker (billing_local.jobqueue), journaled beside the data."""
+        from billing_core import jobs
+
+        from .jobqueue import LocalQueue
+
+        self.jobs = LocalQueue(self.data).start()
+        jobs.use_queue(self.jobs)
 
     def _start_store(self) -> None:
         from .store import EmbeddedStore, StoreError
@@ -397,6 +409,9 @@ class LocalStack:
         _write_private(self.state, self.description)
 
     def stop(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
+            self.jobs = None
         if self.api is not None:
             if self.api_thread is not None:
                 self.api.shutdown()

@@ -125,6 +125,14 @@ def test_the_link_may_last_longer_up_to_7_days_but_not_beyond_the_signing_sessio
     ({"format": "quickbooks", "invoice_date": "2026-13-01"}, "invoice_date"), ({"format": "xero", "item": ""}, "item"),
     ({"format": "xero", "account_code": "x" * 31}, "account_code"), ({"format": "xero", "tax_type": "a\tb"}, "tax_type"),
     ({"format": "xero", "date_format": "D/M/Y"}, "date_format"),
+    # objects and arrays where a name is expected: named, never an unhashable-type 500
+    ({"locale": {}}, "locale"), ({"locale": ["fr"]}, "locale"), ({"format": {}}, "format"), ({"format": []}, "format"),
+    ({"delimiter": [";"]}, "delimiter"), ({"format": "quickbooks", "date_format": []}, "date_format"),
+    ({"format": "xero", "date_format": {"a": 1}}, "date_format"), ({"time_zone": {}}, "time_zone"),
+    ({"status": []}, "status"), ({"status": {}}, "status"),
+    # lone surrogates in the invoice texts (not valid Unicode: no file can hold them)
+    ({"format": "xero", "item": "Support \ud800"}, "item"), ({"format": "quickbooks", "account_code": "\udfff"}, "account_code"),
+    ({"format": "xero", "tax_type": "Tax \ud83d Exempt"}, "tax_type"),
 ])
 def test_a_bad_export_is_a_400_naming_the_field_and_writes_nothing(msp, acme, body, field):
     assert_invalid(msp.finance.post("/v1/groups/acme/exports", body), field)
@@ -146,3 +154,23 @@ def test_a_group_without_contract_exports_unpriced_sessions(msp):
     values = dict(zip(*rows(download(export(msp, group_id="newco")["key"]))))
     assert (values["cost"], values["billed_minutes"], values["currency"], values["profile_id"]) == ("", "", "", "")
     assert values["total_seconds"] == "1320"
+
+
+def test_an_export_replayed_by_its_key_answers_a_fresh_link_to_the_same_file(msp, acme, monkeypatch):
+    from billing_core import fields
+
+    def keyed():
+        return msp.finance.call("POST", "/v1/groups/acme/exports", {"expires_in_minutes": 1},
+                                headers={"Idempotency-Key": "monthly-run-2026-03"})
+
+    status, first = keyed()
+    assert status == 201, first
+    later = fields.utc_now() + timedelta(minutes=5)  # the first link has expired by now
+    monkeypatch.setattr(fields, "utc_now", lambda: later)
+    status, again = keyed()
+    assert status == 201 and {k: again[k] for k in ("export_id", "key", "rows", "file_name", "status")} == {
+        k: first[k] for k in ("export_id", "key", "rows", "file_name", "status")}  # the same export, not a new one
+    assert datetime.fromisoformat(again["expires_at"].replace("Z", "+00:00")) > later  # a link that still works
+    assert parse_qs(urlparse(again["url"]).query)["X-Amz-Expires"] == ["60"]  # signed again, as asked
+    listing = boto3.client("s3").list_objects_v2(Bucket=os.environ["EXPORTS_BUCKET"], Prefix=f"tenants/{msp.tenant_id}/")
+    assert listing["KeyCount"] == 1  # nothing written again

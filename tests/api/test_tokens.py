@@ -37,6 +37,7 @@ def test_an_admin_issues_lists_and_revokes_a_labelled_token(msp, gateway):
     ({"role": "owner", "label": "x"}, "role"), ({"role": 3, "label": "x"}, "role"),
     ({"role": "finance", "label": ""}, "label"), ({"role": "finance", "label": "x" * 201}, "label"),
     ({"role": "finance", "label": "tab\there"}, "label"), ({"role": "finance", "label": "x", "tenant_id": "t"}, "tenant_id"),
+    ({"role": "finance", "label": None}, "label"),
 ])
 def test_a_bad_token_request_is_a_400_naming_the_field_and_issues_nothing(msp, body, field):
     assert_invalid(msp.admin.post("/v1/tokens", body), field)
@@ -80,3 +81,41 @@ def test_a_groups_computers_are_listed_and_follow_a_move(msp):
     assert msp.finance.get("/v1/groups/globex/computers")[1]["computers"] == [{"computer_id": "pc-2", "group_id": "globex", "name": "Laptop"}]
     assert_error(msp.admin.get("/v1/groups/nowhere/computers"), 404, "not_found")
     assert_invalid(msp.admin.get("/v1/groups/acme/computers", "limit=3"), "limit")
+
+
+def _authorizer_reads(monkeypatch, failures: int):
+    """The authorizer's GetItem requests, the first `failures` of them throttled as DynamoDB does."""
+    import botocore.exceptions
+    from pynamodb.exceptions import GetError
+
+    from billing_core.dal.models import ApiToken
+
+    sent, real_get = [], ApiToken.get.__func__
+
+    def get(cls, hash_key, range_key=None, consistent_read=False, **kwargs):
+        sent.append(consistent_read)
+        if len(sent) <= failures:
+            throttled = botocore.exceptions.ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetItem")
+            raise GetError("Failed to get item", cause=throttled)
+        return real_get(cls, hash_key, range_key, consistent_read=consistent_read, **kwargs)
+
+    monkeypatch.setattr(ApiToken, "get", classmethod(get))
+    return sent
+
+
+def test_a_token_just_issued_is_read_consistently_and_a_throttle_is_waited_out(msp, gateway, monkeypatch):
+    issued = msp.admin.post("/v1/tokens", {"role": "finance", "label": "Bob"})[1]
+    sent = _authorizer_reads(monkeypatch, failures=2)
+    status, me = Client(gateway, issued["token"]).get("/v1/me")
+    assert status == 200 and me["label"] == "Bob", me  # not API Gateway's bare 500
+    assert sent == [True, True, True]  # strongly consistent, each time: never a 401 cached for a new token
+
+
+def test_a_store_that_stays_down_is_never_answered_as_an_unknown_token(msp, gateway, monkeypatch):
+    from billing_core import settings
+
+    monkeypatch.setattr(settings, "retry_budget_seconds", lambda: 0.2)
+    _authorizer_reads(monkeypatch, failures=10_000)
+    status, body = msp.finance.get("/v1/me")
+    assert status == 500 and body == {"message": "Internal Server Error"}  # the authorizer failed: no verdict cached

@@ -124,17 +124,24 @@ def error_answer(error: BillingError) -> dict:
     return answer(error.status, {"error": {"code": error.code, "message": error.message}}, headers)
 
 
-def route(*roles: str, idempotent: bool = False, status: int = 200):
+def route(*roles: str, idempotent: bool = False, status: int = 200, replayed: Callable[[str, dict], dict] | None = None):
     """Declares which roles may call an operation; `idempotent` operations honour an
-    Idempotency-Key header (SPEC §8), answering `status` on success."""
+    Idempotency-Key header (SPEC §8), answering `status` on success; `replayed(tenant_id, body)`
+    renews what a first answer holds that expires (an export's link) when it is answered again."""
 
     def mark(operation: Callable[[Request], dict | Response]):
         operation.roles = roles
         operation.idempotent = idempotent
         operation.success_status = status
+        operation.replayed = replayed
         return operation
 
     return mark
+
+
+def finished_or_running(finished: bool, body: dict, finished_status: int = 200) -> Response:
+    """A long operation's answer: `finished_status` once it is done, 202 while a job goes on."""
+    return Response(finished_status if finished else 202, body)
 
 
 def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
@@ -148,7 +155,8 @@ def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
     try:
         request.claim = idempotency.claim(request.tenant_id, key, where, request.raw_body)
     except idempotency.Replay as replay:
-        return replay.status, replay.body, {"idempotent-replayed": "true"}
+        body = operation.replayed(request.tenant_id, replay.body) if operation.replayed else replay.body
+        return replay.status, body, {"idempotent-replayed": "true"}
     request.claim.status = operation.success_status
     try:
         result = operation(request)

@@ -6,22 +6,22 @@ still running, a 409.
 A claim is taken before the operation runs and the answer is written in the same transaction as
 the effect (`Claim.save`), conditioned on the claim still being this request's: a crash or a lost
 answer can never apply a recharge twice. A claim left by a request that died is taken over once
-it is older than any function can run."""
+it is older than any function can run. The body's fingerprint is taken over its JSON value, keys
+in order: the same body sent with its keys in another order is the same request. The records
+are kept by billing_core.dal.idempotency, whatever the answer's size."""
 import hashlib
+import json
 import re
-import secrets
 import time
 from datetime import timedelta
 
-from . import deadline, fields, jsonio, settings
-from .dal import store as storage
-from .errors import BillingError, Conflict, InvalidInput, KeyReused
-from .dal.models import IdempotencyRecord, keys
+from . import deadline, fields, settings
+from .dal import idempotency as stored
+from .errors import Conflict, InvalidInput, KeyReused
 
 HEADER = "idempotency-key"
 KEEP = timedelta(hours=24)
 ABANDONED = timedelta(seconds=60)  # longer than the functions' 29 s timeout
-RUNNING, RELEASED = 0, -1
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
@@ -42,43 +42,25 @@ def parse_key(value) -> str:
 class Claim:
     """This request's hold on its key. `status` is what the operation will answer on success."""
 
-    def __init__(self, record: IdempotencyRecord, claim_id: str):
-        self.record, self.claim_id = record, claim_id
+    def __init__(self, claimed: stored.KeyClaimed):
+        self.claimed = claimed
         self.status = 200
         self.saved = False
 
-    def _answered(self, body: dict) -> dict:
-        return {"status": self.status, "answer": jsonio.dumps(body)}
-
     def save(self, transaction, body: dict) -> None:
         """Adds the answer to the effect's transaction (conditioned on the claim still being ours)."""
-        values = self._answered(body)
-        transaction.update(
-            self.record,
-            actions=[IdempotencyRecord.status.set(values["status"]), IdempotencyRecord.answer.set(values["answer"])],
-            condition=IdempotencyRecord.answer == self.claim_id,
-        )
+        stored.answer_action(transaction, self.claimed, self.status, body)
         self.saved = True
 
     def finish(self, body: dict) -> None:
         """For operations of several transactions (each safe to repeat): the answer, written after."""
-        values = self._answered(body)
-        try:
-            storage.transact(lambda t: t.update(
-                self.record,
-                actions=[IdempotencyRecord.status.set(values["status"]), IdempotencyRecord.answer.set(values["answer"])],
-                condition=IdempotencyRecord.answer == self.claim_id,
-            ))
-        except storage.ConditionFailed:
-            pass  # taken over meanwhile: that request answers for the key
+        stored.finish_key(self.claimed, self.status, body)  # False: taken over meanwhile, that request answers
 
     def release(self) -> None:
-        """The operation failed: the key is free for the client's next try (marked, not deleted:
-        the functions may update items, never delete them)."""
+        """The operation failed: the key is free for the client's next try."""
         try:
-            storage.transact(lambda t: t.update(
-                self.record, actions=[IdempotencyRecord.status.set(RELEASED)], condition=IdempotencyRecord.answer == self.claim_id))
-        except (storage.ConditionFailed, BillingError):
+            stored.release_key(self.claimed)
+        except Exception:  # noqa: BLE001 — the operation's own error is the answer; the key frees itself after ABANDONED
             pass
 
 
@@ -98,39 +80,29 @@ class _Waiting:
         return True
 
 
+def fingerprint(route: str, raw_body: str | None) -> str:
+    """The request's identity: its route and its body as a JSON value (keys sorted), or as text
+    when it is not JSON (the operation refuses it anyway)."""
+    body = raw_body or ""
+    try:
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    except (ValueError, RecursionError):
+        pass
+    return hashlib.sha256(f"{route}\n{body}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def claim(tenant_id: str, key: str, route: str, raw_body: str | None) -> Claim:
     """Takes the key for this request, or raises Replay / 409 in use / 422 reused."""
     key_hash = hashlib.sha256(key.encode()).hexdigest()
-    fingerprint = hashlib.sha256(f"{route}\n{raw_body or ''}".encode()).hexdigest()
-    now = fields.utc_now()
-    claim_id = f"running:{secrets.token_hex(12)}"
-    record = IdempotencyRecord(
-        keys.idempotency(tenant_id, key_hash), "IDEMPOTENCY",
-        route=route, fingerprint=fingerprint, status=RUNNING, answer=claim_id, created_at=now,
-        expires_at=int((now + KEEP).timestamp()),
-    )
     waiting = _Waiting()
-    for _ in range(3):
-        existing = storage.get(IdempotencyRecord, record.PK, record.SK)
-        while existing is not None and existing.status == RUNNING and existing.fingerprint == fingerprint \
-                and now - existing.created_at < ABANDONED and waiting.more():
-            existing = storage.get(IdempotencyRecord, record.PK, record.SK)  # the first may answer meanwhile: replay it
-            now = fields.utc_now()
-        if existing is None:
-            condition = IdempotencyRecord.PK.does_not_exist()
-        elif existing.expires_at < now.timestamp() or existing.status == RELEASED:
-            condition = IdempotencyRecord.answer == existing.answer  # expired (TTL not run yet) or freed: ours
-        elif existing.fingerprint != fingerprint:
-            raise KeyReused("Idempotency-Key: this key was used with another request; use a new key")
-        elif existing.status != RUNNING:
-            raise Replay(int(existing.status), jsonio.parse_object(existing.answer, "answer"))
-        elif now - existing.created_at < ABANDONED:
-            raise Conflict("Idempotency-Key: the first request with this key is still running", "idempotency_key_in_use")
-        else:  # its request died before its effect: the key is ours (its effect can no longer commit)
-            condition = IdempotencyRecord.answer == existing.answer
-        try:
-            storage.transact(lambda t: t.save(record, condition=condition))
-            return Claim(record, claim_id)
-        except storage.ConditionFailed:
-            continue  # another request took it meanwhile: look again
-    raise Conflict("Idempotency-Key: the first request with this key is still running", "idempotency_key_in_use")
+    while True:  # the first request with this key may answer meanwhile: then replay it
+        outcome = stored.claim_key(tenant_id, key_hash, route, fingerprint(route, raw_body), fields.utc_now(), KEEP, ABANDONED)
+        if not isinstance(outcome, stored.KeyInUse) or not waiting.more():
+            break
+    if isinstance(outcome, stored.KeyReplay):
+        raise Replay(outcome.status, outcome.body)
+    if isinstance(outcome, stored.KeyReusedElsewhere):
+        raise KeyReused("Idempotency-Key: this key was used with another request; use a new key")
+    if isinstance(outcome, stored.KeyInUse):
+        raise Conflict("Idempotency-Key: the first request with this key is still running", "idempotency_key_in_use")
+    return Claim(outcome)

@@ -54,7 +54,7 @@ def lock_all_request_seconds() -> float:
 
 def jobs_queue_url() -> str | None:
     """The SQS queue of long jobs (billing_core.jobs), read by the job worker function. Unset in
-    the local stack and the tests: the job then runs in a thread of the calling process."""
+    the local stack and the tests: jobs go to the queue installed with jobs.use_queue."""
     return os.environ.get("JOBS_QUEUE_URL") or None
 
 
@@ -63,3 +63,18 @@ def index_settle_seconds() -> float:
     (DynamoDB's global secondary indexes are eventually consistent): lock-all reads its index
     only this long after its cutoff."""
     return float(os.environ.get("INDEX_SETTLE_SECONDS", "1.0"))
+
+
+def jobs_max_receives() -> int:
+    """JobsQueue's maxReceiveCount: the receive on which a failing job is ended as failed."""
+    return int(os.environ.get("JOBS_MAX_RECEIVES", "5"))
+
+
+def jobs_dead_letter_arn() -> str | None:
+    """JobsDeadLetterQueue's ARN: its records reach the worker to end their jobs as failed."""
+    return os.environ.get("JOBS_DEAD_LETTER_ARN") or None
+
+
+def jobs_first_retry_seconds() -> float:
+    """How soon a failed job worker's message is received again (doubled at each receive)."""
+    return float(os.environ.get("JOBS_FIRST_RETRY_SECONDS", "10"))

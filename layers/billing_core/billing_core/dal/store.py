@@ -70,7 +70,7 @@ def is_transient(error: Exception) -> bool:
         return True
     if isinstance(error, TransactWriteError) and error.cause_response_code == "TransactionCanceledException":
         codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
-        return "ConditionalCheckFailed" not in codes and bool(codes & TRANSIENT_REASONS)
+        return not codes & {"ConditionalCheckFailed", "ValidationError"} and bool(codes & TRANSIENT_REASONS)
     return error.cause_response_code in TRANSIENT_CODES
 
 
@@ -142,24 +142,37 @@ class Transaction:
         return ordered
 
 
+class Invalid(Exception):
+    """DynamoDB refused an action of the transaction as invalid (a ValidationError reason: an item
+    over 400 KB, an attribute it cannot hold): never a failed condition, never transient."""
+
+    def __init__(self, reasons: list):
+        super().__init__("; ".join(f"{r.code}: {r.message}" for r in reasons if r is not None and r.code == "ValidationError"))
+        self.reasons = reasons
+
+
 def transact(fill: Callable[[Transaction], None], what: str = "the change") -> None:
-    """Runs one transaction, all or nothing. `fill` adds the actions; it is called again for each
-    attempt and must add the same actions each time (build the items before calling)."""
-    token = secrets.token_hex(18)  # the same content keeps the same token across our retries
+    """Runs one transaction, all or nothing. `fill` adds the actions, once: the content is built
+    before the first attempt and every retry sends it again unchanged under the same
+    ClientRequestToken (DynamoDB answers IdempotentParameterMismatch to a token reused with other
+    content, e.g. a time read again)."""
+    token = secrets.token_hex(18)
     backoff = Backoff(what)
+    transaction = Transaction(TransactWrite(connection=models.connection(), client_request_token=token))
+    fill(transaction)
     while True:
-        transaction = None
         try:
-            with TransactWrite(connection=models.connection(), client_request_token=token) as inner:
-                transaction = Transaction(inner)
-                fill(transaction)
+            transaction.inner._commit()  # pynamodb's send of the content built above, the same each time
             return
         except TransactWriteError as error:
             if is_transient(error):  # first: a timeout's cause has no response to read a code from
                 backoff.wait(error)
                 continue
             if error.cause_response_code == "TransactionCanceledException":
-                raise ConditionFailed(transaction.in_caller_order(list(error.cancellation_reasons))) from None
+                reasons = transaction.in_caller_order(list(error.cancellation_reasons))
+                if any(reason is not None and reason.code == "ValidationError" for reason in reasons):
+                    raise Invalid(reasons) from None
+                raise ConditionFailed(reasons) from None
             raise
 
 

@@ -124,10 +124,13 @@ def period_label(start: datetime | None, end: datetime | None, zone) -> str:
 def _short_text(field: str, value, longest: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(field, f"must be a non-empty string of at most {longest} characters")
-    if len(value) > longest:
-        raise InvalidInput(field, f"must be at most {longest} characters")
-    if _CONTROL.search(value):
-        raise InvalidInput(field, "must not contain control characters")
+    return fields.name(field, fields.text(field, value, longest))  # no lone surrogate, no control character
+
+
+def _one_of(field: str, value, choices) -> str:
+    """A value of a fixed list (a JSON object or array is refused by name, never looked up)."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidInput(field, f"must be one of {', '.join(choices)}")
     return value
 
 
@@ -156,9 +159,7 @@ def _invoicing(file_format: str, values: dict, zone) -> Invoicing:
     else:
         invoice_date = fields.utc_now().astimezone(zone).date()  # today where the client is billed
     default_format = "MM/DD/YYYY" if file_format == QUICKBOOKS else "DD/MM/YYYY"
-    date_format = values.get("date_format", default_format)
-    if date_format not in DATE_FORMATS:
-        raise InvalidInput("date_format", f"must be one of {', '.join(DATE_FORMATS)}")
+    date_format = _one_of("date_format", values.get("date_format", default_format), DATE_FORMATS)
     return Invoicing(
         prefix=prefix,
         start=start,
@@ -176,19 +177,15 @@ def parse_options(values: dict) -> FileOptions:
     unknown = sorted(set(values) - REQUEST_FIELDS)
     if unknown:
         raise InvalidInput(unknown[0], "is not a field of this request")
-    file_format = values.get("format", CSV)
-    if file_format not in FORMATS:
-        raise InvalidInput("format", f"must be one of {', '.join(FORMATS)}")
+    file_format = _one_of("format", values.get("format", CSV), FORMATS)
     locale_code = values.get("locale")
-    if locale_code is not None and locale_code not in LOCALES:
-        raise InvalidInput("locale", f"must be one of {', '.join(LOCALES)}")
+    if locale_code is not None:
+        locale_code = _one_of("locale", locale_code, LOCALES)
     if locale_code is not None and file_format in INVOICE_FORMATS:
         raise InvalidInput("locale", "applies to the csv and xlsx formats (invoice files have their package's columns)")
     locale = LOCALES[locale_code] if locale_code else None
     zone = time_zone(values.get("time_zone"))
-    delimiter = values.get("delimiter", locale.delimiter if locale else ",")
-    if delimiter not in DELIMITERS:
-        raise InvalidInput("delimiter", "must be \",\" or \";\"")
+    delimiter = _one_of("delimiter", values.get("delimiter", locale.delimiter if locale else ","), DELIMITERS)
     if "delimiter" in values and file_format != CSV:
         raise InvalidInput("delimiter", f"applies to the csv format only, not {file_format}")
     if locale and delimiter == locale.decimal:
