@@ -74,13 +74,17 @@ def test_subscription_totals_have_no_cost_and_show_the_balance(msp, gold, week):
     assert totals(msp, "globex")["balance"]["used_minutes"] == 0
 
 
-def test_totals_of_a_group_without_contract(msp):
+def test_totals_of_a_group_without_contract_say_its_open_sessions_are_unpriced(msp):
     create_group(msp, "newco")
     record(msp, "s-1", 1320, group_id="newco")
     answer = totals(msp, "newco")
     assert answer["contract"] is None and "balance" not in answer
-    assert answer["to_account"] == {"sessions": 1, "total_seconds": 1320, "billed_minutes": 0, "cost": "0.00", "costs": []}
+    # no contract prices them: no cost (not a cost of 0.00), and the line says why
+    assert answer["to_account"] == {"sessions": 1, "total_seconds": 1320, "billed_minutes": 0, "cost": None, "costs": [],
+                                    "unpriced": {"sessions": 1, "reason": "no_contract"}}
     assert answer["accounted"] == EMPTY
+    row = msp.finance.get("/v1/totals", "from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z")[1]["groups"][0]
+    assert row["to_account"] == answer["to_account"]
 
 
 def test_totals_are_read_by_every_staff_role(msp, acme):
