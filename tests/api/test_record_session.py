@@ -77,6 +77,20 @@ def test_a_session_naming_only_a_known_computer_is_booked_to_its_group(msp, acme
     assert search_ids(msp, "globex") == ["s-1"]
 
 
+@pytest.mark.parametrize("first, again", [(None, "acme"), ("acme", None)])
+def test_naming_the_computers_group_or_not_is_the_same_upload(msp, acme, first, again):
+    """The group an upload is booked to is its group_id or its computer's: sent or left out, the
+    same group is the same upload (a replay, 200), in one request or in a batch."""
+    recorded = msp.agent.post("/v1/sessions", upload("s-1", group_id=first))
+    assert recorded[0] == 201 and recorded[1]["session"]["group_id"] == "acme"
+    assert msp.agent.post("/v1/sessions", upload("s-1", group_id=again)) == (200, recorded[1])
+    results = msp.agent.post("/v1/sessions/batch", {"sessions": [upload("s-2", group_id=first), upload("s-2", group_id=again),
+                                                                 upload("s-1", group_id=again)]})[1]["results"]
+    assert results[0]["recorded"] and results[1] == results[0] and results[2] == recorded[1]
+    create_group(msp, "globex")
+    assert_error(msp.agent.post("/v1/sessions", upload("s-1", group_id="globex")), 409)  # another group: other content
+
+
 def test_a_no_contract_session_is_kept_and_its_lock_is_a_409(msp):
     create_group(msp, "newco", computers=["pc-n"])
     status, answer = msp.agent.post("/v1/sessions", upload("s-1", 30, group_id="newco"))
