@@ -247,7 +247,7 @@ def totals(tenant_id: str, group_id: str, query: dict) -> dict:
     return period_totals(tenant_id, group_id, period, found.contract, found.months)
 
 
-def snapshot(tenant_id: str, group_id: str, period: Period, known_months: set[str]) -> reports.Snapshot:
+def snapshot(tenant_id: str, group_id: str, period: Period, known_months: set[str] | None) -> reports.Snapshot:
     """The period's open sessions and accounted figures at one instant: read again while a lock
     or a recording moves them between the reads, or the indexes lag (dal.reports)."""
     bounds = reports.Bounds(period.start, period.end, period.low, period.high)
@@ -260,7 +260,7 @@ def snapshot(tenant_id: str, group_id: str, period: Period, known_months: set[st
         backoff.wait()
 
 
-def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contract | None, known_months: set[str],
+def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contract | None, known_months: set[str] | None,
                   found: reports.Snapshot | None = None) -> dict:
     """Accounted figures from the running totals (whole days) and the accounted sessions of the
     edge days; to-account figures from the sparse index of open sessions, priced now; each
@@ -363,19 +363,19 @@ def tenant_overview(tenant_id: str, query: dict) -> dict:
         raise InvalidInput("limit", f"must be a whole number from 1 to {OVERVIEW_MAX}")
     fingerprint = hashlib.sha256(json.dumps([period.low, period.high]).encode()).hexdigest()[:16]
     after = _overview_cursor(query["cursor"], fingerprint) if query.get("cursor") else None
-    page = reports.groups_page(tenant_id, after, limit, with_months=period.start is None or period.end is None)
     months = _whole_months(period)
+    page = reports.groups_page(tenant_id, after, limit, with_months=not months)
     rows_by_month = {month: reports.tenant_month(tenant_id, month, page.groups[0].group_id, page.groups[-1].group_id)
                      for month in months} if months and page.groups else {}
     rows = []
     for group in page.groups:
         contract = page.contracts.get(group.group_id)
-        found = None
+        found, known = None, page.months.get(group.group_id)
         if months:
             month_rows = [rows_by_month[month].get(group.group_id) for month in months]
             if not any(row is not None and row.has_open() for row in month_rows):  # the running totals say it all
                 found = reports.Snapshot(accounted=reports.add_figures(row.figures() for row in month_rows if row is not None))
-        totals = period_totals(tenant_id, group.group_id, period, contract, page.months.get(group.group_id, set()), found)
+        totals = period_totals(tenant_id, group.group_id, period, contract, known, found)
         rows.append({
             "group_id": group.group_id,
             "name": group.name,
@@ -400,4 +400,4 @@ def _whole_months(period: Period) -> list[str]:
     start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     if any(moment != moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0) for moment in (start, end)):
         return []
-    return reports.Bounds(start, end, period.low, period.high).months(set())
+    return reports.Bounds(start, end, period.low, period.high).months(None)

@@ -121,11 +121,13 @@ class Bounds:
         self.end = end.astimezone(timezone.utc) if end else None
         self.low, self.high = low, high
 
-    def months(self, known: set[str]) -> list[str]:
-        """The months the period touches: every one of them when bounded, else the group's."""
+    def months(self, known: set[str] | None) -> list[str]:
+        """The months of the period in which the group has sessions (`known`); None: every month
+        of a bounded period. A group this version never recorded for has no running totals yet
+        (until the backfill): no months."""
         first = self.start.strftime("%Y-%m") if self.start else None
         last = (self.end - timedelta(microseconds=1)).strftime("%Y-%m") if self.end else None
-        if first and last:
+        if known is None:
             return list(_month_range(first, last))
         return sorted(m for m in known if (first is None or m >= first) and (last is None or m <= last))
 
@@ -272,6 +274,7 @@ def groups_page(tenant_id: str, after: str | None, limit: int, with_months: bool
         contract = items.get((keys.group(tenant_id, group.group_id), "CONTRACT"))
         if isinstance(contract, Contract):
             contracts[group.group_id] = contract
-        seen = items.get(months_key(tenant_id, group.group_id))
-        months[group.group_id] = set(seen.months or ()) if isinstance(seen, GroupMonths) else set()
+        if with_months:
+            seen = items.get(months_key(tenant_id, group.group_id))
+            months[group.group_id] = set(seen.months or ()) if isinstance(seen, GroupMonths) else set()
     return GroupsPage(groups, contracts, months, len(found) > limit)
