@@ -1,5 +1,6 @@
 """POST /v1/sessions and POST /v1/sessions/batch: agents upload every finished session and retry
 on any network error, so `session_id` is the idempotency key."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -204,6 +205,22 @@ def test_a_batch_replayed_answers_the_same_and_records_once(msp, acme):
     again = msp.agent.post("/v1/sessions/batch", {"sessions": items})
     assert first == again and first[0] == 200
     assert len(search_ids(msp)) == 30
+
+
+def test_a_keyed_batch_of_100_sessions_with_long_notes_keeps_a_small_record_and_replays_the_same(msp, acme):
+    import boto3
+    import os
+
+    notes = "Drucker „hängt“ — Spooler neu gestartet ✓ " * 60
+    items = [upload(f"s-{n:03d}", 600, start=T0 + timedelta(minutes=n), notes=notes[:2000]) for n in range(100)]
+    key = {"Idempotency-Key": "batch-2026-03-02"}
+    first = msp.agent.post("/v1/sessions/batch", {"sessions": items}, headers=key)
+    assert first[0] == 200 and all(r["recorded"] and len(r["session"]["notes"]) == 2000 for r in first[1]["results"])
+    assert len(json.dumps(first[1]).encode()) > 300_000  # the answer itself: near what one DynamoDB item may hold
+    records = [i for i in boto3.client("dynamodb").scan(TableName=os.environ["TABLE_NAME"])["Items"]
+               if i["kind"]["S"] == "idempotency"]
+    assert len(records) == 1 and sum(len(json.dumps(v)) for v in records[0].values()) < 20_000  # well inside 400 KB
+    assert msp.agent.post("/v1/sessions/batch", {"sessions": items}, headers=key) == first
 
 
 def test_a_batch_of_100_is_recorded(msp, acme):

@@ -92,14 +92,16 @@ def error_answer(error: BillingError) -> dict:
     return answer(error.status, {"error": {"code": error.code, "message": error.message}}, headers)
 
 
-def route(*roles: str, idempotent: bool = False, status: int = 200):
+def route(*roles: str, idempotent: bool = False, status: int = 200, kept: tuple[Callable, Callable] | None = None):
     """Declares which roles may call an operation; `idempotent` operations honour an
-    Idempotency-Key header (SPEC §8), answering `status` on success."""
+    Idempotency-Key header (SPEC §8), answering `status` on success. `kept`: for an answer that
+    can be large, (what of it the key keeps, how to answer it again from that)."""
 
     def mark(operation: Callable[[Request], dict | Response]):
         operation.roles = roles
         operation.idempotent = idempotent
         operation.success_status = status
+        operation.kept = kept
         return operation
 
     return mark
@@ -116,7 +118,8 @@ def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
     try:
         request.claim = idempotency.claim(request.tenant_id, key, where, request.raw_body)
     except idempotency.Replay as replay:
-        return replay.status, replay.body, {"idempotent-replayed": "true"}
+        body = operation.kept[1](request, replay.body) if getattr(operation, "kept", None) else replay.body
+        return replay.status, body, {"idempotent-replayed": "true"}
     request.claim.status = operation.success_status
     try:
         result = operation(request)
@@ -126,7 +129,7 @@ def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
     status, body, extra = (result.status, result.body, result.headers) if isinstance(result, Response) else (200, result, {})
     if not request.claim.saved:
         request.claim.status = status
-        request.claim.finish(body)
+        request.claim.finish(operation.kept[0](body) if getattr(operation, "kept", None) else body)
     return status, body, extra
 
 

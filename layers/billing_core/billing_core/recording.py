@@ -214,3 +214,26 @@ def record_batch(tenant_id: str, values: dict, actor: str | None = None) -> list
     return [outcome.body for outcome in record_sessions(tenant_id, sessions, actor)]
 
 
+
+
+def batch_kept(answer: dict) -> dict:
+    """What an Idempotency-Key keeps of a batch's answer: each recorded session by id only (a
+    batch of 100 sessions with long notes would pass DynamoDB's 400 KB item limit), the rest
+    (refusals, errors) as answered."""
+    return {"results": [{"recorded": True, "session_id": result["session"]["session_id"]} if result.get("session") else result
+                        for result in answer["results"]]}
+
+
+def batch_answer_again(tenant_id: str, kept: dict) -> dict:
+    """A batch's answer again from what its key kept: each recorded session read back and
+    answered as it is (one BatchGetItem per 100 sessions, one per 50 groups of their contracts)."""
+    ids = [result["session_id"] for result in kept["results"] if "session_id" in result]
+    sessions = stored.sessions_by_id(tenant_id, ids)
+    _, contracts = stored.groups_and_contracts(tenant_id, {s.group_id for s in sessions.values()})
+    results = []
+    for result in kept["results"]:
+        if "session_id" in result:
+            session = sessions[result["session_id"]]
+            result = {"recorded": True, "session": session_view(session, contracts[session.group_id])}
+        results.append(result)
+    return {"results": results}
