@@ -463,6 +463,45 @@ def goals(history: int, job_size: int, overview_groups: int, export_rows: int = 
         models.BillingItem.Meta.read_timeout_seconds = read_timeout
 
 
+def overview(groups: int = 1000) -> list[str]:
+    """The tenant overview alone (table 7's first row) against its own embedded store:
+    `python -c "from billing_local import bench; print(*bench.overview(1000), sep=chr(10))"`."""
+    from . import bench_scale
+
+    os.environ.update(ENVIRONMENT)
+    rows: list = []
+    with bench_store():
+        bench_scale.overview_rows(groups, rows)
+    return _table(("operation", "sessions", "round trips", "CPU s (function)", "wall s", "result"), rows)
+
+
+def totals_at(sessions: int = 15_000) -> list[str]:
+    """A group's totals and the tenant overview in a tenant of `sessions` sessions (50 open), and
+    an empty group's totals, against their own embedded store: the function's round trips and CPU
+    `python -c "from billing_local import bench; print(*bench.totals_at(15000), sep=chr(10))"`."""
+    from billing_core import reporting
+
+    from . import bench_scale
+
+    os.environ.update(ENVIRONMENT)
+    rows: list = []
+    with bench_store():
+        tenant_id = bench_scale._tenant("At size")
+        for group_id in ("big", "empty"):
+            bench_scale._contract(tenant_id, group_id)
+        bench_scale.seed(tenant_id, "big", sessions - 50, 50, minutes_apart=5)
+        for label, action in (("a group's totals, all", lambda: reporting.totals(tenant_id, "big", {})),
+                              ("a group's totals, a month", lambda: reporting.totals(tenant_id, "big", MARCH)),
+                              ("an empty group's totals", lambda: reporting.totals(tenant_id, "empty", {})),
+                              ("the tenant overview, a month", lambda: reporting.tenant_overview(tenant_id, MARCH))):
+            _, trips, wall, cpu = bench_scale.measured(action)
+            rows.append((label, f"{sessions:,}", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}", trips.summary()))
+    return _table(("operation", "sessions", "round trips", "CPU s (function)", "wall s", "calls"), rows)
+
+
+MARCH = {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}
+
+
 def _lock_all(locking, tenant_id: str, size: int) -> dict:
     with RoundTrips() as trips:
         answer = locking.lock_all(tenant_id, "big", {}, "bench")

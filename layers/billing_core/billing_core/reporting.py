@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from . import fields, jsonio
 from .dal import reports
-from .dal import store as storage
 from .contracts import balance_view, contract_view, group_contract
 from .errors import InvalidInput, NotFound
 from .dal.models import Contract, Session, keys
@@ -32,9 +31,6 @@ class Period:
     @property
     def high(self) -> str:
         return fields.sortable_utc(self.end) if self.end else "9"  # "<end>" sorts before "<end>#id": end excluded
-
-    def range_condition(self):
-        return Session.GSI1SK.between(self.low, self.high)
 
     def view(self) -> dict:
         return {
@@ -60,30 +56,11 @@ def parse_status(value) -> str | None:
 
 
 def query_sessions(tenant_id: str, group_id: str, period: Period, status=None, technician=None, page_size=None,
-                   start_key=None, recorded_before: datetime | None = None, range_low: str | None = None,
-                   range_high: str | None = None):
+                   start_key=None, recorded_before: datetime | None = None):
     """The group's sessions of the period, oldest first, lazily paged. `to_account` ones are read
     from the sparse index of open sessions (GSI2), never through the accounted history."""
-    condition = None
-    if status:
-        condition = Session.status == status  # on GSI2 it only drops a session locked a moment ago
-    if technician:
-        by_technician = Session.technician == technician
-        condition = by_technician if condition is None else condition & by_technician
-    if recorded_before:
-        before = Session.recorded_at < recorded_before
-        condition = before if condition is None else condition & before
-    if status == TO_ACCOUNT:
-        return storage.query(
-            Session, keys.open_sessions_of(tenant_id, group_id), index="gsi2",
-            range_key_condition=Session.GSI2SK.between(range_low or period.low, range_high or period.high), filter_condition=condition,
-            page_size=page_size, last_evaluated_key=start_key,
-        )
-    return storage.query(
-        Session, keys.sessions_of(tenant_id, group_id), index="gsi1",
-        range_key_condition=period.range_condition(), filter_condition=condition,
-        page_size=page_size, last_evaluated_key=start_key,
-    )
+    return reports.sessions(tenant_id, group_id, period.low, period.high, status, technician, page_size, start_key,
+                            recorded_before)
 
 
 def _search_fingerprint(period: Period, status, technician) -> str:
@@ -135,7 +112,8 @@ def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
     if found.group is None:
         raise NotFound(f"group {group_id} not found")
     if status == TO_ACCOUNT:
-        sessions = open_page(tenant_id, group_id, period, technician, limit, start_key, found.months)
+        after = start_key["GSI2SK"]["S"] if start_key else None
+        sessions = reports.open_page(tenant_id, group_id, _bounds(period), technician, limit, after, found.months)
     else:
         filtered = status is not None or technician is not None
         sessions = query_sessions(tenant_id, group_id, period, status, technician, None if filtered else limit + 1, start_key)
@@ -152,46 +130,6 @@ def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
         views.append(view)
         last = session
     return {"sessions": views, "next_cursor": _encode_cursor(last, fingerprint) if more and last else None}
-
-
-def open_page(tenant_id: str, group_id: str, period: Period, technician: str | None, limit: int, start_key: dict | None,
-              known_months: set[str]) -> list[Session]:
-    """Up to `limit` + 1 open sessions after the cursor, exactly as the table holds them: read
-    from the sparse index by whole UTC days (from the start of the cursor's day, to the end of
-    the day of the last one answered, or of the period when it ends there), and those days
-    checked against their open marks (dal.reports): a session locked a moment ago and still in
-    the index, or recorded a moment ago and not in it yet, makes the page read again."""
-    after = start_key["GSI2SK"]["S"] if start_key else None
-    bounds = reports.Bounds(period.start, period.end, period.low, period.high)
-    months = set(bounds.months(known_months))
-    if not months:
-        return []
-    low = max(period.low, f"{after[:10]}T") if after else period.low
-    backoff = storage.Backoff("the search")
-    while True:
-        page, marks, through = [], {}, None
-        for session in query_sessions(tenant_id, group_id, Period(None, None), TO_ACCOUNT, range_low=low, range_high=period.high):
-            key = session.GSI2SK
-            if key[:7] not in months:
-                continue  # a month the group had no sessions in when the request began: recorded since
-            if through is not None and key[:10] != through:
-                break  # the page is full and its last day read whole
-            marks[key[:10]] = marks.get(key[:10], 0) + reports.mark(session.session_id)
-            if (after is None or key > after) and (technician is None or session.technician == technician):
-                page.append(session)
-                if len(page) == limit + 1:
-                    through = key[:10]
-        last_day = through or _last_day(period, months)
-        first_day = low[:10] if low[:1].isdigit() else f"{min(months)}-01"
-        if reports.open_marks_match(tenant_id, group_id, marks, first_day, last_day, months):
-            return page[:limit + 1]
-        backoff.wait()
-
-
-def _last_day(period: Period, months: set[str]) -> str:
-    if period.end is None:
-        return f"{max(months)}-31"
-    return (period.end.astimezone(timezone.utc) - timedelta(microseconds=1)).date().isoformat()
 
 
 # ---------------------------------------------------------------- totals
@@ -247,17 +185,8 @@ def totals(tenant_id: str, group_id: str, query: dict) -> dict:
     return period_totals(tenant_id, group_id, period, found.contract, found.months)
 
 
-def snapshot(tenant_id: str, group_id: str, period: Period, known_months: set[str] | None) -> reports.Snapshot:
-    """The period's open sessions and accounted figures at one instant: read again while a lock
-    or a recording moves them between the reads, or the indexes lag (dal.reports)."""
-    bounds = reports.Bounds(period.start, period.end, period.low, period.high)
-    months = bounds.months(known_months)
-    backoff = storage.Backoff("the totals")
-    while True:
-        found = reports.group_snapshot(tenant_id, group_id, bounds, months)
-        if found is not None:
-            return found
-        backoff.wait()
+def _bounds(period: Period) -> reports.Bounds:
+    return reports.Bounds(period.start, period.end, period.low, period.high)
 
 
 def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contract | None, known_months: set[str] | None,
@@ -266,7 +195,7 @@ def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contr
     edge days; to-account figures from the sparse index of open sessions, priced now; each
     session counted once (`snapshot`). The group's read, the open pages, one Query per edge day
     and one read of the month items, whatever the history."""
-    found = found or snapshot(tenant_id, group_id, period, known_months)
+    found = found or reports.settled_snapshot(tenant_id, group_id, _bounds(period), known_months)
     sums = {status: Sums() for status in STATUSES}
     for currency, figures in found.accounted.items():
         sums[ACCOUNTED].add_many(figures.sessions, figures.total_seconds, figures.billed_minutes, figures.cost, currency)
@@ -400,4 +329,4 @@ def _whole_months(period: Period) -> list[str]:
     start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     if any(moment != moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0) for moment in (start, end)):
         return []
-    return reports.Bounds(start, end, period.low, period.high).months(None)
+    return _bounds(period).months(None)

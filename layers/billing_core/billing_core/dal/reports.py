@@ -21,7 +21,7 @@ from pynamodb.attributes import UTCDateTimeAttribute
 
 from .. import settings
 from . import models, store
-from .models import Contract, Group, keys
+from .models import Contract, Group, Session, keys
 from .totals import Figures, GroupMonths, Row, mark, month_partition, month_row, months_key, parse_row
 
 _OPEN_FIELDS = ("GSI2SK", "connection_seconds", "extra_minutes", "started_at")
@@ -278,3 +278,74 @@ def groups_page(tenant_id: str, after: str | None, limit: int, with_months: bool
             seen = items.get(months_key(tenant_id, group.group_id))
             months[group.group_id] = set(seen.months or ()) if isinstance(seen, GroupMonths) else set()
     return GroupsPage(groups, contracts, months, len(found) > limit)
+
+
+# ---------------------------------------------------------------- sessions, a page at a time
+
+
+def sessions(tenant_id: str, group_id: str, low: str, high: str, status=None, technician=None, page_size=None,
+             start_key=None, recorded_before: datetime | None = None):
+    """The group's sessions with sort keys from `low` to `high`, oldest first, lazily paged.
+    `to_account` ones are read from the sparse index of open sessions (GSI2), never through the
+    accounted history."""
+    condition = None
+    if status:
+        condition = Session.status == status  # on GSI2 it only drops a session locked a moment ago
+    if technician:
+        by_technician = Session.technician == technician
+        condition = by_technician if condition is None else condition & by_technician
+    if recorded_before:
+        before = Session.recorded_at < recorded_before
+        condition = before if condition is None else condition & before
+    if status == "to_account":
+        return store.query(Session, keys.open_sessions_of(tenant_id, group_id), index="gsi2",
+                           range_key_condition=Session.GSI2SK.between(low, high), filter_condition=condition,
+                           page_size=page_size, last_evaluated_key=start_key)
+    return store.query(Session, keys.sessions_of(tenant_id, group_id), index="gsi1",
+                       range_key_condition=Session.GSI1SK.between(low, high), filter_condition=condition,
+                       page_size=page_size, last_evaluated_key=start_key)
+
+
+def settled_snapshot(tenant_id: str, group_id: str, bounds: Bounds, known_months: set[str] | None) -> Snapshot:
+    """The period's open sessions and accounted figures at one instant: read again (within the
+    request's retry budget) while a lock or a recording moves them between the reads, or the
+    indexes lag."""
+    months = bounds.months(known_months)
+    backoff = store.Backoff("the totals")
+    while True:
+        found = group_snapshot(tenant_id, group_id, bounds, months)
+        if found is not None:
+            return found
+        backoff.wait()
+
+
+def open_page(tenant_id: str, group_id: str, bounds: Bounds, technician: str | None, limit: int, after: str | None,
+              known_months: set[str]) -> list[Session]:
+    """Up to `limit` + 1 open sessions after the sort key `after`, exactly as the table holds
+    them: read from the sparse index by whole UTC days (from the start of the cursor's day, to the
+    end of the day of the last one answered, or of the period when it ends there), and those days
+    checked against their open marks: a session locked a moment ago and still in the index, or
+    recorded a moment ago and not in it yet, makes the page read again."""
+    months = set(bounds.months(known_months))
+    if not months:
+        return []
+    low = max(bounds.low, f"{after[:10]}T") if after else bounds.low
+    first_day = low[:10] if low[:1].isdigit() else f"{min(months)}-01"
+    backoff = store.Backoff("the search")
+    while True:
+        page, marks, through = [], {}, None
+        for session in sessions(tenant_id, group_id, low, bounds.high, "to_account"):
+            key = session.GSI2SK
+            if key[:7] not in months:
+                continue  # a month the group had no sessions in when the request began: recorded since
+            if through is not None and key[:10] != through:
+                break  # the page is full and its last day read whole
+            marks[key[:10]] = marks.get(key[:10], 0) + mark(session.session_id)
+            if (after is None or key > after) and (technician is None or session.technician == technician):
+                page.append(session)
+                if len(page) == limit + 1:
+                    through = key[:10]
+        last_day = through or (_days(bounds, sorted(months))[1])
+        if open_marks_match(tenant_id, group_id, marks, first_day, last_day, months):
+            return page[:limit + 1]
+        backoff.wait()
