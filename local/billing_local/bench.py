@@ -375,21 +375,23 @@ def bench_store():
 
 def seed_sessions(tenant_id: str, group_id: str, count: int) -> float:
     """`count` to_account sessions of one group, built as recording._new_session builds them and
-    written straight to the table with BatchWriteItem (the API would take too long). Seconds."""
+    written straight to the table with BatchWriteItem (the API would take too long), with the
+    running totals' open marks their recordings would have added. Seconds."""
     from billing_core import fields, recording
+    from billing_core.dal import store, totals
     from billing_core.dal.models import Session
 
     began = time.perf_counter()
     now = fields.utc_now()
+    sessions = []
     with Session.batch_write() as batch:
         for n in range(count):
             values = upload(n, group_id)
             values["notes"] = "printer queue stuck; cleared spooler and reinstalled the driver"
-            parsed = recording.parse_upload(values)
-            try:
-                batch.save(recording._new_session(tenant_id, parsed, group_id, now, None))
-            except TypeError:  # an older _new_session without the actor
-                batch.save(recording._new_session(tenant_id, parsed, group_id, now))
+            sessions.append(recording._new_session(tenant_id, recording.parse_upload(values), group_id, now, None))
+            batch.save(sessions[-1])
+    updates = totals.record_updates(tenant_id, sessions)
+    store.transact(lambda transaction: [transaction.update(item, actions=actions) for item, actions in updates], "the seed")
     return time.perf_counter() - began
 
 
