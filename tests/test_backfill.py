@@ -13,7 +13,9 @@ import pytest
 from api.conftest import GOLD, STANDARD, T0, create_group, create_profile, record_many, upload
 from billing_core import backfill
 from billing_core.dal import store as storage
+from billing_core.dal import upgrade
 from billing_core.dal.models import Session, keys
+from billing_core.dal.totals import month_partition, month_row
 from billing_local import backfill as backfill_cli
 
 PERIODS = [
@@ -50,10 +52,10 @@ def build_history(tenant) -> None:
 
 
 def as_previous_version(tenant_id: str) -> dict:
-    """The tenant's data as the previous version left it: no GSI2 keys, no DayTotal items
+    """The tenant's data as the previous version left it: no GSI2 keys, no running totals
     (low-level calls, beside the product). Answers what was taken away."""
     client = boto3.client("dynamodb")
-    stripped = {"sessions": 0, "day_totals": 0}
+    stripped = {"sessions": 0, "month_totals": 0}
     for item in scan():
         if not item["PK"]["S"].startswith(f"T#{tenant_id}#"):
             continue
@@ -61,9 +63,9 @@ def as_previous_version(tenant_id: str) -> dict:
         if item["kind"]["S"] == "session" and "GSI2PK" in item:
             client.update_item(TableName=os.environ["TABLE_NAME"], Key=key, UpdateExpression="REMOVE GSI2PK, GSI2SK")
             stripped["sessions"] += 1
-        elif item["kind"]["S"] == "day_total":
+        elif item["kind"]["S"] in ("month_total", "group_months"):
             client.delete_item(TableName=os.environ["TABLE_NAME"], Key=key)
-            stripped["day_totals"] += 1
+            stripped["month_totals"] += item["kind"]["S"] == "month_total"
     return stripped
 
 
@@ -112,14 +114,14 @@ def test_old_data_answers_as_new_data_once_backfilled(msp, other_msp):
     expected = answers(msp)
     assert expected["acme", ""][0]["costs"] and len(expected["acme", ""][0]["costs"]) == 2  # EUR and USD
     stripped = as_previous_version(other_msp.tenant_id)
-    assert stripped["sessions"] == 19 + 15 + 5 and stripped["day_totals"] > 0  # the open ones; 41 + 15 accounted
+    assert stripped["sessions"] == 19 + 15 + 5 and stripped["month_totals"] == 3  # the open ones; 41 + 15 accounted
     before = answers(other_msp)
     assert before["acme", "open"] == [] and before["acme", ""][0]["sessions"] == 0  # what an upgrade without backfill answers
 
     report = backfill.backfill([other_msp.tenant_id])
 
     assert report.sessions_indexed == report.sessions_unindexed == stripped["sessions"]
-    assert report.days_written == report.days_missing > 0 and report.days_drifted == [] == report.days_moving
+    assert report.months_written == report.months_missing == 3 and report.months_drifted == [] == report.months_moving
     assert answers(other_msp) == expected
     assert lock_everything(other_msp) == lock_everything(msp)  # lock-all finds and locks the same sessions
     assert answers(other_msp) == answers(msp)
@@ -142,21 +144,28 @@ def test_every_tenant_by_default_and_a_second_run_changes_nothing(msp, other_msp
     second = backfill.backfill(tenants)
 
     assert scan() == after_first
-    assert (second.sessions_unindexed, second.sessions_indexed, second.days_written, second.days_missing) == (0, 0, 0, 0)
-    assert second.days_right == second.days_checked == first.days_checked
+    assert (second.sessions_unindexed, second.sessions_indexed, second.months_written, second.months_missing) == (0, 0, 0, 0)
+    assert second.months_right == second.months_checked == first.months_checked
     assert backfill.backfill(tenants, check=True).needs_writing is False
 
 
-def test_check_finds_a_drifted_day_and_writes_nothing(msp, capsys, monkeypatch):
+@pytest.fixture
+def settled(monkeypatch):
+    """moto's indexes never lag: the backfill need not wait for recent recordings to settle."""
+    monkeypatch.setattr(backfill, "SETTLE_SECONDS", 0)
+
+
+def test_check_finds_a_drifted_month_and_writes_nothing(msp, capsys, monkeypatch, settled):
     monkeypatch.setenv("TABLE_NAME", os.environ["TABLE_NAME"])  # the command sets it from --table
     build_history(msp)
     client = boto3.client("dynamodb")
-    drifted_key = {"PK": {"S": keys.day_totals_of(msp.tenant_id, "acme")}, "SK": {"S": keys.day_total("2026-03-04", "EUR")}}
+    drifted_key = {"PK": {"S": month_partition(msp.tenant_id, "2026-03")}, "SK": {"S": month_row("acme")}}
     client.update_item(TableName=os.environ["TABLE_NAME"], Key=drifted_key, UpdateExpression="ADD #c :c",
-                       ExpressionAttributeNames={"#c": "cost"}, ExpressionAttributeValues={":c": {"N": "5.00"}})
+                       ExpressionAttributeNames={"#c": "c04EUR"}, ExpressionAttributeValues={":c": {"N": "5.00"}})
     client.update_item(TableName=os.environ["TABLE_NAME"], Key={"PK": {"S": keys.session(msp.tenant_id, "a-059")}, "SK": {"S": "SESSION"}},
                        UpdateExpression="REMOVE GSI2PK, GSI2SK")
-    wrong_totals = msp.finance.get("/v1/groups/acme/totals")[1]
+    day = "from=2026-03-04T00:00:00Z&to=2026-03-05T00:00:00Z"  # the drifted day (a-059 started on 14 March)
+    wrong_totals = msp.finance.get("/v1/groups/acme/totals", day)[1]
     stored = scan()
     capsys.readouterr()  # what the API's functions printed (their metrics)
 
@@ -164,49 +173,50 @@ def test_check_finds_a_drifted_day_and_writes_nothing(msp, capsys, monkeypatch):
     audit = json.loads(capsys.readouterr().out)
 
     assert scan() == stored
-    assert audit["drifted"] == [f"{msp.tenant_id}/acme/2026-03-04"] and audit["sessions_unindexed"] == 1
-    assert (audit["days_written"], audit["sessions_indexed"], audit["days_missing"]) == (0, 0, 0)
-    assert audit["days_right"] == audit["days_checked"] - 1 and audit["round_trips"] > 0
-    assert backfill.backfill([msp.tenant_id]).days_written == 1
-    totals = msp.finance.get("/v1/groups/acme/totals")[1]
+    assert audit["drifted"] == [f"{msp.tenant_id}/acme/2026-03"] and audit["sessions_unindexed"] == 1
+    assert (audit["months_written"], audit["sessions_indexed"], audit["months_missing"]) == (0, 0, 0)
+    assert audit["months_right"] == audit["months_checked"] - 1 and audit["round_trips"] > 0
+    assert backfill.backfill([msp.tenant_id]).months_written == 1
+    totals = msp.finance.get("/v1/groups/acme/totals", day)[1]
     eur = lambda line: next(c["amount"] for c in line["costs"] if c["currency"] == "EUR")  # noqa: E731
     assert float(eur(wrong_totals["accounted"])) - float(eur(totals["accounted"])) == 5.0
     assert "a-059" in open_search(msp, "acme")
     assert backfill_cli.main(["--table", os.environ["TABLE_NAME"], "--check", "--tenant", msp.tenant_id]) == 0
 
 
-@pytest.mark.parametrize("between", ["day_totals", "day_sessions"])
-def test_a_lock_during_the_backfill_of_its_day_is_neither_lost_nor_counted_twice(msp, other_msp, monkeypatch, between):
-    """The lock commits after the backfill read the day's DayTotals (or its sessions too) and
-    before it writes them: its write then fails its condition and the day is read again."""
+@pytest.mark.parametrize("between", ["month_total", "month_sessions"])
+def test_a_lock_during_the_backfill_of_its_month_is_neither_lost_nor_counted_twice(msp, other_msp, monkeypatch, settled, between):
+    """The lock commits after the backfill read the month's MonthTotal (or its sessions too) and
+    before it writes it: its write then fails its condition and the month is read again."""
     for tenant in (msp, other_msp):
         build_history(tenant)
     as_previous_version(other_msp.tenant_id)
-    real = getattr(backfill, between)
+    real = getattr(upgrade, between)
     raced = []
 
-    def read_then_lock(tenant_id, group_id, day):
-        found = real(tenant_id, group_id, day)
-        if tenant_id == other_msp.tenant_id and (group_id, day) == ("acme", "2026-03-10") and not raced:
+    def read_then_lock(tenant_id, group_id, month):
+        found = real(tenant_id, group_id, month)
+        if tenant_id == other_msp.tenant_id and (group_id, month) == ("acme", "2026-03") and not raced:
             raced.append(other_msp.technician.post("/v1/sessions/a-037/lock")[0])  # open, started 2026-03-10T02:00Z
         return found
 
-    monkeypatch.setattr(backfill, between, read_then_lock)
+    monkeypatch.setattr(upgrade, between, read_then_lock)
     report = backfill.backfill([other_msp.tenant_id])
 
-    assert raced == [200] and report.days_moving == []
+    assert raced == [200] and report.months_moving == []
     assert msp.technician.post("/v1/sessions/a-037/lock")[0] == 200  # the same lock on the up-to-date tenant
     assert answers(other_msp) == answers(msp)
-    day = backfill.day_totals(other_msp.tenant_id, "acme", "2026-03-10")
-    assert day == backfill.day_totals(msp.tenant_id, "acme", "2026-03-10")
+    month = upgrade.month_total(other_msp.tenant_id, "acme", "2026-03").row
+    assert backfill.same(month, upgrade.month_total(msp.tenant_id, "acme", "2026-03").row)
+    day = month.accounted["10"]
     assert (day["EUR"].sessions, day["USD"].sessions) == (2, 2)  # a-040, a-041 locked in EUR; a-038 and the raced a-037 in USD
     assert backfill.backfill([other_msp.tenant_id], check=True).needs_writing is False
 
 
-def test_a_session_locked_between_the_index_read_and_write_is_not_indexed_again(msp, monkeypatch):
+def test_a_session_locked_between_the_index_read_and_write_is_not_indexed_again(msp, monkeypatch, settled):
     build_history(msp)
     as_previous_version(msp.tenant_id)
-    real = backfill.index_open
+    real = upgrade.index_open
     locked = []
 
     def lock_then_index(tenant_id, group_id, sessions):
@@ -215,10 +225,10 @@ def test_a_session_locked_between_the_index_read_and_write_is_not_indexed_again(
             assert msp.technician.post(f"/v1/sessions/{sessions[0].session_id}/lock")[0] == 200
         return real(tenant_id, group_id, sessions)
 
-    monkeypatch.setattr(backfill, "index_open", lock_then_index)
+    monkeypatch.setattr(upgrade, "index_open", lock_then_index)
     report = backfill.backfill([msp.tenant_id])
 
-    assert report.sessions_indexed == report.sessions_unindexed - 1 and report.days_moving == []
+    assert report.sessions_indexed == report.sessions_unindexed - 1 and report.months_moving == []
     session = storage.get(Session, keys.session(msp.tenant_id, locked[0]), "SESSION")
     assert session.status == "accounted" and session.GSI2PK is None and session.GSI2SK is None
     assert locked[0] not in open_search(msp, "acme")

@@ -12,7 +12,11 @@ def record_session(request: api.Request) -> api.Response:
     return api.Response(outcome.status, outcome.body)
 
 
-@api.route(AGENT, ADMIN, idempotent=True)
+def _answer_again(request: api.Request, kept: dict) -> dict:
+    return recording.batch_answer_again(request.tenant_id, kept)
+
+
+@api.route(AGENT, ADMIN, idempotent=True, kept=(recording.batch_kept, _answer_again))
 def record_batch(request: api.Request) -> dict:
     results = recording.record_batch(request.tenant_id, request.body({"sessions"}), request.actor)
     observability.sessions_uploaded(results)

@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         group = None if args.group is None else fields.identifier("group", args.group)
 
         def progress(tenant_id: str, group_id: str, report) -> None:
-            print(f"{tenant_id}/{group_id}: {report.days_checked} days checked so far", file=sys.stderr, flush=True)
+            print(f"{tenant_id}/{group_id}: {report.months_checked} months checked so far", file=sys.stderr, flush=True)
 
         with RoundTrips() as trips:
             report = backfill.backfill([tenant] if tenant else every_tenant(), group, check=args.check, progress=progress)
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
         print(f"backfill: {message}", file=sys.stderr)
         return EXIT_ERROR
     print(json.dumps({**report.view(), "round_trips": trips.dynamodb}, indent=2), flush=True)
-    return 1 if report.days_moving or (args.check and report.needs_writing) else 0
+    return 1 if report.months_moving or (args.check and report.needs_writing) else 0
 
 
 if __name__ == "__main__":

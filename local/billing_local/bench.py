@@ -328,21 +328,23 @@ def bench_store():
 
 def seed_sessions(tenant_id: str, group_id: str, count: int) -> float:
     """`count` to_account sessions of one group, built as recording._new_session builds them and
-    written straight to the table with BatchWriteItem (the API would take too long). Seconds."""
+    written straight to the table with BatchWriteItem (the API would take too long), with the
+    running totals' open marks their recordings would have added. Seconds."""
     from billing_core import fields, recording
+    from billing_core.dal import store, totals
     from billing_core.dal.models import Session
 
     began = time.perf_counter()
     now = fields.utc_now()
+    sessions = []
     with Session.batch_write() as batch:
         for n in range(count):
             values = upload(n, group_id)
             values["notes"] = "printer queue stuck; cleared spooler and reinstalled the driver"
-            parsed = recording.parse_upload(values)
-            try:
-                batch.save(recording._new_session(tenant_id, parsed, group_id, now, None))
-            except TypeError:  # an older _new_session without the actor
-                batch.save(recording._new_session(tenant_id, parsed, group_id, now))
+            sessions.append(recording._new_session(tenant_id, recording.parse_upload(values), group_id, now, None))
+            batch.save(sessions[-1])
+    updates = totals.record_updates(tenant_id, sessions)
+    store.transact(lambda transaction: [transaction.update(item, actions=actions) for item, actions in updates], "the seed")
     return time.perf_counter() - began
 
 
@@ -414,6 +416,45 @@ def goals(history: int, job_size: int, overview_groups: int, export_rows: int = 
             return bench_scale.goals_table(history, job_size, overview_groups, endpoint, export_rows)
     finally:
         models.BillingItem.Meta.read_timeout_seconds = read_timeout
+
+
+def overview(groups: int = 1000) -> list[str]:
+    """The tenant overview alone (table 7's first row) against its own embedded store:
+    `python -c "from billing_local import bench; print(*bench.overview(1000), sep=chr(10))"`."""
+    from . import bench_scale
+
+    os.environ.update(ENVIRONMENT)
+    rows: list = []
+    with bench_store():
+        bench_scale.overview_rows(groups, rows)
+    return _table(("operation", "sessions", "round trips", "CPU s (function)", "wall s", "result"), rows)
+
+
+def totals_at(sessions: int = 15_000) -> list[str]:
+    """A group's totals and the tenant overview in a tenant of `sessions` sessions (50 open), and
+    an empty group's totals, against their own embedded store: the function's round trips and CPU
+    `python -c "from billing_local import bench; print(*bench.totals_at(15000), sep=chr(10))"`."""
+    from billing_core import reporting
+
+    from . import bench_scale
+
+    os.environ.update(ENVIRONMENT)
+    rows: list = []
+    with bench_store():
+        tenant_id = bench_scale._tenant("At size")
+        for group_id in ("big", "empty"):
+            bench_scale._contract(tenant_id, group_id)
+        bench_scale.seed(tenant_id, "big", sessions - 50, 50, minutes_apart=5)
+        for label, action in (("a group's totals, all", lambda: reporting.totals(tenant_id, "big", {})),
+                              ("a group's totals, a month", lambda: reporting.totals(tenant_id, "big", MARCH)),
+                              ("an empty group's totals", lambda: reporting.totals(tenant_id, "empty", {})),
+                              ("the tenant overview, a month", lambda: reporting.tenant_overview(tenant_id, MARCH))):
+            _, trips, wall, cpu = bench_scale.measured(action)
+            rows.append((label, f"{sessions:,}", trips.dynamodb, f"{cpu:.3f}", f"{wall:.2f}", trips.summary()))
+    return _table(("operation", "sessions", "round trips", "CPU s (function)", "wall s", "calls"), rows)
+
+
+MARCH = {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}
 
 
 def _lock_all(locking, tenant_id: str, size: int) -> dict:

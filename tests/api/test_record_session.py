@@ -1,5 +1,6 @@
 """POST /v1/sessions and POST /v1/sessions/batch: agents upload every finished session and retry
 on any network error, so `session_id` is the idempotency key."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -75,6 +76,20 @@ def test_a_session_naming_only_a_known_computer_is_booked_to_its_group(msp, acme
     assert record(msp, "s-1", group_id=None, computer_id="pc-9")["group_id"] == "globex"
     assert record(msp, "s-2", group_id="acme", computer_id="pc-9")["group_id"] == "acme"  # a named group wins
     assert search_ids(msp, "globex") == ["s-1"]
+
+
+@pytest.mark.parametrize("first, again", [(None, "acme"), ("acme", None)])
+def test_naming_the_computers_group_or_not_is_the_same_upload(msp, acme, first, again):
+    """The group an upload is booked to is its group_id or its computer's: sent or left out, the
+    same group is the same upload (a replay, 200), in one request or in a batch."""
+    recorded = msp.agent.post("/v1/sessions", upload("s-1", group_id=first))
+    assert recorded[0] == 201 and recorded[1]["session"]["group_id"] == "acme"
+    assert msp.agent.post("/v1/sessions", upload("s-1", group_id=again)) == (200, recorded[1])
+    results = msp.agent.post("/v1/sessions/batch", {"sessions": [upload("s-2", group_id=first), upload("s-2", group_id=again),
+                                                                 upload("s-1", group_id=again)]})[1]["results"]
+    assert results[0]["recorded"] and results[1] == results[0] and results[2] == recorded[1]
+    create_group(msp, "globex")
+    assert_error(msp.agent.post("/v1/sessions", upload("s-1", group_id="globex")), 409)  # another group: other content
 
 
 def test_a_no_contract_session_is_kept_and_its_lock_is_a_409(msp):
@@ -190,6 +205,22 @@ def test_a_batch_replayed_answers_the_same_and_records_once(msp, acme):
     again = msp.agent.post("/v1/sessions/batch", {"sessions": items})
     assert first == again and first[0] == 200
     assert len(search_ids(msp)) == 30
+
+
+def test_a_keyed_batch_of_100_sessions_with_long_notes_keeps_a_small_record_and_replays_the_same(msp, acme):
+    import boto3
+    import os
+
+    notes = "Drucker „hängt“ — Spooler neu gestartet ✓ " * 60
+    items = [upload(f"s-{n:03d}", 600, start=T0 + timedelta(minutes=n), notes=notes[:2000]) for n in range(100)]
+    key = {"Idempotency-Key": "batch-2026-03-02"}
+    first = msp.agent.post("/v1/sessions/batch", {"sessions": items}, headers=key)
+    assert first[0] == 200 and all(r["recorded"] and len(r["session"]["notes"]) == 2000 for r in first[1]["results"])
+    assert len(json.dumps(first[1]).encode()) > 300_000  # the answer itself: near what one DynamoDB item may hold
+    records = [i for i in boto3.client("dynamodb").scan(TableName=os.environ["TABLE_NAME"])["Items"]
+               if i["kind"]["S"] == "idempotency"]
+    assert len(records) == 1 and sum(len(json.dumps(v)) for v in records[0].values()) < 20_000  # well inside 400 KB
+    assert msp.agent.post("/v1/sessions/batch", {"sessions": items}, headers=key) == first
 
 
 def test_a_batch_of_100_is_recorded(msp, acme):

@@ -5,7 +5,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from billing_core import locking
+
 from .conftest import T0, assert_error, assert_invalid, create_group, iso, record, record_many, upload
+from .lagging import Lag
 
 EMPTY = {"sessions": 0, "total_seconds": 0, "billed_minutes": 0, "cost": "0.00", "costs": []}
 
@@ -74,13 +77,17 @@ def test_subscription_totals_have_no_cost_and_show_the_balance(msp, gold, week):
     assert totals(msp, "globex")["balance"]["used_minutes"] == 0
 
 
-def test_totals_of_a_group_without_contract(msp):
+def test_totals_of_a_group_without_contract_say_its_open_sessions_are_unpriced(msp):
     create_group(msp, "newco")
     record(msp, "s-1", 1320, group_id="newco")
     answer = totals(msp, "newco")
     assert answer["contract"] is None and "balance" not in answer
-    assert answer["to_account"] == {"sessions": 1, "total_seconds": 1320, "billed_minutes": 0, "cost": "0.00", "costs": []}
+    # no contract prices them: no cost (not a cost of 0.00), and the line says why
+    assert answer["to_account"] == {"sessions": 1, "total_seconds": 1320, "billed_minutes": 0, "cost": None, "costs": [],
+                                    "unpriced": {"sessions": 1, "reason": "no_contract"}}
     assert answer["accounted"] == EMPTY
+    row = msp.finance.get("/v1/totals", "from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z")[1]["groups"][0]
+    assert row["to_account"] == answer["to_account"]
 
 
 def test_totals_are_read_by_every_staff_role(msp, acme):
@@ -100,3 +107,72 @@ def test_another_tenants_or_an_unknown_group_is_a_404(msp, other_msp, acme):
     record(msp, "s-1")
     assert_error(other_msp.finance.get("/v1/groups/acme/totals"), 404, "not_found")
     assert_error(msp.finance.get("/v1/groups/nowhere/totals"), 404, "not_found")
+
+
+# ---------------------------------------------------------------- each session counted once
+
+
+def counted(answer) -> int:
+    return answer["accounted"]["sessions"] + answer["to_account"]["sessions"]
+
+
+@pytest.fixture
+def forty(msp, acme):
+    """40 sessions of acme, one every 3 hours from T0 (over 5 UTC days)."""
+    record_many(msp, [upload(f"s-{n:02d}", 600 + 60 * n, start=T0 + timedelta(hours=3 * n)) for n in range(40)])
+
+
+PERIODS = [{}, {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"},
+           {"from": "2026-03-02T10:00:00Z", "to": "2026-03-06T10:00:00Z"}]
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_a_lock_between_the_totals_reads_is_counted_once(msp, forty, monkeypatch, period):
+    lag = Lag(monkeypatch)
+    expected = counted(totals(msp, **period))
+    for n in (3, 20):  # a session inside every period; the lock commits after the totals' first Query
+        lag.after_queries(1, lambda n=n: locking.lock_session(msp.tenant_id, f"s-{n:02d}"))
+        answer = totals(msp, **period)
+        assert counted(answer) == expected, answer
+    assert totals(msp, **period)["accounted"]["sessions"] == 2
+
+
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("change, more", [("lock", 0), ("record", 1)])
+def test_a_lagging_index_neither_counts_a_session_just_locked_twice_nor_misses_one_just_recorded(msp, forty, monkeypatch,
+                                                                                               period, change, more):
+    before = counted(totals(msp, **period))
+    lag = Lag(monkeypatch)
+    lag.freeze(0.3)  # the indexes still show the table as it is now (40 open sessions) for 0.3 s
+    if change == "lock":
+        assert msp.technician.post("/v1/sessions/s-21/lock")[0] == 200
+    else:
+        record(msp, "late", 900, start=T0 + timedelta(days=2, hours=1))
+    answer = totals(msp, **period)
+    assert counted(answer) == before + more, answer
+    assert answer["accounted"]["sessions"] == 1 - more
+    lag.release()
+    assert answer == totals(msp, **period)  # what the caught-up index answers
+
+
+def test_totals_polled_while_40_sessions_are_locked_concurrently_count_each_once(msp, forty):
+    import threading
+
+    stop, seen, errors = threading.Event(), [], []
+
+    def lock(numbers):
+        for n in numbers:
+            status, body = msp.technician.post(f"/v1/sessions/s-{n:02d}/lock")
+            if status != 200:
+                errors.append(body)
+
+    lockers = [threading.Thread(target=lock, args=(range(k, 40, 4),)) for k in range(4)]
+    for thread in lockers:
+        thread.start()
+    while any(thread.is_alive() for thread in lockers):
+        seen.append(counted(totals(msp)))
+    for thread in lockers:
+        thread.join()
+    assert not errors
+    assert seen and set(seen) == {40}
+    assert totals(msp)["accounted"]["sessions"] == 40

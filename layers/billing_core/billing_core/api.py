@@ -124,16 +124,20 @@ def error_answer(error: BillingError) -> dict:
     return answer(error.status, {"error": {"code": error.code, "message": error.message}}, headers)
 
 
-def route(*roles: str, idempotent: bool = False, status: int = 200, replayed: Callable[[str, dict], dict] | None = None):
+def route(*roles: str, idempotent: bool = False, status: int = 200, replayed: Callable[[str, dict], dict] | None = None,
+          kept: tuple[Callable, Callable] | None = None):
     """Declares which roles may call an operation; `idempotent` operations honour an
     Idempotency-Key header (SPEC §8), answering `status` on success; `replayed(tenant_id, body)`
-    renews what a first answer holds that expires (an export's link) when it is answered again."""
+    renews what a first answer holds that expires (an export's link) when it is answered again.
+    `kept`: for an answer that can be large, (what of it the key keeps, how to answer it again
+    from that)."""
 
     def mark(operation: Callable[[Request], dict | Response]):
         operation.roles = roles
         operation.idempotent = idempotent
         operation.success_status = status
         operation.replayed = replayed
+        operation.kept = kept
         return operation
 
     return mark
@@ -155,7 +159,8 @@ def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
     try:
         request.claim = idempotency.claim(request.tenant_id, key, where, request.raw_body)
     except idempotency.Replay as replay:
-        body = operation.replayed(request.tenant_id, replay.body) if operation.replayed else replay.body
+        body = operation.kept[1](request, replay.body) if getattr(operation, "kept", None) else replay.body
+        body = operation.replayed(request.tenant_id, body) if operation.replayed else body
         return replay.status, body, {"idempotent-replayed": "true"}
     request.claim.status = operation.success_status
     try:
@@ -166,7 +171,7 @@ def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
     status, body, extra = (result.status, result.body, result.headers) if isinstance(result, Response) else (200, result, {})
     if not request.claim.saved:
         request.claim.status = status
-        request.claim.finish(body)
+        request.claim.finish(operation.kept[0](body) if getattr(operation, "kept", None) else body)
     return status, body, extra
 
 

@@ -10,25 +10,21 @@ import secrets
 from datetime import datetime
 
 from . import fields, jsonio
-from .dal import store as storage
+from .dal import events as stored
 from .errors import InvalidInput
-from .dal.models import Event, keys
 
 THRESHOLD_CROSSED = "balance.threshold_crossed"
 SOURCE = "remote-support-billing"
 PAGE = 100
 
 
-def threshold_crossed(tenant_id: str, group_id: str, contract_id: str, at: datetime, crossing: dict) -> Event:
-    event_id = f"evt_{secrets.token_hex(10)}"
-    return Event(
-        keys.events(tenant_id), f"{fields.sortable_utc(at)}#{event_id}",
-        event_id=event_id, type=THRESHOLD_CROSSED, at=at, group_id=group_id, contract_id=contract_id,
-        detail=jsonio.dumps(crossing),
-    )
+def threshold_crossed(tenant_id: str, group_id: str, contract_id: str, at: datetime, crossing: dict):
+    """The outbox's event of a threshold crossed, to be written in the lock's transaction."""
+    return stored.new_event(tenant_id, f"evt_{secrets.token_hex(10)}", THRESHOLD_CROSSED, at, group_id, contract_id,
+                            jsonio.dumps(crossing))
 
 
-def event_view(event: Event) -> dict:
+def event_view(event) -> dict:
     return {
         "event_id": event.event_id,
         "type": event.type,
@@ -59,8 +55,7 @@ def list_events(tenant_id: str, query: dict) -> dict:
         raise InvalidInput(unknown[0], "is not a parameter of this list")
     limit = fields.page_limit(query.get("limit"), PAGE)
     after = _cursor(query.get("after"), tenant_id)
-    condition = Event.SK > after if after else None
-    found = list(storage.query(Event, keys.events(tenant_id), range_key_condition=condition, limit=limit + 1, consistent_read=True))
+    found = stored.events_after(tenant_id, after, limit + 1)
     page = found[:limit]
     last = page[-1].SK if page else after
     return {
@@ -74,10 +69,9 @@ def entries_to_publish(records: list[dict]) -> list[dict]:
     """EventBridge entries for the event items a DynamoDB stream batch inserted."""
     entries = []
     for record in records:
-        image = ((record.get("dynamodb") or {}).get("NewImage")) or {}
-        if record.get("eventName") != "INSERT" or image.get("kind", {}).get("S") != "event":
+        event = stored.from_stream(((record.get("dynamodb") or {}).get("NewImage")) or {})
+        if record.get("eventName") != "INSERT" or event is None:
             continue
-        event = Event.from_raw_data(image)
         tenant_id = event.PK[2:-len("#EVENTS")]
         entries.append({
             "Source": SOURCE,

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from typing import Iterable, Iterator
 
 from . import fields, history
-from .dal import store as storage
+from .dal import recording as stored
 from .contracts import current_contract
 from .errors import BillingError, Conflict, InvalidInput, NotFound
-from .dal.models import BillingItem, HistoryEntry, Session, keys  # noqa: F401
-from .sessions import TO_ACCOUNT, priced, session_view
+from .sessions import priced, session_view
 from .tariff import connection_seconds, is_recorded
 
 UPLOAD_FIELDS = ("session_id", "technician", "computer_id", "group_id", "started_at", "ended_at", "notes")
@@ -45,6 +44,17 @@ class Upload:
     notes: str
     connection_seconds: int
     fingerprint: str
+    content: dict  # what the fingerprint is of, but the group
+
+    def fingerprint_for(self, group_id: str | None) -> str:
+        return hashlib.sha256(json.dumps({**self.content, "group_id": group_id}, sort_keys=True).encode()).hexdigest()
+
+    def repeats(self, session) -> bool:
+        """Whether `session` (stored) was recorded by this same upload: the same content, and the
+        group it was booked to, or none (the computer's: sent or not, the same upload)."""
+        if self.group_id not in (None, session.group_id):
+            return False
+        return session.upload_fingerprint in (self.fingerprint_for(None), self.fingerprint_for(session.group_id))
 
 
 def parse_upload(values) -> Upload:
@@ -70,17 +80,17 @@ def parse_upload(values) -> Upload:
         notes=fields.notes("notes", values.get("notes") or ""),
         connection_seconds=connection_seconds(started_at, ended_at),
         fingerprint="",
+        content={},
     )
-    canonical = {
+    upload.content = {
         "session_id": upload.session_id,
         "technician": upload.technician,
         "computer_id": upload.computer_id,
-        "group_id": upload.group_id,
         "started_at": fields.sortable_utc(started_at),
         "ended_at": fields.sortable_utc(ended_at),
         "notes": upload.notes,
     }
-    upload.fingerprint = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+    upload.fingerprint = upload.fingerprint_for(upload.group_id)
     return upload
 
 
@@ -96,32 +106,15 @@ def _error(error: BillingError) -> Outcome:
     return Outcome(error.status, {"recorded": False, "error": {"code": error.code, "message": error.message}})
 
 
-def _new_session(tenant_id: str, upload: Upload, group_id: str, now: datetime, actor: str | None) -> Session:
-    return Session(
-        keys.session(tenant_id, upload.session_id),
-        "SESSION",
-        GSI1PK=keys.sessions_of(tenant_id, group_id),
-        GSI1SK=f"{fields.sortable_utc(upload.started_at)}#{upload.session_id}",
-        GSI2PK=keys.open_sessions_of(tenant_id, group_id),  # the sparse index of open sessions: the lock removes it
-        GSI2SK=f"{fields.sortable_utc(upload.started_at)}#{upload.session_id}",
-        session_id=upload.session_id,
-        group_id=group_id,
-        computer_id=upload.computer_id,
-        technician=upload.technician,
-        started_at=upload.started_at,
-        ended_at=upload.ended_at,
-        connection_seconds=upload.connection_seconds,
-        extra_minutes=0,
-        notes=upload.notes,
-        status=TO_ACCOUNT,
-        upload_fingerprint=upload.fingerprint,
-        recorded_at=now,
-        recorded_by=actor or None,
-        revision=1,
-    )
+def _new_session(tenant_id: str, upload: Upload, group_id: str, now: datetime, actor: str | None):
+    return stored.new_session(
+        tenant_id, session_id=upload.session_id, group_id=group_id, computer_id=upload.computer_id,
+        technician=upload.technician, started_at=upload.started_at, ended_at=upload.ended_at,
+        connection_seconds=upload.connection_seconds, notes=upload.notes, fingerprint=upload.fingerprint,
+        recorded_at=now, recorded_by=actor)
 
 
-def _recorded_entry(session: Session) -> HistoryEntry:
+def _recorded_entry(session):
     recorded = {
         "group_id": session.group_id,
         "computer_id": session.computer_id,
@@ -153,27 +146,23 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
             uploads[upload.session_id] = (index, upload)
 
     # Where each session is booked: its group, or its computer's group.
-    computer_keys = {(keys.computer(tenant_id, u.computer_id), "COMPUTER") for _, u in uploads.values() if u.group_id is None}
-    computers = storage.batch_get(sorted(computer_keys))
+    unbooked = {u.computer_id for _, u in uploads.values() if u.group_id is None}
+    computers = stored.computers_groups(tenant_id, unbooked) if unbooked else {}
     booked: dict[str, str] = {}
     for session_id, (index, upload) in uploads.items():
         if upload.group_id is not None:
             booked[session_id] = upload.group_id
-            continue
-        computer = computers.get((keys.computer(tenant_id, upload.computer_id), "COMPUTER"))
-        if computer is None:
+        elif upload.computer_id not in computers:
             outcomes[index] = _error(InvalidInput("group_id", f"is required: computer {upload.computer_id} is not in the address book"))
         else:
-            booked[session_id] = computer.group_id
-    group_keys = sorted({(keys.group(tenant_id, g), sk) for g in booked.values() for sk in ("GROUP", "CONTRACT")})
-    known = storage.batch_get(group_keys)
-    contracts = {g: known.get((keys.group(tenant_id, g), "CONTRACT")) for g in booked.values()}
+            booked[session_id] = computers[upload.computer_id]
+    known, contracts = stored.groups_and_contracts(tenant_id, booked.values()) if booked else (set(), {})
 
     now = fields.utc_now()
-    to_write: list[tuple[int, Upload, Session]] = []
+    to_write: list[tuple[int, Upload, object]] = []
     for session_id, group_id in booked.items():
         index, upload = uploads[session_id]
-        if (keys.group(tenant_id, group_id), "GROUP") not in known:
+        if group_id not in known:
             outcomes[index] = _error(NotFound(f"group {group_id} not found"))
             continue
         contract = contracts[group_id]
@@ -193,7 +182,8 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
 
     for index, upload in repeats:
         first_index, first = uploads[upload.session_id]
-        if upload.fingerprint != first.fingerprint:
+        same_group = upload.group_id in (None, booked.get(first.session_id, first.group_id))  # the computer's, sent or not
+        if upload.fingerprint_for(None) != first.fingerprint_for(None) or not same_group:
             outcomes[index] = _error(Conflict(f"session {upload.session_id} appears twice with different content", "session_conflict"))
         else:
             first_outcome = outcomes[first_index]
@@ -202,55 +192,20 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
 
 
 def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict) -> Iterator[tuple[int, Outcome]]:
-    """One transaction of conditional puts (each session with its history entry). A duplicate
-    cancels it; DynamoDB then hands back the stored session (ALL_OLD), which answers that upload
-    as a replay or a conflict, and the rest are written again."""
-    pending = list(chunk)
-    entries = {session.PK: _recorded_entry(session) for _, _, session in pending}
-    while pending:
-        def fill(transaction, writing=tuple(pending)):
-            for _, _, session in writing:
-                transaction.save(session, condition=Session.PK.does_not_exist(), return_values="ALL_OLD")
-                transaction.save(entries[session.PK])
-
-        try:
-            storage.transact(fill, "the recording")
-        except storage.ConditionFailed as failed:
-            stored = _stored_duplicates(pending, failed.reasons)
-            still_new = []
-            for index, upload, session in pending:
-                existing = stored.get(session.PK)
-                if existing is None:
-                    still_new.append((index, upload, session))
-                elif existing.upload_fingerprint == upload.fingerprint:
-                    if existing.group_id not in contracts:
-                        contracts[existing.group_id] = current_contract(tenant_id, existing.group_id)
-                    yield index, Outcome(200, {"recorded": True, "session": session_view(existing, contracts[existing.group_id])})
-                else:
-                    yield index, _error(Conflict(f"session {upload.session_id} was recorded with different content", "session_conflict"))
-            pending = still_new
-            continue
-        for index, _, session in pending:
+    """One transaction of conditional puts (each session with its history entry); a session
+    already recorded answers its upload as a replay or a conflict, the rest are written."""
+    sessions = [session for _, _, session in chunk]
+    written = stored.record_new(tenant_id, sessions, {session.PK: _recorded_entry(session) for session in sessions})
+    for index, upload, session in chunk:
+        existing = written[session.session_id]
+        if existing is None:
             yield index, Outcome(201, {"recorded": True, "session": session_view(session, contracts[session.group_id])})
-        return
-
-
-def _stored_duplicates(pending: list, reasons: list) -> dict[str, Session]:
-    """The sessions that already exist, by key: from the cancellation reasons (two actions per
-    session, the put first), or, where a reason carries no item, read back."""
-    stored: dict[str, Session] = {}
-    unexplained = []
-    for position, (_, _, session) in enumerate(pending):
-        reason = reasons[2 * position] if len(reasons) == 2 * len(pending) else None
-        if reason is not None and reason.code == "ConditionalCheckFailed" and reason.raw_item:
-            stored[session.PK] = BillingItem.from_raw_data(reason.raw_item)
-        elif reason is None and len(reasons) == 2 * len(pending):
-            continue  # this put did not fail: it is written on the next attempt
+        elif upload.repeats(existing):
+            if existing.group_id not in contracts:
+                contracts[existing.group_id] = current_contract(tenant_id, existing.group_id)
+            yield index, Outcome(200, {"recorded": True, "session": session_view(existing, contracts[existing.group_id])})
         else:
-            unexplained.append((session.PK, session.SK))
-    for item in storage.batch_get(unexplained).values():
-        stored[item.PK] = item
-    return stored
+            yield index, _error(Conflict(f"session {upload.session_id} was recorded with different content", "session_conflict"))
 
 
 def record_batch(tenant_id: str, values: dict, actor: str | None = None) -> list[dict]:
@@ -259,3 +214,26 @@ def record_batch(tenant_id: str, values: dict, actor: str | None = None) -> list
     return [outcome.body for outcome in record_sessions(tenant_id, sessions, actor)]
 
 
+
+
+def batch_kept(answer: dict) -> dict:
+    """What an Idempotency-Key keeps of a batch's answer: each recorded session by id only (a
+    batch of 100 sessions with long notes would pass DynamoDB's 400 KB item limit), the rest
+    (refusals, errors) as answered."""
+    return {"results": [{"recorded": True, "session_id": result["session"]["session_id"]} if result.get("session") else result
+                        for result in answer["results"]]}
+
+
+def batch_answer_again(tenant_id: str, kept: dict) -> dict:
+    """A batch's answer again from what its key kept: each recorded session read back and
+    answered as it is (one BatchGetItem per 100 sessions, one per 50 groups of their contracts)."""
+    ids = [result["session_id"] for result in kept["results"] if "session_id" in result]
+    sessions = stored.sessions_by_id(tenant_id, ids)
+    _, contracts = stored.groups_and_contracts(tenant_id, {s.group_id for s in sessions.values()})
+    results = []
+    for result in kept["results"]:
+        if "session_id" in result:
+            session = sessions[result["session_id"]]
+            result = {"recorded": True, "session": session_view(session, contracts[session.group_id])}
+        results.append(result)
+    return {"results": results}

@@ -5,13 +5,13 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from . import fields, jsonio, lean
-from .dal import store as storage
+from . import fields, jsonio
+from .dal import reports
 from .contracts import balance_view, contract_view, group_contract
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 from .dal.models import Contract, Session, keys
 from .sessions import ACCOUNTED, STATUSES, TO_ACCOUNT, session_view
 from .tariff import Subscription, price, total_seconds
@@ -31,9 +31,6 @@ class Period:
     @property
     def high(self) -> str:
         return fields.sortable_utc(self.end) if self.end else "9"  # "<end>" sorts before "<end>#id": end excluded
-
-    def range_condition(self):
-        return Session.GSI1SK.between(self.low, self.high)
 
     def view(self) -> dict:
         return {
@@ -62,26 +59,8 @@ def query_sessions(tenant_id: str, group_id: str, period: Period, status=None, t
                    start_key=None, recorded_before: datetime | None = None):
     """The group's sessions of the period, oldest first, lazily paged. `to_account` ones are read
     from the sparse index of open sessions (GSI2), never through the accounted history."""
-    condition = None
-    if status:
-        condition = Session.status == status  # on GSI2 it only drops a session locked a moment ago
-    if technician:
-        by_technician = Session.technician == technician
-        condition = by_technician if condition is None else condition & by_technician
-    if recorded_before:
-        before = Session.recorded_at < recorded_before
-        condition = before if condition is None else condition & before
-    if status == TO_ACCOUNT:
-        return storage.query(
-            Session, keys.open_sessions_of(tenant_id, group_id), index="gsi2",
-            range_key_condition=Session.GSI2SK.between(period.low, period.high), filter_condition=condition,
-            page_size=page_size, last_evaluated_key=start_key,
-        )
-    return storage.query(
-        Session, keys.sessions_of(tenant_id, group_id), index="gsi1",
-        range_key_condition=period.range_condition(), filter_condition=condition,
-        page_size=page_size, last_evaluated_key=start_key,
-    )
+    return reports.sessions(tenant_id, group_id, period.low, period.high, status, technician, page_size, start_key,
+                            recorded_before)
 
 
 def _search_fingerprint(period: Period, status, technician) -> str:
@@ -129,14 +108,21 @@ def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
     limit = fields.page_limit(query.get("limit"), 100)
     fingerprint = _search_fingerprint(period, status, technician)
     start_key = _decode_cursor(tenant_id, group_id, query["cursor"], period, fingerprint, status) if query.get("cursor") else None
-    contract = group_contract(tenant_id, group_id)
-    filtered = status is not None or technician is not None
+    found = reports.group_reads(tenant_id, group_id)
+    if found.group is None:
+        raise NotFound(f"group {group_id} not found")
+    if status == TO_ACCOUNT:
+        after = start_key["GSI2SK"]["S"] if start_key else None
+        sessions = reports.open_page(tenant_id, group_id, _bounds(period), technician, limit, after, found.months)
+    else:
+        filtered = status is not None or technician is not None
+        sessions = query_sessions(tenant_id, group_id, period, status, technician, None if filtered else limit + 1, start_key)
     views: list[dict] = []
     last: Session | None = None
     size, more = 0, False
     # One item past the page tells whether a next page exists; the page is also cut by size.
-    for session in query_sessions(tenant_id, group_id, period, status, technician, None if filtered else limit + 1, start_key):
-        view = session_view(session, contract)
+    for session in sessions:
+        view = session_view(session, found.contract)
         size += len(jsonio.dumps(view).encode()) + 1
         if len(views) == limit or size > MAX_ANSWER_BYTES:
             more = True
@@ -153,11 +139,13 @@ class Sums:
     """One status line of totals: money per currency, never added across currencies."""
 
     def __init__(self):
-        self.sessions = self.total_seconds = self.billed_minutes = 0
+        self.sessions = self.total_seconds = self.billed_minutes = self.unpriced = 0
         self.costs: dict[str, Decimal] = {}
 
     def add(self, seconds: int, billed: int | None, cost: Decimal | None, currency: str | None) -> None:
+        """One session; `billed` None: no contract prices it (unpriced)."""
         self.sessions += 1
+        self.unpriced += billed is None
         self.total_seconds += seconds
         self.billed_minutes += billed or 0
         if cost is not None and currency:
@@ -175,12 +163,15 @@ class Sums:
         costs = [{"currency": c, "amount": fields.money_text(a)} for c, a in sorted(self.costs.items())]
         if len(costs) == 1:
             cost = costs[0]["amount"]
-        elif not costs:
+        elif not costs and not self.unpriced:
             cost = "0.00"  # no money in this line: zero in whatever currency
         else:
-            cost = None  # two currencies are never added
-        return {"sessions": self.sessions, "total_seconds": self.total_seconds, "billed_minutes": self.billed_minutes,
+            cost = None  # two currencies are never added; sessions no contract prices are no zero
+        view = {"sessions": self.sessions, "total_seconds": self.total_seconds, "billed_minutes": self.billed_minutes,
                 "cost": cost, "costs": costs}
+        if self.unpriced:
+            view["unpriced"] = {"sessions": self.unpriced, "reason": "no_contract"}
+        return view
 
 
 def totals(tenant_id: str, group_id: str, query: dict) -> dict:
@@ -188,71 +179,29 @@ def totals(tenant_id: str, group_id: str, query: dict) -> dict:
     if unknown:
         raise InvalidInput(unknown[0], "is not a parameter of totals")
     period = parse_period(query)
-    contract = group_contract(tenant_id, group_id)
-    return period_totals(tenant_id, group_id, period, contract)
+    found = reports.group_reads(tenant_id, group_id)
+    if found.group is None:
+        raise NotFound(f"group {group_id} not found")
+    return period_totals(tenant_id, group_id, period, found.contract, found.months)
 
 
-@dataclass
-class Split:
-    """A period cut at UTC midnights: the whole days in the middle (read from the running totals)
-    and the partial days at its edges (read from the sessions)."""
-
-    first_day: date | None  # the first whole day; None: from the beginning
-    end_day: date | None  # the day after the last whole day; None: to the end
-    edges: list[Period]  # at most two, each within one day
-
-    @property
-    def has_days(self) -> bool:
-        return self.first_day is None or self.end_day is None or self.first_day < self.end_day
+def _bounds(period: Period) -> reports.Bounds:
+    return reports.Bounds(period.start, period.end, period.low, period.high)
 
 
-def split_period(period: Period) -> Split:
-    start = period.start.astimezone(timezone.utc) if period.start else None
-    end = period.end.astimezone(timezone.utc) if period.end else None
-    first_day = end_day = None
-    if start is not None:
-        first_day = start.date() if start == _midnight(start.date()) else start.date() + timedelta(days=1)
-    if end is not None:
-        end_day = end.date()
-    if first_day is not None and end_day is not None and first_day >= end_day:
-        return Split(first_day, first_day, [period])  # no whole day: all of it is an edge
-    edges = []
-    if start is not None and start < _midnight(first_day):
-        edges.append(Period(start, _midnight(first_day)))
-    if end is not None and end > _midnight(end_day):
-        edges.append(Period(_midnight(end_day), end))
-    return Split(first_day, end_day, edges)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-
-
-def _add_day_totals(tenant_id: str, group_id: str, split: Split, sums: "Sums") -> None:
-    """The whole days' accounted figures: one Query of the group's running totals."""
-    low = split.first_day.isoformat() if split.first_day else "0"
-    high = f"{(split.end_day - timedelta(days=1)).isoformat()}#~" if split.end_day else "9"  # '~' sorts after a currency
-    for row in storage.raw_query(keys.day_totals_of(tenant_id, group_id), low, high,
-                                 ("currency", "sessions", "total_seconds", "billed_minutes", "cost"), consistent=True):
-        cost = row.get("cost")
-        sums.add_many(int(row["sessions"]["N"]), int(row["total_seconds"]["N"]), int(row["billed_minutes"]["N"]),
-                      Decimal(cost["N"]) if cost else None, row["currency"]["S"])
-
-
-def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contract | None) -> dict:
+def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contract | None, known_months: set[str] | None,
+                  found: reports.Snapshot | None = None) -> dict:
     """Accounted figures from the running totals (whole days) and the accounted sessions of the
-    edge days; to-account figures from the sparse index of open sessions, priced now. At most
-    4 round trips with the group's read, plus the pages of open sessions, whatever the history."""
+    edge days; to-account figures from the sparse index of open sessions, priced now; each
+    session counted once (`snapshot`). The group's read, the open pages, one Query per edge day
+    and one read of the month items, whatever the history."""
+    found = found or reports.settled_snapshot(tenant_id, group_id, _bounds(period), known_months)
     sums = {status: Sums() for status in STATUSES}
-    split = split_period(period)
-    if split.has_days:
-        _add_day_totals(tenant_id, group_id, split, sums[ACCOUNTED])
-    for edge in split.edges:
-        for row in lean.sessions(tenant_id, group_id, edge, ACCOUNTED):
-            sums[ACCOUNTED].add(row.total_seconds, row.billed_minutes, row.cost, row.currency)
+    for currency, figures in found.accounted.items():
+        sums[ACCOUNTED].add_many(figures.sessions, figures.total_seconds, figures.billed_minutes, figures.cost, currency)
     currency = contract.tariff.currency if contract else None
-    for row in lean.sessions(tenant_id, group_id, period, TO_ACCOUNT):
-        started_at = row.started_at if contract and contract.tariff.surcharges else None  # parsed only when it prices
+    for row in found.open:
+        started_at = row.started_at if contract and contract.tariff.surcharges else None
         pricing = price(contract.tariff, row.connection_seconds, row.extra_minutes, started_at) if contract else None
         if pricing is None:
             sums[TO_ACCOUNT].add(total_seconds(row.connection_seconds, row.extra_minutes), None, None, None)
@@ -282,8 +231,11 @@ def simulate(tenant_id: str, group_id: str, values: dict) -> dict:
         raise InvalidInput("profile_id", "is required")
     profile = latest_version(tenant_id, fields.identifier("profile_id", values["profile_id"]))
     period = parse_period(values)
-    contract = group_contract(tenant_id, group_id)
-    current = period_totals(tenant_id, group_id, period, contract)
+    found = reports.group_reads(tenant_id, group_id)
+    if found.group is None:
+        raise NotFound(f"group {group_id} not found")
+    contract = found.contract
+    current = period_totals(tenant_id, group_id, period, contract, found.months)
     tariff = profile.tariff
     sums = {status: Sums() for status in STATUSES}
     balance = None
@@ -309,7 +261,7 @@ def simulate(tenant_id: str, group_id: str, values: dict) -> dict:
 
 # ---------------------------------------------------------------- tenant overview
 
-OVERVIEW_DEFAULT, OVERVIEW_MAX = 50, 100
+OVERVIEW_DEFAULT, OVERVIEW_MAX = 50, 500
 
 
 def _overview_cursor(cursor: str, fingerprint: str) -> str:
@@ -327,10 +279,10 @@ def _overview_cursor(cursor: str, fingerprint: str) -> str:
 
 def tenant_overview(tenant_id: str, query: dict) -> dict:
     """One row per group of the tenant for a period (a monthly invoicing run over every client),
-    by group id, paginated: per page one Query of the groups and one BatchGetItem of their
-    contracts, then each group's totals as `period_totals` reads them."""
-    from .dal.models import Group
-
+    by group id, paginated: per page one Query of the groups and one BatchGetItem per 100 of
+    their contracts. A period of whole UTC months reads the month's running totals of every
+    group of the page in one Query; only a group with open sessions in it reads them (the open
+    index and its months, as its own totals do). Another period reads each group's totals."""
     unknown = sorted(set(query) - {"from", "to", "limit", "cursor"})
     if unknown:
         raise InvalidInput(unknown[0], "is not a parameter of the overview")
@@ -340,16 +292,19 @@ def tenant_overview(tenant_id: str, query: dict) -> dict:
         raise InvalidInput("limit", f"must be a whole number from 1 to {OVERVIEW_MAX}")
     fingerprint = hashlib.sha256(json.dumps([period.low, period.high]).encode()).hexdigest()[:16]
     after = _overview_cursor(query["cursor"], fingerprint) if query.get("cursor") else None
-    condition = Group.GSI1SK > after if after is not None else None
-    found = list(storage.query(Group, keys.groups(tenant_id), index="gsi1", range_key_condition=condition, limit=limit + 1,
-                               page_size=limit + 1))
-    groups, more = found[:limit], len(found) > limit
-    partitions = {g.group_id: keys.group(tenant_id, g.group_id) for g in groups}
-    contracts = storage.batch_get([(partition, "CONTRACT") for partition in partitions.values()])
+    months = _whole_months(period)
+    page = reports.groups_page(tenant_id, after, limit, with_months=not months)
+    rows_by_month = {month: reports.tenant_month(tenant_id, month, page.groups[0].group_id, page.groups[-1].group_id)
+                     for month in months} if months and page.groups else {}
     rows = []
-    for group in groups:
-        contract = contracts.get((partitions[group.group_id], "CONTRACT"))
-        totals = period_totals(tenant_id, group.group_id, period, contract if isinstance(contract, Contract) else None)
+    for group in page.groups:
+        contract = page.contracts.get(group.group_id)
+        found, known = None, page.months.get(group.group_id)
+        if months:
+            month_rows = [rows_by_month[month].get(group.group_id) for month in months]
+            if not any(row is not None and row.has_open() for row in month_rows):  # the running totals say it all
+                found = reports.Snapshot(accounted=reports.add_figures(row.figures() for row in month_rows if row is not None))
+        totals = period_totals(tenant_id, group.group_id, period, contract, known, found)
         rows.append({
             "group_id": group.group_id,
             "name": group.name,
@@ -360,7 +315,18 @@ def tenant_overview(tenant_id: str, query: dict) -> dict:
             "balance": totals.get("balance"),
         })
     next_cursor = None
-    if more and groups:
-        position = {"g": groups[-1].group_id, "q": fingerprint}
+    if page.more and page.groups:
+        position = {"g": page.groups[-1].group_id, "q": fingerprint}
         next_cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
     return {**period.view(), "groups": rows, "next_cursor": next_cursor}
+
+
+def _whole_months(period: Period) -> list[str]:
+    """The months of a period made of whole UTC months (none for another period)."""
+    start, end = period.start, period.end
+    if start is None or end is None:
+        return []
+    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    if any(moment != moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0) for moment in (start, end)):
+        return []
+    return _bounds(period).months(None)

@@ -220,23 +220,24 @@ def query(model, hash_key: str, **options):
 INDEX_KEYS = {None: ("PK", "SK"), "GSI1": ("GSI1PK", "GSI1SK"), "GSI2": ("GSI2PK", "GSI2SK")}
 
 
-def raw_query(hash_value: str, low: str, high: str, attributes: Iterable[str], index: str | None = None,
+def raw_query(hash_value: str, low: str, high: str, attributes: Iterable[str] | None, index: str | None = None,
               equals: dict[str, str] | None = None, start_key: dict | None = None, consistent: bool = False):
     """The lean read path: a Query answered as DynamoDB items (`{"name": {"S": ...}}`), only the
-    `attributes` asked for, sort key between `low` and `high`, `equals` as a filter of string
+    `attributes` asked for (all with None), sort key between `low` and `high`, `equals` as a filter of string
     attributes. No model objects are built: where totals spend their time on many rows (see
     docs/benchmarks.md, the profile), this is what they read with. Lazily paged."""
     hash_name, range_name = INDEX_KEYS[index]
-    named = dict.fromkeys([hash_name, range_name, *attributes, *(equals or {})])  # once each: a key may be asked for
+    named = dict.fromkeys([hash_name, range_name, *(attributes or ()), *(equals or {})])  # once each: a key may be asked for
     names = {f"#a{n}": name for n, name in enumerate(named)}
     alias = {name: key for key, name in names.items()}
     request = {
         "TableName": settings.table_name(),
         "KeyConditionExpression": f"{alias[hash_name]} = :h AND {alias[range_name]} BETWEEN :low AND :high",
-        "ProjectionExpression": ", ".join(alias[name] for name in attributes),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": {":h": {"S": hash_value}, ":low": {"S": low}, ":high": {"S": high}},
     }
+    if attributes is not None:
+        request["ProjectionExpression"] = ", ".join(alias[name] for name in attributes)
     if index:
         request["IndexName"] = index
     elif consistent:
@@ -248,14 +249,15 @@ def raw_query(hash_value: str, low: str, high: str, attributes: Iterable[str], i
     while True:
         if start_key:
             request["ExclusiveStartKey"] = start_key
-        page = _read_raw(lambda: client.query(**request))
+        page = read_raw(lambda: client.query(**request))
         yield from page.get("Items", ())
         start_key = page.get("LastEvaluatedKey")
         if not start_key:
             return
 
 
-def _read_raw(operation: Callable):
+def read_raw(operation: Callable):
+    """Runs a low-level read, retrying what is transient within the budget."""
     backoff = Backoff("the read")
     while True:
         try:

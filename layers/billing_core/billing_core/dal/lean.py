@@ -7,8 +7,8 @@ from typing import Iterator
 
 from pynamodb.attributes import UTCDateTimeAttribute
 
-from .dal import store as storage
-from .dal.models import keys
+from . import store as storage
+from .models import keys
 
 _UTC = UTCDateTimeAttribute()
 
