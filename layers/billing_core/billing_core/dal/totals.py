@@ -105,6 +105,20 @@ def lock_updates(tenant_id: str, group_id: str, currency: str, updates: list) ->
     return actions
 
 
+def unlock_updates(tenant_id: str, session) -> list[tuple[BillingItem, list]]:
+    """What an unlock of an accounted `session` changes, in the unlock's own transaction: its
+    lock's figures taken back from its day, its mark open again."""
+    day, currency = day_of(session), session.currency
+    dd = day[8:10]
+    item, adds = _row(tenant_id, session.group_id, day[:7])
+    adds += [Path([f"s{dd}{currency}"]).add(_number(-1)), Path([f"t{dd}{currency}"]).add(_number(-int(session.total_seconds))),
+             Path([f"b{dd}{currency}"]).add(_number(-int(session.billed_minutes))),
+             Path([f"{OPEN}{dd}"]).add(_number(mark(session.session_id)))]
+    if session.cost is not None:
+        adds.append(Path([f"c{dd}{currency}"]).add(_number(-session.cost)))
+    return [(item, adds)]
+
+
 def record_updates(tenant_id: str, sessions: list) -> list[tuple[BillingItem, list]]:
     """What recording `sessions` (new, to_account) changes in the running totals, in the
     recording's own transaction: per group and month the days' open marks go up, and the group's

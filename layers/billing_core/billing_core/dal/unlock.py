@@ -1,11 +1,11 @@
 """The unlock's one transaction: the session back to `to_account` (its frozen price removed, back in
-the open sessions' index), its UTC day's running totals reduced by what the lock added, the
+the open sessions' index), its day's running totals given back what the lock added (and its open mark), the
 subscription balance given back with its `reversal` ledger entry, the session's invoiced mark
 set `unlocked` (only while no issued invoice holds it), the audit entry, the idempotency answer."""
 from . import store
 from .invoices import ISSUED, UNLOCKED, InvoicedMark, marks_of, period_open_check
-from .models import Contract, DayTotal, Session, keys
-from .totals import day_of
+from . import totals
+from .models import Contract, Session, keys
 
 FROZEN = ("locked_at", "locked_by", "total_seconds", "billed_minutes", "cost", "currency", "profile_id", "profile_version",
           "contract_id", "covered_minutes", "overage_minutes", "pricing")
@@ -19,15 +19,6 @@ class Changed(Exception):
     """The session, its contract or its balance changed since they were read."""
 
 
-def _day_reduction(tenant_id: str, session: Session) -> tuple[DayTotal, list]:
-    item = DayTotal(keys.day_totals_of(tenant_id, session.group_id), keys.day_total(day_of(session), session.currency))
-    actions = [DayTotal.sessions.add(-1), DayTotal.total_seconds.add(-int(session.total_seconds)),
-               DayTotal.billed_minutes.add(-int(session.billed_minutes))]
-    if session.cost is not None:
-        actions.append(DayTotal.cost.add(-session.cost))
-    return item, actions
-
-
 class PeriodClosed(Exception):
     """The session's month was closed meanwhile."""
 
@@ -37,7 +28,7 @@ def unlock(tenant_id: str, session: Session, month: str, contract: Contract | No
     """`balance_write(transaction)` adds the balance's new state and entries (subscriptions), else None."""
     mark = InvoicedMark(marks_of(tenant_id, session.group_id), f"S#{session.session_id}", mark_status=UNLOCKED,
                         lock_at=store_time(session.locked_at))
-    day, reductions = _day_reduction(tenant_id, session)
+    reductions = totals.unlock_updates(tenant_id, session)
 
     def fill(transaction):
         transaction.update(
@@ -49,7 +40,8 @@ def unlock(tenant_id: str, session: Session, month: str, contract: Contract | No
         )
         transaction.save(mark, condition=InvoicedMark.PK.does_not_exist() | (InvoicedMark.mark_status != ISSUED))
         period_open_check(transaction, tenant_id, month)
-        transaction.update(day, actions=reductions)
+        for item, actions in reductions:
+            transaction.update(item, actions=actions)
         if balance_write is not None:
             balance_write(transaction)
         elif contract is not None:
