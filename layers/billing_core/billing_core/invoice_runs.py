@@ -16,7 +16,6 @@ import math
 import secrets
 import time
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from . import fields, invoice_settings, invoicing, jobs, ledger
 from .dal import invoices as dal
@@ -29,6 +28,8 @@ MAX_GROUPS = 1000
 
 
 def month_bounds(month: str, time_zone: str) -> tuple[datetime, datetime]:
+    from zoneinfo import ZoneInfo  # on first use: zoneinfo loads sysconfig, a cold start's cost
+
     year, number = invoicing.parse_month(month)
     zone = ZoneInfo(time_zone)
     start = datetime(year, number, 1, tzinfo=zone)
@@ -202,7 +203,7 @@ def _go_on(tenant_id: str, run: Run, actor, deadline: float | None, job=None) ->
     while run.groups:
         if deadline is not None and time.monotonic() > deadline:
             return None
-        drafts = _one_client(tenant_id, run, run.groups[0], start, end, ZoneInfo(zone_name), existing, actor, job)
+        drafts = _one_client(tenant_id, run, run.groups[0], start, end, start.tzinfo, existing, actor, job)
         if job is None:  # a job keeps only the drafts' briefs (its state), not the drafts
             made += drafts
     return made

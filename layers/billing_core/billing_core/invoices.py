@@ -6,7 +6,6 @@ import re
 import secrets
 from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from . import fields, invoice_settings, invoicing
 from .dal import invoices as dal
@@ -74,6 +73,8 @@ def list_invoices(tenant_id: str, query: dict) -> dict:
 
 
 def local_date(moment, time_zone: str):
+    from zoneinfo import ZoneInfo  # on first use: zoneinfo loads sysconfig, a cold start's cost
+
     return moment.astimezone(ZoneInfo(time_zone)).date()
 
 
