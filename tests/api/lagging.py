@@ -1,8 +1,8 @@
 """An eventually consistent index, in moto: what DynamoDB documents for a GSI (a write reaches it
 a moment later) and moto's indexes never do. `Lag.freeze()` keeps every index Query answering
 the table as it is now, until `release()` or `seconds` have passed; base-table reads stay
-current. `after_queries(n, action)` runs `action` once the n-th Query has been answered (a write
-that commits between a request's reads)."""
+current. `after_queries(n, action)` runs `action` once the n-th Query has been answered to the
+function (a write that commits between a request's reads)."""
 import copy
 import time
 
@@ -28,13 +28,30 @@ class Lag:
                 answer = original(table, *args, **kwargs)
             finally:
                 table.items = live
-            lag.queries += 1
-            for hook in [h for h in lag.hooks if h[0] == lag.queries]:
-                lag.hooks.remove(hook)
-                hook[1]()
             return answer
 
         monkeypatch.setattr(moto_table.Table, "query", query)
+
+        # the hooks run where the function is, once its Query was answered: the store serves each
+        # request under its lock (a write from inside its Query would wait for itself), and the
+        # write is the test's, not the function's (no function policy applies to it)
+        from botocore.client import BaseClient
+
+        from billing_local import identity
+
+        call = BaseClient._make_api_call
+
+        def make_api_call(client, operation, params):
+            answer = call(client, operation, params)
+            if operation == "Query":
+                lag.queries += 1
+                for hook in [h for h in lag.hooks if h[0] == lag.queries]:
+                    lag.hooks.remove(hook)
+                    with identity.outside():
+                        hook[1]()
+            return answer
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
 
     def freeze(self, seconds: float = 0.3) -> None:
         """Index reads answer the table as it is now for `seconds` (then they catch up)."""

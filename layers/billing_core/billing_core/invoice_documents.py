@@ -16,9 +16,9 @@ def pdf_link(tenant_id: str, invoice_id: str) -> dict:
     invoice, billing, issuer, client = document_inputs(tenant_id, invoice_id)
     if invoice["number"] is None:
         raise Conflict(f"invoice {invoice_id} is a draft: it has no number and no document until it is issued", "invoice_draft")
-    from . import exports  # its S3 client and links: loaded on the first request, not at a cold start
+    from .files import s3  # the S3 client and links: loaded on the first request, not at a cold start
 
-    client_s3 = exports.s3_client()
+    client_s3 = s3.s3_client()
     key = _key(tenant_id, invoice["invoice_id"])
     try:
         client_s3.head_object(Bucket=settings.exports_bucket(), Key=key)
@@ -30,7 +30,7 @@ def pdf_link(tenant_id: str, invoice_id: str) -> dict:
             credited = _found(tenant_id, invoice["credit_note_of"]).number
         pdf, _ = documents.render(invoice, billing, issuer, client, credited)
         client_s3.put_object(Bucket=settings.exports_bucket(), Key=key, Body=pdf, ContentType="application/pdf")
-    link = exports._link(client_s3, invoice["invoice_id"], key, LINK_SECONDS, f"{invoice['number']}.pdf")
+    link = s3.link(client_s3, invoice["invoice_id"], key, LINK_SECONDS, f"{invoice['number']}.pdf")
     return {"invoice_id": invoice["invoice_id"], "number": invoice["number"], **link}
 
 

@@ -20,7 +20,7 @@ def keyed_run(tenant_id: str, claim: Claim, group_id: str, period: Period, techn
     """(job, run, None) to go on with, or (None, None, (status, answer)) when the run is over."""
     from .locking import FINISHED, LockAllRun, _cutoff
 
-    seed = hashlib.sha256(f"{claim.record.PK}\n{claim.record.fingerprint}".encode()).hexdigest()[:20]
+    seed = hashlib.sha256(f"{claim.claimed.record.PK}\n{claim.claimed.record.fingerprint}".encode()).hexdigest()[:20]
     now = fields.utc_now()
     for generation in range(MAX_GENERATIONS):
         job_id = f"k-{seed}-{generation}"

@@ -6,6 +6,7 @@ overrun and overage taken back), written as a `reversal` ledger entry, and the a
 the balance is back above are re-armed. Audited in the session's history."""
 
 from . import contracts, fields, history, ledger, periods
+from .dal import contracts as dal_contracts
 from .dal import store
 from .dal import unlock as dal
 from .dal.invoices import ISSUED, session_mark
@@ -52,8 +53,8 @@ def unlock_session(tenant_id: str, session_id: str, actor: str | None, claim=Non
         before = contracts.balance_of(contract)
         if before is not None:
             after, change = reversed_balance(before, session, now, getattr(contract.tariff, "alert_thresholds", ()))
-            entries = contracts.entries_for(tenant_id, contract, before, [change], actor)
-            balance_write = lambda t, a=after, e=entries: contracts.balance_update(t, contract, a, e)  # noqa: E731
+            entries = dal_contracts.ledger_entries(tenant_id, contract, before, [change], actor)
+            balance_write = lambda t, a=after, e=entries: dal_contracts.add_balance_update(t, contract, a, e)  # noqa: E731
         undone = {"status": history.change("accounted", "to_account"), "locked_at": history.change(fields.utc_text(session.locked_at), None),
                   "billed_minutes": history.change(int(session.billed_minutes), None),
                   "cost": history.change(fields.money_text(session.cost), None)}

@@ -71,7 +71,8 @@ def write(invoices: list[dict], clients: dict[str, dict], file_format: str, acco
 
 def export_run(tenant_id: str, run_id: str, values: dict, actor: str | None) -> dict:
     """POST /v1/invoice-runs/{run_id}/exports {format: quickbooks|xero, account_code?, item?}."""
-    from .. import exports, settings
+    from .. import settings
+    from . import s3
     from ..invoices import view
 
     file_format = values.get("format")
@@ -94,8 +95,8 @@ def export_run(tenant_id: str, run_id: str, values: dict, actor: str | None) -> 
         group = dal.read_client(tenant_id, group_id)[0]
         clients[group_id] = {"name": group.name if group else group_id}
     body = write(invoices, clients, file_format, account_code, item)
-    client = exports.s3_client()
+    client = s3.s3_client()
     key = f"tenants/{tenant_id}/invoice-files/{run_id}-{file_format}.csv"
     client.put_object(Bucket=settings.exports_bucket(), Key=key, Body=body, ContentType="text/csv; charset=utf-8")
-    link = exports._link(client, run_id, key, 900, f"{run_id}-{file_format}.csv")
+    link = s3.link(client, run_id, key, 900, f"{run_id}-{file_format}.csv")
     return {"run_id": run_id, "format": file_format, "invoices": len(invoices), "rows": body.count(b"\r\n") - 1, **link}
