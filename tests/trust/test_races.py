@@ -252,10 +252,14 @@ def priced(client: Client, session: dict) -> tariff.Pricing:
     return tariff.price(tariff_fields.parse_tariff(profile["type"], values), session["connection_seconds"], session["extra_minutes"])
 
 
+INDEX_SETTLED = 0.5  # seconds: past the stack's index lag (200 ms)
+
+
 def check_invariants(stack: Stack, group_id: str, answered: Answered, expected_ids=None) -> list[dict]:
     """After a race, through the HTTP API (faults off): what was answered is there, nothing is
     counted twice, the balance adds up, every frozen price is the one its profile version gives."""
     reader = stack.finance
+    time.sleep(INDEX_SETTLED)  # the listing reads an index, which shows the last writes a moment later (as on AWS)
     sessions = sessions_of(reader, group_id)
     by_id = {s["session_id"]: s for s in sessions}
     assert len(by_id) == len(sessions), "a session is listed twice"

@@ -4,10 +4,11 @@ and listed per tenant in GSI1 (`T#<tenant>#TOKENS`, the token id). Every read an
 through the store's retries, so a throttle is waited out within the function's time.
 
 Outcomes: `put_tenant` answers `TenantExists`; a look-up answers a `Token` or None."""
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from .. import fields
+from .. import deadline, fields, settings
 from . import store
 from .models import ApiToken, Tenant, keys
 
@@ -79,6 +80,9 @@ def revoke(tenant_id: str, token_id: str) -> Token | None:
     index finds the token's item; the update is conditioned on it not being revoked yet, and a
     token revoked meanwhile is answered as it is stored."""
     listed = _records(tenant_id, token_id)
+    if not listed:  # the index may not show a token issued a moment ago yet: once it has settled
+        time.sleep(min(settings.index_settle_seconds(), max(0.0, deadline.remaining())))
+        listed = _records(tenant_id, token_id)
     if not listed:
         return None
     record = listed[0]
