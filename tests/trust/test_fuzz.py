@@ -150,13 +150,6 @@ _NOT_TEXT = "an object|an array|false|zero"
 _NOT_HASHABLE = "an object|an object with a key|an array|an array of text"
 _SURROGATES = "a lone surrogate|a lone low surrogate in text"
 OPEN_ELSEWHERE = {
-    **_open("recording: notes of another type", "POST /v1/sessions", "notes", _NOT_TEXT),
-    **_open("recording: notes of another type", "POST /v1/sessions/batch", "sessions[0].notes", _NOT_TEXT),
-    **_open("locking: empty filters", "POST /v1/groups/{group_id}/lock-all", "from|to|technician", "an empty string"),
-    **_open("reporting: empty period", "POST /v1/groups/{group_id}/simulate", "from|to", "an empty string"),
-    **_open("exports: choices", "POST /v1/groups/{group_id}/exports", "locale|date_format", _NOT_HASHABLE),
-    **_open("exports: choices", "POST /v1/exports", "locale", _NOT_HASHABLE),
-    **_open("exports: invoice texts", "POST /v1/groups/{group_id}/exports", "item|account_code|tax_type", _SURROGATES),
 }
 
 

@@ -77,7 +77,7 @@ def parse_upload(values) -> Upload:
         group_id=None if values.get("group_id") is None else fields.identifier("group_id", values["group_id"]),
         started_at=started_at,
         ended_at=ended_at,
-        notes=fields.notes("notes", values.get("notes") or ""),
+        notes=fields.notes("notes", "" if values.get("notes") is None else values["notes"]),  # [] or 0 are not "no notes"
         connection_seconds=connection_seconds(started_at, ended_at),
         fingerprint="",
         content={},

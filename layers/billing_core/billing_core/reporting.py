@@ -40,8 +40,8 @@ class Period:
 
 
 def parse_period(values: dict) -> Period:
-    start = None if values.get("from") in (None, "") else fields.timestamp("from", values["from"])
-    end = None if values.get("to") in (None, "") else fields.timestamp("to", values["to"])
+    start = None if values.get("from") is None else fields.timestamp("from", values["from"])  # "" is no bound: a 400
+    end = None if values.get("to") is None else fields.timestamp("to", values["to"])
     if start and end and end < start:
         raise InvalidInput("to", "must not be before from")
     return Period(start, end)
