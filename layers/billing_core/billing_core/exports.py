@@ -59,6 +59,9 @@ def export_sessions(tenant_id: str, group_id: str | None, values: dict, actor: s
     the invocation's time left), else running: `{export_id, job_id, status: running, rows}`, a
     job's worker going on from the row the request stopped at. `group_id` None: every client."""
     ttl_seconds = parse_export(values).ttl_seconds  # bad input is a 400 before any work
+    # The file reads indexes, which show a write a moment after it (as DynamoDB's do): it starts
+    # once they have settled past this request, so a lock or an upload answered before it is in it.
+    time.sleep(max(0.0, min(settings.index_settle_seconds(), time_left() - HAND_OVER_SECONDS)))
     job = ExportJob.new(tenant_id, group_id, values, actor)
     client = s3_client()
     budget = min(SYNC_SECONDS if budget_seconds is None else budget_seconds, time_left() - HAND_OVER_SECONDS)

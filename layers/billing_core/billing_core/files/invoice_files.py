@@ -78,8 +78,9 @@ def export_run(tenant_id: str, run_id: str, values: dict, actor: str | None) -> 
     file_format = values.get("format")
     if file_format not in (QUICKBOOKS, XERO):
         raise InvalidInput("format", "must be quickbooks or xero")
-    account_code = fields.text("account_code", values.get("account_code", "200"), 30)
-    item = fields.text("item", values.get("item", "Services"), 100)
+    # no lone surrogate, no control character (a NUL in a CSV cell breaks the import)
+    account_code = fields.name("account_code", fields.text("account_code", values.get("account_code", "200"), 30))
+    item = fields.name("item", fields.text("item", values.get("item", "Services"), 100))
     month = run_id[:7]
     try:
         invoicing.parse_month(month)
