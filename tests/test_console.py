@@ -748,16 +748,19 @@ def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browse
 
 def test_console_is_plain_files_in_three_languages_without_remote_resources():
     """No build step, nothing fetched from the internet at run time, every word in English, French and Italian."""
-    for name in ("index.html", "app.js", "i18n.js", "style.css"):
-        text = (ROOT / "console" / name).read_text()
-        assert not re.search(r"(?:src|href)=[\"']?(?:https?:)?//", text), name
-        assert "@import" not in text and "url(http" not in text and "fetch(\"http" not in text, name
-    strings = (ROOT / "console" / "i18n.js").read_text()
-    blocks = {lang: strings[strings.index(f"  {lang}: {{"):] for lang in ("en", "fr", "it")}
-    blocks["en"] = blocks["en"][:blocks["en"].index("  fr: {")]
-    blocks["fr"] = blocks["fr"][:blocks["fr"].index("  it: {")]
-    keys = {lang: set(re.findall(r'^\s+"([a-zA-Z0-9_.]+)": ', block, re.M)) for lang, block in blocks.items()}
+    files = [ROOT / "console" / "index.html", ROOT / "console" / "style.css", *sorted((ROOT / "console").glob("*/*.js"))]
+    assert not list((ROOT / "console").glob("*.js")), "the scripts live in js/ (screens) and i18n/ (one file per language)"
+    for path in files:
+        text = path.read_text()
+        assert not re.search(r"(?:src|href)=[\"']?(?:https?:)?//", text), path.name
+        assert "@import" not in text and "url(http" not in text and "fetch(\"http" not in text, path.name
+        assert not re.search(r"^import .* from \"(?!\.\.?/)", text, re.M), f"{path.name} imports something not in the console"
+    for path in sorted((ROOT / "console" / "js").glob("*.js")):
+        assert len(path.read_text().splitlines()) <= 450, f"{path.name}: a screen's module stays short"
+    keys = {lang: set(re.findall(r'^\s+"([a-zA-Z0-9_.]+)": ', (ROOT / "console" / "i18n" / f"{lang}.js").read_text(), re.M))
+            for lang in ("en", "fr", "it")}
     assert keys["en"] == keys["fr"] == keys["it"] and len(keys["en"]) > 300
     used = set(re.findall(r'data-i18n="([^"]+)"', (ROOT / "console" / "index.html").read_text()))
-    used |= set(re.findall(r'\bt\("([a-zA-Z0-9_.]+)"', (ROOT / "console" / "app.js").read_text()))
+    for path in (ROOT / "console" / "js").glob("*.js"):
+        used |= set(re.findall(r'\bt\("([a-zA-Z0-9_.]+)"', path.read_text()))
     assert used <= keys["en"], sorted(used - keys["en"])
