@@ -155,6 +155,15 @@ def confirm(driver, button="#confirm-ok"):
     return question
 
 
+def lock(driver, session_id, confirm_word="Confirmer"):
+    """A padlock's two taps: the first only asks (the session stays to account), the second locks."""
+    padlock = row(driver, session_id).find_element(By.CSS_SELECTOR, "button.lock")
+    click(driver, padlock)
+    wait(driver, lambda d: confirm_word in row(d, session_id).find_element(By.CSS_SELECTOR, "button.lock").text, "the padlock did not ask")
+    assert row(driver, session_id).get_attribute("data-status") == "to_account", "one tap locked the session"
+    click(driver, row(driver, session_id).find_element(By.CSS_SELECTOR, "button.lock"))
+
+
 def row(driver, session_id):
     return css(driver, f'#sessions tbody tr[data-session-id="{session_id}"]')
 
@@ -308,7 +317,7 @@ def test_a_technician_searches_sorts_adjusts_locks_and_explains_a_session(stack,
     retype(reachable(driver, row(driver, "ui-2").find_element(By.CSS_SELECTOR, "input.extra")), "17")
     wait(driver, lambda d: row(d, "ui-2").find_element(By.CSS_SELECTOR, ".cost").text == "50,00 EUR", "the cost did not change")
     assert row(driver, "ui-2").find_element(By.CSS_SELECTOR, ".total").text == hours(42)
-    click(driver, row(driver, "ui-2").find_element(By.CSS_SELECTOR, "button.lock"))
+    lock(driver, "ui-2")
     wait(driver, lambda d: row(d, "ui-2").get_attribute("data-status") == "accounted", "the session did not lock")
     assert marker_colour(driver, "ui-2") == GREEN and not row(driver, "ui-2").find_elements(By.CSS_SELECTOR, "input")
     assert call(stack, tokens["technician"], "GET", "/v1/sessions/ui-2")[1]["status"] == "accounted"
@@ -485,7 +494,7 @@ def test_an_admin_manages_clients_contracts_profiles_and_tokens(stack, browser):
     assert billed > left
     click(driver, "#tab-sessions")
     show_group(driver, "dental")
-    click(driver, row(driver, "s-3001").find_element(By.CSS_SELECTOR, "button.lock"))
+    lock(driver, "s-3001")
     available = '[data-balance="available_minutes"]'
     wait(driver, lambda d: text_of(d, available) == hours(left - billed), "balance not updated")
     assert css(driver, available).value_of_css_property("color") == RED

@@ -461,4 +461,11 @@ export default {
   "field.expires_at": "Usable until",
   "field.valid_until": "Hours usable until",
   "field.profile": "Profile",
+  "lock.confirm": "Confirm",
+  "lock.confirmLong": "Tap again to lock this session for good",
+  "lock.hint": "Tap the padlock again within 5 seconds to lock; anything else cancels.",
+  "lock.pick": "Select session {session}",
+  "lock.selected": "Lock selected ({count})",
+  "lock.selectedConfirm": "Lock the {count} selected {sessions}: {billed} billed, {cost}? Locked sessions can no longer be changed.",
+  "lock.selectedDone": "{count} {sessions} locked.",
 };

@@ -461,4 +461,11 @@ export default {
   "field.expires_at": "Utilisable jusqu'au",
   "field.valid_until": "Heures utilisables jusqu'au",
   "field.profile": "Profil",
+  "lock.confirm": "Confirmer",
+  "lock.confirmLong": "Touchez encore pour comptabiliser définitivement cette session",
+  "lock.hint": "Touchez à nouveau le cadenas dans les 5 secondes pour verrouiller ; sinon rien n'est fait.",
+  "lock.pick": "Sélectionner la session {session}",
+  "lock.selected": "Verrouiller la sélection ({count})",
+  "lock.selectedConfirm": "Verrouiller les {count} {sessions} sélectionnées : {billed} facturées, {cost} ? Les sessions verrouillées ne peuvent plus être modifiées.",
+  "lock.selectedDone": "{count} {sessions} verrouillée(s).",
 };

@@ -461,4 +461,11 @@ export default {
   "field.expires_at": "Utilizzabile fino al",
   "field.valid_until": "Ore utilizzabili fino al",
   "field.profile": "Profilo",
+  "lock.confirm": "Conferma",
+  "lock.confirmLong": "Tocca di nuovo per contabilizzare definitivamente questa sessione",
+  "lock.hint": "Tocca di nuovo il lucchetto entro 5 secondi per bloccare; altrimenti non succede nulla.",
+  "lock.pick": "Seleziona la sessione {session}",
+  "lock.selected": "Blocca selezionate ({count})",
+  "lock.selectedConfirm": "Bloccare le {count} {sessions} selezionate: {billed} fatturate, {cost}? Le sessioni bloccate non si possono più modificare.",
+  "lock.selectedDone": "{count} {sessions} bloccate.",
 };

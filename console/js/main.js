@@ -5,6 +5,7 @@ import { loadEvents, renderEvents } from "./events.js";
 import { exportCsv } from "./exports.js";
 import { dayText, monthText, readDay, readMonth, shiftMonth } from "./format.js";
 import { LANGUAGES, STRINGS, preferredLanguage } from "./i18n.js";
+import { lockPicked } from "./lock.js";
 import { defaultMonth, loadMonth, renderMonth } from "./month.js";
 import { closeProfileForm, numberRules, openProfileForm, renderProfiles, ruleRow, saveProfile, showTypeFields } from "./profiles.js";
 import { FORM_PROFILE, fillQuoteProfiles, forgetQuoteForm, numberQuoteRows, quoteFromForm, quoteRow, renderQuote, runQuote } from "./quotes.js";
@@ -64,6 +65,7 @@ function start() {
   for (const button of $$("[data-period]")) button.addEventListener("click", () => setPeriod(button.dataset.period));
   $("#more").addEventListener("click", () => loadPage());
   $("#lock-all").addEventListener("click", () => lockAll());
+  $("#lock-selected").addEventListener("click", () => lockPicked());
   $("#totals-refresh").addEventListener("click", () => loadTotals());
   $("#recharge").addEventListener("submit", recharge);
   $("#export").addEventListener("submit", exportCsv);

@@ -3,6 +3,7 @@ import { cell, h, padlock, show } from "./dom.js";
 import { openDrawer } from "./drawer.js";
 import { clearMessage, notice, showError } from "./errors.js";
 import { cents, centsText, clock, day, dayText, duration, folded, hours, localMidnight, money, moneyOf, monthDays, pad, readDay, sameDay, shiftMonth, when } from "./format.js";
+import { lockTap, pickBox, picked, showPicked } from "./lock.js";
 import { $, $$, PAGE_SIZE, can, state } from "./state.js";
 import { loadTotals, renderTotals } from "./totals.js";
 import { counted, say, t } from "./words.js";
@@ -92,6 +93,7 @@ export async function search() {
   state.sessions = [];
   state.cursor = null;
   rowErrors.clear();
+  picked.clear();
   renderSessions();
   await Promise.all([loadPage(), loadTotals()]);
 }
@@ -160,6 +162,7 @@ export function renderSessions() {
     : t(state.cursor ? "sessions.shownMore" : "sessions.shown", { shown: shown.length, ...counted(shown.length) });
   show($("#more"), Boolean(state.cursor));
   show($("#lock-all"), loaded && can("lockAll"));
+  showPicked();
 }
 
 export function sessionRow(session) {
@@ -182,12 +185,12 @@ export function sessionRow(session) {
   const lockWords = session.status === "accounted" ? t("sessions.locked", { when: when(session.locked_at) }) : t("sessions.lock");
   const lock = h("button", {
     type: "button", class: `lock ${session.status}`, disabled: !lockable, title: lockWords, "aria-label": lockWords,
-    onclick: lockable ? (event) => lockOne(session, event.currentTarget) : null,
+    onclick: lockable ? (event) => lockTap(session, event.currentTarget) : null,
   }, padlock(session.status === "accounted"));
   const details = h("button", { type: "button", class: "link details", onclick: () => openDrawer(session) }, t("sessions.details"));
   const end = sameDay(session.started_at, session.ended_at) ? clock(session.ended_at) : when(session.ended_at);
   return h("tr", { dataset: { sessionId: session.session_id, status: session.status }, class: session.status },
-    cell("col.status", { class: "status-cell" }, h("span", { class: `marker ${session.status}`, role: "img", "aria-label": statusText }), " ", h("span", { class: "status-text" }, statusText)),
+    cell("col.status", { class: "status-cell" }, lockable ? pickBox(session) : null, h("span", { class: `marker ${session.status}`, role: "img", "aria-label": statusText }), " ", h("span", { class: "status-text" }, statusText)),
     cell("col.technician", { class: "technician" }, session.technician),
     cell("col.computer", { class: "computer" }, session.computer_id),
     cell("col.when", { class: "start" }, `${when(session.started_at)} – ${end}`),
