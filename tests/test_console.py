@@ -299,7 +299,7 @@ def test_a_technician_searches_sorts_adjusts_locks_and_explains_a_session(stack,
     at_width(driver, 390)
     line = row(driver, "ui-2")
     assert line.find_element(By.CSS_SELECTOR, ".connection").text == hours(25)
-    assert line.find_element(By.CSS_SELECTOR, ".cost").text == "30,00 EUR"
+    assert line.find_element(By.CSS_SELECTOR, ".cost").text == money_text("30.00", "fr", "EUR")
 
     # Out of range: the API's reason, in French, under the row; it turns English with the page.
     retype(reachable(driver, line.find_element(By.CSS_SELECTOR, "input.extra")), "20000")
@@ -312,10 +312,10 @@ def test_a_technician_searches_sorts_adjusts_locks_and_explains_a_session(stack,
     language(driver, "it")
     assert text_of(driver, error_line) == "Minuti extra: deve essere tra -10080 e 10080."
     language(driver, "fr")
-    assert row(driver, "ui-2").find_element(By.CSS_SELECTOR, ".cost").text == "30,00 EUR"
+    assert row(driver, "ui-2").find_element(By.CSS_SELECTOR, ".cost").text == money_text("30.00", "fr", "EUR")
 
     retype(reachable(driver, row(driver, "ui-2").find_element(By.CSS_SELECTOR, "input.extra")), "17")
-    wait(driver, lambda d: row(d, "ui-2").find_element(By.CSS_SELECTOR, ".cost").text == "50,00 EUR", "the cost did not change")
+    wait(driver, lambda d: row(d, "ui-2").find_element(By.CSS_SELECTOR, ".cost").text == money_text("50.00", "fr", "EUR"), "the cost did not change")
     assert row(driver, "ui-2").find_element(By.CSS_SELECTOR, ".total").text == hours(42)
     lock(driver, "ui-2")
     wait(driver, lambda d: row(d, "ui-2").get_attribute("data-status") == "accounted", "the session did not lock")
@@ -330,7 +330,7 @@ def test_a_technician_searches_sorts_adjusts_locks_and_explains_a_session(stack,
     assert " · envoyée · " in history[0] and " · ajustée · technician (demo) (technicien) — Minutes supplémentaires: 0 → 17" in history[1], history
     assert " · verrouillée · " in history[2] and "tok_" not in " ".join(history)
     pricing = text_of(driver, "#drawer-pricing")
-    assert "50,00 EUR" in pricing and "standard" in pricing, pricing  # `pricing.lines` when the API gives them, else the summary
+    assert money_text("50.00", "fr", "EUR") in pricing and "standard" in pricing, pricing  # `pricing.lines` when the API gives them, else the summary
     click(driver, "#drawer-close")
 
     # Totals in words: hours as "h", never a clock.
@@ -371,7 +371,7 @@ def test_finance_runs_the_month_of_every_client(stack, browser):
     status, totals = call(stack, tokens["finance"], "GET", "/v1/groups/bakery/totals", query=OCTOBER_API)
     pending = totals["to_account"]
     bakery = css(driver, '#month-table tr[data-group-id="bakery"]')
-    assert bakery.find_element(By.CSS_SELECTOR, ".to-account").text == f"{pending['sessions']} · {pending['cost']} EUR"
+    assert bakery.find_element(By.CSS_SELECTOR, ".to-account").text == f"{pending['sessions']} · {money_text(pending['cost'], 'en', 'EUR')}"
     dental = css(driver, '#month-table tr[data-group-id="law-firm"]')
     balance = call(stack, tokens["finance"], "GET", "/v1/groups/law-firm/totals", query=OCTOBER_API)[1]["balance"]
     assert dental.find_element(By.CSS_SELECTOR, ".balance").text == hours(balance["available_minutes"])
@@ -381,7 +381,7 @@ def test_finance_runs_the_month_of_every_client(stack, browser):
     click(driver, bakery.find_element(By.CSS_SELECTOR, "button.lock-all"))
     question = confirm(driver)
     assert question.startswith(f"Lock {pending['sessions']} sessions of Bakery Miller (1 Oct 2026 to 31 Oct 2026): "
-                               f"{hours(pending['billed_minutes'])} billed, {pending['cost']} EUR?"), question
+                               f"{hours(pending['billed_minutes'])} billed, {money_text(pending['cost'], 'en', 'EUR')}?"), question
     wait(driver, lambda d: text_of(d, "#month-result").startswith(f"{pending['sessions']} sessions locked"), "lock all did not report")
     idle(driver)
     assert call(stack, tokens["finance"], "GET", "/v1/groups/bakery/totals", query=OCTOBER_API)[1]["to_account"]["sessions"] == 0
@@ -503,7 +503,7 @@ def test_an_admin_manages_clients_contracts_profiles_and_tokens(stack, browser):
     css(driver, "#recharge-amount").send_keys("36,00")
     click(driver, "#recharge button[type=submit]")
     wait(driver, lambda d: text_of(d, available) == hours(left - billed + 60), "recharge not shown")
-    assert text_of(driver, "#recharge-result") == "Rechargé de 1 h 00 pour 36,00 EUR."
+    assert text_of(driver, "#recharge-result") == f"Rechargé de 1 h 00 pour {money_text('36.00', 'fr', 'EUR')}."
     fits(driver, "a subscription balance on a desktop")
 
     # Tokens: issued with a label, shown once, revoked.
@@ -539,8 +539,18 @@ def test_an_admin_manages_clients_contracts_profiles_and_tokens(stack, browser):
 # ---------------------------------------------------------------- tariffs: rules, quotes, simulations, alerts (SPEC §10)
 
 
-def money_text(amount, lang):
-    return amount if lang == "en" else amount.replace(".", ",")
+def money_text(amount, lang, currency=None):
+    """A decimal as Intl writes it in the page's language: "1 095,08 €" in French, "€1,095.08" in English,
+    "1095,08 €" in Italian (which groups thousands from five digits on), "1,50" without a currency."""
+    sign, (whole, _, fraction) = ("-" if amount.startswith("-") else ""), amount.lstrip("-").partition(".")
+    group, point = {"en": (",", "."), "fr": ("\u202f", ","), "it": (".", ",")}[lang]
+    whole = f"{int(whole):,}".replace(",", group) if lang != "it" or int(whole) >= 10000 else whole
+    figure = f"{whole}{point}{fraction}" if fraction else whole
+    if not currency:
+        return sign + figure
+    symbol = {"EUR": "€", "USD": {"en": "US$", "fr": "$US", "it": "USD"}[lang]}.get(currency, currency)
+    symbol = symbol[lang] if isinstance(symbol, dict) else symbol
+    return f"{sign}{symbol}{figure}" if lang == "en" else f"{sign}{figure} {symbol}"
 
 
 def field_error(driver, name):
@@ -580,11 +590,11 @@ def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browse
     wait(driver, lambda d: len(shown_lines(d)) == 4, "no price lines in the drawer")
     assert words(driver) == ["palier initial 15 min : 20,00", "9 × 5 min à 5,00 : 45,00", "nuit ×1,50 : 40 min sur 60", "65,00 × 1,3333 : 86,67"]
     amounts = [li.find_elements(By.CSS_SELECTOR, ".num") for li in driver.find_elements(By.CSS_SELECTOR, "#drawer-pricing li.pricing-line")]
-    assert [a[0].text if a else None for a in amounts] == ["20,00 EUR", "45,00 EUR", None, "86,67 EUR"]
+    assert [a[0].text if a else None for a in amounts] == [money_text(a, "fr", "EUR") for a in ("20.00", "45.00")] + [None, money_text("86.67", "fr", "EUR")]
     fits(driver, "a price explained on a desktop")
     language(driver, "en")  # the open drawer follows the page
     assert words(driver) == [line["text"] for line in explained]
-    assert [a[0].text if a else None for a in amounts] == ["20.00 EUR", "45.00 EUR", None, "86.67 EUR"]
+    assert [a[0].text if a else None for a in amounts] == ["€20.00", "€45.00", None, "€86.67"]
     language(driver, "it")
     assert words(driver)[0] == "scatto iniziale 15 min: 20,00" and words(driver)[2] == "nuit ×1,50: 40 min su 60"
     language(driver, "fr")
@@ -648,7 +658,7 @@ def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browse
         {"started_at": "2026-12-25T10:00:00Z", "ended_at": "2026-12-25T11:30:00Z", "extra_minutes": 15}]})
     assert status == 200, quote
     for shown, answer in zip(driver.find_elements(By.CSS_SELECTOR, "#quote-lines > li"), quote["sessions"]):
-        assert shown.find_element(By.CSS_SELECTOR, ".cost").text == f"{money_text(answer['cost'], 'fr')} EUR"
+        assert shown.find_element(By.CSS_SELECTOR, ".cost").text == money_text(answer['cost'], 'fr', 'EUR')
         assert shown.find_element(By.CSS_SELECTOR, ".multiplier").text == f"×{money_text(answer['multiplier'], 'fr')}"
     quoted_lines = lambda d: [[li.find_element(By.CSS_SELECTOR, ".words").text for li in shown.find_elements(By.CSS_SELECTOR, ".pricing-line")]
                               for shown in d.find_elements(By.CSS_SELECTOR, "#quote-lines > li")]

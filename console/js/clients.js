@@ -2,6 +2,7 @@ import { api } from "./api.js";
 import { cell, h, show } from "./dom.js";
 import { clearMessage, describe, notice, showError } from "./errors.js";
 import { hours, money, when } from "./format.js";
+import { forgetComputerNames } from "./names.js";
 import { confirmDialog, fillGroups, groupName } from "./sessions.js";
 import { $, state } from "./state.js";
 import { untilOf } from "./totals.js";
@@ -110,6 +111,7 @@ export async function putComputer(groupId, computerId, name) {
   clearMessage($("#computers-error"), $("#computers-result"));
   try {
     const { data } = await api("PUT", `/groups/${encodeURIComponent(groupId)}/computers/${encodeURIComponent(computerId)}`, { body: { name: name.trim() } });
+    forgetComputerNames();
     notice($("#computers-result"), data.group_id === state.client ? "computers.saved" : "computers.moved", () => ({ name: data.name, group: groupName(data.group_id) }));
     $("#computer-id").value = "";
     $("#computer-name").value = "";

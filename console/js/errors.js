@@ -1,5 +1,5 @@
 import { show } from "./dom.js";
-import { day, hours } from "./format.js";
+import { day, hours, number, zone } from "./format.js";
 import { STRINGS } from "./i18n.js";
 import { $, state } from "./state.js";
 import { recharge } from "./totals.js";

@@ -3,23 +3,46 @@ import { $, state } from "./state.js";
 
 // ---------------------------------------------------------------- formats (money stays text)
 
-export const LOCALES = { en: "en-GB", fr: "fr-FR", it: "it-IT" };
+export const LOCALES = { en: "en-GB", fr: "fr-FR", it: "it-IT", de: "de-DE" };
 export const locale = () => LOCALES[state.lang] || "en-GB";
+/** The tenant's time zone when the API says it, else the browser's: every date and time is written there. */
+export const zone = () => state.zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+// Formatters are costly to build: one per language, zone and kind.
+const formatters = new Map();
+function formatter(kind, options, make = Intl.DateTimeFormat) {
+  const key = `${kind}|${locale()}|${zone()}`;
+  if (!formatters.has(key)) formatters.set(key, new make(locale(), make === Intl.DateTimeFormat ? { timeZone: zone(), ...options } : options));
+  return formatters.get(key);
+}
+
+/** A count with the language's thousands separator ("1 095" in French). */
+export function number(value) {
+  return value === null || value === undefined ? "—" : formatter("int", { maximumFractionDigits: 0 }, Intl.NumberFormat).format(value);
+}
 
 /** Minutes as "10 h 00" (a negative one keeps its sign): hours and minutes, never a clock time. */
 export function hours(minutes) {
   if (minutes === null || minutes === undefined) return "—";
   const sign = minutes < 0 ? "-" : "";
   const whole = Math.abs(Math.trunc(minutes));
-  return `${sign}${Math.floor(whole / 60)} h ${String(whole % 60).padStart(2, "0")}`;
+  return `${sign}${number(Math.floor(whole / 60))} h ${String(whole % 60).padStart(2, "0")}`;
 }
 export const duration = (seconds) => (seconds === null || seconds === undefined ? "—" : hours(Math.sign(seconds) * Math.floor(Math.abs(seconds) / 60)));
 
-/** "12.50" + "EUR" → "12.50 EUR" (or "12,50 EUR" in French and Italian): the API's decimal text, never a float. */
+/** "1095.08" + "EUR" → "€1,095.08" in English, "1 095,08 €" in French: Intl formats the API's decimal
+text as a string, exactly (never through a float). Without a currency, the figure alone. */
 export function money(amount, currency) {
   if (amount === null || amount === undefined) return "—";
-  const text = state.lang === "en" ? String(amount) : String(amount).replace(".", ",");
-  return currency ? `${text} ${currency}` : text;
+  const digits = (String(amount).split(".")[1] || "").length; // as many decimals as the API wrote
+  const options = currency
+    ? { style: "currency", currency, currencyDisplay: "symbol" }
+    : { minimumFractionDigits: digits, maximumFractionDigits: digits };
+  try {
+    return formatter(`money:${currency || digits}`, options, Intl.NumberFormat).format(String(amount));
+  } catch (failure) {
+    return currency ? `${amount} ${currency}` : String(amount); // a code Intl does not know
+  }
 }
 
 /** A figure's money: its `costs` per currency when it has them (never two currencies added). */
@@ -43,23 +66,27 @@ export function centsText(value) {
   return `${sign}${magnitude / 100n}.${String(magnitude % 100n).padStart(2, "0")}`;
 }
 
+const DATE = { day: "2-digit", month: "2-digit", year: "numeric" }; // four-digit years in every language
+const TIME = { hour: "2-digit", minute: "2-digit" };
+
+/** A moment as the page writes it: "31/10/2026 23:30" in the tenant's time zone. */
 export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "short" }).format(date);
+  return formatter("when", { ...DATE, ...TIME }).format(date);
 }
 
 export function clock(iso) {
-  return new Intl.DateTimeFormat(locale(), { timeStyle: "short" }).format(new Date(iso));
+  return formatter("clock", TIME).format(new Date(iso));
 }
 
 export function sameDay(a, b) {
-  return Boolean(a && b) && new Date(a).toDateString() === new Date(b).toDateString();
+  return Boolean(a && b) && formatter("date", DATE).format(new Date(a)) === formatter("date", DATE).format(new Date(b));
 }
 
 export function day(iso) {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium" }).format(new Date(iso));
+  return formatter("day", { dateStyle: "medium" }).format(new Date(iso));
 }
 
 export const pad = (n) => String(n).padStart(2, "0");
@@ -70,11 +97,12 @@ export function dayText(iso) {
   return `${date}/${month}/${year}`;
 }
 
-/** "31/10/2026" (or 31.10.2026, 31-10-2026) → "2026-10-31"; "" → ""; anything else → null. */
+/** "31/10/2026" (or 31.10.2026, 31-10-2026, 31 10 2026, or 31102026 typed on a keypad without
+separators) → "2026-10-31"; "" → ""; anything else → null. */
 export function readDay(text) {
   const value = String(text || "").trim();
   if (!value) return "";
-  const match = /^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$/.exec(value);
+  const match = /^(\d{1,2})\s*[/.,\- ]\s*(\d{1,2})\s*[/.,\- ]\s*(\d{4})$/.exec(value) || /^(\d{2})(\d{2})(\d{4})$/.exec(value);
   if (!match) return null;
   const [date, month, year] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const check = new Date(year, month - 1, date);
@@ -84,7 +112,7 @@ export function readDay(text) {
 
 export const monthText = (month) => `${month.slice(5, 7)}/${month.slice(0, 4)}`;
 export function readMonth(text) {
-  const match = /^\s*(\d{1,2})[/.\-](\d{4})\s*$/.exec(String(text || ""));
+  const match = /^\s*(\d{1,2})\s*[/.,\- ]\s*(\d{4})\s*$/.exec(String(text || "")) || /^\s*(\d{2})(\d{4})\s*$/.exec(String(text || ""));
   if (!match || Number(match[1]) < 1 || Number(match[1]) > 12) return null;
   return `${match[2]}-${pad(Number(match[1]))}`;
 }

@@ -2,7 +2,7 @@ import { api } from "./api.js";
 import { h, show } from "./dom.js";
 import { pricingLine } from "./drawer.js";
 import { clearMessage, fieldName, showError } from "./errors.js";
-import { cents, centsText, clock, day, hours, money, pad, readDay, sameDay, when } from "./format.js";
+import { cents, centsText, clock, day, hours, money, pad, readDay, sameDay, when, zone } from "./format.js";
 import { clearFieldErrors, fieldError, i18nSpan, profileBody } from "./profiles.js";
 import { readInteger } from "./sessions.js";
 import { showView } from "./signin.js";

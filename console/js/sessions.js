@@ -4,6 +4,7 @@ import { openDrawer } from "./drawer.js";
 import { clearMessage, notice, showError } from "./errors.js";
 import { cents, centsText, clock, day, dayText, duration, folded, hours, localMidnight, money, moneyOf, monthDays, pad, readDay, sameDay, shiftMonth, when } from "./format.js";
 import { lockTap, pickBox, picked, showPicked } from "./lock.js";
+import { computerLabel, computerName, loadComputerNames } from "./names.js";
 import { $, $$, PAGE_SIZE, can, state } from "./state.js";
 import { loadTotals, renderTotals } from "./totals.js";
 import { counted, say, t } from "./words.js";
@@ -95,7 +96,7 @@ export async function search() {
   rowErrors.clear();
   picked.clear();
   renderSessions();
-  await Promise.all([loadPage(), loadTotals()]);
+  await Promise.all([loadComputerNames(query.group).then(() => loadPage()), loadTotals()]);
 }
 
 export async function loadPage() {
@@ -130,7 +131,7 @@ export function sortValue(session, key) {
 export function visibleSessions() {
   const words = folded($("#text").value).split(" ").filter(Boolean);
   const matching = words.length
-    ? state.sessions.filter((s) => { const hay = folded(`${s.technician} ${s.computer_id} ${s.notes || ""}`); return words.every((w) => hay.includes(w)); })
+    ? state.sessions.filter((s) => { const hay = folded(`${s.technician} ${s.computer_id} ${computerName(s.group_id, s.computer_id) || ""} ${s.notes || ""}`); return words.every((w) => hay.includes(w)); })
     : [...state.sessions];
   const { key, dir } = state.sort;
   return matching.sort((a, b) => {
@@ -192,7 +193,7 @@ export function sessionRow(session) {
   return h("tr", { dataset: { sessionId: session.session_id, status: session.status }, class: session.status },
     cell("col.status", { class: "status-cell" }, lockable ? pickBox(session) : null, h("span", { class: `marker ${session.status}`, role: "img", "aria-label": statusText }), " ", h("span", { class: "status-text" }, statusText)),
     cell("col.technician", { class: "technician" }, session.technician),
-    cell("col.computer", { class: "computer" }, session.computer_id),
+    cell("col.computer", { class: "computer" }, computerLabel(session.group_id, session.computer_id)),
     cell("col.when", { class: "start" }, `${when(session.started_at)} – ${end}`),
     cell("col.connection", { class: "num connection", title: `${session.connection_seconds} s` }, duration(session.connection_seconds)),
     cell("col.extra", { class: "num extra-cell" }, extra),

@@ -39,6 +39,7 @@ export async function signIn(token) {
   }
   sessionStorage.setItem(TOKEN_KEY, token);
   state.me = me;
+  state.zone = me.time_zone || null; // the tenant's zone, when the API says it (else the browser's)
   state.role = me.role;
   document.body.dataset.role = me.role;
   $("#token").value = "";

@@ -26,6 +26,7 @@ export const CAN = {
 
 export const state = {
   lang: "en",
+  zone: null, // the tenant's IANA time zone, when /v1/me gives it
   token: null,
   me: null,
   role: null,
