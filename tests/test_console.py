@@ -324,11 +324,17 @@ def test_a_technician_searches_sorts_adjusts_locks_and_explains_a_session(stack,
 
     # The drawer: the price and the history, naming the token's label, not its id.
     click(driver, row(driver, "ui-2").find_element(By.CSS_SELECTOR, "button.details"))
-    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#drawer-history li")) == 3, "no history in the drawer")
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#drawer-history > li")) == 3, "no history in the drawer")
     fits(driver, "the session drawer on a phone")
-    history = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#drawer-history li")]
-    assert " · envoyée · " in history[0] and " · ajustée · technician (demo) (technicien) — Minutes supplémentaires: 0 → 17" in history[1], history
-    assert " · verrouillée · " in history[2] and "tok_" not in " ".join(history)
+    history = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#drawer-history > li")]
+    # In words: who did what, before → after, values as the page writes them; no field name, no ISO stamp.
+    assert "a envoyé la session" in history[0] and f"Connexion : {hours(25)}" in history[0], history
+    assert "technician (demo) (technicien) a modifié la session" in history[1], history
+    assert "Minutes supplémentaires : 0 min → 17 min" in history[1], history
+    assert "a verrouillé (comptabilisé) la session" in history[2], history
+    assert "Statut : à comptabiliser → comptabilisée" in history[2] and money_text("50.00", "fr", "EUR") in history[2], history
+    words = " ".join(history)
+    assert "tok_" not in words and not re.search(r"\b[a-z]+_[a-z_]+\b|\d{4}-\d\d-\d\dT", words), words
     pricing = text_of(driver, "#drawer-pricing")
     assert money_text("50.00", "fr", "EUR") in pricing and "standard" in pricing, pricing  # `pricing.lines` when the API gives them, else the summary
     click(driver, "#drawer-close")

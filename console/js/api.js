@@ -1,6 +1,6 @@
 import { ApiError, clearMessage } from "./errors.js";
 import { expire } from "./signin.js";
-import { $, API, JOB_POLL_MS, state } from "./state.js";
+import { API, JOB_POLL_MS, state } from "./state.js";
 import { say, t } from "./words.js";
 
 // ---------------------------------------------------------------- the API

@@ -1,7 +1,10 @@
 import { api } from "./api.js";
+import { profileName } from "./clients.js";
 import { h } from "./dom.js";
-import { clearMessage, fieldName, showError } from "./errors.js";
+import { clearMessage, showError } from "./errors.js";
 import { duration, hours, money, when } from "./format.js";
+import { historyItem } from "./history.js";
+import { computerName } from "./names.js";
 import { $ } from "./state.js";
 import { say, spoken, t } from "./words.js";
 
@@ -14,12 +17,12 @@ export async function openDrawer(session) {
   clearMessage($("#drawer-error"));
   say($("#drawer-title"), () => t("drawer.title", { id: session.session_id }));
   const figures = () => [
-    ["col.technician", session.technician], ["col.computer", session.computer_id],
+    ["col.technician", session.technician], ["col.computer", computerName(session.group_id, session.computer_id) ? `${computerName(session.group_id, session.computer_id)} · ${session.computer_id}` : session.computer_id],
     ["col.when", `${when(session.started_at)} – ${when(session.ended_at)}`],
     ["col.connection", duration(session.connection_seconds)], ["col.extra", String(session.extra_minutes)],
     ["col.billed", session.billed_minutes === null ? "—" : hours(session.billed_minutes)],
     ["col.cost", money(session.cost, session.cost === null ? null : session.currency)],
-    ["drawer.profile", session.profile_id ? `${session.profile_id} v${session.profile_version}` : "—"],
+    ["drawer.profile", session.profile_id ? `${profileName(session.profile_id)} · ${t("history.version", { version: session.profile_version })}` : "—"],
   ];
   const renderFigures = () => $("#drawer-figures").replaceChildren(...figures().flatMap(([key, value]) => [h("dt", {}, t(key)), h("dd", {}, value)]));
   renderFigures();
@@ -34,7 +37,7 @@ export async function openDrawer(session) {
       api("GET", `/sessions/${encodeURIComponent(session.session_id)}/history`),
     ]);
     renderPricing(fresh);
-    renderAudit(audit.history || []);
+    renderAudit(audit.history || [], fresh);
   } catch (error) {
     showError($("#drawer-error"), error);
   }
@@ -122,23 +125,6 @@ export function pricingLine(line, currency, live) {
   return item;
 }
 
-export function actorWords(entry) {
-  const role = entry.role ? t(`role.${entry.role}`) : "";
-  return entry.actor_label ? `${entry.actor_label} (${role})` : role || "—";
-}
-
-export function changeWords(changes) {
-  return Object.entries(changes || {}).map(([name, change]) => {
-    const value = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
-    return change && typeof change === "object" && "after" in change
-      ? `${fieldName(name)}: ${value(change.before)} → ${value(change.after)}` : `${fieldName(name)}: ${value(change)}`;
-  }).join("; ");
-}
-
-export function renderAudit(entries) {
-  $("#drawer-history").replaceChildren(...entries.map((entry) => {
-    const item = h("li", { class: "history-entry" });
-    say(item, () => `${when(entry.at)} · ${ACTIONS.includes(entry.action) ? t(`action.${entry.action}`) : entry.action} · ${actorWords(entry)} — ${changeWords(entry.changes)}`);
-    return item;
-  }));
+export function renderAudit(entries, session) {
+  $("#drawer-history").replaceChildren(...entries.map((entry) => historyItem(entry, session)));
 }

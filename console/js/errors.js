@@ -1,7 +1,7 @@
 import { show } from "./dom.js";
 import { day, hours, number, zone } from "./format.js";
 import { STRINGS } from "./i18n.js";
-import { $, state } from "./state.js";
+import { state } from "./state.js";
 import { recharge } from "./totals.js";
 import { say, spoken, t } from "./words.js";
 

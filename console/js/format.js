@@ -1,5 +1,5 @@
 import { h } from "./dom.js";
-import { $, state } from "./state.js";
+import { state } from "./state.js";
 
 // ---------------------------------------------------------------- formats (money stays text)
 

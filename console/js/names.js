@@ -1,6 +1,5 @@
 import { api } from "./api.js";
 import { h } from "./dom.js";
-import { $ } from "./state.js";
 
 // Names beside ids: a session names its computer as the client's admin named it, its id in small type.
 
