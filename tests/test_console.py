@@ -394,9 +394,11 @@ def test_finance_runs_the_month_of_every_client(stack, browser):
     wait(driver, lambda d: not css(d, '#month-table tr[data-group-id="bakery"] button.lock-all').is_enabled(), "lock all still offered")
 
     at_width(driver, 1280)
+    Select(css(driver, "#month-format")).select_by_value("csv")  # the machine file (the workbook comes first)
     click(driver, '#month-table tr[data-group-id="bakery"] button.export')
     wait(driver, lambda d: visible(d, "#month-export-link"), "no export link")
-    assert text_of(driver, "#month-export-link") == f"Download the CSV of Bakery Miller ({totals['accounted']['sessions'] + pending['sessions']} rows)"
+    rows = totals['accounted']['sessions'] + pending['sessions']
+    assert text_of(driver, "#month-export-link") == f"Download bakery-miller_{OCTOBER['from'][:7]}.csv ({rows} rows)"
     with urllib.request.urlopen(css(driver, "#month-export-link").get_attribute("href"), timeout=10) as response:
         lines = response.read().decode("utf-8-sig").splitlines()
     assert lines[0] == ",".join(CSV_HEADER) and any(line.startswith("ui-1,") and "'=HYPERLINK" in line for line in lines)

@@ -144,3 +144,9 @@ export function localMidnight(dateText, addDays = 0) {
 export function folded(text) {
   return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/\s+/g, " ").trim();
 }
+
+export function shiftDay(dayIso, by) {
+  const [year, month, date] = dayIso.split("-").map(Number);
+  const moved = new Date(year, month - 1, date + by, 12);
+  return `${moved.getFullYear()}-${pad(moved.getMonth() + 1)}-${pad(moved.getDate())}`;
+}

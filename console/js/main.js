@@ -2,11 +2,11 @@ import { inFlight } from "./api.js";
 import { assignProfile, putComputer, renderClient, renderClients, saveClient } from "./clients.js";
 import { h } from "./dom.js";
 import { loadEvents, renderEvents } from "./events.js";
-import { exportCsv } from "./exports.js";
+import { exportCsv, formatOptions, showDelimiter } from "./exports.js";
 import { dayText, monthText, readDay, readMonth, shiftMonth } from "./format.js";
 import { LANGUAGES, STRINGS, preferredLanguage } from "./i18n.js";
 import { lockPicked } from "./lock.js";
-import { defaultMonth, loadMonth, renderMonth } from "./month.js";
+import { defaultMonth, loadMonth, monthExport, renderMonth } from "./month.js";
 import { closeProfileForm, numberRules, openProfileForm, renderProfiles, ruleRow, saveProfile, showTypeFields } from "./profiles.js";
 import { FORM_PROFILE, fillQuoteProfiles, forgetQuoteForm, numberQuoteRows, quoteFromForm, quoteRow, renderQuote, runQuote } from "./quotes.js";
 import { loadPage, lockAll, renderSessions, search, setPeriod } from "./sessions.js";
@@ -37,6 +37,7 @@ function renderAll() {
   if (!state.role) return;
   renderSessions();
   renderTotals();
+  formatOptions($("#export-format"));
   if (can("month")) { renderMonth(); renderSimulation(); renderEvents(); }
   renderQuote();
   if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); }
@@ -69,6 +70,10 @@ function start() {
   $("#totals-refresh").addEventListener("click", () => loadTotals());
   $("#recharge").addEventListener("submit", recharge);
   $("#export").addEventListener("submit", exportCsv);
+  $("#export-format").addEventListener("change", showDelimiter);
+  $("#month-export-all").addEventListener("click", (event) => monthExport(null, event.currentTarget));
+  formatOptions($("#export-format"));
+  formatOptions($("#month-format"));
   $("#month-form").addEventListener("submit", (event) => { event.preventDefault(); loadMonth(); });
   $("#month-prev").addEventListener("click", () => { state.month = shiftMonth(state.month || defaultMonth(), -1); $("#month").value = monthText(state.month); loadMonth(); });
   $("#month-next").addEventListener("click", () => { state.month = shiftMonth(state.month || defaultMonth(), 1); $("#month").value = monthText(state.month); loadMonth(); });

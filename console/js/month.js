@@ -1,8 +1,9 @@
 import { api } from "./api.js";
 import { cell, h, show } from "./dom.js";
 import { ApiError, clearMessage, notice, showError } from "./errors.js";
-import { exportOf } from "./exports.js";
-import { hours, localMidnight, moneyOf, monthDays, monthName, monthText, pad, readMonth } from "./format.js";
+import { exportBody, exportOf, fileName, formatOptions, showFile } from "./exports.js";
+import { hours, localMidnight, moneyOf, monthDays, monthName, monthText, pad, readMonth, shiftDay } from "./format.js";
+import { renderSummary } from "./monthsummary.js";
 import { lockAllOf, search, setDays } from "./sessions.js";
 import { showView } from "./signin.js";
 import { simulateFor } from "./simulate.js";
@@ -61,6 +62,8 @@ export async function loadMonth() {
 export function renderMonth() {
   if (!state.month) return;
   $("#month-title").textContent = t("month.title", { month: monthName(state.month) });
+  formatOptions($("#month-format"));
+  renderSummary(state.monthRows);
   $("#month-table tbody").replaceChildren(...state.monthRows.map((row) => {
     const contract = row.contract;
     const currency = contract ? contract.currency : null;
@@ -102,17 +105,16 @@ export async function monthLockAll(row, button) {
   }
 }
 
+/** One client's month (row) or every client's (row null) as the file chosen above the table. */
 export async function monthExport(row, button) {
   clearMessage($("#month-error"));
   show($("#month-export"), false);
   button.disabled = true;
   try {
+    const kind = $("#month-format").value || "xlsx";
     const period = monthPeriod(state.month);
-    const data = await exportOf(row.group_id, { from: period.from, to: period.to }, $("#month-progress"));
-    const link = $("#month-export-link");
-    link.href = data.url;
-    link.setAttribute("download", "");
-    say(link, () => t("month.exportLink", { client: row.name || row.group_id, rows: data.rows ?? "?" }), false);
+    const data = await exportOf(row ? row.group_id : null, exportBody(kind, { from: period.fromDay, to: shiftDay(period.toDay, 1) }), $("#month-progress"));
+    showFile($("#month-export-link"), data, fileName(data.url, row ? row.name || row.group_id : null, state.month, kind));
     show($("#month-export"));
   } catch (error) {
     showError($("#month-error"), error);

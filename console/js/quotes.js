@@ -2,7 +2,7 @@ import { api } from "./api.js";
 import { h, show } from "./dom.js";
 import { pricingLine } from "./drawer.js";
 import { clearMessage, fieldName, showError } from "./errors.js";
-import { cents, centsText, clock, day, hours, money, pad, readDay, sameDay, when, zone } from "./format.js";
+import { cents, centsText, clock, day, hours, money, pad, readDay, sameDay, shiftDay, when, zone } from "./format.js";
 import { clearFieldErrors, fieldError, i18nSpan, profileBody } from "./profiles.js";
 import { readInteger } from "./sessions.js";
 import { showView } from "./signin.js";
@@ -125,11 +125,6 @@ export async function runQuote(event) {
   }
 }
 
-export function shiftDay(dayIso, by) {
-  const [year, month, date] = dayIso.split("-").map(Number);
-  const moved = new Date(year, month - 1, date + by, 12);
-  return `${moved.getFullYear()}-${pad(moved.getMonth() + 1)}-${pad(moved.getDate())}`;
-}
 
 export function renderQuote() {
   numberQuoteRows(); // placeholders in the page's language
