@@ -706,6 +706,9 @@ def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browse
     # A recharge usable until a date typed in French; a date that does not exist is refused first.
     click(driver, "#tab-sessions")
     show_group(driver, "night-shop")
+    # The contract was assigned a moment ago: the totals may still name the former one (the API's
+    # index is eventually consistent), so the card is refreshed until the subscription's balance shows.
+    wait(driver, lambda d: visible(d, "#recharge-hours") or (idle(d) or css(d, "#totals-refresh").click()), "no balance to recharge")
     css(driver, "#recharge-hours").send_keys("1")
     css(driver, "#recharge-amount").send_keys("50,00")
     css(driver, "#recharge-expires").send_keys("31/02/2026")

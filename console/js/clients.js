@@ -4,7 +4,7 @@ import { clearMessage, describe, notice, showError } from "./errors.js";
 import { hours, money, when } from "./format.js";
 import { forgetComputerNames } from "./names.js";
 import { confirmDialog, fillGroups, groupName } from "./sessions.js";
-import { $, state } from "./state.js";
+import { $, state, ticket } from "./state.js";
 import { untilOf } from "./totals.js";
 import { say, spoken, t } from "./words.js";
 
@@ -61,18 +61,26 @@ export async function saveClient(groupId, name, input = null) {
 }
 
 export async function openClient(groupId) {
+  const current = ticket("client");
   state.client = groupId;
+  state.computers = []; // the previous client's rows go at once
+  state.contracts = [];
   clearMessage($("#computers-error"), $("#contracts-error"));
   show($("#client-detail"));
   show($("#ledger-card"), false);
+  renderClient();
+  notice($("#computers-error"), "sessions.loading");
   try {
     const [{ data: computers }, { data: contracts }] = await Promise.all([
       api("GET", `/groups/${encodeURIComponent(groupId)}/computers`),
       api("GET", `/groups/${encodeURIComponent(groupId)}/contracts`),
     ]);
+    if (!current()) return;
+    clearMessage($("#computers-error"));
     state.computers = computers.computers || [];
     state.contracts = contracts.contracts || [];
   } catch (error) {
+    if (!current()) return;
     showError($("#computers-error"), error);
   }
   renderClient();
@@ -150,14 +158,17 @@ export async function assignProfile(balanceMode = null) {
 export const LEDGER_KINDS = ["allotment", "recharge", "deduction", "carry_over", "closing", "expiry", "overage"];
 
 export async function showLedger(contract) {
+  const current = ticket("ledger");
   clearMessage($("#ledger-error"));
   show($("#ledger-card"));
+  $("#ledger tbody")?.replaceChildren();
   say($("#ledger-title"), () => t("ledger.title", { contract: contract.contract_id }), false);
   const entries = [];
   try {
     let cursor = null;
     do {
       const { data } = await api("GET", `/groups/${encodeURIComponent(state.client)}/ledger`, { query: { contract_id: contract.contract_id, cursor } });
+      if (!current()) return;
       entries.push(...(data.entries || []));
       cursor = data.next_cursor || null;
     } while (cursor);

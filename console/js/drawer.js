@@ -5,7 +5,7 @@ import { clearMessage, showError } from "./errors.js";
 import { duration, hours, money, when } from "./format.js";
 import { historyItem } from "./history.js";
 import { computerName } from "./names.js";
-import { $ } from "./state.js";
+import { $, ticket } from "./state.js";
 import { say, spoken, t } from "./words.js";
 
 // ---------------------------------------------------------------- the session drawer
@@ -13,6 +13,7 @@ import { say, spoken, t } from "./words.js";
 export const ACTIONS = ["recorded", "adjusted", "locked", "contract_assigned", "recharged", "profile_version_applied"];
 
 export async function openDrawer(session) {
+  const current = ticket("drawer");
   const dialog = $("#drawer");
   clearMessage($("#drawer-error"));
   say($("#drawer-title"), () => t("drawer.title", { id: session.session_id }));
@@ -36,9 +37,11 @@ export async function openDrawer(session) {
       api("GET", `/sessions/${encodeURIComponent(session.session_id)}`),
       api("GET", `/sessions/${encodeURIComponent(session.session_id)}/history`),
     ]);
+    if (!current()) return; // another session's drawer was opened meanwhile
     renderPricing(fresh);
     renderAudit(audit.history || [], fresh);
   } catch (error) {
+    if (!current()) return;
     showError($("#drawer-error"), error);
   }
 }

@@ -7,7 +7,7 @@ import { renderSummary } from "./monthsummary.js";
 import { lockAllOf, search, setDays } from "./sessions.js";
 import { showView } from "./signin.js";
 import { simulateFor } from "./simulate.js";
-import { $, state } from "./state.js";
+import { $, state, ticket } from "./state.js";
 import { say, t } from "./words.js";
 
 // ---------------------------------------------------------------- the month of every client
@@ -22,7 +22,6 @@ export function monthPeriod(month) {
   return { fromDay, toDay, from: localMidnight(fromDay), to: localMidnight(toDay, 1) };
 }
 
-export let monthSeq = 0;
 
 /** One row per client: GET /v1/totals (SPEC §9, paged), or, from an API without it, each client's totals. */
 export async function loadMonth() {
@@ -32,7 +31,7 @@ export async function loadMonth() {
   state.month = typed || state.month || defaultMonth();
   $("#month").value = monthText(state.month);
   const period = monthPeriod(state.month);
-  const seq = ++monthSeq; // only the latest month asked is shown
+  const current = ticket("month"); // only the latest month asked is shown
   let rows = [];
   let overview = true;
   try {
@@ -53,7 +52,7 @@ export async function loadMonth() {
       }));
     } catch (again) { showError($("#month-error"), again); return; }
   }
-  if (seq !== monthSeq) return;
+  if (!current()) return;
   state.monthRows = rows;
   if (overview) clearMessage($("#month-source")); else notice($("#month-source"), "month.fallback");
   renderMonth();

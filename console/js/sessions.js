@@ -1,11 +1,11 @@
-import { api, jobResult } from "./api.js";
+import { api, busy, jobResult } from "./api.js";
 import { cell, h, padlock, show } from "./dom.js";
 import { openDrawer } from "./drawer.js";
 import { clearMessage, notice, showError } from "./errors.js";
 import { cents, centsText, clock, day, dayText, duration, folded, hours, localMidnight, money, moneyOf, monthDays, pad, readDay, sameDay, shiftMonth, when } from "./format.js";
 import { lockTap, pickBox, picked, showPicked } from "./lock.js";
 import { computerLabel, computerName, loadComputerNames } from "./names.js";
-import { $, $$, PAGE_SIZE, can, state } from "./state.js";
+import { $, $$, PAGE_SIZE, can, state, ticket } from "./state.js";
 import { loadTotals, renderTotals } from "./totals.js";
 import { counted, say, t } from "./words.js";
 
@@ -93,15 +93,22 @@ export async function search() {
   state.query = query;
   state.sessions = [];
   state.cursor = null;
+  state.totals = null; // the previous client's figures go before the new ones are asked for
   rowErrors.clear();
   picked.clear();
   renderSessions();
-  await Promise.all([loadComputerNames(query.group).then(() => loadPage()), loadTotals()]);
+  renderTotals();
+  busy(1); // one busy span over the names, then the page, and the totals (tests and screen readers wait on it)
+  try {
+    await Promise.all([loadComputerNames(query.group).then(() => loadPage()), loadTotals()]);
+  } finally {
+    busy(-1);
+  }
 }
 
 export async function loadPage() {
   const query = state.query;
-  const seq = ++state.searchSeq;
+  const current = ticket("sessions");
   const button = $("#more");
   button.disabled = true;
   $("#sessions-count").textContent = t("sessions.loading");
@@ -109,14 +116,14 @@ export async function loadPage() {
     const { data } = await api("GET", `/groups/${encodeURIComponent(query.group)}/sessions`, {
       query: { from: query.from, to: query.to, status: query.status, limit: PAGE_SIZE, cursor: state.cursor },
     });
-    if (seq !== state.searchSeq) return;
+    if (!current()) return;
     state.sessions.push(...(data.sessions || []));
     state.cursor = data.next_cursor || null;
   } catch (error) {
-    if (seq !== state.searchSeq) return;
+    if (!current()) return;
     showError(state.cursor ? $("#sessions-error") : $("#filter-error"), error);
   } finally {
-    if (seq === state.searchSeq) button.disabled = false;
+    if (current()) button.disabled = false;
   }
   renderSessions();
 }

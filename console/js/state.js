@@ -1,3 +1,5 @@
+import { number } from "./format.js";
+
 // The web console: one page, no build step, no dependency. It speaks to the API on its own origin
 // (/v1, bearer token) and shows each role only what that role may do.
 
@@ -44,10 +46,17 @@ export const state = {
   computers: [],
   contracts: [],
   tokens: [],
-  searchSeq: 0,
-  totalsSeq: 0,
 };
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 export const can = (what) => CAN[what].includes(state.role);
+
+// A request token per screen: each load takes a new one, and an answer is used only while its token is
+// still the screen's latest, so a slow answer about one client never lands under another's name.
+const tickets = new Map();
+export function ticket(screen) {
+  const number = (tickets.get(screen) || 0) + 1;
+  tickets.set(screen, number);
+  return () => tickets.get(screen) === number;
+}

@@ -2,7 +2,7 @@ import { api } from "./api.js";
 import { show } from "./dom.js";
 import { clearMessage, notice, showError } from "./errors.js";
 import { duration, hours, localMidnight, money, moneyOf, readDay } from "./format.js";
-import { $, $$, state } from "./state.js";
+import { $, $$, state, ticket } from "./state.js";
 import { say, t } from "./words.js";
 
 // ---------------------------------------------------------------- totals, balance, recharge
@@ -10,14 +10,14 @@ import { say, t } from "./words.js";
 export async function loadTotals() {
   const query = state.query;
   if (!query) return;
-  const seq = ++state.totalsSeq;
+  const current = ticket("totals");
   clearMessage($("#totals-error"));
   try {
     const { data } = await api("GET", `/groups/${encodeURIComponent(query.group)}/totals`, { query: { from: query.from, to: query.to } });
-    if (seq !== state.totalsSeq) return;
+    if (!current() || state.query !== query) return;
     state.totals = data;
   } catch (error) {
-    if (seq !== state.totalsSeq) return;
+    if (!current() || state.query !== query) return;
     state.totals = null;
     showError($("#totals-error"), error);
   }
@@ -34,7 +34,8 @@ export function renderTotals() {
   const totals = state.totals;
   const contract = totals && totals.contract;
   const currency = contract ? contract.currency : null;
-  $("#totals-contract").textContent = totals ? contractWords(contract) : "";
+  // Until the client's own figures arrive, the card says so: never the previous client's contract.
+  $("#totals-contract").textContent = totals ? contractWords(contract) : state.query ? t("sessions.loading") : "";
   for (const element of $$("[data-total]")) {
     const [line, figure] = element.dataset.total.split(".");
     const value = totals ? totals[line][figure] : null;
