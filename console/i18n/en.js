@@ -503,4 +503,5 @@ export default {
   "month.tech.who": "Technician",
   "month.tech.sessions": "Sessions",
   "month.tech.clients": "{count} clients",
+  "keys.help": "Keyboard: / search · j and k move · l locks (l again to confirm) · Enter details · Esc closes",
 };

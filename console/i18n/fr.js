@@ -503,4 +503,5 @@ export default {
   "month.tech.who": "Technicien",
   "month.tech.sessions": "Sessions",
   "month.tech.clients": "{count} clients",
+  "keys.help": "Clavier : / rechercher · j et k se déplacer · l verrouille (l encore pour confirmer) · Entrée détails · Échap ferme",
 };

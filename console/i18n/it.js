@@ -503,4 +503,5 @@ export default {
   "month.tech.who": "Tecnico",
   "month.tech.sessions": "Sessioni",
   "month.tech.clients": "{count} clienti",
+  "keys.help": "Tastiera: / cerca · j e k spostano · l blocca (di nuovo l per confermare) · Invio dettagli · Esc chiude",
 };

@@ -5,6 +5,7 @@ import { loadEvents, renderEvents } from "./events.js";
 import { exportCsv, formatOptions, showDelimiter } from "./exports.js";
 import { dayText, monthText, readDay, readMonth, shiftMonth } from "./format.js";
 import { LANGUAGES, STRINGS, preferredLanguage } from "./i18n.js";
+import { onKey } from "./keys.js";
 import { lockPicked } from "./lock.js";
 import { defaultMonth, loadMonth, monthExport, renderMonth } from "./month.js";
 import { closeProfileForm, numberRules, openProfileForm, renderProfiles, ruleRow, saveProfile, showTypeFields } from "./profiles.js";
@@ -93,6 +94,7 @@ function start() {
   $("#simulate").addEventListener("submit", runSimulation);
   $("#events-refresh").addEventListener("click", () => loadEvents());
   $("#drawer-close").addEventListener("click", () => $("#drawer").close());
+  document.addEventListener("keydown", onKey);
 
   const token = sessionStorage.getItem(TOKEN_KEY);
   signOut(); // the sign-in form, until the stored token (if any) is accepted again

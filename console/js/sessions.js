@@ -247,7 +247,9 @@ export function replaceSession(updated) {
   if (!row) return;
   const next = row.nextElementSibling;
   if (next && next.classList.contains("row-error")) next.remove();
-  row.replaceWith(sessionRow(updated));
+  const fresh = sessionRow(updated);
+  row.replaceWith(fresh);
+  if (row.classList.contains("current")) { fresh.classList.add("current"); fresh.tabIndex = -1; fresh.focus(); } // the keyboard's place stays
 }
 
 export async function adjust(session, change, input) {
