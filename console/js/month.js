@@ -32,6 +32,7 @@ export async function loadMonth() {
   $("#month").value = monthText(state.month);
   const period = monthPeriod(state.month);
   const current = ticket("month"); // only the latest month asked is shown
+  notice($("#month-source"), "sessions.loading");
   let rows = [];
   let overview = true;
   try {

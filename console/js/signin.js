@@ -97,6 +97,8 @@ export function showView(view) {
   if (view === "profiles") loadProfiles();
   if (view === "clients") loadClients();
   if (view === "tokens") loadTokens();
-  if (view === "month") { loadMonth(); loadSimulationChoices(); loadEvents(); }
+  // The month of every client is read once per month asked ("Show the month" reads it again): with
+  // hundreds of clients it is the console's heaviest read, not one to repeat at every tab.
+  if (view === "month") { if (!state.monthRows.length) loadMonth(); loadSimulationChoices(); loadEvents(); }
   if (view === "quote") openQuote();
 }
