@@ -100,6 +100,7 @@ function start() {
   signOut(); // the sign-in form, until the stored token (if any) is accepted again
   if (token) signIn(token);
   document.body.dataset.ready = "true";
+  performance.mark("console-ready"); // every module loaded and every control wired: interactive
   if (!inFlight) document.body.dataset.busy = "false";
 }
 
