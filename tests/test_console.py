@@ -690,6 +690,7 @@ def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browse
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#clients tr[data-group-id="night-shop"]'), "no new client")
     click(driver, '#clients tr[data-group-id="night-shop"] button.open')
     wait(driver, lambda d: text_of(d, "#client-title").startswith("Night shop"), "no client detail")
+    idle(driver)  # its computers and contracts are in
     Select(css(driver, "#assign-profile")).select_by_value("prepaid-alerts")
     css(driver, "#assign-valid-until").send_keys("31/12/2026")
     click(driver, "#assign")
@@ -705,10 +706,10 @@ def test_tariff_rules_quotes_simulations_expiring_hours_and_alerts(stack, browse
 
     # A recharge usable until a date typed in French; a date that does not exist is refused first.
     click(driver, "#tab-sessions")
-    show_group(driver, "night-shop")
+    show_group(driver, "night-shop", "", "")  # every date: the contract in force now, a subscription
     # The contract was assigned a moment ago: the totals may still name the former one (the API's
     # index is eventually consistent), so the card is refreshed until the subscription's balance shows.
-    wait(driver, lambda d: visible(d, "#recharge-hours") or (idle(d) or css(d, "#totals-refresh").click()), "no balance to recharge")
+    wait(driver, lambda d: visible(d, "#recharge-hours") or (idle(d) or css(d, "#totals-refresh").click()), "no balance to recharge", timeout=30)
     css(driver, "#recharge-hours").send_keys("1")
     css(driver, "#recharge-amount").send_keys("50,00")
     css(driver, "#recharge-expires").send_keys("31/02/2026")
