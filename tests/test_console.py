@@ -788,6 +788,10 @@ def test_console_is_plain_files_in_three_languages_without_remote_resources():
         assert not re.search(r"^import .* from \"(?!\.\.?/)", text, re.M), f"{path.name} imports something not in the console"
     for path in sorted((ROOT / "console" / "js").glob("*.js")):
         assert len(path.read_text().splitlines()) <= 450, f"{path.name}: a screen's module stays short"
+    index = (ROOT / "console" / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/console/([^"]+)">', index))
+    modules = {str(path.relative_to(ROOT / "console")) for path in (ROOT / "console").glob("*/*.js")} - {"js/main.js"}
+    assert preloaded == modules, "index.html preloads every module (no import waterfall): " + str(sorted(preloaded ^ modules))
     keys = {lang: set(re.findall(r'^\s+"([a-zA-Z0-9_.]+)": ', (ROOT / "console" / "i18n" / f"{lang}.js").read_text(), re.M))
             for lang in ("en", "fr", "it")}
     assert keys["en"] == keys["fr"] == keys["it"] and len(keys["en"]) > 300

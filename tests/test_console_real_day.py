@@ -186,17 +186,53 @@ def test_every_screen_holds_at_every_width_in_every_language(day, driver):
             page_holds(driver, f"drawer {where}")
             css(driver, "#drawer-close").click()
             for view in ("month", "clients", "profiles", "tokens", "quote"):
-                if view == "month":  # October, read once (the tab reads the month typed)
-                    driver.execute_script("document.querySelector('#month').value = '10/2026'")
+                first_month = view == "month" and not driver.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")
+                if first_month:  # October typed as on a keypad without separators; read once (the tab reads it)
+                    driver.execute_script("document.querySelector('#month').value = '102026'; performance.clearResourceTimings()")
+                    clock = time.monotonic()
                 tab(driver, view)
-                if view == "month":
+                if first_month:
                     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")) >= CLIENTS, "no month", timeout=120)
+                    trips = driver.execute_script("return performance.getEntriesByType('resource').filter(e => e.name.includes('/v1/')).length")
+                    print(f"\nmonth of {CLIENTS} clients: {trips} round trips, {time.monotonic() - clock:.2f} s")
+                    assert css(driver, "#month").get_attribute("value") == "10/2026"
                 if view == "clients" and not visible(driver, "#client-detail"):
                     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#clients tr[data-group-id="c-001"] button.open'), "no clients")
                     css(driver, '#clients tr[data-group-id="c-001"] button.open').click()
                     idle(driver)
                 page_holds(driver, f"{view} {where}")
     assert time.monotonic() - started < 150
+
+
+def test_the_month_of_200_clients_totals_chart_technicians_and_exports(day, driver):
+    """On the admin's page the layout test left (October already read: the month is read once)."""
+    at(driver, 390)
+    language(driver, "fr")
+    tab(driver, "month")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")) >= CLIENTS
+    grand = text_of(driver, "#month-summary .grand-totals")
+    assert "€" in grand and "$US" in grand and "CHF" in grand, grand  # one total per currency, never added up
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#month-summary svg.bar")) == 13  # 12 clients and the others
+    page_holds(driver, "month 390px fr")
+    driver.execute_script("document.querySelector('#month-summary').scrollIntoView()")
+    assert driver.save_screenshot(str(ROOT / "docs" / "console-month-phone-fr.png"))
+    css(driver, "#month-technicians").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#month-tech-table tbody tr"), "no technicians", timeout=60)
+    assert TECHNICIAN in text_of(driver, "#month-tech-table")
+    # Every client in one workbook, named for the month.
+    Select(css(driver, "#month-format")).select_by_value("xlsx")
+    css(driver, "#month-export-all").click()
+    wait(driver, lambda d: visible(d, "#month-export-link"), "no file", timeout=60)
+    assert text_of(driver, "#month-export-link").startswith("Télécharger all-clients_2026-10.xlsx")
+    with urllib.request.urlopen(css(driver, "#month-export-link").get_attribute("href"), timeout=20) as response:
+        assert response.read(2) == b"PK"  # a zip: the workbook
+    # The spreadsheet CSV in the page's language (a BOM, French headers).
+    Select(css(driver, "#month-format")).select_by_value("sheet")
+    css(driver, '#month-table tr[data-group-id="c-001"] button.export').click()
+    wait(driver, lambda d: "boulangerie-patisserie-elodie" in text_of(d, "#month-export-link"), "no client file")
+    with urllib.request.urlopen(css(driver, "#month-export-link").get_attribute("href"), timeout=20) as response:
+        head = response.read(400).decode("utf-8")
+    assert head.startswith("\ufeff") and ";" in head.splitlines()[0], head[:120]
 
 
 def test_a_lock_takes_a_second_step_alone_or_in_a_selection(day, driver):
@@ -251,7 +287,7 @@ def test_numbers_money_dates_and_history_in_the_language(day, driver, lang, cost
     at(driver, 1280)
     language(driver, lang)
     tab(driver, "sessions")
-    show_client(driver, "c-003")
+    show_client(driver, "c-003", "01102026", "31102026")  # a keypad without separators
     line = row(driver, "midnight")
     shown = driver.execute_script("return arguments[0].querySelector('.cost').textContent", line)
     assert shown == cost, (shown, cost)  # exact: the language's thousands separator, decimal mark and sign
@@ -263,46 +299,6 @@ def test_numbers_money_dates_and_history_in_the_language(day, driver, lang, cost
     history = text_of(driver, "#drawer-history")
     assert history_words in history and not re.search(r"\d{4}-\d\d-\d\dT|connection_seconds", history), history
     css(driver, "#drawer-close").click()
-
-
-def test_the_month_of_200_clients_totals_chart_technicians_and_exports(day, driver):
-    stack, tokens = day
-    sign_in(driver, stack, tokens["finance"])
-    at(driver, 390)
-    language(driver, "fr")
-    # October typed as on a keypad without separators, before the tab opens: one read of the month.
-    driver.execute_script("document.querySelector('#month').value = '102026'; performance.clearResourceTimings()")
-    started = time.monotonic()
-    css(driver, "#tab-month").click()
-    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")) >= CLIENTS, "no month of every client", timeout=120)
-    wait(driver, lambda d: d.execute_script("return document.body.dataset.busy") == "false", "the month stays busy", timeout=60)
-    assert css(driver, "#month").get_attribute("value") == "10/2026"
-    seconds = time.monotonic() - started
-    trips = driver.execute_script("return performance.getEntriesByType('resource').filter(e => e.name.includes('/v1/')).length")
-    print(f"\nmonth of {CLIENTS} clients: {trips} round trips, {seconds:.2f} s")
-    grand = text_of(driver, "#month-summary .grand-totals")
-    assert "€" in grand and "$US" in grand and "CHF" in grand, grand  # one total per currency, never added up
-    assert len(driver.find_elements(By.CSS_SELECTOR, "#month-summary svg.bar")) == 13  # 12 clients and the others
-    page_holds(driver, "month 390px fr")
-    driver.execute_script("document.querySelector('#month-summary').scrollIntoView()")
-    assert driver.save_screenshot(str(ROOT / "docs" / "console-month-phone-fr.png"))
-    css(driver, "#month-technicians").click()
-    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#month-tech-table tbody tr"), "no technicians", timeout=60)
-    assert TECHNICIAN in text_of(driver, "#month-tech-table")
-    # Every client in one workbook, named for the month.
-    Select(css(driver, "#month-format")).select_by_value("xlsx")
-    css(driver, "#month-export-all").click()
-    wait(driver, lambda d: visible(d, "#month-export-link"), "no file", timeout=60)
-    assert text_of(driver, "#month-export-link").startswith("Télécharger all-clients_2026-10.xlsx")
-    with urllib.request.urlopen(css(driver, "#month-export-link").get_attribute("href"), timeout=20) as response:
-        assert response.read(2) == b"PK"  # a zip: the workbook
-    # The spreadsheet CSV in the page's language (a BOM, French headers).
-    Select(css(driver, "#month-format")).select_by_value("sheet")
-    css(driver, '#month-table tr[data-group-id="c-001"] button.export').click()
-    wait(driver, lambda d: "boulangerie-patisserie-elodie" in text_of(d, "#month-export-link"), "no client file")
-    with urllib.request.urlopen(css(driver, "#month-export-link").get_attribute("href"), timeout=20) as response:
-        head = response.read(400).decode("utf-8")
-    assert head.startswith("\ufeff") and ";" in head.splitlines()[0], head[:120]
 
 
 def test_a_slow_answer_about_one_client_never_shows_under_another(day, driver):
