@@ -212,7 +212,7 @@ def test_the_month_of_200_clients_totals_chart_technicians_and_exports(day, driv
     assert len(driver.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")) >= CLIENTS
     grand = text_of(driver, "#month-summary .grand-totals")
     assert "€" in grand and "$US" in grand and "CHF" in grand, grand  # one total per currency, never added up
-    assert len(driver.find_elements(By.CSS_SELECTOR, "#month-summary svg.bar")) == 13  # 12 clients and the others
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#month-summary svg.chart-bar")) == 13  # 12 clients and the others
     page_holds(driver, "month 390px fr")
     driver.execute_script("document.querySelector('#month-summary').scrollIntoView()")
     assert driver.save_screenshot(str(ROOT / "docs" / "console-month-phone-fr.png"))

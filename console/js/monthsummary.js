@@ -80,14 +80,15 @@ export function chart(rows) {
     for (const bar of rest) addPairs(sums, bar.money);
     shown.push({ name: t("month.chart.others", { count: rest.length }), accounted: rest.reduce((s, b) => s + b.accounted, 0), pending: rest.reduce((s, b) => s + b.pending, 0), money: sums });
   }
-  const most = Math.max(...shown.map((bar) => bar.accounted + bar.pending));
+  // Scaled on the busiest client: the "others" line (a sum) is drawn full width at most, its figures say the rest.
+  const most = Math.max(...shown.slice(0, CHART_CLIENTS).map((bar) => bar.accounted + bar.pending));
   const words = (bar) => t("month.chart.bar", { accounted: hours(bar.accounted), pending: hours(bar.pending), money: moneyText(bar.money) });
   // One row per client: its name and figures as HTML (they wrap like the page), its bar as inline SVG
   // that stretches to the card's width (a 100-wide box, not pixels).
   const bar = (item) => {
-    const done = (item.accounted / most) * 100;
-    const left = (item.pending / most) * 100;
-    return svg("svg", { class: "bar", viewBox: "0 0 100 4", preserveAspectRatio: "none", "aria-hidden": "true", focusable: "false" },
+    const done = Math.min(100, (item.accounted / most) * 100);
+    const left = Math.min(100 - done, (item.pending / most) * 100);
+    return svg("svg", { class: "chart-bar", viewBox: "0 0 100 4", preserveAspectRatio: "none", "aria-hidden": "true", focusable: "false" },
       svg("rect", { x: 0, y: 0, width: 100, height: 4, class: "track" }),
       svg("rect", { x: 0, y: 0, width: done.toFixed(2), height: 4, class: "accounted" }),
       svg("rect", { x: done.toFixed(2), y: 0, width: left.toFixed(2), height: 4, class: "to-account" }));
