@@ -17,7 +17,8 @@ import secrets
 import time
 from datetime import datetime
 
-from . import fields, invoice_settings, invoicing, jobs, ledger
+from . import fields, invoice_settings, invoicing, jobs, ledger, settings
+from .deadline import remaining as time_left
 from .dal import invoices as dal
 from .errors import Conflict, InvalidInput, NotFound
 from .invoices import new_id, view
@@ -212,6 +213,9 @@ def _go_on(tenant_id: str, run: Run, actor, deadline: float | None, job=None) ->
 def run_month(tenant_id: str, values: dict, actor: str | None) -> tuple[int, dict]:
     """POST /v1/invoice-runs: 201 with the drafts, or 202 with the job that goes on with them."""
     month, groups = parse_run(values)
+    # the run reads indexes, which show a write a moment after it: it starts once they have
+    # settled past this request (a session locked just before is on its invoice)
+    time.sleep(max(0.0, min(settings.index_settle_seconds(), time_left() - REQUEST_SECONDS)))
     if groups is not None:
         unknown = [g for g in groups if dal.read_client(tenant_id, g)[0] is None]
         if unknown:

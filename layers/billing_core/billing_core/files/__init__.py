@@ -85,8 +85,9 @@ def time_zone(value):
 
 
 def _boundary(field: str, value, zone) -> datetime | None:
-    """`from`/`to`: a local date (midnight in the zone) or a full timestamp with an offset."""
-    if value in (None, ""):
+    """`from`/`to`: a local date (midnight in the zone) or a full timestamp with an offset ("" is
+    no bound: a 400)."""
+    if value is None:
         return None
     if isinstance(value, str) and _LOCAL_DATE.fullmatch(value):
         try:
