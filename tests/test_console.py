@@ -49,7 +49,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with StackProcess(tmp_path_factory.mktemp("stack") / "stack.json") as process:
+    # index lag 0: the screens reload a list (profiles, tokens, a search) right after a write,
+    # which a lagging index does not show yet (open in issue 18: lists exact under lag)
+    with StackProcess(tmp_path_factory.mktemp("stack") / "stack.json", "--index-lag", "0") as process:
         yield process.description
 
 
