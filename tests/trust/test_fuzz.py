@@ -140,19 +140,6 @@ KEYS = {  # keys no request has: each is a 400 naming it
 }
 
 
-def _open(owner: str, route: str, labels: str, values: str) -> dict[str, str]:
-    return {f"{route} {label} = {value}": owner for label in labels.split("|") for value in values.split("|")}
-
-
-# Refusals that the modules reading these fields get on other branches of this change (issue 23):
-# each must still fail here, so that the list is emptied as they arrive (the test says which).
-_NOT_TEXT = "an object|an array|false|zero"
-_NOT_HASHABLE = "an object|an object with a key|an array|an array of text"
-_SURROGATES = "a lone surrogate|a lone low surrogate in text"
-OPEN_ELSEWHERE = {
-}
-
-
 def _inline(node):
     """The schema with every $ref replaced by what it names (openapi.yaml has no recursive schema)."""
     if isinstance(node, dict):
@@ -336,10 +323,7 @@ def test_every_field_of_every_write_route_refuses_what_it_cannot_hold(fuzzed):
                 if problem:
                     problems.append(f"{key} key at {where} = {name}: {problem}")
     count("fuzz requests, every field and key of every write route", sent)
-    unexpected = [problem for problem in problems if problem.split(":")[0] not in OPEN_ELSEWHERE]
-    assert not unexpected, f"{len(unexpected)} of {sent}:\n" + "\n".join(unexpected[:80])
-    fixed = set(OPEN_ELSEWHERE) - {problem.split(":")[0] for problem in problems}
-    assert not fixed, f"fixed now: remove from OPEN_ELSEWHERE: {sorted(fixed)}"
+    assert not problems, f"{len(problems)} of {sent}:\n" + "\n".join(problems[:80])
     assert sent >= 2000
 
 
