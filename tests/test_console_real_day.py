@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from test_console import (CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, ROOT, By, Select, Service, StackProcess,
-                          call, css, fits, idle, language, row, text_of, visible, wait, webdriver)
+from console_stack import ROOT, browser_fixture, console_stack
+from test_console import By, Select, call, css, fits, idle, language, row, text_of, visible, wait
 
 CLIENTS = 200
 TECHNICIAN = "Marie-Thérèse Dupont-Aignan de La Rochefoucauld-Montbel"
@@ -23,6 +23,14 @@ LONG_NAME = "Boulangerie-Pâtisserie Élodie & Fils, Société à responsabilit�
 # The raw names the API uses: a person never reads them on the page.
 RAW = re.compile(r"\b(?:connection_seconds|total_seconds|billed_minutes|extra_minutes|to_account|profile_id|profile_version|"
                  r"group_id|computer_id|started_at|ended_at|locked_at|pay_per_use|undefined|NaN|null)\b")
+PROFILES = [  # three currencies, an amount over a thousand
+    {"profile_id": "std-eur", "name": "Assistance standard — heures ouvrées", "type": "pay_per_use", "currency": "EUR",
+     "min_duration_minutes": 0, "initial_step_minutes": 60, "initial_step_cost": "1095.08", "step_minutes": 15, "step_cost": "25.50"},
+    {"profile_id": "premium-usd", "name": "Premium support after hours", "type": "pay_per_use", "currency": "USD",
+     "min_duration_minutes": 0, "initial_step_minutes": 15, "initial_step_cost": "45.00", "step_minutes": 15, "step_cost": "45.00"},
+    {"profile_id": "forfait-chf", "name": "Forfait Genève", "type": "pay_per_use", "currency": "CHF",
+     "min_duration_minutes": 0, "initial_step_minutes": 30, "initial_step_cost": "60.00", "step_minutes": 30, "step_cost": "60.00"},
+]
 WIDTHS = (360, 390, 1280)
 LANGS = ("en", "fr", "it")
 
@@ -34,19 +42,10 @@ def group_id(n):
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     """The stack, its tokens and the seeded day (through the API only)."""
-    with StackProcess(tmp_path_factory.mktemp("stack") / "stack.json") as process:
-        stack = process.description
+    with console_stack(tmp_path_factory) as stack:
         tokens = stack["tenants"][0]["tokens"]
         admin, agent = tokens["admin"], tokens["agent"]
-        profiles = [
-            {"profile_id": "std-eur", "name": "Assistance standard — heures ouvrées", "type": "pay_per_use", "currency": "EUR",
-             "min_duration_minutes": 0, "initial_step_minutes": 60, "initial_step_cost": "1095.08", "step_minutes": 15, "step_cost": "25.50"},
-            {"profile_id": "premium-usd", "name": "Premium support after hours", "type": "pay_per_use", "currency": "USD",
-             "min_duration_minutes": 0, "initial_step_minutes": 15, "initial_step_cost": "45.00", "step_minutes": 15, "step_cost": "45.00"},
-            {"profile_id": "forfait-chf", "name": "Forfait Genève", "type": "pay_per_use", "currency": "CHF",
-             "min_duration_minutes": 0, "initial_step_minutes": 30, "initial_step_cost": "60.00", "step_minutes": 30, "step_cost": "60.00"},
-        ]
-        for profile in profiles:
+        for profile in PROFILES:
             assert call(stack, admin, "POST", "/v1/profiles", profile)[0] == 201, profile
 
         def client(n):
@@ -55,7 +54,7 @@ def day(tmp_path_factory):
             assert call(stack, admin, "PUT", f"/v1/groups/{gid}", {"name": name})[0] in (200, 201)
             assert call(stack, admin, "PUT", f"/v1/groups/{gid}/computers/pc-{n:03d}",
                         {"name": f"Poste de réception — Dr Müller-Lüdenscheidt {n}"})[0] in (200, 201)
-            assert call(stack, admin, "PUT", f"/v1/groups/{gid}/contract", {"profile_id": profiles[n % 3]["profile_id"]})[0] == 200
+            assert call(stack, admin, "PUT", f"/v1/groups/{gid}/contract", {"profile_id": PROFILES[n % 3]["profile_id"]})[0] == 200
 
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(client, range(1, CLIENTS + 1)))
@@ -80,27 +79,7 @@ def day(tmp_path_factory):
         yield stack, tokens
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    import os
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Paris"  # the browser's (and so the tenant's, /v1/me naming none) zone
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(20)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-        if before is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = before
+driver = browser_fixture("Europe/Paris")  # the browser's (and so the tenant's, /v1/me naming none) zone
 
 
 def sign_in(driver, stack, token):
