@@ -161,7 +161,7 @@ def dynamodb_statements(resources: dict, function: str) -> list[dict]:
 # Functions that reach more than tenant items (T#...), statement by statement: the key kind each may touch.
 KEY_KINDS = {
     "AuthorizerFunction": [["TOKEN#*"]],
-    "WhoAmIFunction": [["TENANT#*"], ["T#*"]],  # the tenant's name; its token list (an index) for the caller's label
+    "WhoAmIFunction": [["TENANT#*"], ["T#*#INVOICING"], ["T#*"]],  # the tenant's name; its time zone; its token list (an index) for the caller's label
     "TokensFunction": [["TOKEN#*"], ["TENANT#*"], ["T#*"]],  # token records; the tenant; its token list
 }
 

@@ -52,6 +52,11 @@ def _country(name: str, value) -> str | None:
     return _optional_text(name, value, 2, _COUNTRY, "a 2-letter ISO 3166 country code such as \"FR\"")
 
 
+def time_zone(tenant_id: str) -> str:
+    """The tenant's time zone (its invoice settings'; UTC until set): the one its dates are written in."""
+    return settings_values(dal.read_settings(tenant_id))["time_zone"]
+
+
 def parse_billing(value) -> invoicing.Billing:
     """A client's `billing` object (every field optional; defaults: tax 0.00, 30 days, en, sessions)."""
     value = _object("billing", value, BILLING_FIELDS)
