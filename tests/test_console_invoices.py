@@ -119,6 +119,16 @@ def test_the_seller_and_the_numbering_are_set_with_errors_at_their_field(stack, 
     assert stored["issuer"]["iban"] == "FR7630006000011234567890189" and stored["issuer"]["country"] == "FR"
     assert stored["issuer"]["address"] == "12 rue de l'Église\n75011 Paris"
     wait(driver, lambda d: text_of(d, "#settings-next").startswith("La prochaine facture sera FAC-2026-00041"), "no next number")
+
+    # Signed in again, the page takes the tenant's zone from /v1/me: its days start at Paris's midnight
+    # though the browser runs in UTC (around the DST changes too).
+    sign_in(driver, stack, tenant["admin"], "admin")
+    instants = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/console/js/format.js').then((f) => done([f.localMidnight('2026-10-25'), f.localMidnight('2026-10-25', 1),
+          f.zonedInstant('2026-03-29', 180), f.zonedInstant('2026-10-30', 23 * 60 + 30)]));""")
+    assert instants == ["2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00", "2026-03-29T03:00:00+02:00", "2026-10-30T23:30:00+01:00"]
+    click(driver, "#tab-invoices")
     at_width(driver, 360)
     page_holds(driver, "invoice settings fr 360px")
     no_script_errors(driver)
@@ -128,6 +138,7 @@ def test_finance_runs_issues_documents_exports_and_closes_the_month(stack, brows
     driver, finance = browser, tenant["finance"]
     month = open_invoices(driver, stack, finance, "finance", "fr", 390, "102026")  # a keypad without separators
     assert text_of(driver, "#invoices-title") == "Factures de octobre 2026"
+    assert text_of(driver, "#period-state") == "Le mois est ouvert : son travail peut encore changer."
     assert not visible(driver, "#period-reopen") and not visible(driver, "#settings-save")  # an admin's
     assert css(driver, '#invoice-settings [name="prefix"]').get_attribute("readonly") is not None
 

@@ -564,7 +564,6 @@ export default {
   "invoices.kind.covered": "covered by the subscription",
   "period.close": "Close the month",
   "period.reopen": "Reopen the month",
-  "period.unknown": "Open or closed: said here once it is changed from this page.",
   "period.open": "The month is open: its work can still change.",
   "period.closed": "The month is closed ({when}): nothing dated in it can change.",
   "period.closeConfirm": "Close {month}? Nothing dated in it can change afterwards (uploads, adjustments, locks, recharges) until an admin reopens it.",

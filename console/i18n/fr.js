@@ -564,7 +564,6 @@ export default {
   "invoices.kind.covered": "couverte par l'abonnement",
   "period.close": "Clôturer le mois",
   "period.reopen": "Rouvrir le mois",
-  "period.unknown": "Ouvert ou clôturé : indiqué ici dès qu'il est changé depuis cette page.",
   "period.open": "Le mois est ouvert : son travail peut encore changer.",
   "period.closed": "Le mois est clôturé ({when}) : rien de daté dans ce mois ne peut changer.",
   "period.closeConfirm": "Clôturer {month} ? Plus rien de daté dans ce mois ne pourra changer (envois, ajustements, verrouillages, recharges) tant qu'un administrateur ne l'a pas rouvert.",

@@ -564,7 +564,6 @@ export default {
   "invoices.kind.covered": "coperta dall'abbonamento",
   "period.close": "Chiudi il mese",
   "period.reopen": "Riapri il mese",
-  "period.unknown": "Aperto o chiuso: indicato qui appena cambiato da questa pagina.",
   "period.open": "Il mese è aperto: il suo lavoro può ancora cambiare.",
   "period.closed": "Il mese è chiuso ({when}): nulla di datato in esso può cambiare.",
   "period.closeConfirm": "Chiudere {month}? Nulla di datato in esso potrà più cambiare (invii, rettifiche, blocchi, ricariche) finché un amministratore non lo riapre.",

@@ -1,6 +1,6 @@
 import { api, jobResult } from "./api.js";
 import { cell, h, show } from "./dom.js";
-import { ApiError, clearMessage, notice, showError } from "./errors.js";
+import { clearMessage, notice, showError } from "./errors.js";
 import { showFile } from "./exports.js";
 import { cents, centsText, locale, money, monthName, monthText, number, readMonth, when } from "./format.js";
 import { invoiceNumberText, settingsOf } from "./invoicesettings.js";
@@ -49,10 +49,10 @@ export async function loadInvoices(month = askedMonth()) {
   $("#invoices-month").value = monthText(month);
   notice($("#invoices-loading"), "sessions.loading");
   try {
-    const [{ data }, period] = await Promise.all([api("GET", "/invoices", { query: { month } }), periodOf(month)]);
+    const [{ data }, { data: period }] = await Promise.all([api("GET", "/invoices", { query: { month } }), api("GET", `/periods/${month}`)]);
     if (!current()) return;
     state.invoices.list = data.invoices || [];
-    if (period) state.invoices.period = period;
+    state.invoices.period = period;
   } catch (error) {
     if (current()) showError($("#invoices-error"), error);
     return;
@@ -60,16 +60,6 @@ export async function loadInvoices(month = askedMonth()) {
     if (current()) clearMessage($("#invoices-loading"));
   }
   renderInvoices();
-}
-
-/** Whether the month is closed: GET /v1/periods/{month} when the API has it, else what this page last did. */
-async function periodOf(month) {
-  try {
-    return (await api("GET", `/periods/${month}`)).data;
-  } catch (error) {
-    if (error instanceof ApiError && [404, 405].includes(error.status) && error.code !== "invalid_input") return null;
-    throw error;
-  }
 }
 
 export function renderInvoices() {
@@ -87,14 +77,15 @@ export function renderInvoices() {
   renderRuns(list || []);
 }
 
+/** Open or closed, in words; close offered while open, reopen (an admin's) while closed. */
 function renderPeriod(period) {
-  const closed = period ? period.closed : null;
-  say($("#period-state"), () => (closed === null ? t("period.unknown") : t(closed ? "period.closed" : "period.open", {
-    when: period.changed_at ? when(period.changed_at) : "" })));
+  const closed = period ? period.closed : null; // null: not read yet
+  if (closed === null) clearMessage($("#period-state"));
+  else say($("#period-state"), () => t(closed ? "period.closed" : "period.open", { when: period.changed_at ? when(period.changed_at) : "" }));
   $("#period-state").dataset.closed = closed === null ? "" : String(closed);
-  show($("#period-close"), closed !== true);
-  show($("#period-reopen"), can("reopen") && closed !== false);
-  $("#invoice-run").disabled = closed === true;
+  show($("#period-close"), closed === false);
+  show($("#period-reopen"), can("reopen") && closed === true);
+  $("#invoice-run").disabled = closed !== false;
 }
 
 function statusText(invoice) {
