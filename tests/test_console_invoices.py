@@ -220,7 +220,17 @@ def test_finance_runs_issues_documents_exports_and_closes_the_month(stack, brows
 
 def test_an_admin_voids_with_a_credit_note_and_reopens_the_month(stack, browser, tenant):
     driver, admin = browser, tenant["admin"]
-    open_invoices(driver, stack, admin, "admin", "en", 1280)
+    at_width(driver, 1280)
+    sign_in(driver, stack, admin, "admin")
+    language(driver, "en")
+    click(driver, "#tab-month")  # from the month of every client to its invoices: one tap
+    month = css(driver, "#month")
+    month.clear()
+    month.send_keys("10/2026")
+    click(driver, "#month-show")
+    wait(driver, lambda d: text_of(d, "#month-title") == "Every client, October 2026", "no month")
+    click(driver, "#month-invoice")
+    wait(driver, lambda d: text_of(d, "#invoices-title") == "Invoices of October 2026", "the month's invoices are not shown")
     issued = next(i for i in invoices_of(stack, admin) if i["status"] == "issued")
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'#invoices tr[data-invoice-id="{issued["invoice_id"]}"] button.void'), "no void")
     click(driver, shown_invoice(driver, issued["invoice_id"]).find_element(By.CSS_SELECTOR, "button.void"))

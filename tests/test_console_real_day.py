@@ -167,7 +167,7 @@ def test_every_screen_holds_at_every_width_in_every_language(day, driver):
             wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#drawer-history > li"), "no history")
             page_holds(driver, f"drawer {where}")
             css(driver, "#drawer-close").click()
-            for view in ("month", "clients", "profiles", "tokens", "quote"):
+            for view in ("month", "invoices", "clients", "profiles", "tokens", "quote"):
                 first_month = view == "month" and not driver.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")
                 if first_month:  # October typed as on a keypad without separators; read once (the tab reads it)
                     driver.execute_script("document.querySelector('#month').value = '102026'; performance.clearResourceTimings()")

@@ -610,4 +610,5 @@ export default {
   "error.run_in_progress": "Another run of this month changed its drafts meanwhile: run it again.",
   "error.notFound.invoice": "This invoice does not exist.",
   "error.notFound.invoice_run": "This run does not exist, or has no issued invoice.",
+  "month.invoice": "Invoice this month",
 };

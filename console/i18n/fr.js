@@ -610,4 +610,5 @@ export default {
   "error.run_in_progress": "Une autre facturation de ce mois a changé ses brouillons entre-temps : relancez-la.",
   "error.notFound.invoice": "Cette facture n'existe pas.",
   "error.notFound.invoice_run": "Cette facturation n'existe pas, ou n'a aucune facture émise.",
+  "month.invoice": "Facturer ce mois",
 };

@@ -610,4 +610,5 @@ export default {
   "error.run_in_progress": "Un'altra fatturazione del mese ha cambiato le bozze nel frattempo: rilanciala.",
   "error.notFound.invoice": "Questa fattura non esiste.",
   "error.notFound.invoice_run": "Questa fatturazione non esiste, o non ha fatture emesse.",
+  "month.invoice": "Fattura questo mese",
 };

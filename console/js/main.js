@@ -97,6 +97,7 @@ function start() {
   $("#quote-form").addEventListener("submit", runQuote);
   $("#quote-profile").addEventListener("change", () => { if ($("#quote-profile").value !== FORM_PROFILE) { forgetQuoteForm(); fillQuoteProfiles(); } });
   $("#simulate").addEventListener("submit", runSimulation);
+  $("#month-invoice").addEventListener("click", () => { $("#invoices-month").value = monthText(state.month || defaultMonth()); showView("invoices"); });
   $("#invoices-form").addEventListener("submit", (event) => { event.preventDefault(); loadInvoices(); });
   for (const [id, by] of [["#invoices-prev", -1], ["#invoices-next", 1]]) {
     $(id).addEventListener("click", () => { if (state.invoices.month) loadInvoices(shiftMonth(state.invoices.month, by)); });
