@@ -25,3 +25,20 @@ def test_a_month_says_whether_it_is_closed(msp):
     assert_error(msp.technician.get("/v1/periods/2026-10"), 403, "forbidden")
     assert_invalid(msp.finance.get("/v1/periods/2026-13"), "month")
     assert_invalid(msp.finance.get("/v1/periods/2026-10", query="x=1"), "x")
+
+
+def test_a_clients_billing_details_are_read_back(msp):
+    assert msp.admin.put("/v1/groups/acme", {"name": "Acme"})[0] in (200, 201)
+    status, read = msp.finance.get("/v1/groups/acme/billing")
+    assert status == 200 and read["group_id"] == "acme"
+    assert (read["billing"]["tax_rate"], read["billing"]["locale"], read["billing"]["detail"], read["billing"]["payment_terms_days"]) == (
+        "0.00", "en", "sessions", 30)  # the defaults until set
+    billing = {"tax_rate": "20.00", "locale": "fr", "detail": "summary", "payment_terms_days": 45, "legal_name": "Acme SARL",
+               "address": "1 rue de la Paix\n75002 Paris", "tax_id": "FR40123456789", "email": "compta@acme.example", "country": "FR"}
+    status, put = msp.admin.put("/v1/groups/acme", {"name": "Acme", "billing": billing})
+    assert status == 200
+    status, read = msp.admin.get("/v1/groups/acme/billing")
+    assert status == 200 and read["billing"] == put["billing"] and read["billing"]["tax_rate"] == "20.00"
+    assert {k: read["billing"][k] for k in billing} == billing
+    assert_error(msp.admin.get("/v1/groups/nobody/billing"), 404, "not_found")
+    assert_error(msp.technician.get("/v1/groups/acme/billing"), 403, "forbidden")

@@ -4,7 +4,7 @@ import re
 
 from . import fields, invoicing
 from .dal import invoices as dal
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 
 DEFAULTS = {"prefix": "INV-", "digits": 5, "credit_prefix": "CN-", "time_zone": "UTC", "issuer": {}}
 SETTINGS_FIELDS = {"prefix", "next_number", "digits", "credit_prefix", "credit_next_number", "time_zone", "issuer"}
@@ -102,6 +102,14 @@ def put_billing(tenant_id: str, group_id: str, billing: invoicing.Billing) -> di
 
 def get_billing(tenant_id: str, group_ids) -> dict[str, dict]:
     return dal.read_billings(tenant_id, group_ids)
+
+
+def client_billing(tenant_id: str, group_id: str) -> dict:
+    """A client's billing details as its invoices take them (the defaults until set); 404 for no such client."""
+    group, _, values = dal.read_client(tenant_id, group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    return {"group_id": group_id, "billing": billing_view(billing_from(values))}
 
 
 # ------------------------------------------------------------------ tenant settings
