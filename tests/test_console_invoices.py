@@ -129,6 +129,29 @@ def test_the_seller_and_the_numbering_are_set_with_errors_at_their_field(stack, 
           f.zonedInstant('2026-03-29', 180), f.zonedInstant('2026-10-30', 23 * 60 + 30)]));""")
     assert instants == ["2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00", "2026-03-29T03:00:00+02:00", "2026-10-30T23:30:00+01:00"]
     click(driver, "#tab-invoices")
+
+    # A client's billing details: read back (the first client's 20 % VAT), then changed on another
+    # client, a wrong tax rate said at its field first (the page is French again after the sign-in).
+    billing = css(driver, "#client-billing")
+    Select(css(driver, "#billing-group")).select_by_value(gid(1))
+    wait(driver, lambda d: billing.find_element(By.NAME, "billing.tax_rate").get_attribute("value") == "20.00", "no billing details")
+    assert billing.find_element(By.NAME, "billing.legal_name").get_attribute("value") == LONG_NAME
+    Select(css(driver, "#billing-group")).select_by_value(gid(2))
+    wait(driver, lambda d: billing.find_element(By.NAME, "billing.tax_rate").get_attribute("value") == "0.00", "not the second client's")
+    rate = billing.find_element(By.NAME, "billing.tax_rate")
+    rate.clear()
+    rate.send_keys("120")
+    Select(billing.find_element(By.NAME, "billing.locale")).select_by_value("it")
+    click(driver, "#billing-save")
+    error = '#client-billing [name="billing.tax_rate"] ~ .field-error'
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, error), "no error at the rate")
+    assert text_of(driver, error) == "Taux de TVA (%) : doit être un pourcentage de 0 à 100."
+    rate.clear()
+    rate.send_keys("8,10")
+    click(driver, "#billing-save")
+    wait(driver, lambda d: text_of(d, "#billing-result").startswith("Informations de facturation de Client 002"), "not saved")
+    stored = call(stack, tenant["admin"], "GET", f"/v1/groups/{gid(2)}/billing")[1]["billing"]
+    assert (stored["tax_rate"], stored["locale"]) == ("8.10", "it")
     at_width(driver, 360)
     page_holds(driver, "invoice settings fr 360px")
     no_script_errors(driver)
@@ -236,7 +259,7 @@ def test_an_admin_voids_with_a_credit_note_and_reopens_the_month(stack, browser,
     click(driver, shown_invoice(driver, issued["invoice_id"]).find_element(By.CSS_SELECTOR, "button.void"))
     question = confirm(driver)
     assert question.startswith(f"Void invoice {issued['number']} of {LONG_NAME} ({money_text(issued['total'], 'en', 'EUR')})?"), question
-    assert "credit note CN-00001" in question
+    assert "credit note (now CN-00001)" in question
     wait(driver, lambda d: text_of(d, "#invoices-result") == f"Invoice {issued['number']} of {LONG_NAME} voided by credit note CN-00001.", "not voided")
     after = invoices_of(stack, admin)
     credit = next(i for i in after if i.get("credit_note_of") == issued["invoice_id"])

@@ -19,7 +19,8 @@ let reading = null;
 
 /** The tenant's settings, read once (again with `fresh`): null when they cannot be read. */
 export async function settingsOf(fresh = false) {
-  if (cached && !fresh) return cached;
+  if (fresh) cached = null; // (a question asked meanwhile waits for the fresh read)
+  if (cached) return cached;
   if (!reading) {
     reading = api("GET", "/settings/invoicing").then(({ data }) => { cached = data; return data; }, () => null)
       .finally(() => { reading = null; });

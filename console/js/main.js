@@ -1,4 +1,5 @@
 import { inFlight } from "./api.js";
+import { loadBilling, saveBilling } from "./billing.js";
 import { assignProfile, putComputer, renderClient, renderClients, saveClient } from "./clients.js";
 import { h } from "./dom.js";
 import { loadEvents, renderEvents } from "./events.js";
@@ -108,6 +109,8 @@ function start() {
   $("#period-reopen").addEventListener("click", () => closeOrReopen(false));
   $("#run-files").addEventListener("submit", runFile);
   $("#invoice-settings").addEventListener("submit", saveSettings);
+  $("#client-billing").addEventListener("submit", saveBilling);
+  $("#billing-group").addEventListener("change", () => loadBilling());
   $("#invoice-drawer-close").addEventListener("click", () => $("#invoice-drawer").close());
   $("#events-refresh").addEventListener("click", () => loadEvents());
   $("#drawer-close").addEventListener("click", () => $("#drawer").close());

@@ -3,6 +3,7 @@ import { loadClients } from "./clients.js";
 import { show } from "./dom.js";
 import { clearMessage, describe, notice, showError } from "./errors.js";
 import { loadEvents } from "./events.js";
+import { fillBillingClients, loadBilling } from "./billing.js";
 import { loadInvoices } from "./invoices.js";
 import { forgetSettings, loadSettings } from "./invoicesettings.js";
 import { loadMonth } from "./month.js";
@@ -105,5 +106,5 @@ export function showView(view) {
   // hundreds of clients it is the console's heaviest read, not one to repeat at every tab.
   if (view === "month") { if (!state.monthRows.length) loadMonth(); loadSimulationChoices(); loadEvents(); }
   if (view === "quote") openQuote();
-  if (view === "invoices") { loadInvoices(); loadSettings(); }
+  if (view === "invoices") { loadInvoices(); loadSettings(); fillBillingClients(); loadBilling(); }
 }
