@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from console_stack import browser_fixture, stack_fixture
+from console_stack import ROOT, browser_fixture, stack_fixture
 from test_console import (By, Keys, Select, at_width, call, click, confirm, css, fits, idle, language, money_text,
                           no_script_errors, sign_in, text_of, visible, wait)
 from test_console_real_day import LONG_NAME, PROFILES, page_holds
@@ -160,7 +160,7 @@ def test_the_seller_and_the_numbering_are_set_with_errors_at_their_field(stack, 
 def test_finance_runs_issues_documents_exports_and_closes_the_month(stack, browser, tenant):
     driver, finance = browser, tenant["finance"]
     month = open_invoices(driver, stack, finance, "finance", "fr", 390, "102026")  # a keypad without separators
-    assert text_of(driver, "#invoices-title") == "Factures de octobre 2026"
+    assert text_of(driver, "#invoices-title") == "Factures du mois : octobre 2026"
     assert text_of(driver, "#period-state") == "Le mois est ouvert : son travail peut encore changer."
     assert not visible(driver, "#period-reopen") and not visible(driver, "#settings-save")  # an admin's
     assert css(driver, '#invoice-settings [name="prefix"]').get_attribute("readonly") is not None
@@ -182,6 +182,8 @@ def test_finance_runs_issues_documents_exports_and_closes_the_month(stack, brows
     summary = text_of(driver, '#invoices-summary [data-status="draft"]')
     assert f"{len(drafts)} brouillon(s)" in summary and "€" in summary and "$US" in summary and "CHF" in summary, summary
     page_holds(driver, "invoices fr 390px")
+    driver.execute_script("document.querySelector('#invoices-view').scrollIntoView()")
+    assert driver.save_screenshot(str(ROOT / "docs" / "console-invoices-phone-fr.png"))
 
     # The long-named client's draft: its lines and its 20 % VAT, as the API has them, in French.
     draft = next(i for i in drafts if i["group_id"] == gid(1))

@@ -505,7 +505,7 @@ export default {
   "month.tech.clients": "{count} clients",
   "keys.help": "Clavier : / rechercher · j et k se déplacer · l verrouille (l encore pour confirmer) · Entrée détails · Échap ferme",
   "nav.invoices": "Factures",
-  "invoices.title": "Factures de {month}",
+  "invoices.title": "Factures du mois : {month}",
   "invoices.show": "Afficher les factures",
   "invoices.help": "Une facturation prépare une facture brouillon par client et par devise à partir du travail comptabilisé du mois ; la relancer remplace les brouillons, jamais une facture émise. Émettre donne au brouillon le numéro suivant, définitivement ; annuler une facture émise crée un avoir numéroté.",
   "invoices.status.draft": "brouillon",
