@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from billing_local import gateway as gateway_module
 from billing_local import gsi, identity
 from billing_local.gateway import Gateway
+from conftest import set_store_rules as set_rules
 
 TABLE = "billing-test"
 BIG = "x" * (400 * 1024)  # with its name and the keys, one item over DynamoDB's 400 KB
@@ -29,10 +30,6 @@ def error_of(call) -> dict:
     return refused.value.response
 
 
-def set_rules(store, **wanted) -> dict:
-    request = urllib.request.Request(f"{store.endpoint_url}/_store/strict", data=json.dumps(wanted).encode(), method="PUT")
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read())
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 
-from .bench import ENVIRONMENT, PAY_PER_USE, RoundTrips, _progress, _table, upload
+from .bench import PAY_PER_USE, RoundTrips, _progress, _table, upload
 
 TOTALS_GOAL_TRIPS = 4 + 1
 TOTALS_GOAL_CPU = 0.5

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from conftest import strict_store
 
+from billing_local import gateway as local_gateway
 from billing_local import template
 from billing_local.store import transactions_back_up_only_their_items
 
@@ -151,3 +152,19 @@ def query_pages(monkeypatch) -> list[bool]:
     monkeypatch.setattr(moto_table, "RESULT_SIZE_LIMIT", 64_000)
     monkeypatch.setattr(moto_table.Table, "query", query)
     return served
+
+
+@pytest.fixture
+def short_timeout(monkeypatch):
+    """Functions invoked with only `seconds` of their timeout left (a request that started late)."""
+    real = local_gateway.LambdaContext.of
+    left = {}
+
+    def of(logical_id):
+        context = real(logical_id)
+        if logical_id in left:
+            context.timeout_seconds = left[logical_id]
+        return context
+
+    monkeypatch.setattr(local_gateway.LambdaContext, "of", staticmethod(of))
+    return left

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from billing_core.dal import store
-from billing_local import gateway as local_gateway
 
 from .conftest import GOLD, STANDARD, T0, assert_error, assert_invalid, create_group, create_profile, record, record_many, upload
 
@@ -156,22 +155,6 @@ def test_lock_all_locks_a_session_recorded_just_before_it_under_index_lag(msp, a
 
 
 # ---------------------------------------------------------------- time budgets
-
-
-@pytest.fixture
-def short_timeout(monkeypatch):
-    """Functions invoked with only `seconds` of their timeout left (a request that started late)."""
-    real = local_gateway.LambdaContext.of
-    left = {}
-
-    def of(logical_id):
-        context = real(logical_id)
-        if logical_id in left:
-            context.timeout_seconds = left[logical_id]
-        return context
-
-    monkeypatch.setattr(local_gateway.LambdaContext, "of", staticmethod(of))
-    return left
 
 
 def test_a_lock_all_with_too_little_time_left_hands_the_work_to_a_job(msp, acme, short_timeout):

@@ -37,3 +37,13 @@ def test_simulate_refuses_what_it_cannot_price(msp, other_msp):
     assert msp.finance.post("/v1/groups/acme/simulate", {"profile_id": "ghost"})[0] == 404
     assert other_msp.finance.post("/v1/groups/acme/simulate", {"profile_id": "standard"})[0] == 404
     assert msp.technician.post("/v1/groups/acme/simulate", {"profile_id": "standard"})[0] == 403
+
+
+def test_a_period_too_long_to_price_in_the_request_is_a_400_not_a_timeout(msp, short_timeout):
+    create_profile(msp, STANDARD, profile_id="standard")
+    create_group(msp, "acme", "standard")
+    record(msp, "s-1", 45 * 60, start=T0)
+    short_timeout["SimulateFunction"] = 3  # 2 s after the answer's margin: no time to price a session
+    status, body = msp.finance.post("/v1/groups/acme/simulate", {"profile_id": "standard"})
+    assert_invalid((status, body), "to")
+    assert "shorter period" in body["error"]["message"]

@@ -158,7 +158,7 @@ def test_a_lagging_index_neither_counts_a_session_just_locked_twice_nor_misses_o
 def test_totals_polled_while_40_sessions_are_locked_concurrently_count_each_once(msp, forty):
     import threading
 
-    stop, seen, errors = threading.Event(), [], []
+    seen, errors = [], []
 
     def lock(numbers):
         for n in numbers:

@@ -120,7 +120,6 @@ def test_csv_cells_cannot_run_as_formulas_and_numbers_are_never_altered(two_seed
     tenant, group = a.tenant, "formulas"
     assert tenant.admin.put(f"/v1/groups/{group}", {"name": "=Formula Ltd"})[0] == 201
     assert tenant.admin.put(f"/v1/groups/{group}/contract", {"profile_id": a.pay_profile})[0] == 200
-    texts = FORMULAS + ["\tTab", "\rReturn"]
     for n, text in enumerate(FORMULAS):
         status, body = tenant.agent.post("/v1/sessions", upload(f"={n}+1" if n % 2 else f"f-{n}", group, 30, hour=9 + n,
                                                                 technician=text, computer_id=f"@pc{n}", notes=text))

@@ -1,7 +1,7 @@
 """The address book: client groups and their computers (contracts are billing_core.contracts)."""
 from . import fields, history
 from .dal import address_book as stored
-from .dal.models import Group, keys
+from .dal.models import Group
 from .errors import InvalidInput, NotFound
 
 
@@ -46,7 +46,7 @@ def list_computers(tenant_id: str, group_id: str) -> dict:
 
 def group_history(tenant_id: str, group_id: str) -> dict:
     """One Query of the group's partition: the group, its contract and every entry about them."""
-    entries, subjects = history.read(keys.group(tenant_id, group_id))
+    entries, subjects = history.read(stored.group_partition(tenant_id, group_id))
     if not any(isinstance(item, Group) for item in subjects):
         raise NotFound(f"group {group_id} not found")
     return {"group_id": group_id, "history": entries}

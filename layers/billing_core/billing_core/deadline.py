@@ -3,6 +3,10 @@ it was doing: every retry budget and every "one more chunk?" reads the time left
 the invocation's context when the function starts, never a fixed number of seconds."""
 import contextvars
 import time
+from datetime import datetime, timezone
+
+from . import settings
+from .errors import Unavailable
 
 ANSWER_MARGIN_SECONDS = 1.0  # kept back to write the answer (or hand the rest to a job) in time
 _until: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
@@ -28,3 +32,27 @@ def at() -> float:
 def remaining() -> float:
     """Seconds left before the work must stop."""
     return at() - time.monotonic()
+
+
+def unsettled(since: datetime) -> bool:
+    """Whether the indexes may not show yet a write made at `since`."""
+    return (datetime.now(timezone.utc) - since).total_seconds() < settings.index_settle_seconds()
+
+
+def settle(since: datetime | None, what: str, reserve: float = 0.0, at_most_the_time_left: bool = False) -> None:
+    """Waits until the indexes show every write made before `since`. DynamoDB's global secondary
+    indexes are eventually consistent: an index read is trusted to show a write only
+    `settings.index_settle_seconds()` after it. Nothing to wait when `since` is older (or None);
+    `Unavailable` (503, retry) when the wait would not fit in the time left (less `reserve`),
+    or, `at_most_the_time_left`, the wait cut to it."""
+    if since is None:
+        return
+    wait = settings.index_settle_seconds() - (datetime.now(timezone.utc) - since).total_seconds()
+    if wait <= 0:
+        return
+    if wait > remaining() - reserve:
+        if at_most_the_time_left:
+            time.sleep(max(0.0, remaining() - reserve))
+            return
+        raise Unavailable(f"{what} has not settled in the time left; retry")
+    time.sleep(wait)

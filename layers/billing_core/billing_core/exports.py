@@ -24,13 +24,13 @@ from datetime import timedelta
 
 from . import fields, jobs, settings
 from .deadline import remaining as time_left
+from .deadline import settle as settle_indexes
 from .dal import exports as stored
 from .dal import jobs as stored_jobs
 from .errors import InvalidInput, NotFound
 from .export_stream import ExportJob, Written, parse_export, stream_export
 from .files.s3 import link, s3_client
 
-_settle = time.sleep  # kept apart from `time`: the tests replace it to move the clock
 
 STATE_IN_ITEM_BYTES = 64 * 1024  # a job's state larger than this goes to S3 (an item holds 400 KB)
 # API Gateway answers 504 after 30 s. Streaming stops after SYNC_SECONDS, which leaves the abort,
@@ -63,7 +63,7 @@ def export_sessions(tenant_id: str, group_id: str | None, values: dict, actor: s
     ttl_seconds = parse_export(values).ttl_seconds  # bad input is a 400 before any work
     # The file reads indexes, which show a write a moment after it (as DynamoDB's do): it starts
     # once they have settled past this request, so a lock or an upload answered before it is in it.
-    _settle(max(0.0, min(settings.index_settle_seconds(), time_left() - HAND_OVER_SECONDS)))
+    settle_indexes(fields.utc_now(), "the indexes", reserve=HAND_OVER_SECONDS)
     job = ExportJob.new(tenant_id, group_id, values, actor)
     client = s3_client()
     budget = min(SYNC_SECONDS if budget_seconds is None else budget_seconds, time_left() - HAND_OVER_SECONDS)

@@ -17,8 +17,8 @@ import secrets
 import time
 from datetime import datetime
 
-from . import fields, invoice_settings, invoicing, jobs, ledger, settings
-from .deadline import remaining as time_left
+from . import fields, invoice_settings, invoicing, jobs, ledger
+from .deadline import settle as settle_indexes
 from .dal import invoices as dal
 from .errors import Conflict, InvalidInput, NotFound
 from .invoices import new_id, view
@@ -215,7 +215,7 @@ def run_month(tenant_id: str, values: dict, actor: str | None) -> tuple[int, dic
     month, groups = parse_run(values)
     # the run reads indexes, which show a write a moment after it: it starts once they have
     # settled past this request (a session locked just before is on its invoice)
-    time.sleep(max(0.0, min(settings.index_settle_seconds(), time_left() - REQUEST_SECONDS)))
+    settle_indexes(fields.utc_now(), "the indexes", reserve=REQUEST_SECONDS)
     if groups is not None:
         unknown = [g for g in groups if dal.read_client(tenant_id, g)[0] is None]
         if unknown:

@@ -17,7 +17,7 @@ from .dal import store
 from .dal.models import Contract, Session
 from .dal.outcomes import LostRace, StaleProfile, StepMoved
 from .dal.totals import day_of
-from .errors import Conflict, InvalidInput, Unavailable
+from .errors import Conflict, InvalidInput
 from .idempotency import Claim
 from .jobs import JobMoved
 from .reporting import Period, parse_period
@@ -293,14 +293,10 @@ def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | N
 def _cutoff(recorded_before: datetime | None) -> datetime:
     """The recorded-before cutoff of a new run: the one asked, at most now. The index of open
     sessions is eventually consistent: it is read only once it has settled past the cutoff (a
-    session recorded just before it is in the index by then), waiting here for what is left."""
+    session recorded just before it is in the index by then)."""
     now = fields.utc_now()
     cutoff = min(recorded_before, now) if recorded_before else now
-    wait = settings.index_settle_seconds() - (now - cutoff).total_seconds()
-    if wait > 0:
-        if wait > deadline.remaining():
-            raise Unavailable("the index of open sessions has not settled in the time left; retry")
-        time.sleep(wait)
+    deadline.settle(cutoff, "the index of open sessions")
     return cutoff
 
 

@@ -5,14 +5,14 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
-from . import fields, jsonio
+from . import deadline, fields, jsonio
 from .dal import reports
-from .contracts import balance_view, contract_view, group_contract
+from .contracts import balance_view, contract_view
 from .errors import InvalidInput, NotFound
-from .dal.models import Contract, Session, keys
+from .dal.models import Contract, Session
 from .sessions import ACCOUNTED, STATUSES, TO_ACCOUNT, session_view
 from .tariff import Subscription, price, total_seconds
 
@@ -69,7 +69,7 @@ def _search_fingerprint(period: Period, status, technician) -> str:
 
 
 def _encode_cursor(session: Session, fingerprint: str) -> str:
-    position = {"PK": session.PK, "SK": session.SK, "GSI1PK": session.GSI1PK, "GSI1SK": session.GSI1SK, "q": fingerprint}
+    position = {**reports.position_of(session), "q": fingerprint}
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
@@ -78,21 +78,13 @@ def _decode_cursor(tenant_id: str, group_id: str, cursor: str, period: Period, f
     key condition (a 500 it would be), so one from another period or filter is a 400."""
     try:
         position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (
-            isinstance(position, dict)
-            and set(position) == {"PK", "SK", "GSI1PK", "GSI1SK", "q"}
-            and all(isinstance(v, str) for v in position.values())
-            and position["GSI1PK"] == keys.sessions_of(tenant_id, group_id)
-            and position["PK"].startswith(keys.session(tenant_id, ""))
-            and position["SK"] == "SESSION"
-        )
-        if valid and position["q"] != fingerprint:
-            raise InvalidInput("cursor", "belongs to a search with another period or other filters")
-        if valid and period.low <= position["GSI1SK"] <= period.high:
-            if status == TO_ACCOUNT:  # the search reads the sparse index: its key, same sort key
-                position["GSI2PK"], position["GSI2SK"] = keys.open_sessions_of(tenant_id, group_id), position.pop("GSI1SK")
-                position.pop("GSI1PK")
-            return {name: {"S": value} for name, value in position.items() if name != "q"}
+        if isinstance(position, dict) and reports.is_position(tenant_id, group_id, {k: v for k, v in position.items() if k != "q"}):
+            if position.get("q") != fingerprint:
+                raise InvalidInput("cursor", "belongs to a search with another period or other filters")
+            del position["q"]
+            start_key = reports.start_key(tenant_id, group_id, position, period.low, period.high, status == TO_ACCOUNT)
+            if start_key is not None:
+                return start_key
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
     raise InvalidInput("cursor", "is not a cursor this search gave")
@@ -115,8 +107,8 @@ def search_sessions(tenant_id: str, group_id: str, query: dict) -> dict:
         after = start_key["GSI2SK"]["S"] if start_key else None
         sessions = reports.open_page(tenant_id, group_id, _bounds(period), technician, limit, after, found.months)
     else:
-        filtered = status is not None or technician is not None
-        sessions = query_sessions(tenant_id, group_id, period, status, technician, None if filtered else limit + 1, start_key)
+        after = start_key["GSI1SK"]["S"] if start_key else None
+        sessions = reports.checked_page(tenant_id, group_id, _bounds(period), status, technician, limit, after, found.months)
     views: list[dict] = []
     last: Session | None = None
     size, more = 0, False
@@ -219,6 +211,9 @@ def period_totals(tenant_id: str, group_id: str, period: Period, contract: Contr
 SIMULATE_FIELDS = ("profile_id", "from", "to")
 
 
+SIMULATE_MARGIN_SECONDS = 2.0
+
+
 def simulate(tenant_id: str, group_id: str, values: dict) -> dict:
     """The period's totals under another profile beside the current ones, changing nothing: every
     session of the period (accounted or not) priced by the other profile's latest version, and for
@@ -242,7 +237,9 @@ def simulate(tenant_id: str, group_id: str, values: dict) -> dict:
     if isinstance(tariff, Subscription):
         start = period.start or fields.utc_now()
         balance, _ = ledger.Balance().add_block(ledger.ALLOTMENT, "simulated", tariff.total_minutes, tariff.amount, start)
-    for session in query_sessions(tenant_id, group_id, period):  # oldest first, as lock-all covers them
+    for count, session in enumerate(query_sessions(tenant_id, group_id, period)):  # oldest first, as lock-all covers them
+        if count % 200 == 0 and deadline.remaining() < SIMULATE_MARGIN_SECONDS:  # answer before Lambda cuts it off
+            raise InvalidInput("to", "the period holds more sessions than one request can price: simulate a shorter period")
         pricing = price(tariff, session.connection_seconds, session.extra_minutes, session.started_at)
         cost = pricing.cost
         if balance is not None:

@@ -151,7 +151,7 @@ def adjust_session(tenant_id: str, session_id: str, values: dict, actor: str | N
         if not changes:
             return session_view(session, contract)
         try:
-            dal_sessions.adjust_session(session, wanted, history.entry(session.PK, actor, history.ADJUSTED, changes))
+            dal_sessions.adjust_session(tenant_id, session, wanted, history.entry(session.PK, actor, history.ADJUSTED, changes))
         except LostRace:
             backoff.wait()  # locked or adjusted meanwhile: look again
             continue

@@ -9,7 +9,7 @@ from typing import Callable, Iterable, Iterator
 
 from .. import ledger
 from ..ledger import Balance, Change
-from . import store
+from . import listings, store
 from .models import Contract, Group, HistoryEntry, LedgerEntry, ProfileVersion, keys
 from .outcomes import LostRace
 
@@ -60,7 +60,9 @@ def entry_number(entry: LedgerEntry) -> int:
 
 def on_profile(tenant_id: str, profile_id: str) -> Iterator[Contract]:
     """The current contracts on a profile (an index: eventually consistent, each refresh is
-    conditioned on the contract as read)."""
+    conditioned on the contract as read), once the list has settled as far as the time left allows
+    (a contract it misses takes the latest version at its next lock)."""
+    listings.settled(keys.contracts_of(tenant_id, profile_id), wait_at_most_the_time_left=True)
     return store.query(Contract, keys.contracts_of(tenant_id, profile_id), index="gsi1")
 
 
@@ -199,6 +201,8 @@ def assign_contract(tenant_id: str, group_item: Group, current_contract: Contrac
     the group's history entry; only over the current contract as read and while its profile
     version is the latest. `LostRace` otherwise."""
     entries = list(entries)
+    listed = listings.changed(keys.groups(tenant_id), keys.contracts_of(tenant_id, contract.profile_id),
+                              keys.contracts_of(tenant_id, current_contract.profile_id) if current_contract else None)
 
     def fill(transaction):
         if current_contract is None:
@@ -213,6 +217,7 @@ def assign_contract(tenant_id: str, group_item: Group, current_contract: Contrac
         transaction.update(group_item, actions=[Group.profile_id.set(contract.profile_id)], condition=Group.PK.exists())
         add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
         transaction.save(entry)
+        listed(transaction)
         if extra:
             extra(transaction)
 

@@ -1,5 +1,5 @@
 """Storage: the pynamodb models of the one table. The key design is documented beside the
-table in template.yaml; `keys` below is its code. Table name and endpoint are read from
+table in template.yaml; `dal.keys` is its code. Table name and endpoint are read from
 settings at call time (`bind`), because pynamodb would freeze them when a class is made."""
 from decimal import Decimal
 
@@ -18,107 +18,7 @@ from pynamodb.models import Model
 from .. import settings
 from ..tariff import MONEY_FIELDS, Tariff
 from ..tariff_fields import parse_tariff, tariff_values
-
-
-class keys:
-    """Every key of the table. Tenant-owned keys start with T#<tenant>, so ids never cross tenants."""
-
-    @staticmethod
-    def tenant(tenant_id):
-        return f"TENANT#{tenant_id}"
-
-    @staticmethod
-    def token(token_hash):
-        return f"TOKEN#{token_hash}"
-
-    @staticmethod
-    def tokens(tenant_id):
-        return f"T#{tenant_id}#TOKENS"
-
-    @staticmethod
-    def group(tenant_id, group_id):
-        return f"T#{tenant_id}#G#{group_id}"
-
-    @staticmethod
-    def groups(tenant_id):
-        return f"T#{tenant_id}#GROUPS"
-
-    @staticmethod
-    def computer(tenant_id, computer_id):
-        return f"T#{tenant_id}#C#{computer_id}"
-
-    @staticmethod
-    def computers_of(tenant_id, group_id):
-        return f"T#{tenant_id}#G#{group_id}#COMPUTERS"
-
-    @staticmethod
-    def profile(tenant_id, profile_id):
-        return f"T#{tenant_id}#P#{profile_id}"
-
-    @staticmethod
-    def profiles(tenant_id):
-        return f"T#{tenant_id}#PROFILES"
-
-    @staticmethod
-    def version(number: int):
-        return f"V#{number:06d}"
-
-    @staticmethod
-    def contracts_of(tenant_id, profile_id):
-        return f"T#{tenant_id}#P#{profile_id}#CONTRACTS"
-
-    @staticmethod
-    def session(tenant_id, session_id):
-        return f"T#{tenant_id}#S#{session_id}"
-
-    @staticmethod
-    def sessions_of(tenant_id, group_id):
-        return f"T#{tenant_id}#G#{group_id}#SESSIONS"
-
-    @staticmethod
-    def closed_contracts(tenant_id, group_id):
-        return f"T#{tenant_id}#G#{group_id}#CONTRACTS"
-
-    @staticmethod
-    def contract_number(number: int):
-        return f"C#{number:06d}"
-
-    @staticmethod
-    def ledger(tenant_id, group_id, contract_id):
-        return f"T#{tenant_id}#G#{group_id}#L#{contract_id}"
-
-    @staticmethod
-    def ledger_entry(sequence: int):
-        return f"E#{sequence:09d}"
-
-    @staticmethod
-    def idempotency(tenant_id, key_hash):
-        return f"T#{tenant_id}#IK#{key_hash}"
-
-    @staticmethod
-    def events(tenant_id):
-        return f"T#{tenant_id}#EVENTS"
-
-    @staticmethod
-    def export(tenant_id, export_id):
-        return f"T#{tenant_id}#E#{export_id}"
-
-    @staticmethod
-    def open_sessions_of(tenant_id, group_id):
-        """GSI2 (sparse): a session is in it only while it is to_account."""
-        return f"T#{tenant_id}#G#{group_id}#OPEN"
-
-    @staticmethod
-    def day_totals_of(tenant_id, group_id):
-        return f"T#{tenant_id}#G#{group_id}#DAY"
-
-    @staticmethod
-    def day_total(day: str, currency: str):
-        return f"{day}#{currency}"
-
-    @staticmethod
-    def job(tenant_id, job_id):
-        return f"T#{tenant_id}#J#{job_id}"
+from .keys import keys  # noqa: F401 (the models' keys, imported from here by the rest of dal/)
 
 
 class DecimalAttribute(Attribute[Decimal]):

@@ -4,7 +4,7 @@ and the writes that create a profile or add its next version."""
 from datetime import datetime
 from typing import Iterator
 
-from . import store
+from . import listings, store
 from .contracts import Extra
 from .models import ProfileVersion, keys
 from .outcomes import AlreadyExists, LostRace
@@ -38,13 +38,17 @@ def versions(tenant_id: str, profile_id: str) -> Iterator[ProfileVersion]:
 
 def listing(tenant_id: str) -> Iterator[ProfileVersion]:
     """The latest version of each of the tenant's profiles."""
+    listings.settled(keys.profiles(tenant_id))
     return store.query(ProfileVersion, keys.profiles(tenant_id), index="gsi1")
 
 
 def create_profile(profile: ProfileVersion, extra: Extra = None) -> None:
     """Version 1 of a new profile. `AlreadyExists` when the id is taken."""
+    listed = listings.changed(profile.GSI1PK)
+
     def fill(transaction):
         transaction.save(profile, condition=ProfileVersion.PK.does_not_exist())
+        listed(transaction)
         if extra:
             extra(transaction)
 
@@ -57,10 +61,13 @@ def create_profile(profile: ProfileVersion, extra: Extra = None) -> None:
 def save_profile_version(current: ProfileVersion, new: ProfileVersion, extra: Extra = None) -> None:
     """Version n+1 becomes the latest (the listing key moves to it). `LostRace`: another update
     wrote version n+1 first."""
+    listed = listings.changed(new.GSI1PK)
+
     def fill(transaction):
         transaction.save(new, condition=ProfileVersion.PK.does_not_exist())
         transaction.update(current, actions=[ProfileVersion.GSI1PK.remove(), ProfileVersion.GSI1SK.remove()],
                            condition=ProfileVersion.GSI1PK.exists())
+        listed(transaction)
         if extra:
             extra(transaction)
 

@@ -19,8 +19,8 @@ from typing import Iterable, Iterator
 
 from pynamodb.attributes import UTCDateTimeAttribute
 
-from .. import settings
-from . import models, store
+from .. import deadline, settings
+from . import listings, models, store
 from .models import Contract, Group, Session, keys
 from .totals import Figures, GroupMonths, Row, mark, month_partition, month_row, months_key, parse_row
 
@@ -260,7 +260,8 @@ class GroupsPage:
 
 def groups_page(tenant_id: str, after: str | None, limit: int, with_months: bool = False) -> GroupsPage:
     """Up to `limit` groups after the group id `after`, with their contracts (and months): one
-    Query of the groups, one BatchGetItem per 100 keys."""
+    Query of the groups (once the list has settled), one BatchGetItem per 100 keys."""
+    listings.settled(keys.groups(tenant_id))
     condition = Group.GSI1SK > after if after is not None else None
     found = list(store.query(Group, keys.groups(tenant_id), index="gsi1", range_key_condition=condition, limit=limit + 1,
                              page_size=limit + 1))
@@ -306,6 +307,31 @@ def sessions(tenant_id: str, group_id: str, low: str, high: str, status=None, te
                        page_size=page_size, last_evaluated_key=start_key)
 
 
+def position_of(session: Session) -> dict[str, str]:
+    """Where a search of a group's sessions stopped: its last session's keys (table and GSI1)."""
+    return {"PK": session.PK, "SK": session.SK, "GSI1PK": session.GSI1PK, "GSI1SK": session.GSI1SK}
+
+
+def is_position(tenant_id: str, group_id: str, position: dict) -> bool:
+    """`position` is one `position_of` gave for a session of this group."""
+    return (set(position) == {"PK", "SK", "GSI1PK", "GSI1SK"} and all(isinstance(v, str) for v in position.values())
+            and position["GSI1PK"] == keys.sessions_of(tenant_id, group_id)
+            and position["PK"].startswith(keys.session(tenant_id, "")) and position["SK"] == "SESSION")
+
+
+def start_key(tenant_id: str, group_id: str, position: dict, low: str, high: str, open_index: bool) -> dict | None:
+    """The key a search from `low` to `high` goes on from after `position` (None: outside those
+    bounds, which DynamoDB would refuse). The search of open sessions reads the sparse index:
+    its key, the same sort key."""
+    if not low <= position["GSI1SK"] <= high:
+        return None
+    key = dict(position)
+    if open_index:
+        key["GSI2PK"], key["GSI2SK"] = keys.open_sessions_of(tenant_id, group_id), key.pop("GSI1SK")
+        key.pop("GSI1PK")
+    return {name: {"S": value} for name, value in key.items()}
+
+
 def settled_snapshot(tenant_id: str, group_id: str, bounds: Bounds, known_months: set[str] | None) -> Snapshot:
     """The period's open sessions and accounted figures at one instant: read again (within the
     request's retry budget) while a lock or a recording moves them between the reads, or the
@@ -316,6 +342,54 @@ def settled_snapshot(tenant_id: str, group_id: str, bounds: Bounds, known_months
         found = group_snapshot(tenant_id, group_id, bounds, months)
         if found is not None:
             return found
+        backoff.wait()
+
+
+def checked_page(tenant_id: str, group_id: str, bounds: Bounds, status: str | None, technician: str | None, limit: int,
+                 after: str | None, known_months: set[str]) -> list[Session]:
+    """Up to `limit` + 1 sessions of the period after the sort key `after`, exactly as the table
+    holds them: read from GSI1 by whole UTC days (from the start of the cursor's day, or the
+    period's first, to the end of the day of the last one answered, or of the period), and each
+    day checked against its running totals: the marks of its open sessions and the number of its
+    accounted ones. A lock, an unlock or a recording the index does not show yet makes the page
+    read again. An adjustment moves no mark but stamps its month: a page whose sessions were
+    adjusted less than the settle time ago is read once more after it."""
+    months = sorted(bounds.months(known_months))
+    if not months:
+        return []
+    first, last = _days(bounds, months)
+    first = max(first, after[:10]) if after else first
+    backoff, settled = store.Backoff("the search"), False
+    while True:
+        page, marks, accounted, through = [], {}, {}, None
+        for session in store.query(Session, keys.sessions_of(tenant_id, group_id), index="gsi1",
+                                   range_key_condition=Session.GSI1SK.between(f"{first}T", f"{last}T~")):
+            key, day = session.GSI1SK, session.GSI1SK[:10]
+            if key[:7] not in months:
+                continue  # a month the group had no sessions in when the request began: recorded since
+            if through is not None and day != through:
+                break  # the page is full and its last day read whole
+            if session.status == "accounted":
+                accounted[day] = accounted.get(day, 0) + 1
+            else:
+                marks[day] = marks.get(day, 0) + mark(session.session_id)
+            if bounds.low <= key <= bounds.high and (after is None or key > after) \
+                    and status in (None, session.status) and technician in (None, session.technician):
+                page.append(session)
+                if len(page) == limit + 1:
+                    through = day
+        until = through or last
+        rows = month_rows(tenant_id, group_id, [m for m in months if first[:7] <= m <= until[:7]])
+        stored_marks = {f"{m}-{dd}": v for m, row in rows.items() for dd, v in row.open.items() if v and first <= f"{m}-{dd}" <= until}
+        stored_counts = {f"{m}-{dd}": n for m, row in rows.items() for dd, by_currency in row.accounted.items()
+                         if (n := sum(f.sessions for f in by_currency.values())) and first <= f"{m}-{dd}" <= until}
+        if stored_marks == {d: v for d, v in marks.items() if v} and stored_counts == accounted:
+            adjusted = max((row.adjusted_at for row in rows.values() if row.adjusted_at), default=None)
+            if settled or adjusted is None or not deadline.unsettled(_UTC.deserialize(adjusted)):
+                return page[:limit + 1]
+            deadline.settle(_UTC.deserialize(adjusted), "the group's sessions")
+            settled = True  # read once more, past the last adjustment
+            continue
         backoff.wait()
 
 

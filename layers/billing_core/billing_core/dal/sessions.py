@@ -2,7 +2,7 @@
 sparse index, and the one write a to_account session takes besides its lock (an adjustment)."""
 from typing import Iterator
 
-from . import store
+from . import store, totals
 from .models import HistoryEntry, Session, keys
 from .outcomes import LostRace
 
@@ -31,9 +31,10 @@ def open_sessions(tenant_id: str, group_id: str) -> Iterator[Session]:
                        filter_condition=Session.status == TO_ACCOUNT)
 
 
-def adjust_session(session: Session, wanted: dict, entry: HistoryEntry) -> None:
+def adjust_session(tenant_id: str, session: Session, wanted: dict, entry: HistoryEntry) -> None:
     """Sets `wanted` (extra_minutes, notes) with its history entry, only over the session as read
-    and while it is to_account. `LostRace`: locked or adjusted meanwhile."""
+    and while it is to_account (its month stamped: a search settles past it). `LostRace`: locked
+    or adjusted meanwhile."""
     def fill(transaction):
         transaction.update(
             session,
@@ -41,6 +42,7 @@ def adjust_session(session: Session, wanted: dict, entry: HistoryEntry) -> None:
             condition=(Session.status == TO_ACCOUNT) & (Session.revision == session.revision),
         )
         transaction.save(entry)
+        transaction.update(*totals.touch_update(tenant_id, session))
 
     try:
         store.transact(fill, "the adjustment")

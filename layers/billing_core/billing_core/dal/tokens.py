@@ -1,15 +1,14 @@
 """Tenants and their API tokens in the table. A token's item is keyed by the SHA-256 of the token
 (`TOKEN#<hash>`, what the authorizer reads, strongly consistent: a token just issued is found),
-and listed per tenant in GSI1 (`T#<tenant>#TOKENS`, the token id). Every read and write goes
+and listed per tenant in GSI1 (`T#<tenant>#TOKENS`, the token id), read once settled (dal.listings). Every read and write goes
 through the store's retries, so a throttle is waited out within the function's time.
 
 Outcomes: `put_tenant` answers `TenantExists`; a look-up answers a `Token` or None."""
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from .. import deadline, fields, settings
-from . import store
+from .. import fields
+from . import listings, store
 from .models import ApiToken, Tenant, keys
 
 
@@ -49,7 +48,12 @@ def tenant_name(tenant_id: str) -> str | None:
 def put_token(tenant_id: str, token_hash: str, token_id: str, role: str, label: str | None) -> Token:
     record = ApiToken(keys.token(token_hash), "TOKEN", GSI1PK=keys.tokens(tenant_id), GSI1SK=token_id,
                       token_id=token_id, tenant_id=tenant_id, role=role, label=label, created_at=fields.utc_now())
-    store.transact(lambda t: t.save(record, condition=ApiToken.PK.does_not_exist()), "the token")
+    listed = listings.changed(keys.tokens(tenant_id))
+
+    def fill(transaction):
+        transaction.save(record, condition=ApiToken.PK.does_not_exist())
+        listed(transaction)
+    store.transact(fill, "the token")
     return _token(record)
 
 
@@ -62,6 +66,7 @@ def token_by_hash(token_hash: str) -> Token | None:
 
 def _records(tenant_id: str, token_id: str | None = None):
     condition = {"range_key_condition": ApiToken.GSI1SK == token_id} if token_id is not None else {}
+    listings.settled(keys.tokens(tenant_id))
     return store.read(lambda: list(store.query(ApiToken, keys.tokens(tenant_id), index="gsi1", **condition)), "the tokens")
 
 
@@ -80,18 +85,19 @@ def revoke(tenant_id: str, token_id: str) -> Token | None:
     index finds the token's item; the update is conditioned on it not being revoked yet, and a
     token revoked meanwhile is answered as it is stored."""
     listed = _records(tenant_id, token_id)
-    if not listed:  # the index may not show a token issued a moment ago yet: once it has settled
-        time.sleep(min(settings.index_settle_seconds(), max(0.0, deadline.remaining())))
-        listed = _records(tenant_id, token_id)
     if not listed:
         return None
     record = listed[0]
     if record.revoked_at is None:
         at = fields.utc_now()
         try:
-            store.transact(lambda t: t.update(record, actions=[ApiToken.revoked_at.set(at)],
-                                              condition=ApiToken.revoked_at.does_not_exist(), return_values="ALL_OLD"),
-                           "the revocation")
+            stamp = listings.changed(keys.tokens(tenant_id))
+
+            def fill(transaction):
+                transaction.update(record, actions=[ApiToken.revoked_at.set(at)],
+                                   condition=ApiToken.revoked_at.does_not_exist(), return_values="ALL_OLD")
+                stamp(transaction)
+            store.transact(fill, "the revocation")
             record.revoked_at = at
         except store.ConditionFailed as failed:
             record = failed.item(0) or record

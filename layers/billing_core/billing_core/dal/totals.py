@@ -13,12 +13,13 @@ and an index read can be checked against it (billing_core.dal.reports). A second
 `GroupMonths` (`months`: the set of months that have sessions), tells an unbounded period where
 to look."""
 import hashlib
-from datetime import timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.operand import Path
 
+from .. import fields
 from . import models
 from .models import BillingItem, keys
 
@@ -34,6 +35,7 @@ class MonthTotal(BillingItem, discriminator="month_total"):
     group_id = UnicodeAttribute()
     month = UnicodeAttribute()  # yyyy-mm (UTC)
     rev = NumberAttribute(default=0)
+    adjusted_at = UTCDateTimeAttribute(null=True)  # of the last adjustment of one of its open sessions
 
 
 class GroupMonths(BillingItem, discriminator="group_months"):
@@ -73,6 +75,15 @@ def _row(tenant_id: str, group_id: str, month: str) -> tuple[MonthTotal, list]:
     item = MonthTotal(month_partition(tenant_id, month), month_row(group_id))
     return item, [MonthTotal.kind.set(MonthTotal), MonthTotal.group_id.set(group_id), MonthTotal.month.set(month),
                   MonthTotal.rev.add(1)]
+
+
+def touch_update(tenant_id: str, session) -> tuple[BillingItem, list]:
+    """What an adjustment of an open `session` changes in its month: only the instant (no mark
+    moves), so a search reads the index again once it has settled past it."""
+    month = day_of(session)[:7]
+    item = MonthTotal(month_partition(tenant_id, month), month_row(session.group_id))
+    return item, [MonthTotal.kind.set(MonthTotal), MonthTotal.group_id.set(session.group_id), MonthTotal.month.set(month),
+                  MonthTotal.adjusted_at.set(fields.utc_now())]
 
 
 def _number(value) -> dict:
@@ -143,6 +154,7 @@ def record_updates(tenant_id: str, sessions: list) -> list[tuple[BillingItem, li
 def parse_row(item: dict) -> "Row":
     """A MonthTotal as DynamoDB answers it (typed attributes)."""
     row = Row(int(item.get("rev", {"N": "0"})["N"]))
+    row.adjusted_at = item["adjusted_at"]["S"] if "adjusted_at" in item else None
     for name, typed in item.items():
         if len(name) < 3 or not name[1:3].isdigit():
             continue
@@ -186,10 +198,11 @@ _FIGURE_NAMES = dict(zip(FIGURES, Figures.__slots__))
 class Row:
     """One MonthTotal read: by day (dd), the open mark and the accounted figures by currency."""
 
-    __slots__ = ("rev", "open", "accounted")
+    __slots__ = ("rev", "open", "accounted", "adjusted_at")
 
     def __init__(self, rev: int = 0):
         self.rev = rev
+        self.adjusted_at: str | None = None  # as stored (UTC text)
         self.open: dict[str, int] = {}
         self.accounted: dict[str, dict[str, Figures]] = {}
 
