@@ -54,6 +54,8 @@ ROLE_TABLE = {
     "POST /v1/invoices/{invoice_id}/issue": {"finance", "admin"},
     "POST /v1/invoices/{invoice_id}/void": {"admin"},
     "GET /v1/invoices/{invoice_id}/pdf": {"finance", "admin"},
+    "GET /v1/periods/{month}": {"finance", "admin"},
+    "GET /v1/groups/{group_id}/billing": {"finance", "admin"},
     "POST /v1/periods/{month}/close": {"finance", "admin"},
     "POST /v1/periods/{month}/reopen": {"admin"},
     "POST /v1/sessions/{session_id}/unlock": {"technician", "finance", "admin"},

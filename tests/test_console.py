@@ -13,21 +13,12 @@ import re
 from datetime import datetime, timedelta, timezone
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from billing_local.stack import StackProcess
+from console_stack import ROOT, browser_fixture, stack_fixture
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "docs"
-CHROME_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=fr-FR", "--hide-scrollbars",
-)
 CSV_HEADER = ("session_id", "group_id", "technician", "computer_id", "started_at", "ended_at",
               "connection_seconds", "extra_minutes", "total_seconds", "billed_minutes", "cost", "currency",
               "status", "locked_at", "profile_id", "profile_version", "notes")
@@ -36,9 +27,8 @@ OCTOBER_API = "from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z"  # the browser
 GREEN, YELLOW, RED = "rgba(46, 157, 79, 1)", "rgba(242, 194, 0, 1)", "rgba(198, 40, 40, 1)"
 WAIT = 10
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra: make venv")
+pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra: make venv")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -47,12 +37,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 # ---------------------------------------------------------------- the stack, the API, the browser
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    # index lag 0: the screens reload a list (profiles, tokens, a search) right after a write,
-    # which a lagging index does not show yet (open in issue 18: lists exact under lag)
-    with StackProcess(tmp_path_factory.mktemp("stack") / "stack.json", "--index-lag", "0") as process:
-        yield process.description
+# index lag 0: the screens reload a list (profiles, tokens, a search) right after a write,
+# which a lagging index does not show yet (open in issue 18: lists exact under lag)
+stack = stack_fixture("--index-lag", "0")
+browser = browser_fixture("UTC", "fr-FR,fr")  # dates in the console are local: make local time UTC
 
 
 def call(stack, token, method, path, body=None, query=""):
@@ -65,33 +53,6 @@ def call(stack, token, method, path, body=None, query=""):
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory, monkeypatch_module):
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: `make browser` installs Debian's chromium and chromium-driver")
-    monkeypatch_module.setenv("TZ", "UTC")  # dates in the console are local: make local time UTC
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(20)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 def wait(driver, condition, message="", timeout=WAIT):

@@ -3,7 +3,8 @@ tenant seeded through the API with 200 clients, long accented names and notes, s
 midnight and across the autumn DST change, three currencies and an amount over a thousand. At
 360, 390 and 1,280 px, in English, French and Italian, every screen stays inside the window with
 every action on it, no raw field name shows, a lock takes a second step and numbers are written
-the language's way. One stack and one browser for the module (the browser runs in Paris time)."""
+the language's way, times in the tenant's zone (Paris) though the browser runs in New York's. One
+stack and one browser for the module."""
 import re
 import time
 import urllib.request
@@ -11,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from test_console import (CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, ROOT, By, Select, Service, StackProcess,
-                          call, css, fits, idle, language, row, text_of, visible, wait, webdriver)
+from console_stack import ROOT, browser_fixture, console_stack
+from test_console import By, Select, call, css, fits, idle, language, row, text_of, visible, wait
 
 CLIENTS = 200
 TECHNICIAN = "Marie-Thérèse Dupont-Aignan de La Rochefoucauld-Montbel"
@@ -23,6 +24,14 @@ LONG_NAME = "Boulangerie-Pâtisserie Élodie & Fils, Société à responsabilit�
 # The raw names the API uses: a person never reads them on the page.
 RAW = re.compile(r"\b(?:connection_seconds|total_seconds|billed_minutes|extra_minutes|to_account|profile_id|profile_version|"
                  r"group_id|computer_id|started_at|ended_at|locked_at|pay_per_use|undefined|NaN|null)\b")
+PROFILES = [  # three currencies, an amount over a thousand
+    {"profile_id": "std-eur", "name": "Assistance standard — heures ouvrées", "type": "pay_per_use", "currency": "EUR",
+     "min_duration_minutes": 0, "initial_step_minutes": 60, "initial_step_cost": "1095.08", "step_minutes": 15, "step_cost": "25.50"},
+    {"profile_id": "premium-usd", "name": "Premium support after hours", "type": "pay_per_use", "currency": "USD",
+     "min_duration_minutes": 0, "initial_step_minutes": 15, "initial_step_cost": "45.00", "step_minutes": 15, "step_cost": "45.00"},
+    {"profile_id": "forfait-chf", "name": "Forfait Genève", "type": "pay_per_use", "currency": "CHF",
+     "min_duration_minutes": 0, "initial_step_minutes": 30, "initial_step_cost": "60.00", "step_minutes": 30, "step_cost": "60.00"},
+]
 WIDTHS = (360, 390, 1280)
 LANGS = ("en", "fr", "it")
 
@@ -34,19 +43,11 @@ def group_id(n):
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     """The stack, its tokens and the seeded day (through the API only)."""
-    with StackProcess(tmp_path_factory.mktemp("stack") / "stack.json") as process:
-        stack = process.description
+    with console_stack(tmp_path_factory) as stack:
         tokens = stack["tenants"][0]["tokens"]
         admin, agent = tokens["admin"], tokens["agent"]
-        profiles = [
-            {"profile_id": "std-eur", "name": "Assistance standard — heures ouvrées", "type": "pay_per_use", "currency": "EUR",
-             "min_duration_minutes": 0, "initial_step_minutes": 60, "initial_step_cost": "1095.08", "step_minutes": 15, "step_cost": "25.50"},
-            {"profile_id": "premium-usd", "name": "Premium support after hours", "type": "pay_per_use", "currency": "USD",
-             "min_duration_minutes": 0, "initial_step_minutes": 15, "initial_step_cost": "45.00", "step_minutes": 15, "step_cost": "45.00"},
-            {"profile_id": "forfait-chf", "name": "Forfait Genève", "type": "pay_per_use", "currency": "CHF",
-             "min_duration_minutes": 0, "initial_step_minutes": 30, "initial_step_cost": "60.00", "step_minutes": 30, "step_cost": "60.00"},
-        ]
-        for profile in profiles:
+        assert call(stack, admin, "PUT", "/v1/settings/invoicing", {"time_zone": "Europe/Paris"})[0] == 200
+        for profile in PROFILES:
             assert call(stack, admin, "POST", "/v1/profiles", profile)[0] == 201, profile
 
         def client(n):
@@ -55,7 +56,7 @@ def day(tmp_path_factory):
             assert call(stack, admin, "PUT", f"/v1/groups/{gid}", {"name": name})[0] in (200, 201)
             assert call(stack, admin, "PUT", f"/v1/groups/{gid}/computers/pc-{n:03d}",
                         {"name": f"Poste de réception — Dr Müller-Lüdenscheidt {n}"})[0] in (200, 201)
-            assert call(stack, admin, "PUT", f"/v1/groups/{gid}/contract", {"profile_id": profiles[n % 3]["profile_id"]})[0] == 200
+            assert call(stack, admin, "PUT", f"/v1/groups/{gid}/contract", {"profile_id": PROFILES[n % 3]["profile_id"]})[0] == 200
 
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(client, range(1, CLIENTS + 1)))
@@ -80,27 +81,8 @@ def day(tmp_path_factory):
         yield stack, tokens
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    import os
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Paris"  # the browser's (and so the tenant's, /v1/me naming none) zone
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(20)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-        if before is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = before
+# A browser away from its tenant: the page writes the tenant's time (Paris, from /v1/me), never New York's.
+driver = browser_fixture("America/New_York")
 
 
 def sign_in(driver, stack, token):
@@ -185,7 +167,7 @@ def test_every_screen_holds_at_every_width_in_every_language(day, driver):
             wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#drawer-history > li"), "no history")
             page_holds(driver, f"drawer {where}")
             css(driver, "#drawer-close").click()
-            for view in ("month", "clients", "profiles", "tokens", "quote"):
+            for view in ("month", "invoices", "clients", "profiles", "tokens", "quote"):
                 first_month = view == "month" and not driver.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")
                 if first_month:  # October typed as on a keypad without separators; read once (the tab reads it)
                     driver.execute_script("document.querySelector('#month').value = '102026'; performance.clearResourceTimings()")

@@ -161,8 +161,8 @@ def dynamodb_statements(resources: dict, function: str) -> list[dict]:
 # Functions that reach more than tenant items (T#...), statement by statement: the key kind each may touch.
 KEY_KINDS = {
     "AuthorizerFunction": [["TOKEN#*"]],
-    "WhoAmIFunction": [["TENANT#*"], ["T#*"]],  # the tenant's name; its token list (an index) for the caller's label
-    "TokensFunction": [["TOKEN#*"], ["TENANT#*"], ["T#*"]],  # token records; the tenant; its token list
+    "WhoAmIFunction": [["TENANT#*"], ["T#*#INVOICING"], ["T#*"], ["T#*#TOKENS"]],  # the tenant's name; its time zone; its token list (an index) for the caller's label and when it last changed
+    "TokensFunction": [["TOKEN#*"], ["TENANT#*"], ["T#*"], ["T#*#TOKENS"]],  # token records; the tenant; its token list; when it changed
 }
 
 
@@ -174,9 +174,10 @@ def test_each_function_reaches_only_its_own_kind_of_key(resources):
         for statement, kinds in zip(statements, expected):
             assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": kinds}}, function
             assert not any(a.endswith("*") or "Scan" in a or "Delete" in a for a in statement["Action"]), function
-    (records, tenant, listing) = dynamodb_statements(resources, "TokensFunction")
+    (records, tenant, listing, stamp) = dynamodb_statements(resources, "TokensFunction")
     assert set(records["Action"]) == {"dynamodb:PutItem", "dynamodb:UpdateItem"}  # writes only token records
     assert tenant["Action"] == ["dynamodb:GetItem"] and listing["Action"] == ["dynamodb:Query"]
+    assert set(stamp["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem"}  # when the token list last changed
 
 
 def test_the_table_and_bucket_keep_and_protect_the_data(resources):

@@ -20,7 +20,7 @@ export async function api(method, path, options = {}) {
   }
 }
 
-export async function request(method, path, { query = {}, body } = {}) {
+export async function request(method, path, { query = {}, body, key } = {}) {
   const url = new URL(API + path, location.origin);
   for (const [name, value] of Object.entries(query)) {
     if (value !== null && value !== undefined && value !== "") url.searchParams.set(name, value);
@@ -28,6 +28,7 @@ export async function request(method, path, { query = {}, body } = {}) {
   const headers = { Accept: "application/json" };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (key) headers["Idempotency-Key"] = key; // a change sent twice (a lost answer) is made once
   let response;
   try {
     response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });

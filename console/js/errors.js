@@ -67,6 +67,12 @@ export const REASONS = [
   [/^would cost ([\d.]+), above the limit/, "reason.tooDear", ["cost"]],
   [/^must be a JSON object|^is not valid JSON|^must be UTF-8 JSON/, "reason.json"],
   [/^give extra_minutes, notes or both/, "reason.nothingToChange"],
+  [/^must be up to 20 letters, digits/, "reason.prefix"],
+  [/^must be an IBAN/, "reason.iban"],
+  [/^must be an e-mail address/, "reason.email"],
+  [/^must be a month written/, "reason.month"],
+  [/^must be a percentage from 0 to 100/, "reason.taxRate"],
+  [/^must be a 2-letter ISO 3166 country code/, "reason.country"],
 ];
 
 export function fieldName(field) {
@@ -96,7 +102,7 @@ export function reasonWords(reason) {
   return t("reason.other", { reason });
 }
 
-export const SUBJECTS = ["group", "session", "profile", "token", "export", "tenant", "job", "contract"];
+export const SUBJECTS = ["group", "session", "profile", "token", "export", "tenant", "job", "contract", "invoice run", "invoice"];
 
 export function describe(error) {
   if (!(error instanceof ApiError)) return error && error.words ? error.words() : String(error && error.message ? error.message : error);
@@ -104,7 +110,7 @@ export function describe(error) {
   if (error.code === "invalid_input" && error.field) return t("error.fieldReason", { field: fieldName(error.field), reason: reasonWords(error.reason) });
   if (error.code === "not_found") {
     const subject = SUBJECTS.find((s) => (error.message || "").startsWith(`${s} `)) || (/has no contract/.test(error.message) ? "contract" : null);
-    return subject ? t(`error.notFound.${subject}`) : t("error.not_found");
+    return subject ? t(`error.notFound.${subject.replace(" ", "_")}`) : t("error.not_found");
   }
   if (error.code === "balance_open") {
     const minutes = /balance is (-?\d+) minutes/.exec(error.message || "");

@@ -10,9 +10,9 @@ export const zone = () => state.zone || Intl.DateTimeFormat().resolvedOptions().
 
 // Formatters are costly to build: one per language, zone and kind.
 const formatters = new Map();
-function formatter(kind, options, make = Intl.DateTimeFormat) {
-  const key = `${kind}|${locale()}|${zone()}`;
-  if (!formatters.has(key)) formatters.set(key, new make(locale(), make === Intl.DateTimeFormat ? { timeZone: zone(), ...options } : options));
+function formatter(kind, options, make = Intl.DateTimeFormat, language = locale()) {
+  const key = `${kind}|${language}|${zone()}`;
+  if (!formatters.has(key)) formatters.set(key, new make(language, make === Intl.DateTimeFormat ? { timeZone: zone(), ...options } : options));
   return formatters.get(key);
 }
 
@@ -131,13 +131,29 @@ export function monthDays(month) {
   return { fromDay: `${month}-01`, toDay: `${month}-${pad(last)}` };
 }
 
-/** "2026-03-01" (+ days) → local midnight with its offset, as the API wants ("...T00:00:00+01:00"). */
+/** The tenant's zone's offset from UTC at an instant, in minutes (Paris in October: 120). */
+function offsetAt(instant) {
+  const parts = Object.fromEntries(formatter("offset", { hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit" }, Intl.DateTimeFormat, "en-US").formatToParts(instant).map((p) => [p.type, p.value]));
+  return Math.round((Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second) - instant.getTime()) / 60000);
+}
+
+/** A day and minute of the day on the tenant's clock → ISO 8601 with that zone's offset then, as the API
+wants ("2026-10-31T00:00:00+01:00"), whatever the browser's own zone. */
+export function zonedInstant(dayIso, minutes = 0) {
+  const [year, month, date] = dayIso.split("-").map(Number);
+  const wall = Date.UTC(year, month - 1, date, 0, minutes);
+  let offset = offsetAt(new Date(wall));
+  offset = offsetAt(new Date(wall - offset * 60000)); // the offset in force at the instant itself (DST)
+  const moment = new Date(wall); // its UTC fields are the wall clock's
+  const sign = offset >= 0 ? "+" : "-";
+  return `${moment.getUTCFullYear()}-${pad(moment.getUTCMonth() + 1)}-${pad(moment.getUTCDate())}T${pad(moment.getUTCHours())}:${pad(moment.getUTCMinutes())}:00`
+    + `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+}
+
+/** "2026-03-01" (+ days) → the tenant's midnight with its offset ("...T00:00:00+01:00"). */
 export function localMidnight(dateText, addDays = 0) {
-  const [year, month, date] = dateText.split("-").map(Number);
-  const moment = new Date(year, month - 1, date + addDays);
-  const offset = -moment.getTimezoneOffset();
-  const zone = `${offset >= 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
-  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T00:00:00${zone}`;
+  return zonedInstant(addDays ? shiftDay(dateText, addDays) : dateText);
 }
 
 /** Accent-, case- and space-insensitive text for the search box ("Hélène" finds "helene"). */

@@ -1,9 +1,12 @@
 import { inFlight } from "./api.js";
+import { loadBilling, saveBilling } from "./billing.js";
 import { assignProfile, putComputer, renderClient, renderClients, saveClient } from "./clients.js";
 import { h } from "./dom.js";
 import { loadEvents, renderEvents } from "./events.js";
 import { exportCsv, formatOptions, showDelimiter } from "./exports.js";
 import { dayText, monthText, readDay, readMonth, shiftMonth } from "./format.js";
+import { closeOrReopen, loadInvoices, renderInvoice, renderInvoices, runFile, startRun } from "./invoices.js";
+import { renderSettings, saveSettings } from "./invoicesettings.js";
 import { LANGUAGES, STRINGS, preferredLanguage } from "./i18n.js";
 import { onKey } from "./keys.js";
 import { lockPicked } from "./lock.js";
@@ -24,12 +27,14 @@ import { applyLanguage } from "./words.js";
 function setLanguage(lang) {
   const days = { from: readDay($("#from").value), to: readDay($("#to").value) };
   const month = readMonth($("#month").value);
+  const invoiceMonth = readMonth($("#invoices-month").value);
   state.lang = lang in STRINGS ? lang : "en";
   localStorage.setItem(LANG_KEY, state.lang);
   $("#lang").value = state.lang;
   // Dates typed in the former language's format are rewritten in the new one.
   for (const name of ["from", "to"]) if (days[name]) $(`#${name}`).value = dayText(days[name]);
   if (month) $("#month").value = monthText(month);
+  if (invoiceMonth) $("#invoices-month").value = monthText(invoiceMonth);
   applyLanguage();
   renderAll();
 }
@@ -41,6 +46,7 @@ function renderAll() {
   formatOptions($("#export-format"));
   if (can("month")) { renderMonth(); renderSimulation(); renderEvents(); }
   renderQuote();
+  if (can("invoices")) { renderInvoices(); renderInvoice(); renderSettings(); }
   if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); }
 }
 
@@ -92,6 +98,20 @@ function start() {
   $("#quote-form").addEventListener("submit", runQuote);
   $("#quote-profile").addEventListener("change", () => { if ($("#quote-profile").value !== FORM_PROFILE) { forgetQuoteForm(); fillQuoteProfiles(); } });
   $("#simulate").addEventListener("submit", runSimulation);
+  $("#month-invoice").addEventListener("click", () => { $("#invoices-month").value = monthText(state.month || defaultMonth()); showView("invoices"); });
+  $("#invoices-form").addEventListener("submit", (event) => { event.preventDefault(); loadInvoices(); });
+  for (const [id, by] of [["#invoices-prev", -1], ["#invoices-next", 1]]) {
+    $(id).addEventListener("click", () => { if (state.invoices.month) loadInvoices(shiftMonth(state.invoices.month, by)); });
+  }
+  $("#invoices-status").addEventListener("change", () => renderInvoices());
+  $("#invoice-run").addEventListener("click", () => startRun());
+  $("#period-close").addEventListener("click", () => closeOrReopen(true));
+  $("#period-reopen").addEventListener("click", () => closeOrReopen(false));
+  $("#run-files").addEventListener("submit", runFile);
+  $("#invoice-settings").addEventListener("submit", saveSettings);
+  $("#client-billing").addEventListener("submit", saveBilling);
+  $("#billing-group").addEventListener("change", () => loadBilling());
+  $("#invoice-drawer-close").addEventListener("click", () => $("#invoice-drawer").close());
   $("#events-refresh").addEventListener("click", () => loadEvents());
   $("#drawer-close").addEventListener("click", () => $("#drawer").close());
   document.addEventListener("keydown", onKey);

@@ -2,7 +2,7 @@ import { api } from "./api.js";
 import { h, show } from "./dom.js";
 import { pricingLine } from "./drawer.js";
 import { clearMessage, fieldName, showError } from "./errors.js";
-import { cents, centsText, clock, day, hours, money, pad, readDay, sameDay, shiftDay, when, zone } from "./format.js";
+import { cents, centsText, clock, day, hours, money, readDay, sameDay, shiftDay, when, zone, zonedInstant } from "./format.js";
 import { clearFieldErrors, fieldError, i18nSpan, profileBody } from "./profiles.js";
 import { readInteger } from "./sessions.js";
 import { showView } from "./signin.js";
@@ -25,14 +25,8 @@ export function readMoment(text) {
   return { day, minutes: Number(match[2]) * 60 + Number(match[3]) };
 }
 
-/** A local day and minute of the day → ISO 8601 with the browser's offset at that instant. */
-export function localInstant(dayIso, minutes) {
-  const [year, month, date] = dayIso.split("-").map(Number);
-  const moment = new Date(year, month - 1, date, Math.floor(minutes / 60), minutes % 60);
-  const offset = -moment.getTimezoneOffset();
-  const zone = `${offset >= 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
-  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T${pad(moment.getHours())}:${pad(moment.getMinutes())}:00${zone}`;
-}
+/** A day and minute of the day on the tenant's clock → ISO 8601 with its offset at that instant. */
+export const localInstant = zonedInstant;
 
 export function quoteRow() {
   const row = h("div", { class: "quote-session" },

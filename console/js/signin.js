@@ -3,6 +3,9 @@ import { loadClients } from "./clients.js";
 import { show } from "./dom.js";
 import { clearMessage, describe, notice, showError } from "./errors.js";
 import { loadEvents } from "./events.js";
+import { fillBillingClients, loadBilling } from "./billing.js";
+import { loadInvoices } from "./invoices.js";
+import { forgetSettings, loadSettings } from "./invoicesettings.js";
 import { loadMonth } from "./month.js";
 import { loadProfiles } from "./profiles.js";
 import { forgetQuoteForm, openQuote } from "./quotes.js";
@@ -59,11 +62,12 @@ export function signOut(message) {
   $("#group").replaceChildren();
   for (const id of ["#sessions-view", "#month-view", "#clients-view", "#profiles-view", "#tokens-view", "#nav", "#whoami", "#tenant",
     "#signout", "#export-result", "#profile-form", "#history", "#client-detail", "#token-new", "#month-export", "#balance",
-    "#simulate-result", "#quote-result", "#quote-view"]) show($(id), false);
+    "#simulate-result", "#quote-result", "#quote-view", "#invoices-view", "#invoice-file", "#run-file"]) show($(id), false);
   $("#simulate tbody").replaceChildren();
   $("#quote-lines").replaceChildren();
   $("#quote-sessions").replaceChildren();
   forgetQuoteForm();
+  forgetSettings();
   for (const element of [...spoken]) clearMessage(element);
   renderTotals();
   show($("#signin-view"));
@@ -83,6 +87,7 @@ export function applyRole() {
   show($("#signout"));
   show($("#tab-month"), can("month"));
   show($("#tab-quote"), can("quote"));
+  show($("#tab-invoices"), can("invoices"));
   for (const id of ["#tab-clients", "#tab-profiles", "#tab-tokens"]) show($(id), can("admin"));
   show($("#export"), can("export"));
   show($("#recharge"), can("recharge"));
@@ -90,9 +95,9 @@ export function applyRole() {
 }
 
 export function showView(view) {
-  if ((view === "month" && !can("month")) || (["clients", "profiles", "tokens"].includes(view) && !can("admin"))) view = "sessions";
+  if ((view === "month" && !can("month")) || (view === "invoices" && !can("invoices")) || (["clients", "profiles", "tokens"].includes(view) && !can("admin"))) view = "sessions";
   state.view = view;
-  for (const name of ["sessions", "month", "quote", "clients", "profiles", "tokens"]) show($(`#${name}-view`), view === name);
+  for (const name of ["sessions", "month", "invoices", "quote", "clients", "profiles", "tokens"]) show($(`#${name}-view`), view === name);
   for (const tab of $$(".tab")) tab.classList.toggle("active", tab.dataset.view === view);
   if (view === "profiles") loadProfiles();
   if (view === "clients") loadClients();
@@ -101,4 +106,5 @@ export function showView(view) {
   // hundreds of clients it is the console's heaviest read, not one to repeat at every tab.
   if (view === "month") { if (!state.monthRows.length) loadMonth(); loadSimulationChoices(); loadEvents(); }
   if (view === "quote") openQuote();
+  if (view === "invoices") { loadInvoices(); loadSettings(); fillBillingClients(); loadBilling(); }
 }

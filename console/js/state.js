@@ -23,6 +23,9 @@ export const CAN = {
   simulate: ["admin", "finance"],
   events: ["admin", "finance"],
   recharge: ["admin"],
+  invoices: ["admin", "finance"],
+  void: ["admin"],
+  reopen: ["admin"],
   admin: ["admin"],
 };
 
@@ -46,6 +49,7 @@ export const state = {
   computers: [],
   contracts: [],
   tokens: [],
+  invoices: { month: null, list: null, period: null, run: null, open: null }, // the invoices screen's month
 };
 
 export const $ = (selector, root = document) => root.querySelector(selector);

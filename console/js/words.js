@@ -28,7 +28,7 @@ export function applyLanguage() {
   for (const element of $$("[data-i18n]")) element.textContent = t(element.dataset.i18n);
   document.title = t("app.title");
   for (const input of $$("input.date")) input.placeholder = t("date.placeholder");
-  $("#month").placeholder = t("month.placeholder");
+  for (const id of ["#month", "#invoices-month"]) $(id).placeholder = t("month.placeholder");
   for (const element of [...spoken]) {
     if (!element.isConnected) { spoken.delete(element); continue; }
     try {

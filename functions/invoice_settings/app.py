@@ -1,4 +1,5 @@
-"""PUT /v1/settings/invoicing, GET /v1/settings/invoicing — the tenant's invoice numbering, time zone and issuer."""
+"""PUT /v1/settings/invoicing, GET /v1/settings/invoicing — the tenant's invoice numbering, time zone and issuer;
+GET /v1/groups/{group_id}/billing — a client's billing details (set with PUT /v1/groups/{group_id})."""
 from billing_core import api, invoice_settings
 from billing_core.api import ADMIN, FINANCE
 from billing_core.dal import invoices as dal
@@ -15,7 +16,14 @@ def get_settings(request: api.Request) -> dict:
     return invoice_settings.settings_values(dal.read_settings(request.tenant_id))
 
 
+@api.route(ADMIN, FINANCE)
+def get_client_billing(request: api.Request) -> dict:
+    request.no_query()
+    return invoice_settings.client_billing(request.tenant_id, request.path_id("group_id"))
+
+
 lambda_handler = api.handler(routes={
     "PUT /v1/settings/invoicing": put_settings,
     "GET /v1/settings/invoicing": get_settings,
+    "GET /v1/groups/{group_id}/billing": get_client_billing,
 })

@@ -1,4 +1,5 @@
-"""POST /v1/periods/{month}/close (finance, admin) and /reopen (admin) — audited."""
+"""GET /v1/periods/{month} (finance, admin): open or closed; POST .../close (finance, admin) and
+/reopen (admin) — audited."""
 from billing_core import api, periods
 from billing_core.api import ADMIN, FINANCE
 
@@ -7,6 +8,12 @@ def _month(request: api.Request) -> str:
     if request.raw_body and request.raw_body.strip():
         request.body(())  # it takes no fields: refuse any, by name
     return request.path.get("month") or ""
+
+
+@api.route(FINANCE, ADMIN)
+def get(request: api.Request) -> dict:
+    request.no_query()
+    return periods.period(request.tenant_id, request.path.get("month") or "")
 
 
 @api.route(FINANCE, ADMIN)
@@ -20,6 +27,7 @@ def reopen(request: api.Request) -> dict:
 
 
 lambda_handler = api.handler(routes={
+    "GET /v1/periods/{month}": get,
     "POST /v1/periods/{month}/close": close,
     "POST /v1/periods/{month}/reopen": reopen,
 })

@@ -311,7 +311,7 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("GET", "/v1/jobs/{job_id}", None),
     ("GET", "/v1/invoices/{invoice_id}", None), ("POST", "/v1/invoices/{invoice_id}/issue", None),
     ("POST", "/v1/invoices/{invoice_id}/void", None), ("GET", "/v1/invoices/{invoice_id}/pdf", None),
-    ("POST", "/v1/invoice-runs/{run_id}/exports", {"format": "xero"}), ("POST", "/v1/periods/{month}/close", None),
+    ("POST", "/v1/invoice-runs/{run_id}/exports", {"format": "xero"}), ("GET", "/v1/periods/{month}", None), ("GET", "/v1/groups/{group_id}/billing", None), ("POST", "/v1/periods/{month}/close", None),
     ("POST", "/v1/periods/{month}/reopen", None), ("POST", "/v1/sessions/{session_id}/unlock", None),
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",

@@ -55,7 +55,8 @@ def probes(a, b) -> list[tuple]:
         if key in ("POST /v1/profiles", "PUT /v1/groups/{group_id}", "GET /v1/groups", "GET /v1/profiles", "GET /v1/me",
                    "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens",
                    "GET /v1/events", "GET /v1/totals", "PUT /v1/settings/invoicing", "GET /v1/settings/invoicing",
-                   "POST /v1/invoice-runs", "GET /v1/invoices", "POST /v1/periods/{month}/close", "POST /v1/periods/{month}/reopen"):
+                   "POST /v1/invoice-runs", "GET /v1/invoices", "GET /v1/periods/{month}", "POST /v1/periods/{month}/close",
+                   "POST /v1/periods/{month}/reopen"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
@@ -119,7 +120,8 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
             ("POST /v1/invoice-runs", "POST", "/v1/invoice-runs", {"month": "2026-03"}, ""),
             ("GET /v1/invoices", "GET", "/v1/invoices", None, "month=2026-03"),
             ("POST /v1/periods/{month}/close", "POST", "/v1/periods/2026-01/close", None, ""),
-            ("POST /v1/periods/{month}/reopen", "POST", "/v1/periods/2026-01/reopen", None, "")):
+            ("POST /v1/periods/{month}/reopen", "POST", "/v1/periods/2026-01/reopen", None, ""),
+            ("GET /v1/periods/{month}", "GET", "/v1/periods/2026-01", None, "")):
         status, answer = a.tenant.admin.call(method, path, body, query)
         assert status in (200, 201) and b.tenant.tenant_id not in json.dumps(answer) and "rival-" not in json.dumps(answer), answer
         checked += 1

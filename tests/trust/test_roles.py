@@ -59,7 +59,8 @@ def test_the_allowed_roles_are_really_served(world):
     for role in ("admin", "technician", "finance"):
         assert getattr(tenant, role).get(f"/v1/groups/{group}/totals")[0] == 200
     assert tenant.agent.get("/v1/me") == (200, {"tenant_id": tenant.tenant_id, "tenant_name": "Acme IT", "role": "agent",
-                                               "token_id": tenant.issued["agent"]["token_id"], "label": tenant.issued["agent"]["label"]})
+                                               "token_id": tenant.issued["agent"]["token_id"], "label": tenant.issued["agent"]["label"],
+                                               "time_zone": "UTC"})
 
 
 def unusable_authorizations(tenant: Tenant) -> dict[str, str | None]:

@@ -4,7 +4,7 @@ import re
 
 from . import fields, invoicing
 from .dal import invoices as dal
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 
 DEFAULTS = {"prefix": "INV-", "digits": 5, "credit_prefix": "CN-", "time_zone": "UTC", "issuer": {}}
 SETTINGS_FIELDS = {"prefix", "next_number", "digits", "credit_prefix", "credit_next_number", "time_zone", "issuer"}
@@ -52,6 +52,11 @@ def _country(name: str, value) -> str | None:
     return _optional_text(name, value, 2, _COUNTRY, "a 2-letter ISO 3166 country code such as \"FR\"")
 
 
+def time_zone(tenant_id: str) -> str:
+    """The tenant's time zone (its invoice settings'; UTC until set): the one its dates are written in."""
+    return settings_values(dal.read_settings(tenant_id))["time_zone"]
+
+
 def parse_billing(value) -> invoicing.Billing:
     """A client's `billing` object (every field optional; defaults: tax 0.00, 30 days, en, sessions)."""
     value = _object("billing", value, BILLING_FIELDS)
@@ -97,6 +102,14 @@ def put_billing(tenant_id: str, group_id: str, billing: invoicing.Billing) -> di
 
 def get_billing(tenant_id: str, group_ids) -> dict[str, dict]:
     return dal.read_billings(tenant_id, group_ids)
+
+
+def client_billing(tenant_id: str, group_id: str) -> dict:
+    """A client's billing details as its invoices take them (the defaults until set); 404 for no such client."""
+    group, _, values = dal.read_client(tenant_id, group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    return {"group_id": group_id, "billing": billing_view(billing_from(values))}
 
 
 # ------------------------------------------------------------------ tenant settings

@@ -50,6 +50,12 @@ def view(month: str, period) -> dict:
             "changed_at": fields.utc_text(period.changed_at) if period else None}
 
 
+def period(tenant_id: str, month: str) -> dict:
+    """Whether `month` is closed (never closed: open, changed_at null)."""
+    invoicing.parse_month(month)
+    return view(month, dal.periods(tenant_id, [month]).get(month))
+
+
 def set_closed(tenant_id: str, month: str, closed: bool, actor: str | None) -> dict:
     """Closes or reopens a month, audited (the entry in the periods' partition, same transaction)."""
     invoicing.parse_month(month)
