@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Callable
 
-from . import deadline, events, fields, settings
-from .contracts import balance_of, current_contract, group_contract, refresh
+from . import deadline, events, fields, ledger, settings
+from .contracts import balance_of, current_contract, group_contract, written_balance
 from .dal import contracts as dal_contracts
 from .dal import locks as dal_locks
 from .dal import sessions as dal_sessions
@@ -20,6 +20,7 @@ from .dal.totals import day_of
 from .errors import Conflict, InvalidInput, Unavailable
 from .idempotency import Claim
 from .jobs import JobMoved
+from .lock_pricing import catch_up, ensure_latest_profile, latest_pricing, still_priced
 from .reporting import Period, parse_period
 from .sessions import ACCOUNTED, frozen_explanation, read_session, session_view
 from .tariff import COST_LIMIT, Subscription, over_limit, overage_lines, price
@@ -111,6 +112,8 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             locked.costs[tariff.currency] = locked.costs.get(tariff.currency, Decimal("0.00")) + frozen["cost"]
     charge = None
     if balance is not None:
+        charge = _shared_charge(tenant_id, contract, updates, changes, now, actor)
+    if charge is None and balance is not None:
         entries = dal_contracts.ledger_entries(tenant_id, contract, before, changes, actor)
         alerts = []
         thresholds = getattr(tariff, "alert_thresholds", ())
@@ -130,50 +133,57 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
     return locked
 
 
-def ensure_latest_profile(tenant_id: str, contract: Contract, actor: str | None) -> Contract:
-    """The contract with the profile's latest version: refreshed here when a profile update has
-    not reached it yet (the refresh is idempotent: it applies only over the contract read)."""
-    from .profiles import latest_version
-
-    profile = latest_version(tenant_id, contract.profile_id)
-    if profile.version == contract.profile_version:
-        return contract
-    try:
-        refreshed = refresh(tenant_id, contract, profile, actor)
-    except LostRace:
-        refreshed = None  # refreshed or changed meanwhile: read it again
-    return current_contract(tenant_id, contract.group_id) or refreshed
+def _shared_charge(tenant_id: str, contract: Contract, updates: list[tuple[Session, dict]], changes: list, now,
+                   actor) -> dal_locks.Charge | None:
+    """The charge of locks that fit in the balance's room (ledger.Balance.shared_room): their
+    minutes added to the contract's pending minutes, over the balance as written whole, so
+    concurrent locks of one client do not fail each other; None when they do not fit (then the
+    balance is read and written whole, its entries numbered)."""
+    if any(change.kind != ledger.DEDUCTION for change in changes):
+        return None  # an expiry due, or overage: the order of the changes matters
+    minutes = sum(frozen["billed_minutes"] for _, frozen in updates)
+    room = written_balance(contract).shared_room(now, [session.started_at for session, _ in updates],
+                                                 getattr(contract.tariff, "alert_thresholds", ()))
+    if minutes > room - int(contract.pending_minutes or 0):
+        return None
+    return dal_locks.Charge(balance_of(contract), dal_contracts.shared_entries(tenant_id, contract, changes, actor), [],
+                            shared=True, minutes=minutes, room=room)
 
 
 def lock_session(tenant_id: str, session_id: str, actor: str | None = None, claim: Claim | None = None) -> dict:
-    """Idempotent: locking an accounted session answers it unchanged and deducts nothing."""
+    """Idempotent: locking an accounted session answers it unchanged and deducts nothing. The
+    critical path is the read of the session and the contract, then one transaction; a lock that
+    loses the balance to another charge prices again at once on the contract handed back, after a
+    jittered pause that grows with the losses (many lockers of one client take turns instead of
+    all retrying together), within the request's time."""
     backoff = store.Backoff("the lock")
-    seen = None  # the contract (balance and tariff) as the attempt that lost read it
-    refreshed = None  # the contract as brought to the profile's latest version: no need to read it again
+    contract = None  # as the last attempt left it: read again only when something else than the balance moved
+    behind = None  # the profile version priced with that the contract item does not have yet
     while True:
-        if refreshed is None:
+        if contract is None:
             session = read_session(tenant_id, session_id)
             if session.status == ACCOUNTED:
                 return session_view(session, None)
-        contract = refreshed or current_contract(tenant_id, session.group_id)
-        refreshed = None
-        if contract is None:
-            raise Conflict(f"group {session.group_id} has no contract: assign a profile before locking", "no_contract")
-        if seen is not None:  # lost a race: others charging or re-pricing the balance is progress, not a livelock
-            if (contract.ledger_seq, contract.revision) != seen:
-                backoff.progressed()
-            backoff.wait()
+            contract = current_contract(tenant_id, session.group_id)
+            if contract is None:
+                raise Conflict(f"group {session.group_id} has no contract: assign a profile before locking", "no_contract")
         try:
             locked = _lock_transaction(tenant_id, contract, [session], actor, claim,
                                        lambda done: session_view(done.sessions[0], None))
-            return locked.answer
         except StaleProfile:
-            refreshed, seen = ensure_latest_profile(tenant_id, contract, actor), ()  # re-priced: progress
+            contract, newer = latest_pricing(tenant_id, contract)  # a profile update: progress, priced again at once
+            behind = newer or behind
+            continue
         except LostRace as lost:
-            if lost.contract is not None:  # only the balance moved: price again at once on the one handed back
-                refreshed, seen = lost.contract, ()
+            if lost.contract is not None:  # only the balance moved: others charged it, which is progress
+                contract = still_priced(lost.contract, contract)
+                backoff.progressed()
             else:
-                seen = (contract.ledger_seq, contract.revision)  # locked, adjusted, charged or re-priced meanwhile
+                contract = None  # the session or the contract changed: read both again
+            backoff.wait()
+            continue
+        catch_up(tenant_id, contract, behind, actor)
+        return locked.answer
 
 
 def _given(values: dict, name: str):

@@ -3,6 +3,7 @@ the ledger entries of a balance, and the writes that change them (assign, refres
 latest version, recharge), each over exactly the contract read. A write that finds the contract
 or the profile changed answers `LostRace`; the caller reads again."""
 import json
+import re
 import secrets
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
@@ -13,6 +14,7 @@ from . import store
 from .models import Contract, Group, HistoryEntry, LedgerEntry, ProfileVersion, keys
 from .outcomes import LostRace
 
+ENTRY_POSITION = re.compile(r"E#[0-9]{9}(#[^\x00-\x1f]{1,255})?")
 Extra = Callable[[store.Transaction], None] | None  # what else the caller's request writes in the same transaction
 
 
@@ -47,15 +49,21 @@ def closed(tenant_id: str, group_id: str, newest_first: bool = False) -> Iterato
                        consistent_read=True)
 
 
-def ledger_page(tenant_id: str, group_id: str, contract_id: str, after: int, limit: int) -> list[LedgerEntry]:
-    """Up to `limit` entries of a contract's ledger after entry number `after`, oldest first."""
-    condition = LedgerEntry.SK > keys.ledger_entry(after)
+def ledger_page(tenant_id: str, group_id: str, contract_id: str, after: str | None, limit: int) -> list[LedgerEntry]:
+    """Up to `limit` entries of a contract's ledger after the entry `after` (`entry_position`),
+    oldest first."""
+    condition = LedgerEntry.SK > (after or keys.ledger_entry(0))
     return list(store.query(LedgerEntry, keys.ledger(tenant_id, group_id, contract_id), range_key_condition=condition,
                             limit=limit, consistent_read=True))
 
 
-def entry_number(entry: LedgerEntry) -> int:
-    return int(entry.SK[2:])
+def entry_position(entry: LedgerEntry) -> str:
+    """Where a page of the ledger goes on after `entry`."""
+    return entry.SK
+
+
+def is_entry_position(text: str) -> bool:
+    return bool(ENTRY_POSITION.fullmatch(text))
 
 
 def on_profile(tenant_id: str, profile_id: str) -> Iterator[Contract]:
@@ -80,6 +88,19 @@ def ledger_entries(tenant_id: str, contract: Contract, before: Balance, changes:
             block_id=change.block_id, expires_at=change.expires_at, running_balance=running,
         ))
     return items
+
+
+def shared_entries(tenant_id: str, contract: Contract, changes: list[Change], actor: str | None) -> list[LedgerEntry]:
+    """The deduction entries of locks that share the balance's room: after the contract's last
+    entry as read, by session (others may commit theirs first: their number is not known), the
+    running balance the previous entry's plus their minutes (read so)."""
+    partition = keys.ledger(tenant_id, contract.group_id, contract.contract_id)
+    return [LedgerEntry(
+        partition, keys.ledger_entry(contract.ledger_seq, change.session_id),
+        entry_id=f"{contract.contract_id}-{contract.ledger_seq}-{change.session_id}", contract_id=contract.contract_id,
+        entry_kind=change.kind, minutes=change.minutes, amount=change.amount, at=change.at, actor=actor or None,
+        session_id=change.session_id, running_balance=None,
+    ) for change in changes]
 
 
 def new_contract(tenant_id: str, group_id: str, current_contract: Contract | None, profile: ProfileVersion,
@@ -113,23 +134,65 @@ def refreshed_copy(contract: Contract, profile: ProfileVersion) -> Contract:
     return copy
 
 
+def priced_copy(contract: Contract, tariff, profile_version: int, profile_name: str) -> Contract:
+    """The contract as a lock prices with it: its balance as read, the tariff of `profile_version`
+    (in memory; the item keeps its own copy until its refresh)."""
+    copy = Contract.from_raw_data(contract.serialize())
+    copy.tariff, copy.profile_version, copy.profile_name = tariff, profile_version, profile_name
+    return copy
+
+
+def balance_text(balance: Balance, ledger_seq: int) -> str:
+    """The balance as the contract item keeps it, with the number of the entry it was written
+    whole at: no two writes leave the same text, which locks sharing its room condition on."""
+    return json.dumps({**ledger.dump(balance), "written_at_entry": ledger_seq})
+
+
 def set_balance(contract: Contract, balance: Balance | None, entries: int = 0) -> None:
     """The contract item as a write that added `entries` left it (no read again)."""
-    contract.balance = None if balance is None else json.dumps(ledger.dump(balance))
+    contract.ledger_seq += entries
+    contract.balance = None if balance is None else balance_text(balance, contract.ledger_seq)
+    contract.pending_minutes = None  # the balance written whole has them
+
+
+def set_shared(contract: Contract, minutes: int, entries: int) -> None:
+    """The contract item as a lock that shared the balance's room left it (others may have added theirs)."""
+    contract.pending_minutes = int(contract.pending_minutes or 0) + minutes
     contract.ledger_seq += entries
 
 
 # ---------------------------------------------------------------- parts of transactions (dal only)
 
 
-def add_balance_update(transaction, contract: Contract, balance: Balance, entries: list[LedgerEntry]) -> None:
-    """A new balance and its entries, only over exactly the contract that was read (else the
-    contract as it is now comes back with the failure)."""
+def add_balance_update(transaction, contract: Contract, balance: Balance, entries: list[LedgerEntry],
+                       same_tariff: bool = True) -> None:
+    """A new balance and its entries, only over exactly the balance that was read (else the
+    contract as it is now comes back with the failure), and with `same_tariff` only while the
+    contract's tariff copy is the one read. A lock passes False: it checks the profile version it
+    priced with itself, so a refresh of the copy (a profile update) does not fail it."""
+    condition = (Contract.contract_id == contract.contract_id) & (Contract.ledger_seq == contract.ledger_seq)
     transaction.update(
         contract,
-        actions=[Contract.balance.set(json.dumps(ledger.dump(balance))), Contract.ledger_seq.add(len(entries))],
-        condition=(Contract.contract_id == contract.contract_id) & (Contract.ledger_seq == contract.ledger_seq)
-        & (Contract.revision == contract.revision),
+        actions=[Contract.balance.set(balance_text(balance, contract.ledger_seq + len(entries))),
+                 Contract.ledger_seq.add(len(entries)), Contract.pending_minutes.remove()],
+        condition=condition & (Contract.revision == contract.revision) if same_tariff else condition,
+        return_values="ALL_OLD",
+    )
+    for entry in entries:
+        transaction.save(entry, condition=LedgerEntry.PK.does_not_exist())
+
+
+def add_shared_charge(transaction, contract: Contract, minutes: int, room: int, entries: list[LedgerEntry]) -> None:
+    """`minutes` taken from the balance's room (ledger.Balance.shared_room) with their entries: over
+    the balance as written whole when read, whatever other shared locks took meanwhile as long as
+    all of them stay within `room` (else the contract as it is now comes back with the failure)."""
+    within = Contract.pending_minutes <= room - minutes
+    if minutes <= room:
+        within = within | Contract.pending_minutes.does_not_exist()
+    transaction.update(
+        contract,
+        actions=[Contract.pending_minutes.add(minutes), Contract.ledger_seq.add(len(entries))],
+        condition=(Contract.contract_id == contract.contract_id) & (Contract.balance == contract.balance) & within,
         return_values="ALL_OLD",
     )
     for entry in entries:
@@ -139,6 +202,12 @@ def add_balance_update(transaction, contract: Contract, balance: Balance, entrie
 def add_unchanged(transaction, contract: Contract) -> None:
     """The contract is still the one read (no tariff change, no re-assignment)."""
     transaction.condition_check(Contract, contract.PK, contract.SK, condition=Contract.revision == contract.revision)
+
+
+def add_same_contract(transaction, contract: Contract) -> None:
+    """The group's contract is still the one read (not re-assigned); its tariff copy may have been
+    refreshed meanwhile."""
+    transaction.condition_check(Contract, contract.PK, contract.SK, condition=Contract.contract_id == contract.contract_id)
 
 
 def add_latest_check(transaction, tenant_id: str, profile_id: str, version: int) -> None:
