@@ -90,13 +90,10 @@ class Backoff:
         self.deadline = min(self.started + settings.retry_budget_seconds(), deadline.at())
         self.attempt = 0
 
-    def progressed(self, keep_pace: bool = False) -> None:
+    def progressed(self) -> None:
         """Another request made progress on what this one waits for (it was no livelock): wait
-        afresh, within the function's time all the same. `keep_pace`: the pauses keep growing
-        (many requests take turns on one item: retrying all at once, each commit would fail the
-        others again), only the time allowed is renewed."""
-        if not keep_pace:
-            self.attempt = 0
+        afresh, within the function's time all the same."""
+        self.attempt = 0
         self.deadline = max(self.deadline, min(time.monotonic() + settings.retry_budget_seconds(),
                                                self.started + REQUEST_BUDGET, deadline.at()))
 
