@@ -163,17 +163,17 @@ class Balance(Value):
             changes.append(Change(OVERAGE, 0, at, amount=overage_cost, session_id=session_id))
         return balance, Deduction(billed, covered, overage, overage_cost), changes
 
-    def shared_room(self, at: datetime, started: list[datetime], thresholds) -> int:
+    def shared_room(self, at: datetime, started: list[datetime], thresholds) -> int | None:
         """How many minutes locks may take from this balance without reading each other's (each
         adds its minutes to the contract's `pending_minutes`, conditioned on this balance and on
         the pending total staying within this room), so that the order they commit in changes
         nothing: every live block covers each of their sessions and has not expired by `at`
         (so no expiry entry is due and the draw order is the same for all), every minute is
         covered (no overage, no overrun) and no alert threshold not crossed yet is crossed.
-        0 when the balance is not in that state: such a lock reads and writes it whole."""
+        None when the balance is not in that state: such a lock reads and writes it whole."""
         live = [b for b in self.blocks if b.remaining > 0]
         if self.overrun_minutes or any(b.expired(at) or not all(b.covers(s) for s in started) for b in live):
-            return 0
+            return None
         available = sum(b.remaining for b in live)
         base = self.threshold_base()
         limits = [-(-base * int(p) // 100) for p in thresholds if int(p) not in self.crossed]  # the least minutes at or above it

@@ -144,7 +144,7 @@ def _shared_charge(tenant_id: str, contract: Contract, updates: list[tuple[Sessi
     minutes = sum(frozen["billed_minutes"] for _, frozen in updates)
     room = written_balance(contract).shared_room(now, [session.started_at for session, _ in updates],
                                                  getattr(contract.tariff, "alert_thresholds", ()))
-    if minutes > room - int(contract.pending_minutes or 0):
+    if room is None or minutes > room - int(contract.pending_minutes or 0):
         return None
     return dal_locks.Charge(balance_of(contract), dal_contracts.shared_entries(tenant_id, contract, changes, actor), [],
                             shared=True, minutes=minutes, room=room)
