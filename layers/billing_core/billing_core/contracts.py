@@ -326,8 +326,10 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
     hours, amount, expires_at = parse_recharge(values)
     minutes = int(hours * 60)
     backoff = store.Backoff("the recharge")
+    contract = None  # as the last attempt's failure handed it back: read again only when it did not
     while True:
-        _, contract = group_and_contract(tenant_id, group_id)
+        if contract is None:
+            _, contract = group_and_contract(tenant_id, group_id)
         if contract is None:
             raise Conflict(f"group {group_id} has no contract", "no_contract")
         if not isinstance(contract.tariff, Subscription):
@@ -359,5 +361,8 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
         try:
             dal_contracts.recharge(contract, balance, entries, history_entry, dal_contracts.answered(claim, answer))
             return answer
-        except LostRace:
-            backoff.wait()  # a lock or another recharge changed the balance meanwhile: read again
+        except LostRace as lost:
+            contract = lost.contract  # a lock or another recharge changed the balance meanwhile: go again on it
+            if contract is not None:
+                backoff.progressed()  # others' progress, not a livelock
+            backoff.wait()

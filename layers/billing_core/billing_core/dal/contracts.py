@@ -291,12 +291,33 @@ def assign_contract(tenant_id: str, group_item: Group, current_contract: Contrac
 def recharge(contract: Contract, balance: Balance, entries: list[LedgerEntry], entry: HistoryEntry,
              extra: Extra = None) -> None:
     """A recharged balance with its ledger entries and history entry, over exactly the balance
-    read. `LostRace`: a lock or another recharge changed it meanwhile."""
+    read (its thresholds re-armed by the tariff read: as if it came before a refresh racing it).
+    `LostRace`: a lock or another recharge changed it meanwhile, with the contract as it now is."""
+    positions = {}
+
     def fill(transaction):
-        add_balance_update(transaction, contract, balance, entries)
+        positions["contract"] = len(transaction.added)
+        add_balance_update(transaction, contract, balance, entries, same_tariff=False)
+        positions["entries"] = len(transaction.added)
         transaction.save(entry)
         if extra:
             extra(transaction)
 
-    _run(fill, "the recharge")
+    try:
+        store.transact(fill, "the recharge")
+    except store.ConditionFailed as failed:
+        raise LostRace(contract_now(failed, positions)) from None
     set_balance(contract, balance, len(entries))
+
+
+def contract_now(failed: store.ConditionFailed, positions: dict) -> Contract | None:
+    """The contract as DynamoDB handed it back, when only the balance failed its condition (it was
+    charged meanwhile: the ledger entries numbered after the one read exist already, which fails
+    their own condition too); None when anything else failed."""
+    position = positions.get("contract")
+    balance_part = range(position, positions["entries"]) if position is not None else range(0)
+    failing = [n for n in range(len(failed.reasons)) if failed.failed(n)]
+    if position not in failing or any(n not in balance_part for n in failing):
+        return None
+    now = failed.item(position)
+    return now if isinstance(now, Contract) else None

@@ -76,7 +76,7 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
             raise StaleProfile() from None
         if "step" in positions and failed.failed(positions["step"]):
             raise StepMoved() from None
-        raise LostRace(_contract_now(failed, positions)) from None
+        raise LostRace(contracts.contract_now(failed, positions)) from None
     for session, frozen in updates:
         for name, value in frozen.items():
             setattr(session, name, value)
@@ -86,19 +86,6 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
         contracts.set_shared(contract, charge.minutes, len(charge.entries))
     elif charge is not None:
         contracts.set_balance(contract, charge.balance, len(charge.entries))
-
-
-def _contract_now(failed: store.ConditionFailed, positions: dict) -> Contract | None:
-    """The contract as DynamoDB handed it back, when only the balance failed its condition (it was
-    charged meanwhile: the ledger entries numbered after the one read exist already, which fails
-    their own condition too); None when anything else failed (a session locked or changed)."""
-    position = positions.get("contract")
-    balance_part = range(position, positions["entries"]) if position is not None else range(0)
-    failing = [n for n in range(len(failed.reasons)) if failed.failed(n)]
-    if position not in failing or any(n not in balance_part for n in failing):
-        return None
-    now = failed.item(position)
-    return now if isinstance(now, Contract) else None
 
 
 # ---------------------------------------------------------------- what a lock-all reads
