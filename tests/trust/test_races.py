@@ -494,7 +494,8 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
             assert answer.body["error"]["code"] == "session_accounted", answer.body
     sessions = check_invariants(stack, group, answered, ids)
     if not faults:
-        assert all(s["status"] == "accounted" for s in sessions)
+        assert all(s["status"] == "accounted" for s in sessions), (
+            [(a.status, a.body) for a in whole], [s["session_id"] for s in sessions if s["status"] != "accounted"])
     # each lock-all's answer says exactly what it locked: finance reconciles it with the balance
     accounted = [s["session_id"] for s in sessions if s["status"] == "accounted"]
     locked_by = dict(zip(accounted, _threads.map(lambda sid: history_of(stack.finance, sid)[-1]["actor"], accounted)))

@@ -223,17 +223,22 @@ def assign_profile(tenant_id: str, group_id: str, values: dict, actor: str | Non
 
     profile_id, mode, valid_until = parse_assignment(values)
     backoff = store.Backoff("the assignment")
+    now_current = None  # the current contract as a lost race handed it back: the group and profile stay as read
     while True:
-        group, current = group_and_contract(tenant_id, group_id)
-        profile = latest_version(tenant_id, profile_id)
+        if now_current is None:
+            group, current = group_and_contract(tenant_id, group_id)
+            profile = latest_version(tenant_id, profile_id)
+        else:
+            current, now_current = now_current, None
+            backoff.progressed()  # locks charged the balance meanwhile: their progress, not a livelock
         now = fields.utc_now()
         try:
             if current is not None and current.profile_id == profile_id and valid_until is None:
                 return _resync(tenant_id, current, profile, actor, claim)
             return _new_contract(tenant_id, group, current, profile, mode, valid_until, actor, now, claim)
-        except LostRace:
-            backoff.wait()  # the contract or the profile changed meanwhile: read again
-
+        except LostRace as lost:
+            now_current = lost.contract  # None: the contract or the profile changed otherwise, read again
+            backoff.wait()
 
 
 def _resync(tenant_id: str, current: Contract, profile: ProfileVersion, actor, claim: Claim | None) -> dict:

@@ -78,12 +78,13 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
                       step: Callable[[object, Locked], None] | None = None) -> Locked:
     """Prices and freezes `sessions` (all still as read) by exactly the contract read, charges a
     subscription's balance, and locks them in one transaction (dal.locks.lock_sessions). A price
-    above the money limit refuses the lock (409), nothing written. `step` adds a job's progress."""
+    above the money limit refuses the lock (409), nothing written. `step` adds a job's progress.
+    When only the oldest of them fit in the balance's shared room, only those are locked (and
+    answered): the others go in the next transaction, which reads and writes the balance whole."""
     now = fields.utc_now()
     tariff = contract.tariff
     before = balance_of(contract)
     balance, changes = before.expire(now) if before else (None, [])
-    locked = Locked()
     updates = []
     for session in sorted(sessions, key=lambda s: (s.started_at, s.session_id)):  # the oldest is covered first
         pricing = price(tariff, session.connection_seconds, session.extra_minutes, session.started_at)
@@ -107,12 +108,9 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             raise Conflict(f"session {session.session_id} would be frozen at {fields.money_text(frozen['cost'])}, above "
                            f"the limit of {COST_LIMIT}: adjust it or recharge the balance first", "cost_limit")
         updates.append((session, frozen))
-        locked.billed_minutes += pricing.billed_minutes
-        if frozen["cost"] is not None:
-            locked.costs[tariff.currency] = locked.costs.get(tariff.currency, Decimal("0.00")) + frozen["cost"]
     charge = None
     if balance is not None:
-        charge = _shared_charge(tenant_id, contract, updates, changes, now, actor)
+        charge, updates = _shared_charge(tenant_id, contract, updates, changes, now, actor)
     if charge is None and balance is not None:
         entries = dal_contracts.ledger_entries(tenant_id, contract, before, changes, actor)
         alerts = []
@@ -121,10 +119,14 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             balance, crossings = balance.cross_thresholds(before, thresholds, now)
             alerts = [events.threshold_crossed(tenant_id, contract.group_id, contract.contract_id, now, c) for c in crossings]
         charge = dal_locks.Charge(balance, entries, alerts)
+    locked = Locked()
     for session, frozen in updates:  # the answer shows them as locked (the write re-reads nothing)
         for name, value in frozen.items():
             setattr(session, name, value)
-    locked.sessions = [session for session, _ in updates]
+        locked.sessions.append(session)
+        locked.billed_minutes += frozen["billed_minutes"]
+        if frozen["cost"] is not None:
+            locked.costs[tariff.currency] = locked.costs.get(tariff.currency, Decimal("0.00")) + frozen["cost"]
     body = answer(locked) if answer else None
     dal_locks.lock_sessions(tenant_id, contract, updates, charge,
                             extra=dal_contracts.answered(claim, body),
@@ -134,20 +136,31 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
 
 
 def _shared_charge(tenant_id: str, contract: Contract, updates: list[tuple[Session, dict]], changes: list, now,
-                   actor) -> dal_locks.Charge | None:
-    """The charge of locks that fit in the balance's room (ledger.Balance.shared_room): their
-    minutes added to the contract's pending minutes, over the balance as written whole, so
-    concurrent locks of one client do not fail each other; None when they do not fit (then the
-    balance is read and written whole, its entries numbered)."""
-    if any(change.kind != ledger.DEDUCTION for change in changes):
-        return None  # an expiry due, or overage: the order of the changes matters
-    minutes = sum(frozen["billed_minutes"] for _, frozen in updates)
+                   actor) -> tuple[dal_locks.Charge | None, list[tuple[Session, dict]]]:
+    """The charge of the locks (the oldest of `updates`, as many as fit) that fit in the balance's
+    room (ledger.Balance.shared_room): their minutes added to the contract's pending minutes, over
+    the balance as written whole, so concurrent locks of one client do not fail each other; and
+    the updates it takes. (None, all of them) when not even the oldest fits: then the balance is
+    read and written whole, its entries numbered."""
+    if any(change.kind == ledger.EXPIRY for change in changes):
+        return None, updates  # an expiry due: entered first, in order
     room = written_balance(contract).shared_room(now, [session.started_at for session, _ in updates],
                                                  getattr(contract.tariff, "alert_thresholds", ()))
-    if room is None or minutes > room - int(contract.pending_minutes or 0):
-        return None
-    return dal_locks.Charge(balance_of(contract), dal_contracts.shared_entries(tenant_id, contract, changes, actor), [],
-                            shared=True, minutes=minutes, room=room)
+    free = -1 if room is None else room - int(contract.pending_minutes or 0)
+    taken, minutes = 0, 0
+    for _, frozen in updates:
+        if minutes + frozen["billed_minutes"] > free:
+            break
+        minutes += frozen["billed_minutes"]
+        taken += 1
+    if not taken:
+        return None, updates
+    ids = {session.session_id for session, _ in updates[:taken]}
+    mine = [change for change in changes if change.session_id in ids]
+    if any(change.kind != ledger.DEDUCTION for change in mine):
+        return None, updates  # overage: the order of the changes matters
+    return dal_locks.Charge(balance_of(contract), dal_contracts.shared_entries(tenant_id, contract, mine, actor), [],
+                            shared=True, minutes=minutes, room=room), updates[:taken]
 
 
 def lock_session(tenant_id: str, session_id: str, actor: str | None = None, claim: Claim | None = None) -> dict:
@@ -409,5 +422,6 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
         run.add(done)
         if job is not None:
             jobs.committed(job, run.state(), run.locked)
-        pending = pending[size:]
+        done_ids = {session.session_id for session in done.sessions}  # all of the chunk, or the oldest (shared room)
+        pending = [session for session in pending[:size] if session.session_id not in done_ids] + pending[size:]
     return contract

@@ -266,26 +266,33 @@ def assign_contract(tenant_id: str, group_item: Group, current_contract: Contrac
                     extra: Extra = None) -> None:
     """Contract n+1 replaces the current one (kept, closed), with the ledger entries of both and
     the group's history entry; only over the current contract as read and while its profile
-    version is the latest. `LostRace` otherwise."""
+    version is the latest. `LostRace` otherwise, with the current contract as it now is when only
+    it (its balance: locks charged it meanwhile) failed."""
     entries = list(entries)
+    positions = {}
 
     def fill(transaction):
         if current_contract is None:
             transaction.save(contract, condition=Contract.PK.does_not_exist())
         else:
+            positions["contract"] = len(transaction.added)
             transaction.save(contract, condition=(Contract.contract_id == current_contract.contract_id)
                              & (Contract.ledger_seq == current_contract.ledger_seq)
-                             & (Contract.revision == current_contract.revision))
+                             & (Contract.revision == current_contract.revision), return_values="ALL_OLD")
             transaction.save(closed_contract, condition=Contract.PK.does_not_exist())
         for item in entries:
             transaction.save(item, condition=LedgerEntry.PK.does_not_exist())
+        positions["entries"] = len(transaction.added)
         transaction.update(group_item, actions=[Group.profile_id.set(contract.profile_id)], condition=Group.PK.exists())
         add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
         transaction.save(entry)
         if extra:
             extra(transaction)
 
-    _run(fill, "the assignment")
+    try:
+        store.transact(fill, "the assignment")
+    except store.ConditionFailed as failed:
+        raise LostRace(contract_now(failed, positions)) from None
 
 
 def recharge(contract: Contract, balance: Balance, entries: list[LedgerEntry], entry: HistoryEntry,
