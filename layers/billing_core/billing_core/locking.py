@@ -165,10 +165,11 @@ def _shared_charge(tenant_id: str, contract: Contract, updates: list[tuple[Sessi
 
 def lock_session(tenant_id: str, session_id: str, actor: str | None = None, claim: Claim | None = None) -> dict:
     """Idempotent: locking an accounted session answers it unchanged and deducts nothing. The
-    critical path is the read of the session and the contract, then one transaction; a lock that
-    loses the balance to another charge prices again at once on the contract handed back, after a
-    jittered pause that grows with the losses (many lockers of one client take turns instead of
-    all retrying together), within the request's time."""
+    critical path is the read of the session and the contract, then one transaction (locks within
+    the balance's shared room do not fail each other); a lock that loses the balance to a write of
+    it whole, or meets a newer profile version, prices again on the contract handed back or the
+    version read, after a short jittered pause (others' progress renews its time, never past the
+    request's own)."""
     backoff = store.Backoff("the lock")
     contract = None  # as the last attempt left it: read again only when something else than the balance moved
     behind = None  # the profile version priced with that the contract item does not have yet
@@ -184,8 +185,10 @@ def lock_session(tenant_id: str, session_id: str, actor: str | None = None, clai
             locked = _lock_transaction(tenant_id, contract, [session], actor, claim,
                                        lambda done: session_view(done.sessions[0], None))
         except StaleProfile:
-            contract, newer = latest_pricing(tenant_id, contract)  # a profile update: progress, priced again at once
+            contract, newer = latest_pricing(tenant_id, contract)  # a profile update: progress, priced again
             behind = newer or behind
+            backoff.progressed()
+            backoff.wait()
             continue
         except LostRace as lost:
             if lost.contract is not None:  # only the balance moved: others charged it, which is progress
