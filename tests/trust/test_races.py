@@ -668,6 +668,46 @@ def test_a_busy_client_locked_by_16_callers_while_recharged_and_repriced_answers
     count("locks refused (503) on the busy client", len(refused))
 
 
+@faults_param()
+def test_lock_alls_of_a_busy_client_racing_12_single_lockers_are_answered(stack, faults):
+    """Two finance users run lock-all on a busy subscription client while 12 callers lock its
+    sessions one at a time: each lock-all answers what it locked (it used to answer 503 `retry`
+    after 10-25 s, its big transactions losing the balance to every single lock), every single
+    lock is answered, each session is deducted once and the balance is its ledger."""
+    group = stack.new_group(stack.new_profile({**GOLD, "name": "Gold lock-all", "total_hours": 200}))
+    answered = Answered()
+    ids = [f"lab-{n:03d}-{uuid.uuid4().hex[:6]}" for n in range(120)]
+    uploads = [upload(sid, group, 5 + n % 40, day=1 + n // 10, hour=8 + n % 10) for n, sid in enumerate(ids)]
+    for start in range(0, len(uploads), 100):
+        batch = uploads[start:start + 100]
+        for sent, result in zip(batch, ok(stack.admin.post("/v1/sessions/batch", {"sessions": batch}))["results"]):
+            answered.uploads[sent["session_id"]] = result["session"]
+    lockers = (stack.clients("technician") * 2)[:12]
+    lock_alls = stack.clients("finance")
+
+    def lock_all(caller):
+        time.sleep(0.5)  # the single locks are under way
+        return finished_job(caller, caller.post(f"/v1/groups/{group}/lock-all", {}))
+
+    calls = [lambda c=c: lock_all(c) for c in lock_alls]
+    calls += [lambda c=c, n=n: [(sid, c.post(f"/v1/sessions/{sid}/lock")) for sid in ids[n::24]] for n, c in enumerate(lockers)]
+    with stack.racing(faults):
+        answers = race(calls)
+    wholes, singles = answers[:2], answers[2:]
+    refused = [("lock-all", answer.status, answer.body) for answer in wholes if not acceptable(answer)]
+    count("lock-alls refused (503) on the busy client", len(refused))
+    for sid, answer in [pair for share in singles for pair in share]:
+        if acceptable(answer):
+            answered.locks[sid] = answer.body
+        else:
+            refused.append((sid, answer.status, answer.body))
+    if not faults:
+        assert refused == [], refused
+    sessions = check_invariants(stack, group, answered, ids)
+    if not faults:
+        assert all(s["status"] == "accounted" for s in sessions)
+
+
 # ---------------------------------------------------------------- a crash
 
 
