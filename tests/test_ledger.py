@@ -52,3 +52,34 @@ def test_any_sequence_keeps_the_ledger_and_the_balance_in_step(allotment, valid_
                                              - view["used_minutes"] - view["expired_minutes"])
         assert view["available_minutes"] == entered  # every expiry is entered (expire(NOW) ran first)
         assert all(block.remaining >= 0 for block in balance.blocks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(allotment=st.integers(0, 1200), recharges=st.lists(st.tuples(st.integers(1, 600), st.one_of(st.none(), st.integers(-30, 400))), max_size=4),
+       used=st.integers(0, 900), thresholds=st.lists(st.integers(0, 100), max_size=5, unique=True),
+       locks=st.lists(st.tuples(st.integers(0, 240), st.integers(0, 330)), min_size=1, max_size=8))
+def test_locks_within_the_shared_room_give_the_same_balance_in_any_order(allotment, recharges, used, thresholds, locks):
+    """Locks that do not read each other (each adds its minutes to the contract's pending minutes
+    while the pending total stays within the balance's shared room) are exactly what locking them
+    one after the other does, in any order: every minute covered, no overage, no expiry entry, no
+    alert threshold crossed, and the blocks drawn as the pending total draws them."""
+    balance, _ = ledger.Balance().add_block(ledger.ALLOTMENT, "a", allotment, Decimal("100.00"), START)
+    for index, (minutes, days) in enumerate(recharges):
+        expires = None if days is None else NOW + timedelta(days=days)
+        balance, _ = balance.add_block(ledger.RECHARGE, f"r{index}", minutes, Decimal("1.00"), START, expires)
+    balance, _, _ = balance.deduct("earlier", used, START, START, 15)
+    started = [START + timedelta(days=days) for _, days in locks]
+    room = balance.shared_room(NOW, started, tuple(thresholds))
+    taken = [minutes for minutes, _ in locks]
+    if room is None or sum(taken) > room:
+        return  # such locks read and write the balance whole
+    for order in (range(len(locks)), reversed(range(len(locks)))):
+        one_by_one = balance
+        for index in order:
+            before = one_by_one
+            one_by_one, deduction, changes = one_by_one.deduct(f"s{index}", taken[index], started[index], NOW, 15, Decimal("9.00"))
+            assert deduction.covered_minutes == taken[index] and deduction.overage_cost is None
+            assert [change.kind for change in changes] == [ledger.DEDUCTION] and changes[0].minutes == -taken[index]
+            assert one_by_one.cross_thresholds(before, thresholds, NOW)[1] == []
+        assert one_by_one.expire(NOW)[1] == []
+        assert one_by_one == balance.draw(sum(taken))

@@ -1,9 +1,10 @@
 """Bench table 8: contention on one subscription client. Every lock of a subscription charges the
-client's one balance (the contract item, conditioned on the ledger entry read), so concurrent
-locks, recharges and profile updates of one client queue on that item. Measured: 12 threads
-locking sessions of one client, with 3 threads recharging it, without and with a thread updating
-its profile (each update re-prices the contract, so every lock in flight has to price again):
-locks per second, the median and the slowest lock, and how many answered 503."""
+client's one balance, on its contract item: while the balance has room for them (ledger.Balance.
+shared_room) concurrent locks add their minutes to its pending minutes and do not fail each other;
+recharges write the balance whole, and a profile update writes a new version every lock in flight
+then prices with. Measured: 12 threads locking sessions of one client, with 3 threads recharging
+it, without and with a thread updating its profile: locks per second, the median and the slowest
+lock, and how many answered 503."""
 import json
 import statistics
 import threading

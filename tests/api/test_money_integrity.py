@@ -333,6 +333,32 @@ def test_a_search_answer_stays_below_six_megabytes(msp, gold):
     assert (seen, pages) == (1000, 2)
 
 
+def test_locks_sharing_the_balance_room_are_entered_in_order_with_running_balances_across_pages(msp, gold):
+    """Locks that took the balance's shared room have no entry number of their own: each comes
+    right after the entry it read, its running balance the previous one's plus its minutes, on
+    every page; the recharge after them writes the balance whole, their minutes included."""
+    for n in range(3):
+        record(msp, f"sh-{n}", 22 * 60, start=T0 + timedelta(hours=n))
+        assert msp.technician.post(f"/v1/sessions/sh-{n}/lock")[0] == 200
+    assert msp.admin.post("/v1/groups/acme/recharges", {"hours": 1, "amount": "10.00"})[0] == 201
+    record(msp, "sh-3", 50 * 60, start=T0 + timedelta(hours=4))
+    assert msp.technician.post("/v1/sessions/sh-3/lock")[0] == 200
+    pages, cursor = [], None
+    while True:
+        page = ledger_of(msp, limit="2", **({"cursor": cursor} if cursor else {}))
+        pages.append(page["entries"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    entries = [entry for page in pages for entry in page]
+    assert [(e["kind"], e["session_id"], e["minutes"], e["running_balance"]) for e in entries] == [
+        ("allotment", None, 600, 600), ("deduction", "sh-0", -30, 570), ("deduction", "sh-1", -30, 540),
+        ("deduction", "sh-2", -30, 510), ("recharge", None, 60, 570), ("deduction", "sh-3", -60, 510)]
+    assert len(pages) == 3 and len({e["entry_id"] for e in entries}) == 6
+    assert balance(msp)["available_minutes"] == 510 and balance(msp)["used_minutes"] == 150
+    assert_balance_is_its_ledger(msp)
+
+
 def test_the_ledger_pages_with_a_cursor_of_its_own(msp, gold):
     for n in range(5):
         msp.admin.post("/v1/groups/acme/recharges", {"hours": 1, "amount": "10.00"})

@@ -494,7 +494,8 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
             assert answer.body["error"]["code"] == "session_accounted", answer.body
     sessions = check_invariants(stack, group, answered, ids)
     if not faults:
-        assert all(s["status"] == "accounted" for s in sessions)
+        assert all(s["status"] == "accounted" for s in sessions), (
+            [(a.status, a.body) for a in whole], [s["session_id"] for s in sessions if s["status"] != "accounted"])
     # each lock-all's answer says exactly what it locked: finance reconciles it with the balance
     accounted = [s["session_id"] for s in sessions if s["status"] == "accounted"]
     locked_by = dict(zip(accounted, _threads.map(lambda sid: history_of(stack.finance, sid)[-1]["actor"], accounted)))
@@ -599,6 +600,112 @@ def test_profile_updates_racing_locks_price_each_session_by_the_version_it_names
     sessions = check_invariants(stack, group, answered, ids)
     assert all(s["status"] == "accounted" and s["profile_id"] == profile_id for s in sessions)
     count("profile versions used by sessions locked during the profile races", len({s["profile_version"] for s in sessions}))
+
+
+@faults_param()
+def test_a_busy_client_locked_by_16_callers_while_recharged_and_repriced_answers_every_lock(stack, faults):
+    """One subscription client's busy day: 16 callers lock its 64 sessions one at a time while an
+    admin recharges it every 0.2 s and its profile is updated every 0.1 s. Every single lock is
+    answered 200 (it used to be a 503 `retry` after 10-25 s of lost races on the client's one
+    balance), each session is deducted once, the balance is its ledger, and each frozen price is
+    the one of the profile version it names."""
+    gold = {**GOLD, "name": "Gold busy", "total_hours": 100}
+    profile_id = stack.new_profile(gold)
+    group = stack.new_group(profile_id)
+    answered = Answered()
+    ids = [f"busy-{n:02d}-{uuid.uuid4().hex[:6]}" for n in range(64)]
+    uploads = [upload(sid, group, 5 + n % 40, day=1 + n // 10, hour=8 + n % 10) for n, sid in enumerate(ids)]
+    for sent, result in zip(uploads, ok(stack.admin.post("/v1/sessions/batch", {"sessions": uploads}))["results"]):
+        answered.uploads[sent["session_id"]] = result["session"]
+    lockers = (stack.clients("technician") + stack.clients("finance")) * 2
+    reprice_admin, recharge_admin = stack.clients("admin")
+    left, guard, done = [len(lockers)], threading.Lock(), threading.Event()
+
+    def lock_share(caller, part):
+        try:
+            return [(sid, caller.post(f"/v1/sessions/{sid}/lock")) for sid in part]
+        finally:
+            with guard:
+                left[0] -= 1
+                if not left[0]:
+                    done.set()
+
+    def reprice():
+        answers, step = [], 15
+        while not done.is_set():
+            step = 30 if step == 15 else 15
+            answers.append(reprice_admin.put(f"/v1/profiles/{profile_id}", {**gold, "step_minutes": step}))
+            time.sleep(0.1)
+        return answers
+
+    def recharge():
+        answers = []
+        while not done.is_set():
+            answered.recharges_sent.append(60)
+            answers.append(recharge_admin.post(f"/v1/groups/{group}/recharges", {"hours": 1, "amount": "10.00"}))
+            time.sleep(0.2)
+        return answers
+
+    calls = [reprice, recharge] + [lambda c=c, n=n: lock_share(c, ids[n::len(lockers)]) for n, c in enumerate(lockers)]
+    with stack.racing(faults):
+        answers = race(calls)
+    reprices, recharges = answers[0], answers[1]
+    refused = []
+    for sid, answer in [pair for share in answers[2:] for pair in share]:
+        if acceptable(answer):
+            assert answer.body["status"] == "accounted", answer.body
+            answered.locks[sid] = answer.body
+        else:
+            refused.append((sid, answer.status, answer.body))
+    answered.recharges = [60 for answer in recharges if acceptable(answer)]
+    updated = [answer for answer in reprices if acceptable(answer)]
+    if not faults:
+        assert refused == [], refused
+        assert len(updated) == len(reprices) >= 3, [(a.status, a.body) for a in reprices]
+    sessions = check_invariants(stack, group, answered, ids)
+    versions = {s["profile_version"] for s in sessions if s["status"] == "accounted"}
+    count("profile versions used by the sessions of the busy client", len(versions))
+    count("locks refused (503) on the busy client", len(refused))
+
+
+@faults_param()
+def test_lock_alls_of_a_busy_client_racing_12_single_lockers_are_answered(stack, faults):
+    """Two finance users run lock-all on a busy subscription client while 12 callers lock its
+    sessions one at a time: each lock-all answers what it locked (it used to answer 503 `retry`
+    after 10-25 s, its big transactions losing the balance to every single lock), every single
+    lock is answered, each session is deducted once and the balance is its ledger."""
+    group = stack.new_group(stack.new_profile({**GOLD, "name": "Gold lock-all", "total_hours": 200}))
+    answered = Answered()
+    ids = [f"lab-{n:03d}-{uuid.uuid4().hex[:6]}" for n in range(120)]
+    uploads = [upload(sid, group, 5 + n % 40, day=1 + n // 10, hour=8 + n % 10) for n, sid in enumerate(ids)]
+    for start in range(0, len(uploads), 100):
+        batch = uploads[start:start + 100]
+        for sent, result in zip(batch, ok(stack.admin.post("/v1/sessions/batch", {"sessions": batch}))["results"]):
+            answered.uploads[sent["session_id"]] = result["session"]
+    lockers = (stack.clients("technician") * 2)[:12]
+    lock_alls = stack.clients("finance")
+
+    def lock_all(caller):
+        time.sleep(0.5)  # the single locks are under way
+        return finished_job(caller, caller.post(f"/v1/groups/{group}/lock-all", {}))
+
+    calls = [lambda c=c: lock_all(c) for c in lock_alls]
+    calls += [lambda c=c, n=n: [(sid, c.post(f"/v1/sessions/{sid}/lock")) for sid in ids[n::24]] for n, c in enumerate(lockers)]
+    with stack.racing(faults):
+        answers = race(calls)
+    wholes, singles = answers[:2], answers[2:]
+    refused = [("lock-all", answer.status, answer.body) for answer in wholes if not acceptable(answer)]
+    count("lock-alls refused (503) on the busy client", len(refused))
+    for sid, answer in [pair for share in singles for pair in share]:
+        if acceptable(answer):
+            answered.locks[sid] = answer.body
+        else:
+            refused.append((sid, answer.status, answer.body))
+    if not faults:
+        assert refused == [], refused
+    sessions = check_invariants(stack, group, answered, ids)
+    if not faults:
+        assert all(s["status"] == "accounted" for s in sessions)
 
 
 # ---------------------------------------------------------------- a crash

@@ -41,8 +41,16 @@ def group_contract(tenant_id: str, group_id: str) -> Contract | None:
     return group_and_contract(tenant_id, group_id)[1]
 
 
-def balance_of(contract: Contract) -> Balance | None:
+def written_balance(contract: Contract) -> Balance | None:
+    """The balance as last written whole (without the minutes locks took from its room since)."""
     return ledger.load(json.loads(contract.balance)) if contract.balance else None
+
+
+def balance_of(contract: Contract) -> Balance | None:
+    """The balance now: as written whole, less the minutes locks took from its room since."""
+    balance = written_balance(contract)
+    pending = int(contract.pending_minutes or 0)
+    return balance.draw(pending) if balance is not None and pending else balance
 
 
 def balance_view(contract: Contract, at: datetime | None = None) -> dict | None:
@@ -106,15 +114,18 @@ def ledger_view(tenant_id: str, group_id: str, query: dict) -> dict:
             raise NotFound(f"group {group_id} has no contract")
     else:
         contract = _contract_by_id(tenant_id, group_id, fields.identifier("contract_id", query["contract_id"]))
-    after = _ledger_cursor(query.get("cursor"), contract)
+    after, running = _ledger_cursor(query.get("cursor"), contract)
     limit = fields.page_limit(query.get("limit"), LEDGER_PAGE)
     entries = dal_contracts.ledger_page(tenant_id, group_id, contract.contract_id, after, limit + 1)
     more = len(entries) > limit
     entries = entries[:limit]
-    answer = [entry_view(entry) for entry in entries]
+    answer = []
+    for entry in entries:  # a shared lock's entry has no running balance of its own: the previous one's plus its minutes
+        running = int(entry.running_balance) if entry.running_balance is not None else running + int(entry.minutes)
+        answer.append(entry_view(entry, running))
     balance = balance_of(contract)
     if not more and balance is not None and contract.closed_at is None:
-        running = entries[-1].running_balance if entries else balance.entered_minutes()
+        running = running if entries or after else balance.entered_minutes()
         for change in balance.expire(fields.utc_now())[1]:
             running += change.minutes
             answer.append({**change_view(change, running), "entry_id": None, "pending": True})
@@ -122,11 +133,11 @@ def ledger_view(tenant_id: str, group_id: str, query: dict) -> dict:
         "group_id": group_id,
         "contract_id": contract.contract_id,
         "entries": answer,
-        "next_cursor": _encode_ledger_cursor(contract, entries[-1]) if more else None,
+        "next_cursor": _encode_ledger_cursor(contract, entries[-1], running) if more else None,
     }
 
 
-def entry_view(entry: LedgerEntry) -> dict:
+def entry_view(entry: LedgerEntry, running: int) -> dict:
     role, _, token_id = (entry.actor or "").partition(":")
     return {
         "entry_id": entry.entry_id,
@@ -139,7 +150,7 @@ def entry_view(entry: LedgerEntry) -> dict:
         "session_id": entry.session_id,
         "block_id": entry.block_id,
         "expires_at": fields.utc_text(entry.expires_at) if entry.expires_at else None,
-        "running_balance": entry.running_balance,
+        "running_balance": running,
     }
 
 
@@ -152,19 +163,21 @@ def change_view(change: Change, running: int) -> dict:
     }
 
 
-def _encode_ledger_cursor(contract: Contract, entry: LedgerEntry) -> str:
-    text = json.dumps({"contract_id": contract.contract_id, "after": dal_contracts.entry_number(entry)})
+def _encode_ledger_cursor(contract: Contract, entry: LedgerEntry, running: int) -> str:
+    text = json.dumps({"contract_id": contract.contract_id, "after": dal_contracts.entry_position(entry), "running": running})
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _ledger_cursor(cursor, contract: Contract) -> int:
+def _ledger_cursor(cursor, contract: Contract) -> tuple[str | None, int]:
+    """Where the page starts (None: at the first entry) and the running balance before it."""
     if cursor in (None, ""):
-        return 0
+        return None, 0
     try:
         position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if (isinstance(position, dict) and position.get("contract_id") == contract.contract_id
-                and isinstance(position.get("after"), int) and 0 <= position["after"] <= contract.ledger_seq):
-            return position["after"]
+                and isinstance(position.get("after"), str) and dal_contracts.is_entry_position(position["after"])
+                and type(position.get("running")) is int):
+            return position["after"], position["running"]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         pass
     raise InvalidInput("cursor", "is not a cursor this ledger gave")
@@ -210,17 +223,22 @@ def assign_profile(tenant_id: str, group_id: str, values: dict, actor: str | Non
 
     profile_id, mode, valid_until = parse_assignment(values)
     backoff = store.Backoff("the assignment")
+    now_current = None  # the current contract as a lost race handed it back: the group and profile stay as read
     while True:
-        group, current = group_and_contract(tenant_id, group_id)
-        profile = latest_version(tenant_id, profile_id)
+        if now_current is None:
+            group, current = group_and_contract(tenant_id, group_id)
+            profile = latest_version(tenant_id, profile_id)
+        else:
+            current, now_current = now_current, None
+            backoff.progressed()  # locks charged the balance meanwhile: their progress, not a livelock
         now = fields.utc_now()
         try:
             if current is not None and current.profile_id == profile_id and valid_until is None:
                 return _resync(tenant_id, current, profile, actor, claim)
             return _new_contract(tenant_id, group, current, profile, mode, valid_until, actor, now, claim)
-        except LostRace:
-            backoff.wait()  # the contract or the profile changed meanwhile: read again
-
+        except LostRace as lost:
+            now_current = lost.contract  # None: the contract or the profile changed otherwise, read again
+            backoff.wait()
 
 
 def _resync(tenant_id: str, current: Contract, profile: ProfileVersion, actor, claim: Claim | None) -> dict:
@@ -313,8 +331,10 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
     hours, amount, expires_at = parse_recharge(values)
     minutes = int(hours * 60)
     backoff = store.Backoff("the recharge")
+    contract = None  # as the last attempt's failure handed it back: read again only when it did not
     while True:
-        _, contract = group_and_contract(tenant_id, group_id)
+        if contract is None:
+            _, contract = group_and_contract(tenant_id, group_id)
         if contract is None:
             raise Conflict(f"group {group_id} has no contract", "no_contract")
         if not isinstance(contract.tariff, Subscription):
@@ -346,5 +366,8 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
         try:
             dal_contracts.recharge(contract, balance, entries, history_entry, dal_contracts.answered(claim, answer))
             return answer
-        except LostRace:
-            backoff.wait()  # a lock or another recharge changed the balance meanwhile: read again
+        except LostRace as lost:
+            contract = lost.contract  # a lock or another recharge changed the balance meanwhile: go again on it
+            if contract is not None:
+                backoff.progressed()  # others' progress, not a livelock
+            backoff.wait()

@@ -84,9 +84,11 @@ def _carried_over_renewal(tenant_id: str, group_id: str, at) -> bool:
 def _ledger_events(tenant_id: str, contract, start, end, zone, balance_left: dict) -> list[tuple[str, invoicing.Event]]:
     found = []
     entries = dal.ledger_entries(tenant_id, contract.group_id, contract.contract_id)
-    for entry in entries:
+    running = 0
+    for entry in entries:  # a shared lock's entry has no running balance of its own: the previous one's plus its minutes
+        running = int(entry.running_balance) if entry.running_balance is not None else running + int(entry.minutes)
         if entry.entry_kind == ledger.DEDUCTION and entry.session_id:
-            balance_left[entry.session_id] = int(entry.running_balance)
+            balance_left[entry.session_id] = running
         if not start <= entry.at < end or entry.amount is None:
             continue
         kind = {ledger.ALLOTMENT: invoicing.SUBSCRIPTION, ledger.RECHARGE: invoicing.RECHARGE}.get(entry.entry_kind)

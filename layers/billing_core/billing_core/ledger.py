@@ -163,6 +163,39 @@ class Balance(Value):
             changes.append(Change(OVERAGE, 0, at, amount=overage_cost, session_id=session_id))
         return balance, Deduction(billed, covered, overage, overage_cost), changes
 
+    def shared_room(self, at: datetime, started: list[datetime], thresholds) -> int | None:
+        """How many minutes locks may take from this balance without reading each other's (each
+        adds its minutes to the contract's `pending_minutes`, conditioned on this balance and on
+        the pending total staying within this room), so that the order they commit in changes
+        nothing: every live block covers each of their sessions and has not expired by `at`
+        (so no expiry entry is due and the draw order is the same for all), every minute is
+        covered (no overage, no overrun) and no alert threshold not crossed yet is crossed.
+        None when the balance is not in that state: such a lock reads and writes it whole."""
+        live = [b for b in self.blocks if b.remaining > 0]
+        if self.overrun_minutes or any(b.expired(at) or not all(b.covers(s) for s in started) for b in live):
+            return None
+        available = sum(b.remaining for b in live)
+        base = self.threshold_base()
+        limits = [-(-base * int(p) // 100) for p in thresholds if int(p) not in self.crossed]  # the least minutes at or above it
+        floor = max((limit for limit in limits if limit <= available), default=0)
+        return max(0, available - floor)
+
+    def draw(self, minutes: int) -> "Balance":
+        """The balance once the locks that shared its room (`shared_room`) took `minutes`: drawn
+        from the blocks as `deduct` draws them, soonest-expiring first."""
+        need = minutes
+        consumed: dict[str, int] = {}
+        for block in sorted((b for b in self.blocks if b.remaining > 0),
+                            key=lambda b: (b.expires_at is None, b.expires_at or b.added_at, b.added_at)):
+            if need == 0:
+                break
+            consumed[block.block_id] = min(block.remaining, need)
+            need -= consumed[block.block_id]
+        return self.replace(  # `need` is 0 by the room's condition; were it not, the rest is overrun, as `deduct` counts it
+            blocks=tuple(b.replace(remaining=b.remaining - consumed.get(b.block_id, 0)) for b in self.blocks),
+            used_minutes=self.used_minutes + minutes, overrun_minutes=self.overrun_minutes + need,
+        )._pruned()
+
     def close(self, at: datetime) -> Change:
         """Ends the contract: its final available balance is entered as taken out."""
         return Change(CLOSING, -self.entered_minutes(), at)

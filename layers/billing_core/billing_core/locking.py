@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Callable
 
-from . import deadline, events, fields, settings
-from .contracts import balance_of, current_contract, group_contract, refresh
+from . import deadline, events, fields, ledger, settings
+from .contracts import balance_of, current_contract, group_contract, written_balance
 from .dal import contracts as dal_contracts
 from .dal import locks as dal_locks
 from .dal import sessions as dal_sessions
@@ -20,6 +20,7 @@ from .dal.totals import day_of
 from .errors import Conflict, InvalidInput
 from .idempotency import Claim
 from .jobs import JobMoved
+from .lock_pricing import catch_up, ensure_latest_profile, latest_pricing, still_priced
 from .reporting import Period, parse_period
 from .sessions import ACCOUNTED, frozen_explanation, read_session, session_view
 from .tariff import COST_LIMIT, Subscription, over_limit, overage_lines, price
@@ -77,12 +78,13 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
                       step: Callable[[object, Locked], None] | None = None) -> Locked:
     """Prices and freezes `sessions` (all still as read) by exactly the contract read, charges a
     subscription's balance, and locks them in one transaction (dal.locks.lock_sessions). A price
-    above the money limit refuses the lock (409), nothing written. `step` adds a job's progress."""
+    above the money limit refuses the lock (409), nothing written. `step` adds a job's progress.
+    When only the oldest of them fit in the balance's shared room, only those are locked (and
+    answered): the others go in the next transaction, which reads and writes the balance whole."""
     now = fields.utc_now()
     tariff = contract.tariff
     before = balance_of(contract)
     balance, changes = before.expire(now) if before else (None, [])
-    locked = Locked()
     updates = []
     for session in sorted(sessions, key=lambda s: (s.started_at, s.session_id)):  # the oldest is covered first
         pricing = price(tariff, session.connection_seconds, session.extra_minutes, session.started_at)
@@ -106,11 +108,10 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             raise Conflict(f"session {session.session_id} would be frozen at {fields.money_text(frozen['cost'])}, above "
                            f"the limit of {COST_LIMIT}: adjust it or recharge the balance first", "cost_limit")
         updates.append((session, frozen))
-        locked.billed_minutes += pricing.billed_minutes
-        if frozen["cost"] is not None:
-            locked.costs[tariff.currency] = locked.costs.get(tariff.currency, Decimal("0.00")) + frozen["cost"]
     charge = None
     if balance is not None:
+        charge, updates = _shared_charge(tenant_id, contract, updates, changes, now, actor)
+    if charge is None and balance is not None:
         entries = dal_contracts.ledger_entries(tenant_id, contract, before, changes, actor)
         alerts = []
         thresholds = getattr(tariff, "alert_thresholds", ())
@@ -118,10 +119,14 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
             balance, crossings = balance.cross_thresholds(before, thresholds, now)
             alerts = [events.threshold_crossed(tenant_id, contract.group_id, contract.contract_id, now, c) for c in crossings]
         charge = dal_locks.Charge(balance, entries, alerts)
+    locked = Locked()
     for session, frozen in updates:  # the answer shows them as locked (the write re-reads nothing)
         for name, value in frozen.items():
             setattr(session, name, value)
-    locked.sessions = [session for session, _ in updates]
+        locked.sessions.append(session)
+        locked.billed_minutes += frozen["billed_minutes"]
+        if frozen["cost"] is not None:
+            locked.costs[tariff.currency] = locked.costs.get(tariff.currency, Decimal("0.00")) + frozen["cost"]
     body = answer(locked) if answer else None
     dal_locks.lock_sessions(tenant_id, contract, updates, charge,
                             extra=dal_contracts.answered(claim, body),
@@ -130,50 +135,71 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
     return locked
 
 
-def ensure_latest_profile(tenant_id: str, contract: Contract, actor: str | None) -> Contract:
-    """The contract with the profile's latest version: refreshed here when a profile update has
-    not reached it yet (the refresh is idempotent: it applies only over the contract read)."""
-    from .profiles import latest_version
-
-    profile = latest_version(tenant_id, contract.profile_id)
-    if profile.version == contract.profile_version:
-        return contract
-    try:
-        refreshed = refresh(tenant_id, contract, profile, actor)
-    except LostRace:
-        refreshed = None  # refreshed or changed meanwhile: read it again
-    return current_contract(tenant_id, contract.group_id) or refreshed
+def _shared_charge(tenant_id: str, contract: Contract, updates: list[tuple[Session, dict]], changes: list, now,
+                   actor) -> tuple[dal_locks.Charge | None, list[tuple[Session, dict]]]:
+    """The charge of the locks (the oldest of `updates`, as many as fit) that fit in the balance's
+    room (ledger.Balance.shared_room): their minutes added to the contract's pending minutes, over
+    the balance as written whole, so concurrent locks of one client do not fail each other; and
+    the updates it takes. (None, all of them) when not even the oldest fits: then the balance is
+    read and written whole, its entries numbered."""
+    if any(change.kind == ledger.EXPIRY for change in changes):
+        return None, updates  # an expiry due: entered first, in order
+    room = written_balance(contract).shared_room(now, [session.started_at for session, _ in updates],
+                                                 getattr(contract.tariff, "alert_thresholds", ()))
+    free = -1 if room is None else room - int(contract.pending_minutes or 0)
+    taken, minutes = 0, 0
+    for _, frozen in updates:
+        if minutes + frozen["billed_minutes"] > free:
+            break
+        minutes += frozen["billed_minutes"]
+        taken += 1
+    if not taken:
+        return None, updates
+    ids = {session.session_id for session, _ in updates[:taken]}
+    mine = [change for change in changes if change.session_id in ids]
+    if any(change.kind != ledger.DEDUCTION for change in mine):
+        return None, updates  # overage: the order of the changes matters
+    return dal_locks.Charge(balance_of(contract), dal_contracts.shared_entries(tenant_id, contract, mine, actor), [],
+                            shared=True, minutes=minutes, room=room), updates[:taken]
 
 
 def lock_session(tenant_id: str, session_id: str, actor: str | None = None, claim: Claim | None = None) -> dict:
-    """Idempotent: locking an accounted session answers it unchanged and deducts nothing."""
+    """Idempotent: locking an accounted session answers it unchanged and deducts nothing. The
+    critical path is the read of the session and the contract, then one transaction (locks within
+    the balance's shared room do not fail each other); a lock that loses the balance to a write of
+    it whole, or meets a newer profile version, prices again on the contract handed back or the
+    version read, after a short jittered pause (others' progress renews its time, never past the
+    request's own)."""
     backoff = store.Backoff("the lock")
-    seen = None  # the contract (balance and tariff) as the attempt that lost read it
-    refreshed = None  # the contract as brought to the profile's latest version: no need to read it again
+    contract = None  # as the last attempt left it: read again only when something else than the balance moved
+    behind = None  # the profile version priced with that the contract item does not have yet
     while True:
-        if refreshed is None:
+        if contract is None:
             session = read_session(tenant_id, session_id)
             if session.status == ACCOUNTED:
                 return session_view(session, None)
-        contract = refreshed or current_contract(tenant_id, session.group_id)
-        refreshed = None
-        if contract is None:
-            raise Conflict(f"group {session.group_id} has no contract: assign a profile before locking", "no_contract")
-        if seen is not None:  # lost a race: others charging or re-pricing the balance is progress, not a livelock
-            if (contract.ledger_seq, contract.revision) != seen:
-                backoff.progressed()
-            backoff.wait()
+            contract = current_contract(tenant_id, session.group_id)
+            if contract is None:
+                raise Conflict(f"group {session.group_id} has no contract: assign a profile before locking", "no_contract")
         try:
             locked = _lock_transaction(tenant_id, contract, [session], actor, claim,
                                        lambda done: session_view(done.sessions[0], None))
-            return locked.answer
         except StaleProfile:
-            refreshed, seen = ensure_latest_profile(tenant_id, contract, actor), ()  # re-priced: progress
+            contract, newer = latest_pricing(tenant_id, contract)  # a profile update: progress, priced again
+            behind = newer or behind
+            backoff.progressed()
+            backoff.wait()
+            continue
         except LostRace as lost:
-            if lost.contract is not None:  # only the balance moved: price again at once on the one handed back
-                refreshed, seen = lost.contract, ()
+            if lost.contract is not None:  # only the balance moved: others charged it, which is progress
+                contract = still_priced(lost.contract, contract)
+                backoff.progressed()
             else:
-                seen = (contract.ledger_seq, contract.revision)  # locked, adjusted, charged or re-priced meanwhile
+                contract = None  # the session or the contract changed: read both again
+            backoff.wait()
+            continue
+        catch_up(tenant_id, contract, behind, actor)
+        return locked.answer
 
 
 def _given(values: dict, name: str):
@@ -395,5 +421,6 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
         run.add(done)
         if job is not None:
             jobs.committed(job, run.state(), run.locked)
-        pending = pending[size:]
+        done_ids = {session.session_id for session in done.sessions}  # all of the chunk, or the oldest (shared room)
+        pending = [session for session in pending[:size] if session.session_id not in done_ids] + pending[size:]
     return contract

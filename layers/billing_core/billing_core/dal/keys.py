@@ -69,8 +69,9 @@ class keys:
         return f"T#{tenant_id}#G#{group_id}#L#{contract_id}"
 
     @staticmethod
-    def ledger_entry(sequence: int):
-        return f"E#{sequence:09d}"
+    def ledger_entry(sequence: int, session_id: str | None = None):
+        """Entry n; a shared lock's entry after entry n (its number unknown), by session."""
+        return f"E#{sequence:09d}" + (f"#{session_id}" if session_id else "")
 
     @staticmethod
     def idempotency(tenant_id, key_hash):

@@ -19,11 +19,15 @@ Extra = Callable[[store.Transaction], None] | None
 
 @dataclass
 class Charge:
-    """A subscription's part of a lock: the balance after it, its ledger entries, its events."""
+    """A subscription's part of a lock: the balance after it, its ledger entries, its events; or,
+    when `shared` (ledger.Balance.shared_room), the `minutes` it takes from the balance's `room`."""
 
     balance: Balance
     entries: list[LedgerEntry]
     alerts: list[Event]
+    shared: bool = False
+    minutes: int = 0
+    room: int = 0
 
 
 def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Session, dict]], charge: Charge | None,
@@ -46,11 +50,15 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
             )
         if charge is not None:
             positions["contract"] = len(transaction.added)
-            contracts.add_balance_update(transaction, contract, charge.balance, charge.entries)
+            if charge.shared:
+                contracts.add_shared_charge(transaction, contract, charge.minutes, charge.room, charge.entries)
+            else:
+                contracts.add_balance_update(transaction, contract, charge.balance, charge.entries, same_tariff=False)
+            positions["entries"] = len(transaction.added)
             for alert in charge.alerts:  # the outbox: the event exists exactly when the lock does
                 transaction.save(alert)
         else:
-            contracts.add_unchanged(transaction, contract)
+            contracts.add_same_contract(transaction, contract)
         positions["profile"] = len(transaction.added)
         contracts.add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
         if extra:
@@ -68,23 +76,16 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
             raise StaleProfile() from None
         if "step" in positions and failed.failed(positions["step"]):
             raise StepMoved() from None
-        raise LostRace(_contract_now(failed, positions.get("contract"))) from None
+        raise LostRace(contracts.contract_now(failed, positions)) from None
     for session, frozen in updates:
         for name, value in frozen.items():
             setattr(session, name, value)
         session.revision += 1
         session.GSI2PK = session.GSI2SK = None
-    if charge is not None:
+    if charge is not None and charge.shared:
+        contracts.set_shared(contract, charge.minutes, len(charge.entries))
+    elif charge is not None:
         contracts.set_balance(contract, charge.balance, len(charge.entries))
-
-
-def _contract_now(failed: store.ConditionFailed, position: int | None) -> Contract | None:
-    """The contract as DynamoDB handed it back, when it alone failed its condition (the balance
-    was charged or re-priced meanwhile); None when anything else failed too."""
-    if position is None or [n for n in range(len(failed.reasons)) if failed.failed(n)] != [position]:
-        return None
-    now = failed.item(position)
-    return now if isinstance(now, Contract) else None
 
 
 # ---------------------------------------------------------------- what a lock-all reads

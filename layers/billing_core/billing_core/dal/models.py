@@ -169,7 +169,8 @@ class Contract(BillingItem, discriminator="contract"):
     `closed_contracts`/`C#<n>` and never changes it again. It carries a copy of the profile's
     latest tariff so one read prices a session; `revision` changes whenever that tariff does,
     so a lock priced on an old copy fails. `balance` is the ledger's state (billing_core.ledger)
-    and `ledger_seq` the number of its entries: every change of either is conditioned on both."""
+    and `ledger_seq` the number of its entries: every change of either is conditioned on both,
+    but for locks that share the balance's room (`pending_minutes`, ledger.Balance.shared_room)."""
 
     contract_id = UnicodeAttribute()
     number = NumberAttribute(default=1)
@@ -185,6 +186,7 @@ class Contract(BillingItem, discriminator="contract"):
     balance = UnicodeAttribute(null=True)  # JSON of ledger.dump(); None for pay per use
     ledger_seq = NumberAttribute(default=0)
     revision = NumberAttribute(default=1)
+    pending_minutes = NumberAttribute(null=True)  # taken by locks since `balance` was written whole
 
 
 class LedgerEntry(BillingItem, discriminator="ledger"):
@@ -201,7 +203,7 @@ class LedgerEntry(BillingItem, discriminator="ledger"):
     session_id = UnicodeAttribute(null=True)
     block_id = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute(null=True)
-    running_balance = NumberAttribute()
+    running_balance = NumberAttribute(null=True)  # None: a shared lock's, the previous entry's plus `minutes`
 
 
 class IdempotencyRecord(BillingItem, discriminator="idempotency"):
