@@ -58,8 +58,10 @@ def test_the_allowed_roles_are_really_served(world):
     assert tenant.finance.post(f"/v1/groups/{group}/exports", {})[0] == 201
     for role in ("admin", "technician", "finance"):
         assert getattr(tenant, role).get(f"/v1/groups/{group}/totals")[0] == 200
+    agent = tenant.issued["agent"]
     assert tenant.agent.get("/v1/me") == (200, {"tenant_id": tenant.tenant_id, "tenant_name": "Acme IT", "role": "agent",
-                                               "token_id": tenant.issued["agent"]["token_id"], "label": tenant.issued["agent"]["label"]})
+                                               "token_id": agent["token_id"], "label": agent["label"],
+                                               "actor": {"kind": "token", "id": agent["token_id"], "name": agent["label"]}})
 
 
 def unusable_authorizations(tenant: Tenant) -> dict[str, str | None]:

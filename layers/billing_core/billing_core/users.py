@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import boto3
 
-from . import fields
+from . import fields, settings
 from .errors import Conflict, InvalidInput, NotFound
 
 STAFF_ROLES = ("admin", "technician", "finance")
@@ -22,9 +22,14 @@ EMAIL = re.compile(r"^[^@\s\"(),:;<>\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,6
 USER_ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")
 
 
-@lru_cache(maxsize=1)
 def _client():
-    return boto3.client("cognito-idp")
+    return _client_for(settings.aws_endpoint_url(), settings.region())
+
+
+@lru_cache(maxsize=4)
+def _client_for(endpoint: str | None, region: str):
+    """One client per endpoint (kept across invocations of a warm function)."""
+    return boto3.client("cognito-idp", endpoint_url=endpoint, region_name=region)
 
 
 def _pool() -> str:
