@@ -63,7 +63,8 @@ def http(method, url, token=None, body=None, raw=None, headers=None):
 
 def test_the_stack_describes_itself_and_seeds_two_tenants(stack):
     description = stack.description
-    assert set(description) == {"api_url", "aws_endpoint_url", "table", "bucket", "data", "faults", "tenants"}
+    assert set(description) == {"api_url", "aws_endpoint_url", "table", "bucket", "data", "faults", "cognito", "tenants"}
+    assert set(description["cognito"]) == {"user_pool_id", "client_id", "region"}
     assert description["faults"] == {}  # no fault injection unless asked
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", description["api_url"])
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", description["aws_endpoint_url"])
@@ -88,6 +89,31 @@ def test_the_stack_describes_itself_and_seeds_two_tenants(stack):
         status, totals, _ = http("GET", f"{api}/v1/groups/law-firm/totals", finance)
         assert totals["balance"] == {"total_minutes": 600, "recharged_minutes": 300, "used_minutes": 60, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0,
                                      "available_minutes": 840, "amount": "675.00"}
+
+
+def sign_in(description: dict, email: str, password: str) -> dict:
+    import boto3
+
+    pool = description["cognito"]
+    idp = boto3.client("cognito-idp", endpoint_url=description["aws_endpoint_url"], region_name=pool["region"],
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    return idp.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                             AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
+
+
+def test_demo_people_sign_in_on_the_embedded_aws_and_call_the_api_beside_the_tokens(stack):
+    api = stack.description["api_url"]
+    for tenant in stack.description["tenants"]:
+        assert set(tenant["users"]) == {"admin", "technician", "finance"}
+        for role, user in tenant["users"].items():
+            access = sign_in(stack.description, user["email"], user["password"])["AccessToken"]
+            status, me, _ = http("GET", f"{api}/v1/me", access)
+            assert status == 200 and (me["tenant_id"], me["role"], me["actor"]["kind"]) == (tenant["tenant_id"], role, "user")
+        admin = sign_in(stack.description, tenant["users"]["admin"]["email"], tenant["users"]["admin"]["password"])
+        status, listed, _ = http("GET", f"{api}/v1/users", admin["AccessToken"])
+        assert status == 200 and {u["email"] for u in listed["users"]} == {u["email"] for u in tenant["users"].values()}
+        status, _, headers = http("GET", f"{api}/v1/users", admin["IdToken"])  # not an access token
+        assert status == 403 and "insufficient_scope" in headers["www-authenticate"]
 
 
 def test_the_readme_walkthrough_over_http(stack):

@@ -12,7 +12,10 @@ Port 0 picks a free port. The data directory keeps every answered write across a
 crash (--fresh erases it first); the demo tenants are seeded only into a new store, and their
 tokens are kept beside the data, so a restart answers the same tokens. `.local/stack.json` is
 written (atomically) only once everything is up: {"api_url", "aws_endpoint_url", "table",
-"bucket", "data", "faults", "tenants": [{"tenant_id", "name", "tokens"}]}. --faults makes the
+"bucket", "data", "faults", "cognito": {"user_pool_id", "client_id", "region"}, "tenants":
+[{"tenant_id", "name", "tokens", "users": {"admin": {"email", "password"}, ...}}]}: staff sign
+in with InitiateAuth (USER_PASSWORD_AUTH) on the embedded AWS and call the API with their access
+token (billing_local.cognito; the pool is in memory, made anew with the demo users at each start). --faults makes the
 embedded DynamoDB fail a share of requests as DynamoDB can (billing_local.store), from the moment
 the stack is ready. The store and gateway are as strict as AWS (billing_local.strict: each
 function's IAM policy, item / transaction / batch limits, each function's Timeout, global secondary
@@ -324,6 +327,7 @@ class LocalStack:
         self.api: LocalApi | None = None
         self.api_thread: threading.Thread | None = None
         self.tenants: list[dict] = []
+        self.cognito: dict | None = None
         self.jobs = None
         self.description: dict | None = None
 
@@ -345,6 +349,10 @@ class LocalStack:
             template.create_table(dynamodb, TABLE)
         if BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
             template.create_bucket(s3, BUCKET)
+        from . import cognito
+
+        idp = boto3.client("cognito-idp", endpoint_url=self.aws_endpoint_url, region_name=REGION)
+        self.cognito = cognito.create_pool(idp, REGION)
         gateway = Gateway(self.rules)
         for route in gateway.routes:  # import every function now, not concurrently on first requests
             load_handler(str(route.code_dir), route.handler)
@@ -352,7 +360,7 @@ class LocalStack:
             self.api = LocalApi(self.address, self.port, gateway)
         except OSError as error:
             raise StackError(f"cannot listen on {url_of(self.address, self.port)}: {error.strerror or error} (try --port 0)") from None
-        self.tenants = self._tenants(gateway)
+        self.tenants = self._people(idp, self._tenants(gateway))
         self.faults.enabled = self.faults.configured  # the demo data is written without faults
         self._start_jobs()
         self.api_thread = threading.Thread(target=self.api.serve_forever, name="local-api", daemon=True)
@@ -364,6 +372,7 @@ class LocalStack:
             "bucket": BUCKET,
             "data": str(self.data) if self.data is not None else None,
             "faults": {kind: share for kind, share in self.faults.rates.items() if share},
+            "cognito": self.cognito,
             "tenants": self.tenants,
         }
         self._write_state()
@@ -404,6 +413,16 @@ class LocalStack:
         if kept is not None:
             _write_private(kept, tenants)
         return tenants
+
+    def _people(self, idp, seeded: list[dict]) -> list[dict]:
+        """The demo tenants' people in the pool, with the passwords kept beside the data."""
+        from .demo import add_users
+
+        had_users = all("users" in tenant for tenant in seeded)
+        seeded = add_users(idp, self.cognito, seeded)
+        if not had_users and self.data is not None and seeded:
+            _write_private(self.data / TENANTS_FILE, seeded)
+        return seeded
 
     def _write_state(self) -> None:
         _write_private(self.state, self.description)
@@ -461,13 +480,24 @@ def banner(description: dict, state: Path, seconds: float, rules=None) -> str:
         off = [name for name in ("iam", "limits", "timeouts") if not getattr(rules, name)]
         lines.append(f"  strict       as AWS: IAM per function, limits, Lambda timeouts, index lag {rules.index_lag_ms} ms"
                      + (f"   (off: {', '.join(off)})" if off else ""))
+    pool = description.get("cognito") or {}
+    if pool:
+        lines.append(f"  user pool    {pool['user_pool_id']}   console app client {pool['client_id']}   (in memory: made anew each start)")
     for tenant in description["tenants"]:
         lines.append(f"  tenant {tenant['tenant_id']} ({tenant['name']})")
         for role, token in tenant["tokens"].items():
             lines.append(f"    {role:<11}{token}")
+        for role, user in (tenant.get("users") or {}).items():
+            lines.append(f"    {role:<11}{user['email']}  password {user['password']}")
     if description["tenants"]:
         token = description["tenants"][0]["tokens"]["technician"]
         lines += ["", "First request:", f"  curl -s -H 'Authorization: Bearer {token}' {api}/v1/groups"]
+        user = (description["tenants"][0].get("users") or {}).get("technician")
+        if user and pool:
+            lines += ["As a person (sign in, then call the API with the access token):",
+                      f"  aws cognito-idp initiate-auth --endpoint-url {description['aws_endpoint_url']} --region {pool['region']} "
+                      f"--client-id {pool['client_id']} --auth-flow USER_PASSWORD_AUTH "
+                      f"--auth-parameters USERNAME={user['email']},PASSWORD={user['password']}"]
     lines.append("")
     return "\n".join(lines)
 
