@@ -116,7 +116,7 @@ def token_trigger():
     """moto's access tokens as Cognito issues them for this pool: its trigger run, its lifetime."""
     from moto.cognitoidp.models import CognitoIdpUserPool
 
-    from .gateway import function_handler, invoke_function
+    from . import gateway
 
     original = CognitoIdpUserPool.create_access_token
 
@@ -127,7 +127,7 @@ def token_trigger():
         function = template.token_trigger_function()
         details = {}
         if function is not None:
-            answered = invoke_function(function, function_handler(function), _trigger_event(self, user, client_id, groups))
+            answered = gateway.invoke_function(function, gateway.function_handler(function), _trigger_event(self, user, client_id, groups))
             details = (answered.get("response") or {}).get("claimsAndScopeOverrideDetails") or {}
         extra.update(((details.get("accessTokenGeneration") or {}).get("claimsToAddOrOverride")) or {})
         overridden = (details.get("groupOverrideDetails") or {}).get("groupsToOverride")

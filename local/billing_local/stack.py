@@ -495,7 +495,7 @@ def banner(description: dict, state: Path, seconds: float, rules=None) -> str:
         user = (description["tenants"][0].get("users") or {}).get("technician")
         if user and pool:
             lines += ["As a person (sign in, then call the API with the access token):",
-                      f"  aws cognito-idp initiate-auth --endpoint-url {description['aws_endpoint_url']} --region {pool['region']} "
+                      f"  aws cognito-idp initiate-auth --no-sign-request --endpoint-url {description['aws_endpoint_url']} --region {pool['region']} "
                       f"--client-id {pool['client_id']} --auth-flow USER_PASSWORD_AUTH "
                       f"--auth-parameters USERNAME={user['email']},PASSWORD={user['password']}"]
     lines.append("")
