@@ -6,7 +6,8 @@ import time
 
 import boto3
 import pytest
-from api.conftest import create_group, create_profile, record
+from api.conftest import GOLD, create_group, create_profile, record
+from conftest import Client
 from joserfc import jwk, jwt
 
 from billing_local import cognito
@@ -58,6 +59,16 @@ def test_the_audit_names_the_person_who_acted(people, msp):
         ("recorded", "agent", "token"), ("adjusted", "technician", "user"), ("locked", "finance", "user")]
     assert history[1]["actor"] == {"kind": "user", "id": people["technician"].user_id, "name": "Technician Person"}
     assert history[2]["actor"] == {"kind": "user", "id": people["finance"].user_id, "name": "Finance Person"}
+
+
+def test_the_ledger_names_the_person_or_the_token_who_recharged(people, msp):
+    create_group(msp, "acme", create_profile(msp, GOLD, profile_id="gold")["profile_id"])
+    assert people["admin"].post("/v1/groups/acme/recharges", {"hours": 1, "amount": "50.00"})[0] == 201
+    robot = Client(msp.admin.gateway, msp.admin.post("/v1/tokens", {"role": "admin", "label": "Billing robot"})[1]["token"])
+    assert robot.post("/v1/groups/acme/recharges", {"hours": 2, "amount": "90.00"})[0] == 201
+    entries = people["finance"].get("/v1/groups/acme/ledger")[1]["entries"]
+    recharges = [(e["actor"]["kind"], e["actor"]["name"], e["role"]) for e in entries if e["kind"] == "recharge"]
+    assert recharges == [("user", "Admin Person", "admin"), ("token", "Billing robot", "admin")], recharges
 
 
 def test_a_forged_claim_is_refused_before_any_function_runs(people, other_msp):
