@@ -11,6 +11,7 @@ import { defaultMonth, loadMonth, monthExport, renderMonth } from "./month.js";
 import { closeProfileForm, numberRules, openProfileForm, renderProfiles, ruleRow, saveProfile, showTypeFields } from "./profiles.js";
 import { FORM_PROFILE, fillQuoteProfiles, forgetQuoteForm, numberQuoteRows, quoteFromForm, quoteRow, renderQuote, runQuote } from "./quotes.js";
 import { loadPage, lockAll, renderSessions, search, setPeriod } from "./sessions.js";
+import { endPerson, keptPerson, loadConfig, offered, personSignIn, resume } from "./people.js";
 import { showView, signIn, signOut } from "./signin.js";
 import { renderSimulation, runSimulation } from "./simulate.js";
 import { $, $$, LANG_KEY, TOKEN_KEY, can, state } from "./state.js";
@@ -53,7 +54,12 @@ function start() {
   applyLanguage();
 
   $("#signin-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("#token").value.trim()); });
-  $("#signout").addEventListener("click", () => signOut());
+  $("#people-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = await personSignIn();
+    if (token) signIn(token);
+  });
+  $("#signout").addEventListener("click", () => { endPerson(); signOut(); });
   for (const tab of $$(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
   $("#filter").addEventListener("submit", (event) => { event.preventDefault(); search(); });
   for (const id of ["#group", "#status", "#from", "#to"]) $(id).addEventListener("change", () => search());
@@ -97,9 +103,15 @@ function start() {
   document.addEventListener("keydown", onKey);
 
   const token = sessionStorage.getItem(TOKEN_KEY);
+  const person = keptPerson(); // a person signed in this tab: a fresh access token from the refresh token
   signOut(); // the sign-in form, until the stored token (if any) is accepted again
-  if (token) signIn(token);
+  if (token && !person) signIn(token);
   document.body.dataset.ready = "true";
+  loadConfig().then(async () => {
+    $("#people-form").hidden = !offered();
+    const renewed = person && offered() ? await resume(person) : null;
+    if (renewed) signIn(renewed);
+  });
   performance.mark("console-ready"); // every module loaded and every control wired: interactive
   if (!inFlight) document.body.dataset.busy = "false";
 }

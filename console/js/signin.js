@@ -4,6 +4,7 @@ import { show } from "./dom.js";
 import { clearMessage, describe, notice, showError } from "./errors.js";
 import { loadEvents } from "./events.js";
 import { loadMonth } from "./month.js";
+import { forgetPerson } from "./people.js";
 import { loadProfiles } from "./profiles.js";
 import { forgetQuoteForm, openQuote } from "./quotes.js";
 import { loadGroups } from "./sessions.js";
@@ -49,6 +50,7 @@ export async function signIn(token) {
 
 export function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
+  forgetPerson();
   Object.assign(state, {
     token: null, me: null, role: null, groups: [], sessions: [], cursor: null, query: null, totals: null, profiles: [],
     monthRows: [], client: null, computers: [], contracts: [], tokens: [], events: [], simulation: null, quoted: null,
@@ -78,7 +80,8 @@ export function expire(error) {
 export function applyRole() {
   show($("#signin-view"), false);
   show($("#nav"));
-  say($("#whoami"), () => (state.me.label ? t("signedinAs", { label: state.me.label, role: t(`role.${state.role}`) }) : t("signedin", { role: t(`role.${state.role}`) })));
+  const label = state.me.label || (state.me.actor && state.me.actor.name); // a token's label, a person's name
+  say($("#whoami"), () => (label ? t("signedinAs", { label, role: t(`role.${state.role}`) }) : t("signedin", { role: t(`role.${state.role}`) })));
   say($("#tenant"), () => state.me.tenant_name || state.me.tenant_id);
   show($("#signout"));
   show($("#tab-month"), can("month"));

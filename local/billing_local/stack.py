@@ -32,6 +32,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -44,6 +46,7 @@ TENANTS_FILE = "demo-tenants.json"  # in the data directory: the seeded tenants 
 TABLE = "billing-local"
 BUCKET = "billing-exports-local"
 REGION = "us-east-1"
+COGNITO_PATH = "/_cognito/"  # the user pool's API, for the console, on the console's origin
 LOOPBACK = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1", "[::1]": "::1"}
 MAX_BODY_BYTES = 1_048_576  # SPEC §4: a request body up to 1 MB (the same figure as billing_core.jsonio)
 # An oversized body this large is read and thrown away, a chunk at a time, before the 413: a client
@@ -127,6 +130,7 @@ class LocalApi(ThreadingHTTPServer):
     def __init__(self, address: str, port: int, gateway):
         self.address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.gateway = gateway
+        self.cognito: dict | None = None  # {"endpoint", "client_id", "region"}: the console's sign-in
         super().__init__((address, port), ApiRequest)
 
 
@@ -178,6 +182,8 @@ class ApiRequest(BaseHTTPRequestHandler):
         try:
             if self.command in ("GET", "HEAD") and (path == "/" or path == "/console" or path.startswith("/console/")) and CONSOLE.is_dir():
                 status = self._console(path)
+            elif path == COGNITO_PATH and self.command == "POST" and self.server.cognito:
+                status = self._cognito()
             else:
                 body = self._read_body()
                 status, headers, text = self.server.gateway.invoke(self.command, path, dict(self.headers.items()), split.query, body)
@@ -261,9 +267,29 @@ class ApiRequest(BaseHTTPRequestHandler):
             parts.append(self.rfile.read(size))
             self.rfile.readline(1024)
 
+    def _cognito(self) -> int:
+        """The user pool's API for the console's sign-in, on the console's origin (its CSP allows no
+        other): the request goes to the embedded AWS as the browser would send it to Cognito."""
+        body = self._read_body() or b""
+        headers = {"Content-Type": self.headers.get("Content-Type") or "application/x-amz-json-1.1",
+                   "X-Amz-Target": self.headers.get("X-Amz-Target") or ""}
+        request = urllib.request.Request(self.server.cognito["endpoint"], data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                status, text = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read()
+        self._send(status, {"content-type": "application/x-amz-json-1.1", "cache-control": "no-store"}, text)
+        return status
+
     def _console(self, path: str) -> int:
-        """The static web console: / and /console/ answer index.html, /console/<file> the file."""
+        """The static web console: / and /console/ answer index.html, /console/<file> the file;
+        /console/config.json says where staff sign in (the user pool's API and the app client)."""
         relative = unquote(path[len("/console/"):]) if path.startswith("/console/") else ""
+        if relative == "config.json" and self.server.cognito:
+            config = {"idp": COGNITO_PATH, "client_id": self.server.cognito["client_id"], "region": self.server.cognito["region"]}
+            self._send(200, {"content-type": "application/json", "cache-control": "no-store"}, json.dumps(config).encode())
+            return 200
         base = CONSOLE.resolve()
         target = (base / (relative or "index.html")).resolve()
         if not target.is_relative_to(base) or not target.is_file():
@@ -360,6 +386,7 @@ class LocalStack:
             self.api = LocalApi(self.address, self.port, gateway)
         except OSError as error:
             raise StackError(f"cannot listen on {url_of(self.address, self.port)}: {error.strerror or error} (try --port 0)") from None
+        self.api.cognito = {**self.cognito, "endpoint": self.aws_endpoint_url}
         self.tenants = self._people(idp, self._tenants(gateway))
         self.faults.enabled = self.faults.configured  # the demo data is written without faults
         self._start_jobs()
