@@ -101,6 +101,7 @@ def configure_environment(aws_endpoint_url: str) -> None:
         "TABLE_NAME": TABLE,
         "EXPORTS_BUCKET": BUCKET,
         "POWERTOOLS_SERVICE_NAME": "billing",
+        "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",  # the embedded Cognito checks authenticator codes
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         # EMF metric lines on stdout only when asked for (POWERTOOLS_METRICS_DISABLED=false make run)
