@@ -10,6 +10,8 @@ import pytest
 
 from billing_local.stack import StackProcess
 
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from test_console import browser, css, language, monkeypatch_module, text_of, visible, wait  # noqa: F401 (fixtures)
 
 
@@ -69,3 +71,40 @@ def test_api_tokens_still_sign_in_beside_people(stack, driver):
     wait(driver, lambda d: text_of(d, "#whoami") == "technician (demo) · technician", "the token did not sign in")
     css(driver, "#signout").click()
     wait(driver, lambda d: visible(d, "#signin-view"), "not signed out")
+
+
+def rows(driver) -> dict:
+    """The staff table: email → its row."""
+    found = {}
+    for row in driver.find_elements(By.CSS_SELECTOR, "#users tbody tr"):
+        email = row.find_elements(By.CSS_SELECTOR, "td")[1].text.strip()
+        found[email] = row
+    return found
+
+
+def test_an_admin_invites_changes_and_disables_staff(stack, driver):
+    tenant = stack["tenants"][1]
+    admin = tenant["users"]["admin"]
+    start(driver, stack)
+    person_signs_in(driver, admin["email"], admin["password"])
+    wait(driver, lambda d: text_of(d, "#whoami") == "Alex Admin · admin", "not signed in as Alex Admin")
+    css(driver, "#tab-tokens").click()
+    wait(driver, lambda d: len(rows(d)) == 3, "the staff are not listed")
+    assert "active (you)" in rows(driver)[admin["email"]].text
+    css(driver, "#user-email").send_keys("not an email")
+    css(driver, "#user-invite").click()
+    wait(driver, lambda d: visible(d, "#user-error"), "a bad email is not refused")
+    css(driver, "#user-email").clear()
+    css(driver, "#user-email").send_keys("gina@northwind.example")
+    css(driver, "#user-name").send_keys("Gina")
+    css(driver, "#user-invite").click()
+    wait(driver, lambda d: "gina@northwind.example" in rows(d), "the invited person is not listed")
+    assert "invited" in rows(driver)["gina@northwind.example"].text
+    Select(rows(driver)["gina@northwind.example"].find_element(By.CSS_SELECTOR, ".user-role")).select_by_value("finance")
+    wait(driver, lambda d: "is changed" in text_of(d, "#users-result"), "the role change is not said")
+    wait(driver, lambda d: "gina@northwind.example" in rows(d), "the list is not shown again")
+    rows(driver)["gina@northwind.example"].find_element(By.CSS_SELECTOR, "button.disable").click()
+    wait(driver, lambda d: "disabled" in rows(d).get("gina@northwind.example", d.find_element(By.TAG_NAME, "body")).text, "not disabled")
+    request = urllib.request.Request(f"{stack['api_url']}/v1/users", headers={"Authorization": f"Bearer {tenant['tokens']['admin']}"})
+    listed = {u["email"]: u for u in json.loads(urllib.request.urlopen(request, timeout=10).read())["users"]}
+    assert (listed["gina@northwind.example"]["role"], listed["gina@northwind.example"]["enabled"]) == ("finance", False)

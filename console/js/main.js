@@ -16,6 +16,7 @@ import { showView, signIn, signOut } from "./signin.js";
 import { renderSimulation, runSimulation } from "./simulate.js";
 import { $, $$, LANG_KEY, TOKEN_KEY, can, state } from "./state.js";
 import { issueToken, renderTokens } from "./tokens.js";
+import { inviteUser, renderUsers } from "./users.js";
 import { loadTotals, recharge, renderTotals } from "./totals.js";
 import { applyLanguage } from "./words.js";
 
@@ -42,7 +43,7 @@ function renderAll() {
   formatOptions($("#export-format"));
   if (can("month")) { renderMonth(); renderSimulation(); renderEvents(); }
   renderQuote();
-  if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); }
+  if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); renderUsers(); }
 }
 
 function start() {
@@ -92,6 +93,7 @@ function start() {
   $("#profile-form").addEventListener("submit", saveProfile);
   $("#profile-form").elements.namedItem("type").addEventListener("change", showTypeFields);
   $("#token-form").addEventListener("submit", issueToken);
+  $("#user-form").addEventListener("submit", inviteUser);
   $("#surcharge-add").addEventListener("click", () => { $("#surcharge-rules").append(ruleRow()); numberRules(); $("#surcharge-rules .rule:last-child input").focus(); });
   $("#profile-quote").addEventListener("click", quoteFromForm);
   $("#quote-add").addEventListener("click", () => { $("#quote-sessions").append(quoteRow()); numberQuoteRows(); });

@@ -11,6 +11,7 @@ import { loadGroups } from "./sessions.js";
 import { loadSimulationChoices } from "./simulate.js";
 import { $, $$, TOKEN_KEY, can, state } from "./state.js";
 import { loadTokens } from "./tokens.js";
+import { loadUsers } from "./users.js";
 import { renderTotals } from "./totals.js";
 import { say, spoken, t } from "./words.js";
 
@@ -99,7 +100,7 @@ export function showView(view) {
   for (const tab of $$(".tab")) tab.classList.toggle("active", tab.dataset.view === view);
   if (view === "profiles") loadProfiles();
   if (view === "clients") loadClients();
-  if (view === "tokens") loadTokens();
+  if (view === "tokens") { loadTokens(); loadUsers(); }
   // The month of every client is read once per month asked ("Show the month" reads it again): with
   // hundreds of clients it is the console's heaviest read, not one to repeat at every tab.
   if (view === "month") { if (!state.monthRows.length) loadMonth(); loadSimulationChoices(); loadEvents(); }
