@@ -61,4 +61,5 @@ ROLE_TABLE = {
     "GET /v1/users": {"admin"},
     "POST /v1/users": {"admin"},
     "PATCH /v1/users/{user_id}": {"admin"},
+    "DELETE /v1/users/{user_id}": {"admin"},
 }

@@ -1,5 +1,5 @@
 """GET /v1/users, POST /v1/users {email, role, name?}, PATCH /v1/users/{user_id} {role?, enabled?,
-name?} — an admin's view of the tenant's staff (people in the user pool). A new user is invited by
+name?}, DELETE /v1/users/{user_id} (disable) — an admin's view of the tenant's staff (people in the user pool). A new user is invited by
 email; disabling one signs them out everywhere."""
 from billing_core import api, users
 from billing_core.api import ADMIN
@@ -22,12 +22,26 @@ def update_user(request: api.Request) -> dict:
     values = request.body({"role", "enabled", "name"})
     if not values:
         raise InvalidInput("body", "must change at least one of role, enabled, name")
-    caller = request.caller.id if request.caller and request.caller.kind == "user" else None
-    return users.update_user(request.tenant_id, request.path_id("user_id"), values, caller)
+    return users.update_user(request.tenant_id, request.path_id("user_id"), values, _signed_in(request))
+
+
+def _signed_in(request: api.Request) -> str | None:
+    """The caller's user id when a person calls (the last-admin rule is about oneself)."""
+    return request.caller.id if request.caller and request.caller.kind == "user" else None
+
+
+@api.route(ADMIN)
+def disable_user(request: api.Request) -> dict:
+    """DELETE: the user is disabled (signed out everywhere), never erased: the audit keeps naming them."""
+    request.no_query()
+    if request.raw_body:
+        raise InvalidInput("body", "must be empty")
+    return users.update_user(request.tenant_id, request.path_id("user_id"), {"enabled": False}, _signed_in(request))
 
 
 lambda_handler = api.handler(routes={
     "GET /v1/users": list_users,
     "POST /v1/users": create_user,
     "PATCH /v1/users/{user_id}": update_user,
+    "DELETE /v1/users/{user_id}": disable_user,
 })

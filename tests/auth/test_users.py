@@ -106,3 +106,14 @@ def test_a_disabled_person_is_enabled_again(people):
     assert admin.patch(f"/v1/users/{person.user_id}", {"enabled": True})[1]["enabled"] is True
     person.sign_in()
     assert person.get("/v1/me")[0] == 200
+
+
+def test_delete_disables_a_user_who_stays_listed_and_named(people, pool):
+    admin, leaving = people["admin"], people["finance"]
+    assert_invalid(admin.call("DELETE", f"/v1/users/{leaving.user_id}", {"enabled": True}), "body")
+    assert_invalid(admin.call("DELETE", f"/v1/users/{admin.user_id}"), "enabled")  # the last admin
+    status, gone = admin.call("DELETE", f"/v1/users/{leaving.user_id}")
+    assert status == 200 and gone["enabled"] is False and gone["email"] == leaving.email
+    with pytest.raises(boto3.client("cognito-idp").exceptions.NotAuthorizedException):
+        leaving.refresh()
+    assert {u["user_id"]: u["enabled"] for u in admin.get("/v1/users")[1]["users"]}[leaving.user_id] is False

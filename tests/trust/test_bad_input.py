@@ -313,7 +313,7 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("POST", "/v1/invoices/{invoice_id}/void", None), ("GET", "/v1/invoices/{invoice_id}/pdf", None),
     ("POST", "/v1/invoice-runs/{run_id}/exports", {"format": "xero"}), ("POST", "/v1/periods/{month}/close", None),
     ("POST", "/v1/periods/{month}/reopen", None), ("POST", "/v1/sessions/{session_id}/unlock", None),
-    ("PATCH", "/v1/users/{user_id}", {"name": "Dana"}),
+    ("PATCH", "/v1/users/{user_id}", {"name": "Dana"}), ("DELETE", "/v1/users/{user_id}", None),
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",
             "token_id": "tok_x", "job_id": "j-x", "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-x",
