@@ -117,3 +117,23 @@ def test_delete_disables_a_user_who_stays_listed_and_named(people, pool):
     with pytest.raises(boto3.client("cognito-idp").exceptions.NotAuthorizedException):
         leaving.refresh()
     assert {u["user_id"]: u["enabled"] for u in admin.get("/v1/users")[1]["users"]}[leaving.user_id] is False
+
+
+def test_the_sample_events_of_both_apis_reach_the_users_function(pool):
+    """events/users.json (an admin API token, the Lambda authorizer's context) invites a person;
+    events/users.staff.json (a signed-in admin, the JWT authorizer's claims as API Gateway hands
+    them: `cognito:groups` as "[admin]") lists them: one function reads its caller from either."""
+    import json
+    from pathlib import Path
+
+    from billing_local import template
+    from billing_local.gateway import load_handler
+
+    events = Path(__file__).resolve().parents[2] / "events"
+    (route,) = [r for r in template.routes() if r.key == "GET /v1/users"]
+    handler = load_handler(str(route.code_dir), route.handler)
+    invited = handler(json.loads((events / "users.json").read_text()), None)
+    assert invited["statusCode"] == 201, invited
+    listed = handler(json.loads((events / "users.staff.json").read_text()), None)
+    assert listed["statusCode"] == 200, listed
+    assert [(u["email"], u["role"], u["name"]) for u in json.loads(listed["body"])["users"]] == [("ann@example.com", "technician", "Ann")]
