@@ -116,6 +116,29 @@ def test_demo_people_sign_in_on_the_embedded_aws_and_call_the_api_beside_the_tok
         assert status == 403 and "insufficient_scope" in headers["www-authenticate"]
 
 
+def test_the_consoles_sign_in_relay_carries_sign_in_calls_only(stack):
+    """/_cognito/ on the console's origin passes a browser's sign-in calls to the pool, never an
+    administrator's (those are IAM-signed calls of the users function), and refuses garbage with a 400."""
+    api, pool = stack.description["api_url"], stack.description["cognito"]
+    user = stack.description["tenants"][0]["users"]["technician"]
+
+    def relay(target, body):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return http("POST", f"{api}/_cognito/", raw=raw, headers={
+            "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}"})
+
+    status, answer, _ = relay("InitiateAuth", {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": pool["client_id"],
+                                               "AuthParameters": {"USERNAME": user["email"], "PASSWORD": user["password"]}})
+    assert status == 200 and answer["AuthenticationResult"]["AccessToken"]
+    status, answer, _ = relay("AdminCreateUser", {"UserPoolId": pool["user_pool_id"], "Username": "intruder@example.com"})
+    assert status == 400 and answer["__type"] == "InvalidParameterException"
+    for garbage in (b"not json", b"[]", {"AuthFlow": "USER_PASSWORD_AUTH"}):
+        status, _, _ = relay("InitiateAuth", garbage)
+        assert 400 <= status < 500, garbage
+    status, config, _ = http("GET", f"{api}/console/config.json")
+    assert status == 200 and config == {"idp": "/_cognito/", "client_id": pool["client_id"], "region": pool["region"]}
+
+
 def test_the_readme_walkthrough_over_http(stack):
     """The README's steps, request for request, in the second demo tenant (the shell block runs in the first)."""
     api = stack.description["api_url"]

@@ -84,6 +84,9 @@ def test_staff_reach_every_route_through_the_jwt_authorizer_of_the_user_pool(res
     for path, methods in api["paths"].items():
         for method, operation in methods.items():
             assert operation["security"] == [{"StaffJwt": ["aws.cognito.signin.user.admin"]}], (path, method)
+    watched = [m["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for m in resources["ApiServerErrorsAlarm"]["Properties"]["Metrics"]
+               if "MetricStat" in m]
+    assert {"Ref": "StaffApi"} in watched and {"Ref": "BillingApi"} in watched  # a staff 5xx rolls a deploy back too
 
 
 def test_staff_are_people_of_one_tenant_with_short_lived_tokens(resources):

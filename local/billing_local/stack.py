@@ -47,6 +47,9 @@ TABLE = "billing-local"
 BUCKET = "billing-exports-local"
 REGION = "us-east-1"
 COGNITO_PATH = "/_cognito/"  # the user pool's API, for the console, on the console's origin
+# What a person's browser may ask of the pool (the public, unsigned calls): nothing an administrator does.
+SIGN_IN_ACTIONS = frozenset({"InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "RevokeToken", "AssociateSoftwareToken",
+                             "VerifySoftwareToken", "SetUserMFAPreference", "ChangePassword", "GetUser"})
 LOOPBACK = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1", "[::1]": "::1"}
 MAX_BODY_BYTES = 1_048_576  # SPEC §4: a request body up to 1 MB (the same figure as billing_core.jsonio)
 # An oversized body this large is read and thrown away, a chunk at a time, before the 413: a client
@@ -272,14 +275,24 @@ class ApiRequest(BaseHTTPRequestHandler):
         """The user pool's API for the console's sign-in, on the console's origin (its CSP allows no
         other): the request goes to the embedded AWS as the browser would send it to Cognito."""
         body = self._read_body() or b""
-        headers = {"Content-Type": self.headers.get("Content-Type") or "application/x-amz-json-1.1",
-                   "X-Amz-Target": self.headers.get("X-Amz-Target") or ""}
+        target = self.headers.get("X-Amz-Target") or ""
+        try:
+            readable = isinstance(json.loads(body or b"null"), dict)
+        except ValueError:
+            readable = False
+        if target.removeprefix("AWSCognitoIdentityProviderService.") not in SIGN_IN_ACTIONS or not readable:
+            refusal = {"__type": "InvalidParameterException", "message": "not a sign-in request of the console"}
+            self._send(400, {"content-type": "application/x-amz-json-1.1"}, json.dumps(refusal).encode())
+            return 400
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target}
         request = urllib.request.Request(self.server.cognito["endpoint"], data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
                 status, text = answer.status, answer.read()
         except urllib.error.HTTPError as error:
             status, text = error.code, error.read()
+        if status >= 500:  # moto fails on some malformed requests that Cognito refuses with a 400
+            status, text = 400, json.dumps({"__type": "InvalidParameterException", "message": "malformed request"}).encode()
         self._send(status, {"content-type": "application/x-amz-json-1.1", "cache-control": "no-store"}, text)
         return status
 
