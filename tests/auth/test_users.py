@@ -137,3 +137,10 @@ def test_the_sample_events_of_both_apis_reach_the_users_function(pool):
     listed = handler(json.loads((events / "users.staff.json").read_text()), None)
     assert listed["statusCode"] == 200, listed
     assert [(u["email"], u["role"], u["name"]) for u in json.loads(listed["body"])["users"]] == [("ann@example.com", "technician", "Ann")]
+
+
+@pytest.mark.parametrize("address", ["*o+p|4z|7$@k.3se6mc5v.org", "a b@acme.example", "ann@acme", "ann@@acme.example", "x" * 65 + "@acme.example"])
+def test_an_address_the_pool_would_not_take_is_refused_naming_email(people, pool, address):
+    before = pool_users(pool)
+    assert_invalid(people["admin"].post("/v1/users", {"email": address, "role": "technician"}), "email")
+    assert pool_users(pool) == before

@@ -18,7 +18,7 @@ from .errors import Conflict, InvalidInput, NotFound
 
 STAFF_ROLES = ("admin", "technician", "finance")
 TENANT_ATTRIBUTE = "custom:tenant_id"
-EMAIL = re.compile(r"^[^@\s\"(),:;<>\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 USER_ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")
 
 
@@ -37,6 +37,7 @@ def _pool() -> str:
 
 
 def email(value) -> str:
+    """An address the user pool takes as a user name: letters, digits and . _ % + ' - before the @."""
     if not isinstance(value, str) or len(value) > 254 or not EMAIL.match(value.strip()):
         raise InvalidInput("email", "must be an email address (name@domain.example)")
     return value.strip().lower()
@@ -111,6 +112,9 @@ def create_user(tenant_id: str, values: dict) -> dict:
                                            DesiredDeliveryMediums=["EMAIL"])["User"]
     except client.exceptions.UsernameExistsException:
         raise Conflict("email: a user with this email already exists", "user_exists") from None
+    except client.exceptions.InvalidParameterException as refused:  # the pool's own checks of what was sent
+        reason = refused.response.get("Error", {}).get("Message") or "is refused by the user pool"
+        raise InvalidInput("email" if "mail" in reason or "Username" in reason else "name", reason) from None
     client.admin_add_user_to_group(UserPoolId=_pool(), Username=created["Username"], GroupName=wanted)
     return _view(created, wanted)
 
