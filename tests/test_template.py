@@ -74,7 +74,9 @@ def test_staff_reach_every_route_through_the_jwt_authorizer_of_the_user_pool(res
     authorizer (no Lambda per request): the pool's issuer, the console's client, a scope only
     access tokens carry."""
     staff = {(r.method, r.path, r.function) for r in template.routes(template.staff_api())}
-    assert staff == {(r.method, r.path, r.function) for r in template.routes()}
+    tokens = {(r.method, r.path, r.function) for r in template.routes()}
+    assert tokens - staff == set(), f"routes without their twin event `<Name>Staff` (ApiId: !Ref StaffApi): {sorted(tokens - staff)}"
+    assert staff - tokens == set(), f"staff routes without their event on BillingApi: {sorted(staff - tokens)}"
     api = resources[template.staff_api()]["Properties"]["Body"]
     scheme = api["components"]["securitySchemes"]["StaffJwt"]
     assert scheme["type"] == "oauth2" and scheme["x-amazon-apigateway-authorizer"]["type"] == "jwt"
