@@ -52,6 +52,7 @@ def strict_rules() -> Rules:
 def strict_store(table: bool = True):
     """The embedded store (in memory) on a free loopback port, this process's AWS clients pointed
     at it; with the template's table and bucket (`table=False`: the bucket only)."""
+    from moto.cognitoidp.models import cognitoidp_backends
     from moto.dynamodb.models import dynamodb_backends
     from moto.s3.models import s3_backends
 
@@ -69,6 +70,7 @@ def strict_store(table: bool = True):
         store.stop()
         dynamodb_backends.reset()  # moto's backends live in this process: the next store starts empty
         s3_backends.reset()
+        cognitoidp_backends.reset()
 
 
 def set_store_rules(store, **wanted) -> dict:

@@ -59,4 +59,9 @@ ROLE_TABLE = {
     "POST /v1/periods/{month}/close": {"finance", "admin"},
     "POST /v1/periods/{month}/reopen": {"admin"},
     "POST /v1/sessions/{session_id}/unlock": {"technician", "finance", "admin"},
+    # SPEC §14: the tenant's staff (people of the user pool), admin only
+    "GET /v1/users": {"admin"},
+    "POST /v1/users": {"admin"},
+    "PATCH /v1/users/{user_id}": {"admin"},
+    "DELETE /v1/users/{user_id}": {"admin"},
 }

@@ -40,7 +40,7 @@ def test_a_session_history_tells_record_adjustments_and_lock_in_order(msp):
     assert locked["role"] == "finance"
     assert locked["changes"]["status"] == {"before": "to_account", "after": "accounted"}
     assert locked["changes"]["cost"] == {"before": None, "after": "30.00"}
-    assert all(entry["actor"].startswith("tok_") for entry in body["history"])
+    assert all(entry["actor"]["kind"] == "token" and entry["actor"]["id"].startswith("tok_") for entry in body["history"])
 
 
 def test_an_adjustment_that_changes_nothing_adds_no_entry(msp):

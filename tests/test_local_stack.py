@@ -63,7 +63,8 @@ def http(method, url, token=None, body=None, raw=None, headers=None):
 
 def test_the_stack_describes_itself_and_seeds_two_tenants(stack):
     description = stack.description
-    assert set(description) == {"api_url", "aws_endpoint_url", "table", "bucket", "data", "faults", "tenants"}
+    assert set(description) == {"api_url", "aws_endpoint_url", "table", "bucket", "data", "faults", "cognito", "tenants"}
+    assert set(description["cognito"]) == {"user_pool_id", "client_id", "region"}
     assert description["faults"] == {}  # no fault injection unless asked
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", description["api_url"])
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", description["aws_endpoint_url"])
@@ -88,6 +89,54 @@ def test_the_stack_describes_itself_and_seeds_two_tenants(stack):
         status, totals, _ = http("GET", f"{api}/v1/groups/law-firm/totals", finance)
         assert totals["balance"] == {"total_minutes": 600, "recharged_minutes": 300, "used_minutes": 60, "carried_over_minutes": 0, "expired_minutes": 0, "overage_minutes": 0,
                                      "available_minutes": 840, "amount": "675.00"}
+
+
+def sign_in(description: dict, email: str, password: str) -> dict:
+    import boto3
+
+    pool = description["cognito"]
+    idp = boto3.client("cognito-idp", endpoint_url=description["aws_endpoint_url"], region_name=pool["region"],
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    return idp.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                             AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
+
+
+def test_demo_people_sign_in_on_the_embedded_aws_and_call_the_api_beside_the_tokens(stack):
+    api = stack.description["api_url"]
+    for tenant in stack.description["tenants"]:
+        assert set(tenant["users"]) == {"admin", "technician", "finance"}
+        for role, user in tenant["users"].items():
+            access = sign_in(stack.description, user["email"], user["password"])["AccessToken"]
+            status, me, _ = http("GET", f"{api}/v1/me", access)
+            assert status == 200 and (me["tenant_id"], me["role"], me["actor"]["kind"]) == (tenant["tenant_id"], role, "user")
+        admin = sign_in(stack.description, tenant["users"]["admin"]["email"], tenant["users"]["admin"]["password"])
+        status, listed, _ = http("GET", f"{api}/v1/users", admin["AccessToken"])
+        assert status == 200 and {u["email"] for u in listed["users"]} == {u["email"] for u in tenant["users"].values()}
+        status, _, headers = http("GET", f"{api}/v1/users", admin["IdToken"])  # not an access token
+        assert status == 403 and "insufficient_scope" in headers["www-authenticate"]
+
+
+def test_the_consoles_sign_in_relay_carries_sign_in_calls_only(stack):
+    """/_cognito/ on the console's origin passes a browser's sign-in calls to the pool, never an
+    administrator's (those are IAM-signed calls of the users function), and refuses garbage with a 400."""
+    api, pool = stack.description["api_url"], stack.description["cognito"]
+    user = stack.description["tenants"][0]["users"]["technician"]
+
+    def relay(target, body):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return http("POST", f"{api}/_cognito/", raw=raw, headers={
+            "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}"})
+
+    status, answer, _ = relay("InitiateAuth", {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": pool["client_id"],
+                                               "AuthParameters": {"USERNAME": user["email"], "PASSWORD": user["password"]}})
+    assert status == 200 and answer["AuthenticationResult"]["AccessToken"]
+    status, answer, _ = relay("AdminCreateUser", {"UserPoolId": pool["user_pool_id"], "Username": "intruder@example.com"})
+    assert status == 400 and answer["__type"] == "InvalidParameterException"
+    for garbage in (b"not json", b"[]", {"AuthFlow": "USER_PASSWORD_AUTH"}):
+        status, _, _ = relay("InitiateAuth", garbage)
+        assert 400 <= status < 500, garbage
+    status, config, _ = http("GET", f"{api}/console/config.json")
+    assert status == 200 and config == {"idp": "/_cognito/", "client_id": pool["client_id"], "region": pool["region"]}
 
 
 def test_the_readme_walkthrough_over_http(stack):

@@ -56,18 +56,64 @@ def test_every_function_logs_to_a_log_group_of_the_stack_that_expires(resources)
 
 
 def test_the_api_logs_every_request_and_throttles_the_stage(resources):
-    (stage,) = of_type(resources, "AWS::ApiGatewayV2::Stage").values()
-    logs = stage["Properties"]["AccessLogSettings"]
-    assert logs["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    stages = of_type(resources, "AWS::ApiGatewayV2::Stage").values()
+    tenants = {"$context.authorizer.tenant_id", "$context.authorizer.claims.tenant_id"}  # Lambda, JWT authorizer
+    assert len(stages) == 2  # the API tokens' API and the staff API
+    for stage in stages:
+        logs = stage["Properties"]["AccessLogSettings"]
+        assert logs["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+        fields = json.loads(logs["Format"])
+        assert fields["requestId"] == "$context.requestId" and fields["tenantId"] in tenants
+        assert stage["Properties"]["DefaultRouteSettings"] == {
+            "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"}, "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"}}
     assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    fields = json.loads(logs["Format"])
-    assert fields["requestId"] == "$context.requestId" and fields["tenantId"] == "$context.authorizer.tenant_id"
-    assert stage["Properties"]["DefaultRouteSettings"] == {
-        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"}, "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"}}
+
+
+def test_staff_reach_every_route_through_the_jwt_authorizer_of_the_user_pool(resources):
+    """The staff API holds exactly the routes of the API tokens' one, each behind API Gateway's JWT
+    authorizer (no Lambda per request): the pool's issuer, the console's client, a scope only
+    access tokens carry."""
+    staff = {(r.method, r.path, r.function) for r in template.routes(template.staff_api())}
+    tokens = {(r.method, r.path, r.function) for r in template.routes()}
+    assert tokens - staff == set(), f"routes without their twin event `<Name>Staff` (ApiId: !Ref StaffApi): {sorted(tokens - staff)}"
+    assert staff - tokens == set(), f"staff routes without their event on BillingApi: {sorted(staff - tokens)}"
+    api = resources[template.staff_api()]["Properties"]["Body"]
+    scheme = api["components"]["securitySchemes"]["StaffJwt"]
+    assert scheme["type"] == "oauth2" and scheme["x-amazon-apigateway-authorizer"]["type"] == "jwt"
+    config = scheme["x-amazon-apigateway-authorizer"]["jwtConfiguration"]
+    assert config["audience"] == [{"Ref": "ConsoleClient"}]
+    assert config["issuer"] == {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${StaffUserPool}"}
+    for path, methods in api["paths"].items():
+        for method, operation in methods.items():
+            assert operation["security"] == [{"StaffJwt": ["aws.cognito.signin.user.admin"]}], (path, method)
+    watched = [m["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for m in resources["ApiServerErrorsAlarm"]["Properties"]["Metrics"]
+               if "MetricStat" in m]
+    assert {"Ref": "StaffApi"} in watched and {"Ref": "BillingApi"} in watched  # a staff 5xx rolls a deploy back too
+
+
+def test_staff_are_people_of_one_tenant_with_short_lived_tokens(resources):
+    pool = resources["StaffUserPool"]
+    assert pool["DeletionPolicy"] == "Retain" and pool["Properties"]["DeletionProtection"] == "ACTIVE"
+    props = pool["Properties"]
+    assert props["UsernameAttributes"] == ["email"] and props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"] and props["UserPoolAddOns"]["AdvancedSecurityMode"] == "OFF"
+    (tenant,) = props["Schema"]
+    assert tenant["Name"] == "tenant_id" and tenant["Mutable"] is False
+    assert props["LambdaConfig"]["PreTokenGenerationConfig"]["LambdaVersion"] == "V2_0"
+    client = resources["ConsoleClient"]["Properties"]
+    assert client["GenerateSecret"] is False and client["AccessTokenValidity"] <= 15
+    assert client["TokenValidityUnits"]["AccessToken"] == "minutes" and client["EnableTokenRevocation"] is True
+    assert "custom:tenant_id" not in client["WriteAttributes"]
+    assert sorted(g["Properties"]["GroupName"] for g in of_type(resources, "AWS::Cognito::UserPoolGroup").values()) == [
+        "admin", "finance", "technician"]
+    assert resources["OidcProvider"]["Condition"] == "HasOidc"
+    users = [s for s in statements(resources, "UsersFunction") if any(a.startswith("cognito-idp:") for a in s["Action"])]
+    assert users and all(s["Resource"] == {"Fn::GetAtt": ["StaffUserPool", "Arn"]} for s in users)
+    assert not any(a.endswith("*") or "Delete" in a for s in users for a in s["Action"])
 
 
 def test_the_authorizer_is_cached_per_authorization_header(resources):
-    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    api = resources[template.token_api()]
     authorizer = api["Properties"]["Body"]["components"]["securitySchemes"]["TokenAuthorizer"]["x-amazon-apigateway-authorizer"]
     assert authorizer["identitySource"] == ["$request.header.Authorization"]
     assert authorizer["authorizerResultTtlInSeconds"] == {"Ref": "AuthorizerCacheSeconds"}

@@ -41,7 +41,8 @@ export function changeLine(name, change, session) {
 
 export function actorWords(entry) {
   const role = entry.role ? t(`role.${entry.role}`) : "";
-  if (entry.actor_label) return role ? `${entry.actor_label} (${role})` : entry.actor_label;
+  const name = entry.actor && entry.actor.name;
+  if (name) return role ? `${name} (${role})` : name;
   return role || t("history.someone");
 }
 

@@ -14,10 +14,12 @@ import { defaultMonth, loadMonth, monthExport, renderMonth } from "./month.js";
 import { closeProfileForm, numberRules, openProfileForm, renderProfiles, ruleRow, saveProfile, showTypeFields } from "./profiles.js";
 import { FORM_PROFILE, fillQuoteProfiles, forgetQuoteForm, numberQuoteRows, quoteFromForm, quoteRow, renderQuote, runQuote } from "./quotes.js";
 import { loadPage, lockAll, renderSessions, search, setPeriod } from "./sessions.js";
+import { endPerson, keptPerson, loadConfig, offered, personSignIn, resume } from "./people.js";
 import { showView, signIn, signOut } from "./signin.js";
 import { renderSimulation, runSimulation } from "./simulate.js";
 import { $, $$, LANG_KEY, TOKEN_KEY, can, state } from "./state.js";
 import { issueToken, renderTokens } from "./tokens.js";
+import { inviteUser, renderUsers } from "./users.js";
 import { loadTotals, recharge, renderTotals } from "./totals.js";
 import { applyLanguage } from "./words.js";
 
@@ -47,7 +49,7 @@ function renderAll() {
   if (can("month")) { renderMonth(); renderSimulation(); renderEvents(); }
   renderQuote();
   if (can("invoices")) { renderInvoices(); renderInvoice(); renderSettings(); }
-  if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); }
+  if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); renderUsers(); }
 }
 
 function start() {
@@ -59,7 +61,12 @@ function start() {
   applyLanguage();
 
   $("#signin-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("#token").value.trim()); });
-  $("#signout").addEventListener("click", () => signOut());
+  $("#people-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = await personSignIn();
+    if (token) signIn(token);
+  });
+  $("#signout").addEventListener("click", () => { endPerson(); signOut(); });
   for (const tab of $$(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
   $("#filter").addEventListener("submit", (event) => { event.preventDefault(); search(); });
   for (const id of ["#group", "#status", "#from", "#to"]) $(id).addEventListener("change", () => search());
@@ -92,6 +99,7 @@ function start() {
   $("#profile-form").addEventListener("submit", saveProfile);
   $("#profile-form").elements.namedItem("type").addEventListener("change", showTypeFields);
   $("#token-form").addEventListener("submit", issueToken);
+  $("#user-form").addEventListener("submit", inviteUser);
   $("#surcharge-add").addEventListener("click", () => { $("#surcharge-rules").append(ruleRow()); numberRules(); $("#surcharge-rules .rule:last-child input").focus(); });
   $("#profile-quote").addEventListener("click", quoteFromForm);
   $("#quote-add").addEventListener("click", () => { $("#quote-sessions").append(quoteRow()); numberQuoteRows(); });
@@ -117,9 +125,15 @@ function start() {
   document.addEventListener("keydown", onKey);
 
   const token = sessionStorage.getItem(TOKEN_KEY);
+  const person = keptPerson(); // a person signed in this tab: a fresh access token from the refresh token
   signOut(); // the sign-in form, until the stored token (if any) is accepted again
-  if (token) signIn(token);
+  if (token && !person) signIn(token);
   document.body.dataset.ready = "true";
+  loadConfig().then(async () => {
+    $("#people-form").hidden = !offered();
+    const renewed = person && offered() ? await resume(person) : null;
+    if (renewed) signIn(renewed);
+  });
   performance.mark("console-ready"); // every module loaded and every control wired: interactive
   if (!inFlight) document.body.dataset.busy = "false";
 }

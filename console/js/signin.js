@@ -7,12 +7,14 @@ import { fillBillingClients, loadBilling } from "./billing.js";
 import { loadInvoices } from "./invoices.js";
 import { forgetSettings, loadSettings } from "./invoicesettings.js";
 import { loadMonth } from "./month.js";
+import { forgetPerson } from "./people.js";
 import { loadProfiles } from "./profiles.js";
 import { forgetQuoteForm, openQuote } from "./quotes.js";
 import { loadGroups } from "./sessions.js";
 import { loadSimulationChoices } from "./simulate.js";
 import { $, $$, TOKEN_KEY, can, state } from "./state.js";
 import { loadTokens } from "./tokens.js";
+import { loadUsers } from "./users.js";
 import { renderTotals } from "./totals.js";
 import { say, spoken, t } from "./words.js";
 
@@ -52,6 +54,7 @@ export async function signIn(token) {
 
 export function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
+  forgetPerson();
   Object.assign(state, {
     token: null, me: null, role: null, groups: [], sessions: [], cursor: null, query: null, totals: null, profiles: [],
     monthRows: [], client: null, computers: [], contracts: [], tokens: [], events: [], simulation: null, quoted: null,
@@ -82,7 +85,8 @@ export function expire(error) {
 export function applyRole() {
   show($("#signin-view"), false);
   show($("#nav"));
-  say($("#whoami"), () => (state.me.label ? t("signedinAs", { label: state.me.label, role: t(`role.${state.role}`) }) : t("signedin", { role: t(`role.${state.role}`) })));
+  const label = state.me.label || (state.me.actor && state.me.actor.name); // a token's label, a person's name
+  say($("#whoami"), () => (label ? t("signedinAs", { label, role: t(`role.${state.role}`) }) : t("signedin", { role: t(`role.${state.role}`) })));
   say($("#tenant"), () => state.me.tenant_name || state.me.tenant_id);
   show($("#signout"));
   show($("#tab-month"), can("month"));
@@ -101,7 +105,7 @@ export function showView(view) {
   for (const tab of $$(".tab")) tab.classList.toggle("active", tab.dataset.view === view);
   if (view === "profiles") loadProfiles();
   if (view === "clients") loadClients();
-  if (view === "tokens") loadTokens();
+  if (view === "tokens") { loadTokens(); loadUsers(); }
   // The month of every client is read once per month asked ("Show the month" reads it again): with
   // hundreds of clients it is the console's heaviest read, not one to repeat at every tab.
   if (view === "month") { if (!state.monthRows.length) loadMonth(); loadSimulationChoices(); loadEvents(); }

@@ -1,8 +1,10 @@
-"""Demo data of the local stack: two MSPs, each with a token per role, a pay-per-use and a
-subscription profile, three client groups with computers and contracts, and October's sessions
-(some adjusted, some locked, one subscription recharged). Written through the gateway, so the
-seed runs the same authorizer and handlers as every request."""
+"""Demo data of the local stack: two MSPs, each with a token per role and a signed-in person per
+staff role (email and password, in the user pool), a pay-per-use and a subscription profile, three
+client groups with computers and contracts, and October's sessions (some adjusted, some locked, one
+subscription recharged). Written through the gateway, so the seed runs the same authorizer and
+handlers as every request."""
 import json
+import secrets
 
 from billing_core import tenants
 
@@ -36,8 +38,28 @@ LOCKED = ("s-1001", "s-2001")
 RECHARGES = {"law-firm": {"hours": 5, "amount": "225.00"}}
 
 
+PEOPLE = {"admin": "Alex Admin", "technician": "Terry Technician", "finance": "Fran Finance"}
+
+
 class SeedError(RuntimeError):
     pass
+
+
+def demo_users(tenant_id: str) -> dict:
+    """A person per staff role: their email and a password the pool's policy accepts."""
+    return {role: {"email": f"{role}@{tenant_id}.example", "password": f"Demo-{secrets.token_hex(6)}-Pw1", "name": name}
+            for role, name in PEOPLE.items()}
+
+
+def add_users(idp, pool: dict, tenants_seeded: list[dict]) -> list[dict]:
+    """The demo people in the user pool (made anew at each start: the pool lives in memory)."""
+    from . import cognito
+
+    for tenant in tenants_seeded:
+        tenant.setdefault("users", demo_users(tenant["tenant_id"]))
+        for role, user in tenant["users"].items():
+            cognito.add_user(idp, pool["user_pool_id"], tenant["tenant_id"], role, user["email"], user["password"], user.get("name"))
+    return tenants_seeded
 
 
 class _Caller:

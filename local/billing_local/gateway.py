@@ -3,6 +3,11 @@ template.yaml, runs the template's authorizer (401 without running it when the i
 header is missing, as API Gateway does; its result cache is not imitated: a revocation is seen at
 once), and calls the route's function with the event API Gateway would send. Used by the local stack and by the tests, so both run what is deployed.
 
+The template has two HTTP APIs with one route table: API tokens (agents, integrations) on the one
+behind the Lambda authorizer, staff access tokens on the one behind the JWT authorizer. Deployed,
+they are two URLs; here one serves both and a bearer that is a JWT goes to the staff API, whose
+JWT authorizer (billing_local.cognito) verifies it before any function runs.
+
 Each invocation runs as Lambda runs it: as its own function (billing_local.identity names it to
 the embedded store, which checks its calls against that function's IAM policy) and under its
 function's `Timeout` from the template. An invocation still running at its timeout is cut off:
@@ -14,6 +19,7 @@ import base64
 import contextvars
 import importlib.util
 import json
+import os
 import sys
 import threading
 import time
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote
 
-from . import identity, template
+from . import cognito, identity, template
 
 INTEGRATION_TIMEOUT_SECONDS = 30.0  # an HTTP API waits at most this long for its integration
 
@@ -116,6 +122,8 @@ class Gateway:
         self.authorizer = function_handler(self.authorizer_id)
         self.identity_headers = template.authorizer_identity_headers()
         self.timeout_overrides: dict[str, float] = {}  # function → seconds (tests of the cut-off)
+        self.clock = time.time  # the JWT authorizer's now (tests move it to see a token expire)
+        self._jwt: cognito.JwtAuthorizer | None = None
         identity.install()
 
     @property
@@ -178,6 +186,43 @@ class Gateway:
         event = self.event(route, params, method, path, headers, query, body)
         if any(not event["headers"].get(name) for name in self.identity_headers):
             return 401, {"content-type": "application/json"}, json.dumps({"message": "Unauthorized"})
+        if _is_jwt(event["headers"].get("authorization") or ""):
+            refused = self._staff(event)
+            if refused is not None:
+                return refused
+        else:
+            refused = self._lambda_authorizer(event)
+            if refused is not None:
+                return refused
+        return self._function(route, event)
+
+    def jwt_authorizer(self) -> cognito.JwtAuthorizer | None:
+        """The staff API's JWT authorizer for the pool the embedded AWS holds now (its JWKS cached)."""
+        wanted = cognito.JwtAuthorizer.of_template(os.environ.get("AWS_ENDPOINT_URL", ""), os.environ.get("AWS_REGION", "us-east-1"))
+        if wanted is None:
+            return None
+        if self._jwt is None or (self._jwt.issuer, self._jwt.jwks_uri) != (wanted.issuer, wanted.jwks_uri):
+            self._jwt = wanted
+        self._jwt.clock = self.clock
+        return self._jwt
+
+    def _staff(self, event):
+        """API Gateway's JWT authorizer: a token it refuses never reaches a function."""
+        authorizer = self.jwt_authorizer()
+        try:
+            if authorizer is None:
+                raise cognito.Refused(401, "invalid_token", "no user pool")
+            claims = authorizer.check(event["headers"]["authorization"])
+        except cognito.Refused as refused:
+            scopes = " ".join(authorizer.scopes) if authorizer else ""
+            challenge = f'Bearer scope="{scopes}" error="{refused.error}" error_description="{refused.description}"'
+            message = "Unauthorized" if refused.status == 401 else "Forbidden"
+            return refused.status, {"content-type": "application/json", "www-authenticate": challenge}, json.dumps({"message": message})
+        scopes = str(claims.get("scope") or "").split()
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": cognito.context_claims(claims), "scopes": scopes}}
+        return None
+
+    def _lambda_authorizer(self, event):
         try:
             verdict = self.run(self.authorizer_id, self.authorizer, {**event, "type": "REQUEST"})
         except Exception:  # API Gateway answers 500 when its authorizer fails or times out (and caches nothing)
@@ -185,6 +230,9 @@ class Gateway:
         if not verdict.get("isAuthorized"):
             return 403, {"content-type": "application/json"}, json.dumps({"message": "Forbidden"})
         event["requestContext"]["authorizer"] = {"lambda": verdict.get("context") or {}}
+        return None
+
+    def _function(self, route, event):
         try:
             answer = self.run(route.function, self.handler_of(route), event)
         except TimedOut as timed_out:
@@ -192,3 +240,10 @@ class Gateway:
                 return 503, {"content-type": "application/json"}, json.dumps({"message": "Service Unavailable"})
             return 500, {"content-type": "application/json"}, json.dumps({"message": "Internal Server Error"})
         return answer["statusCode"], answer.get("headers") or {}, answer.get("body") or ""
+
+
+def _is_jwt(authorization: str) -> bool:
+    """A bearer that is a JWT (three base64url parts, a JSON header): a staff access token, for
+    the staff API. API tokens (`rsa_...`) never are."""
+    token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else authorization.strip()
+    return token.startswith("eyJ") and token.count(".") == 2

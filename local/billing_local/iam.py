@@ -35,7 +35,9 @@ class Check:
 def physical_names() -> dict[str, str]:
     """Logical id → the name it has here, from the Globals environment (`X: !Ref Logical`) and
     this process's environment (what the functions read)."""
-    env = (template.load().get("Globals") or {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    env = dict((template.load().get("Globals") or {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    for function in template.functions().values():  # a function's own (e.g. USER_POOL_ID: !Ref StaffUserPool)
+        env.update((function["Properties"].get("Environment") or {}).get("Variables") or {})
     names = {}
     for variable, value in env.items():
         if isinstance(value, dict) and "Ref" in value and os.environ.get(variable):
@@ -52,6 +54,8 @@ def _arn(logical: str, region: str, names: dict[str, str]) -> str:
         return f"arn:aws:s3:::{name}"
     if kind == "AWS::SQS::Queue":
         return f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"
+    if kind == "AWS::Cognito::UserPool":
+        return f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{name}"
     if kind == "AWS::Events::EventBus":
         return f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{name}"
     return f"arn:aws:cloudformation:{region}:{ACCOUNT}:resource/{name}"

@@ -12,7 +12,10 @@ Port 0 picks a free port. The data directory keeps every answered write across a
 crash (--fresh erases it first); the demo tenants are seeded only into a new store, and their
 tokens are kept beside the data, so a restart answers the same tokens. `.local/stack.json` is
 written (atomically) only once everything is up: {"api_url", "aws_endpoint_url", "table",
-"bucket", "data", "faults", "tenants": [{"tenant_id", "name", "tokens"}]}. --faults makes the
+"bucket", "data", "faults", "cognito": {"user_pool_id", "client_id", "region"}, "tenants":
+[{"tenant_id", "name", "tokens", "users": {"admin": {"email", "password"}, ...}}]}: staff sign
+in with InitiateAuth (USER_PASSWORD_AUTH) on the embedded AWS and call the API with their access
+token (billing_local.cognito; the pool is in memory, made anew with the demo users at each start). --faults makes the
 embedded DynamoDB fail a share of requests as DynamoDB can (billing_local.store), from the moment
 the stack is ready. The store and gateway are as strict as AWS (billing_local.strict: each
 function's IAM policy, item / transaction / batch limits, each function's Timeout, global secondary
@@ -29,6 +32,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -41,6 +46,10 @@ TENANTS_FILE = "demo-tenants.json"  # in the data directory: the seeded tenants 
 TABLE = "billing-local"
 BUCKET = "billing-exports-local"
 REGION = "us-east-1"
+COGNITO_PATH = "/_cognito/"  # the user pool's API, for the console, on the console's origin
+# What a person's browser may ask of the pool (the public, unsigned calls): nothing an administrator does.
+SIGN_IN_ACTIONS = frozenset({"InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "RevokeToken", "AssociateSoftwareToken",
+                             "VerifySoftwareToken", "SetUserMFAPreference", "ChangePassword", "GetUser"})
 LOOPBACK = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1", "[::1]": "::1"}
 MAX_BODY_BYTES = 1_048_576  # SPEC §4: a request body up to 1 MB (the same figure as billing_core.jsonio)
 # An oversized body this large is read and thrown away, a chunk at a time, before the 413: a client
@@ -95,6 +104,7 @@ def configure_environment(aws_endpoint_url: str) -> None:
         "TABLE_NAME": TABLE,
         "EXPORTS_BUCKET": BUCKET,
         "POWERTOOLS_SERVICE_NAME": "billing",
+        "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",  # the embedded Cognito checks authenticator codes
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         # EMF metric lines on stdout only when asked for (POWERTOOLS_METRICS_DISABLED=false make run)
@@ -124,6 +134,7 @@ class LocalApi(ThreadingHTTPServer):
     def __init__(self, address: str, port: int, gateway):
         self.address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.gateway = gateway
+        self.cognito: dict | None = None  # {"endpoint", "client_id", "region"}: the console's sign-in
         super().__init__((address, port), ApiRequest)
 
 
@@ -175,6 +186,8 @@ class ApiRequest(BaseHTTPRequestHandler):
         try:
             if self.command in ("GET", "HEAD") and (path == "/" or path == "/console" or path.startswith("/console/")) and CONSOLE.is_dir():
                 status = self._console(path)
+            elif path == COGNITO_PATH and self.command == "POST" and self.server.cognito:
+                status = self._cognito()
             else:
                 body = self._read_body()
                 status, headers, text = self.server.gateway.invoke(self.command, path, dict(self.headers.items()), split.query, body)
@@ -258,9 +271,39 @@ class ApiRequest(BaseHTTPRequestHandler):
             parts.append(self.rfile.read(size))
             self.rfile.readline(1024)
 
+    def _cognito(self) -> int:
+        """The user pool's API for the console's sign-in, on the console's origin (its CSP allows no
+        other): the request goes to the embedded AWS as the browser would send it to Cognito."""
+        body = self._read_body() or b""
+        target = self.headers.get("X-Amz-Target") or ""
+        try:
+            readable = isinstance(json.loads(body or b"null"), dict)
+        except ValueError:
+            readable = False
+        if target.removeprefix("AWSCognitoIdentityProviderService.") not in SIGN_IN_ACTIONS or not readable:
+            refusal = {"__type": "InvalidParameterException", "message": "not a sign-in request of the console"}
+            self._send(400, {"content-type": "application/x-amz-json-1.1"}, json.dumps(refusal).encode())
+            return 400
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target}
+        request = urllib.request.Request(self.server.cognito["endpoint"], data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                status, text = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read()
+        if status >= 500:  # moto fails on some malformed requests that Cognito refuses with a 400
+            status, text = 400, json.dumps({"__type": "InvalidParameterException", "message": "malformed request"}).encode()
+        self._send(status, {"content-type": "application/x-amz-json-1.1", "cache-control": "no-store"}, text)
+        return status
+
     def _console(self, path: str) -> int:
-        """The static web console: / and /console/ answer index.html, /console/<file> the file."""
+        """The static web console: / and /console/ answer index.html, /console/<file> the file;
+        /console/config.json says where staff sign in (the user pool's API and the app client)."""
         relative = unquote(path[len("/console/"):]) if path.startswith("/console/") else ""
+        if relative == "config.json" and self.server.cognito:
+            config = {"idp": COGNITO_PATH, "client_id": self.server.cognito["client_id"], "region": self.server.cognito["region"]}
+            self._send(200, {"content-type": "application/json", "cache-control": "no-store"}, json.dumps(config).encode())
+            return 200
         base = CONSOLE.resolve()
         target = (base / (relative or "index.html")).resolve()
         if not target.is_relative_to(base) or not target.is_file():
@@ -324,6 +367,7 @@ class LocalStack:
         self.api: LocalApi | None = None
         self.api_thread: threading.Thread | None = None
         self.tenants: list[dict] = []
+        self.cognito: dict | None = None
         self.jobs = None
         self.description: dict | None = None
 
@@ -345,6 +389,10 @@ class LocalStack:
             template.create_table(dynamodb, TABLE)
         if BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
             template.create_bucket(s3, BUCKET)
+        from . import cognito
+
+        idp = boto3.client("cognito-idp", endpoint_url=self.aws_endpoint_url, region_name=REGION)
+        self.cognito = cognito.create_pool(idp, REGION)
         gateway = Gateway(self.rules)
         for route in gateway.routes:  # import every function now, not concurrently on first requests
             load_handler(str(route.code_dir), route.handler)
@@ -352,7 +400,8 @@ class LocalStack:
             self.api = LocalApi(self.address, self.port, gateway)
         except OSError as error:
             raise StackError(f"cannot listen on {url_of(self.address, self.port)}: {error.strerror or error} (try --port 0)") from None
-        self.tenants = self._tenants(gateway)
+        self.api.cognito = {**self.cognito, "endpoint": self.aws_endpoint_url}
+        self.tenants = self._people(idp, self._tenants(gateway))
         self.faults.enabled = self.faults.configured  # the demo data is written without faults
         self._start_jobs()
         self.api_thread = threading.Thread(target=self.api.serve_forever, name="local-api", daemon=True)
@@ -364,6 +413,7 @@ class LocalStack:
             "bucket": BUCKET,
             "data": str(self.data) if self.data is not None else None,
             "faults": {kind: share for kind, share in self.faults.rates.items() if share},
+            "cognito": self.cognito,
             "tenants": self.tenants,
         }
         self._write_state()
@@ -404,6 +454,16 @@ class LocalStack:
         if kept is not None:
             _write_private(kept, tenants)
         return tenants
+
+    def _people(self, idp, seeded: list[dict]) -> list[dict]:
+        """The demo tenants' people in the pool, with the passwords kept beside the data."""
+        from .demo import add_users
+
+        had_users = all("users" in tenant for tenant in seeded)
+        seeded = add_users(idp, self.cognito, seeded)
+        if not had_users and self.data is not None and seeded:
+            _write_private(self.data / TENANTS_FILE, seeded)
+        return seeded
 
     def _write_state(self) -> None:
         _write_private(self.state, self.description)
@@ -461,13 +521,24 @@ def banner(description: dict, state: Path, seconds: float, rules=None) -> str:
         off = [name for name in ("iam", "limits", "timeouts") if not getattr(rules, name)]
         lines.append(f"  strict       as AWS: IAM per function, limits, Lambda timeouts, index lag {rules.index_lag_ms} ms"
                      + (f"   (off: {', '.join(off)})" if off else ""))
+    pool = description.get("cognito") or {}
+    if pool:
+        lines.append(f"  user pool    {pool['user_pool_id']}   console app client {pool['client_id']}   (in memory: made anew each start)")
     for tenant in description["tenants"]:
         lines.append(f"  tenant {tenant['tenant_id']} ({tenant['name']})")
         for role, token in tenant["tokens"].items():
             lines.append(f"    {role:<11}{token}")
+        for role, user in (tenant.get("users") or {}).items():
+            lines.append(f"    {role:<11}{user['email']}  password {user['password']}")
     if description["tenants"]:
         token = description["tenants"][0]["tokens"]["technician"]
         lines += ["", "First request:", f"  curl -s -H 'Authorization: Bearer {token}' {api}/v1/groups"]
+        user = (description["tenants"][0].get("users") or {}).get("technician")
+        if user and pool:
+            lines += ["As a person (sign in, then call the API with the access token):",
+                      f"  aws cognito-idp initiate-auth --no-sign-request --endpoint-url {description['aws_endpoint_url']} --region {pool['region']} "
+                      f"--client-id {pool['client_id']} --auth-flow USER_PASSWORD_AUTH "
+                      f"--auth-parameters USERNAME={user['email']},PASSWORD={user['password']}"]
     lines.append("")
     return "\n".join(lines)
 

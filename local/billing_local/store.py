@@ -66,11 +66,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from . import gsi, iam, identity, strict
+from . import cognito, gsi, iam, identity, strict
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = ROOT / ".local" / "data"
 DYNAMODB_TARGET = "DynamoDB_20120810."
+COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 JSON_10 = "application/x-amz-json-1.0"
 TOKEN_SECONDS = 600  # DynamoDB keeps a transaction's ClientRequestToken 10 minutes
 # DynamoDB requests that never write: everything else that answers 200 is journaled (replaying a
@@ -515,6 +516,8 @@ class StoreApp:
             status, headers, body = self._control(environ)
         elif (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(DYNAMODB_TARGET):
             status, headers, body = self._dynamodb(environ)
+        elif (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(COGNITO_TARGET):
+            status, headers, body = self._cognito_refusal(environ) or self._call_moto(environ)
         elif "/s3/" in (environ.get("HTTP_AUTHORIZATION") or "") or "X-Amz-Credential" in (environ.get("QUERY_STRING") or ""):
             status, headers, body = self._s3_refusal(environ) or (None, None, None)
             if status is None:
@@ -671,6 +674,27 @@ class StoreApp:
             return None
         self.refused["iam"] += 1
         return s3_denied(iam.denial_message(caller[0], check))
+
+    def _cognito_refusal(self, environ):
+        """A function's call of the user pool's administrator API, checked against its policy as
+        IAM does (the sign-in calls a browser makes name no pool and are not IAM calls)."""
+        caller = identity.parse(environ.get(identity.WSGI_HEADER))
+        request = _parsed(_read_body(environ))
+        if caller is None or not request.get("UserPoolId"):
+            return None
+        if self.rules.timeouts and time.time() > caller[1]:
+            self.refused["timeouts"] += 1
+            return invocation_ended(caller[0])
+        if not self.rules.iam:
+            return None
+        self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
+        region = _region_of(environ)
+        action = "cognito-idp:" + environ["HTTP_X_AMZ_TARGET"][len(COGNITO_TARGET):]
+        check = iam.Check(action, f"arn:aws:cognito-idp:{region}:{iam.ACCOUNT}:userpool/{request['UserPoolId']}")
+        if iam.allowed(caller[0], check, region):
+            return None
+        self.refused["iam"] += 1
+        return _error(400, "AccessDeniedException", iam.denial_message(caller[0], check))
 
     def _s3(self, environ):
         method = environ["REQUEST_METHOD"]
@@ -885,6 +909,7 @@ class EmbeddedStore:
         self._patches.enter_context(transactions_back_up_only_their_items())
         self._patches.enter_context(plain_item_answers())
         self._patches.enter_context(gsi.moto_reads_the_index())
+        self._patches.enter_context(cognito.token_trigger())  # the user pool's token trigger, as Cognito runs it
         self.app = StoreApp(DomainDispatcherApplication(create_backend_app), self.journal, self.faults, self.rules)
         if self.journal is not None:
             self.journal.open(fresh=self.fresh)

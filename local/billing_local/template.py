@@ -45,6 +45,7 @@ class Route:
     function: str  # logical id
     code_dir: Path
     handler: str
+    api: str = ""  # logical id of the HTTP API it belongs to
 
     @property
     def key(self) -> str:
@@ -67,12 +68,15 @@ def function_globals() -> dict:
     return (load().get("Globals") or {}).get("Function") or {}
 
 
-def routes() -> list[Route]:
+def routes(api: str | None = None) -> list[Route]:
+    """The routes of one HTTP API (default: the API tokens' one, behind the Lambda authorizer; the
+    staff API, behind the JWT authorizer, declares the same routes)."""
+    api = api or token_api()
     found = []
     for name, function in functions().items():
         props = function["Properties"]
         for event in (props.get("Events") or {}).values():
-            if event.get("Type") != "HttpApi":
+            if event.get("Type") != "HttpApi" or event["Properties"].get("ApiId", {}).get("Ref") != api:
                 continue
             found.append(Route(
                 method=event["Properties"]["Method"].upper(),
@@ -80,14 +84,60 @@ def routes() -> list[Route]:
                 function=name,
                 code_dir=ROOT / props["CodeUri"],
                 handler=props["Handler"],
+                api=api,
             ))
     return found
 
 
-def _default_authorizer() -> dict:
-    (api,) = _resources("AWS::Serverless::HttpApi").values()
-    auth = api["Properties"]["Auth"]
+def _default_authorizer(api: str | None = None) -> dict:
+    auth = _resources("AWS::Serverless::HttpApi")[api or token_api()]["Properties"]["Auth"]
     return auth["Authorizers"][auth["DefaultAuthorizer"]]
+
+
+def _api_with(kind: str) -> str:
+    (name,) = [name for name in _resources("AWS::Serverless::HttpApi") if kind in _default_authorizer(name)]
+    return name
+
+
+def token_api() -> str:
+    """The HTTP API whose default authorizer is the Lambda authorizer (API tokens)."""
+    return _api_with("FunctionArn")
+
+
+def staff_api() -> str:
+    """The HTTP API whose default authorizer is API Gateway's JWT authorizer (staff users)."""
+    return _api_with("JwtConfiguration")
+
+
+def jwt_authorizer() -> dict:
+    """The staff API's JWT authorizer as declared: {issuer (a template string with ${AWS::Region}
+    and ${<user pool>}), audience (logical ids of app clients), scopes}."""
+    authorizer = _default_authorizer(staff_api())
+    config = authorizer["JwtConfiguration"]
+    issuer = config["issuer"]["Fn::Sub"] if isinstance(config["issuer"], dict) else config["issuer"]
+    audience = [a["Ref"] if isinstance(a, dict) else a for a in config.get("audience") or ()]
+    return {"issuer": issuer, "audience": audience, "scopes": tuple(authorizer.get("AuthorizationScopes") or ())}
+
+
+def user_pool() -> tuple[str, dict]:
+    """(logical id, properties) of the staff user pool."""
+    ((name, pool),) = _resources("AWS::Cognito::UserPool").items()
+    return name, pool["Properties"]
+
+
+def user_pool_clients() -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in _resources("AWS::Cognito::UserPoolClient").items()}
+
+
+def user_pool_groups() -> list[str]:
+    return [r["Properties"]["GroupName"] for r in _resources("AWS::Cognito::UserPoolGroup").values()]
+
+
+def token_trigger_function() -> str | None:
+    """The function the user pool runs before it issues tokens (its pre token generation trigger)."""
+    config = (user_pool()[1].get("LambdaConfig") or {}).get("PreTokenGenerationConfig") or {}
+    arn = config.get("LambdaArn")
+    return arn["Ref"].split(".", 1)[0] if isinstance(arn, dict) and "Ref" in arn else None
 
 
 def authorizer_function() -> str:

@@ -45,8 +45,13 @@ def test_a_sample_event_is_an_api_gateway_v2_event_of_its_route(name):
     context = event["requestContext"]
     assert context["routeKey"] == event["routeKey"] and context["http"]["method"] == route.method
     assert context["http"]["path"] == event["rawPath"]
-    assert set(context["authorizer"]["lambda"]) == {"tenant_id", "role", "token_id", "denied"}
-    assert context["authorizer"]["lambda"]["denied"] == ""
+    if name.endswith(".staff"):  # the staff API: the JWT authorizer's claims, every value a string
+        claims = context["authorizer"]["jwt"]["claims"]
+        assert {"sub", "tenant_id", "cognito:groups", "token_use", "client_id", "iss", "exp"} <= set(claims)
+        assert all(isinstance(value, str) for value in claims.values()) and claims["token_use"] == "access"
+    else:
+        assert set(context["authorizer"]["lambda"]) == {"tenant_id", "role", "token_id", "denied"}
+        assert context["authorizer"]["lambda"]["denied"] == ""
     assert route.pattern.match(event["rawPath"]).groupdict() == (event.get("pathParameters") or {})
     assert dict(parse_qsl(event["rawQueryString"])) == (event.get("queryStringParameters") or {})
     if "body" in event:

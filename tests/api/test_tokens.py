@@ -67,8 +67,8 @@ def test_the_audit_names_the_token_label(msp):
     record(msp, "s-1")
     assert ann.patch("/v1/sessions/s-1", {"notes": "printer"})[0] == 200
     history = msp.admin.get("/v1/sessions/s-1/history")[1]["history"]
-    assert [(e["action"], e["actor_label"]) for e in history] == [("recorded", None), ("adjusted", "Ann's laptop")]
-    assert history[1]["actor"] == issued["token_id"]
+    assert [(e["action"], e["actor"]["name"]) for e in history] == [("recorded", None), ("adjusted", "Ann's laptop")]
+    assert history[1]["actor"] == {"kind": "token", "id": issued["token_id"], "name": "Ann's laptop"}
 
 
 def test_a_groups_computers_are_listed_and_follow_a_move(msp):

@@ -109,6 +109,7 @@ class Seeded:
             "session_id": self.session, "computer_id": self.computer, "export_id": self.export,
             "token_id": self.extra["token_id"], "job_id": self.extra["job_id"],
             "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-none", "month": "2026-02",
+            "user_id": self.extra["user_id"],
         }
 
 
@@ -151,9 +152,10 @@ def seed(tenant: Tenant, prefix: str = "") -> Seeded:
     ok(tenant.technician.post(f"/v1/sessions/{prefix}s-2/lock"))
     export = ok(tenant.finance.post(f"/v1/groups/{sub}/exports", {}), 201)
     spare = ok(admin.post("/v1/tokens", {"role": "technician", "label": f"{prefix}spare laptop"}), 201)
+    person = ok(admin.post("/v1/users", {"email": f"{prefix}dana@example.com", "role": "technician"}), 201)
     return Seeded(tenant, sub, pay, pc, gold["profile_id"], standard["profile_id"],
                   f"{prefix}s-1", f"{prefix}s-2", f"{prefix}s-3", export["export_id"],
-                  {"token_id": spare["token_id"], "job_id": seed_job(tenant, pay)})
+                  {"token_id": spare["token_id"], "job_id": seed_job(tenant, pay), "user_id": person["user_id"]})
 
 
 def seed_job(tenant: Tenant, group_id: str) -> str:
@@ -170,8 +172,11 @@ def seed_job(tenant: Tenant, group_id: str) -> str:
 
 @contextmanager
 def mocked_aws():
-    """The strict embedded store with the template's table and bucket (for a whole module)."""
+    """The strict embedded store with the template's table, bucket and user pool (for a whole module)."""
+    from billing_local import cognito
+
     with strict_store() as store:
+        cognito.create_pool(boto3.client("cognito-idp"))
         yield store
 
 
@@ -253,6 +258,8 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
         "PUT /v1/settings/invoicing": {"digits": 5},
         "POST /v1/invoice-runs": {"month": "2026-03"},
         "POST /v1/invoice-runs/{run_id}/exports": {"format": "xero"},
+        "POST /v1/users": {"email": f"new-{unique}@example.com", "role": "finance"},
+        "PATCH /v1/users/{user_id}": {"name": "Dana"},
     }
     queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/invoices": "month=2026-03", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z",
                "GET /v1/totals": "from=2026-03-01T00:00:00Z&limit=10"}

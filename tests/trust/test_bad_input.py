@@ -313,10 +313,11 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
     ("POST", "/v1/invoices/{invoice_id}/void", None), ("GET", "/v1/invoices/{invoice_id}/pdf", None),
     ("POST", "/v1/invoice-runs/{run_id}/exports", {"format": "xero"}), ("GET", "/v1/periods/{month}", None), ("GET", "/v1/groups/{group_id}/billing", None), ("POST", "/v1/periods/{month}/close", None),
     ("POST", "/v1/periods/{month}/reopen", None), ("POST", "/v1/sessions/{session_id}/unlock", None),
+    ("PATCH", "/v1/users/{user_id}", {"name": "Dana"}), ("DELETE", "/v1/users/{user_id}", None),
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",
             "token_id": "tok_x", "job_id": "j-x", "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-x",
-            "month": "2026-03"}
+            "month": "2026-03", "user_id": "0b5d5e4e-0000-4000-8000-000000000000"}
 BAD_IDS = {"129 characters": "x" * 129, "10k characters": "x" * 10_000, "a control character": "s\x01", "a NUL": "s\x00",
            "an escape": "s\x1b[2J", "a DEL": "s\x7f",
            # percent-encoded bytes that are not UTF-8: API Gateway would hand them over as U+FFFD

@@ -23,6 +23,7 @@ def state_seen_by_api(seeded) -> str:
         seen[f"{session}/history"] = admin.get(f"/v1/sessions/{session}/history")
     for profile in (seeded.subscription_profile, seeded.pay_profile):
         seen[profile] = admin.get(f"/v1/profiles/{profile}/versions")
+    seen["users"] = admin.get("/v1/users")
     status, export = admin.get(f"/v1/exports/{seeded.export}")
     seen["export"] = (status, {k: v for k, v in export.items() if k not in ("url", "expires_at")})
     return json.dumps(seen, sort_keys=True)
@@ -46,6 +47,7 @@ def probes(a, b) -> list[tuple]:
         "POST /v1/groups/{group_id}/recharges": {"hours": 100, "amount": "0.00"},
         "POST /v1/groups/{group_id}/exports": {},
         "POST /v1/invoice-runs/{run_id}/exports": {"format": "xero"},
+        "PATCH /v1/users/{user_id}": {"role": "admin", "enabled": False},
         "POST /v1/groups/{group_id}/simulate": {"profile_id": a.pay_profile},  # A's profile, B's group
         "POST /v1/quotes": {"profile_id": b.pay_profile, "sessions": [  # B's profile in the body
             {"started_at": "2026-03-07T09:00:00Z", "ended_at": "2026-03-07T09:40:00Z"}]},
@@ -56,7 +58,7 @@ def probes(a, b) -> list[tuple]:
                    "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens",
                    "GET /v1/events", "GET /v1/totals", "PUT /v1/settings/invoicing", "GET /v1/settings/invoicing",
                    "POST /v1/invoice-runs", "GET /v1/invoices", "GET /v1/periods/{month}", "POST /v1/periods/{month}/close",
-                   "POST /v1/periods/{month}/reopen"):
+                   "POST /v1/periods/{month}/reopen", "GET /v1/users", "POST /v1/users"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
@@ -98,6 +100,8 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         ("POST /v1/profiles", a.tenant.admin.post("/v1/profiles", {**STANDARD, "profile_id": b.pay_profile}), 201),
         ("POST /v1/sessions/batch", a.tenant.admin.post("/v1/sessions/batch", {"sessions": [upload("iso-3", b.pay_group, 30)]}), 200),
         ("POST /v1/tokens", a.tenant.admin.post("/v1/tokens", {"role": "finance", "label": "rival-spare laptop"}), 201),
+        # one pool for every tenant: an email is one person's, whichever tenant invited them
+        ("POST /v1/users", a.tenant.admin.post("/v1/users", {"email": "rival-dana@example.com", "role": "admin"}), 409),
     ]
     for key, (status, answer), expected in created:
         assert status == expected, (key, status, answer)
@@ -105,7 +109,8 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         routes_probed.add(key)
     assert created[2][1][1]["results"][0]["error"]["code"] == "not_found"
     for key, path in (("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens"),
-                      ("GET /v1/events", "/v1/events"), ("GET /v1/totals", "/v1/totals")):
+                      ("GET /v1/events", "/v1/events"), ("GET /v1/totals", "/v1/totals"),
+                      ("GET /v1/users", "/v1/users")):
         status, answer = a.tenant.admin.get(path)
         assert status == 200
         text = json.dumps(answer).replace("rival-spare laptop", "", 1)  # A's own token of that label, made above

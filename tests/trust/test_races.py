@@ -498,7 +498,7 @@ def test_lock_all_racing_single_locks_and_adjusts_locks_each_session_once(stack,
             [(a.status, a.body) for a in whole], [s["session_id"] for s in sessions if s["status"] != "accounted"])
     # each lock-all's answer says exactly what it locked: finance reconciles it with the balance
     accounted = [s["session_id"] for s in sessions if s["status"] == "accounted"]
-    locked_by = dict(zip(accounted, _threads.map(lambda sid: history_of(stack.finance, sid)[-1]["actor"], accounted)))
+    locked_by = dict(zip(accounted, _threads.map(lambda sid: history_of(stack.finance, sid)[-1]["actor"]["id"], accounted)))
     by_id = {s["session_id"]: s for s in sessions}
     for caller, answer in zip(lock_alls, whole):
         if acceptable(answer):

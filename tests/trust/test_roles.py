@@ -58,9 +58,10 @@ def test_the_allowed_roles_are_really_served(world):
     assert tenant.finance.post(f"/v1/groups/{group}/exports", {})[0] == 201
     for role in ("admin", "technician", "finance"):
         assert getattr(tenant, role).get(f"/v1/groups/{group}/totals")[0] == 200
+    agent = tenant.issued["agent"]
     assert tenant.agent.get("/v1/me") == (200, {"tenant_id": tenant.tenant_id, "tenant_name": "Acme IT", "role": "agent",
-                                               "token_id": tenant.issued["agent"]["token_id"], "label": tenant.issued["agent"]["label"],
-                                               "time_zone": "UTC"})
+                                               "token_id": agent["token_id"], "label": agent["label"], "time_zone": "UTC",
+                                               "actor": {"kind": "token", "id": agent["token_id"], "name": agent["label"]}})
 
 
 def unusable_authorizations(tenant: Tenant) -> dict[str, str | None]:
@@ -98,3 +99,39 @@ def test_no_usable_token_is_a_401_on_every_route(world, gateway_once):
     assert len(after) == len(before) + 1  # only the revoked token was added, and nothing else changed
     assert set(before) <= set(after)
     count("unauthenticated pairs (route × unusable token)", pairs)
+
+
+def test_people_signed_in_answer_the_role_table_as_tokens_do(world, gateway_once):
+    """The same routes on the staff API: each staff role of a person (a user of the pool, its
+    access token through the JWT authorizer) is allowed and refused exactly where the token of that
+    role is; agents are never people."""
+    import boto3
+
+    from billing_local import cognito
+
+    idp, tenant = boto3.client("cognito-idp"), world.tenant
+    pool = {"user_pool_id": cognito.PHYSICAL[template.user_pool()[0]],
+            "client_id": cognito.PHYSICAL[template.jwt_authorizer()["audience"][0]]}
+    people = {}
+    for role in ("admin", "technician", "finance"):
+        email, password = f"{role}-person@acme.example", f"Person-{secrets.token_hex(4)}-Pw1"
+        cognito.add_user(idp, pool["user_pool_id"], tenant.tenant_id, role, email, password)
+        people[role] = Caller(gateway_once, cognito.sign_in(idp, pool["client_id"], email, password)["AccessToken"])
+    requests = valid_requests(world, unique="people")
+    before = tenant_items(tenant.tenant_id)
+    pairs = 0
+    for key, allowed in ROLE_TABLE.items():
+        method, path, body, query = requests[key]
+        for role, person in people.items():
+            if role not in allowed:
+                status, answer = person.call(method, path, body, query)
+                assert status == 403 and role in assert_error_shape(status, answer, code="forbidden")["message"], (key, role)
+                pairs += 1
+    assert tenant_items(tenant.tenant_id) == before, "a forbidden request changed the tenant's data"
+    for key, allowed in ROLE_TABLE.items():
+        method, path, body, query = requests[key]
+        for role in sorted(allowed & set(people)):
+            status, answer = people[role].call(method, path, body, query)
+            assert status not in (401, 403) and status < 500, (key, role, status, answer)
+            pairs += 1
+    count("role pairs (route × signed-in person)", pairs)

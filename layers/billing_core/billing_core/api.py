@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 from urllib.parse import unquote, unquote_to_bytes
 
-from . import deadline, fields, idempotency, jsonio, observability
+from . import actors, deadline, fields, idempotency, jsonio, observability
 from .dal import store as storage
 from .errors import BillingError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, Unavailable
 from .observability import logger
@@ -27,12 +27,17 @@ class Response:
 class Request:
     tenant_id: str
     role: str
-    actor: str  # "<role>:<token_id>": who did it, for the audit history (never the token itself)
+    actor: str  # who did it, as the audit keeps it (billing_core.actors; never the token itself)
     route: str
     path: dict
     query: dict
     raw_body: str | None
     claim: idempotency.Claim | None = None  # this request's Idempotency-Key, when it sent one
+    caller: actors.Actor | None = None  # the same actor, parsed
+
+    def __post_init__(self):
+        if self.caller is None:
+            self.caller = actors.parse(self.actor)
 
     def path_id(self, name: str) -> str:
         return fields.identifier(name, self.path.get(name))
@@ -99,16 +104,37 @@ def _utf8_only(event: dict) -> None:
             raise InvalidInput("query", "parameter names must be UTF-8 text")
 
 
-def _caller(event: dict) -> tuple[str, str, str]:
-    """Tenant and role come only from the authorizer's verdict on the bearer token."""
-    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+def _groups(value) -> list[str]:
+    """`cognito:groups` as the JWT authorizer hands it over: a list, or its text form `[a b]`."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [part for part in str(value or "").strip("[]").replace(",", " ").split() if part]
+
+
+def identity(event: dict) -> actors.Actor:
+    """Who calls, from whichever authorizer let the request in: API Gateway's JWT authorizer (a
+    person signed in with the user pool: tenant and role from the verified access token's claims)
+    or the Lambda authorizer (an API token: its verdict in the context). Nothing else in the
+    request (body, path, headers) decides tenant or role."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    if "jwt" in authorizer:
+        claims = (authorizer.get("jwt") or {}).get("claims") or {}
+        tenant_id, groups = claims.get("tenant_id") or "", _groups(claims.get("cognito:groups"))
+        role = next((r for r in STAFF if r in groups), "")
+        if claims.get("token_use") != "access" or not tenant_id or not claims.get("sub"):
+            raise Unauthenticated("the bearer token is not a staff access token")
+        if not role:
+            raise Forbidden("the signed-in user has no staff role (or an admin has not set up MFA yet)")
+        name = claims.get("name") or claims.get("email") or None
+        return actors.Actor(actors.USER, claims["sub"], name, role, tenant_id)
+    context = authorizer.get("lambda") or {}
     tenant_id, role = context.get("tenant_id") or "", context.get("role") or ""
     if not tenant_id or role not in ROLES:
         reason = context.get("denied") or "missing_token"
         raise Unauthenticated(
             "a valid bearer token is required" if reason == "missing_token" else "the bearer token is unknown or revoked"
         )
-    return tenant_id, role, f"{role}:{context.get('token_id') or ''}"
+    return actors.Actor(actors.TOKEN, context.get("token_id") or "", None, role, tenant_id)
 
 
 def answer(status: int, body: dict, headers: dict | None = None) -> dict:
@@ -190,7 +216,8 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
 
     def _answer(event: dict) -> dict:
         try:
-            tenant_id, role, actor = _caller(event)
+            caller = identity(event)
+            tenant_id, role = caller.tenant_id, caller.role
             observability.set_tenant(tenant_id)
             route_key = event.get("routeKey") or ""
             operation = routes.get(route_key) if routes else operations[0]
@@ -202,7 +229,7 @@ def handler(*operations: Callable, routes: dict[str, Callable] | None = None):
             request = Request(
                 tenant_id=tenant_id,
                 role=role,
-                actor=actor,
+                actor=caller.text,
                 route=route_key,
                 path=event.get("pathParameters") or {},
                 query=event.get("queryStringParameters") or {},

@@ -7,7 +7,7 @@ import json
 import secrets
 from datetime import datetime
 
-from . import fields, history, ledger
+from . import actors, fields, history, ledger
 from .dal import contracts as dal_contracts
 from .dal import store
 from .dal.models import Contract, Group, LedgerEntry, ProfileVersion
@@ -138,15 +138,15 @@ def ledger_view(tenant_id: str, group_id: str, query: dict) -> dict:
 
 
 def entry_view(entry: LedgerEntry, running: int) -> dict:
-    role, _, token_id = (entry.actor or "").partition(":")
+    who, role = actors.view(entry.actor)
     return {
         "entry_id": entry.entry_id,
         "kind": entry.entry_kind,
         "minutes": entry.minutes,
         "amount": fields.money_text(entry.amount),
         "at": fields.utc_text(entry.at),
-        "actor": token_id or None,
-        "role": role or None,
+        "actor": who,
+        "role": role,
         "session_id": entry.session_id,
         "block_id": entry.block_id,
         "expires_at": fields.utc_text(entry.expires_at) if entry.expires_at else None,

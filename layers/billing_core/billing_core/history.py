@@ -7,7 +7,7 @@ A lock is the one change not kept as a separate entry: the lock freezes the sess
 so the item is the entry. This keeps lock-all at 99 sessions per transaction."""
 from datetime import datetime
 
-from . import fields, jsonio
+from . import actors, fields, jsonio
 from .dal import history as stored
 
 RECORDED, ADJUSTED, LOCKED = "recorded", "adjusted", "locked"
@@ -25,9 +25,9 @@ def change(before, after) -> dict:
 
 
 def view(at: datetime, actor: str | None, action: str, changes: dict) -> dict:
-    """An entry as answered: the actor "<role>:<token_id>" told apart."""
-    role, _, token_id = (actor or "").partition(":")
-    return {"at": fields.utc_text(at), "actor": token_id or None, "role": role or None, "action": action, "changes": changes}
+    """An entry as answered: its actor `{kind, id, name}` (billing_core.actors) and role told apart."""
+    who, role = actors.view(actor)
+    return {"at": fields.utc_text(at), "actor": who, "role": role, "action": action, "changes": changes}
 
 
 def entry_view(item) -> dict:
