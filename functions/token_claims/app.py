@@ -7,12 +7,12 @@ admin who has not set up TOTP MFA gets tokens without the admin group until they
 sign in, set up their authenticator app with the access token, and sign in again)."""
 import os
 
-import boto3
-
 ADMIN = "admin"
 
 
 def _has_totp(user_pool_id: str, username: str) -> bool:
+    import boto3  # only when admins must have MFA: every other sign-in skips its import
+
     user = boto3.client("cognito-idp").admin_get_user(UserPoolId=user_pool_id, Username=username)
     return "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
 

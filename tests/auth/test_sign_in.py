@@ -36,7 +36,7 @@ def test_a_person_signs_in_and_is_named_with_tenant_and_role_from_the_token(peop
     assert claims["token_use"] == "access" and claims["tenant_id"] == msp.tenant_id
     assert claims["exp"] - claims["iat"] == ACCESS_TOKEN_SECONDS
     assert admin.get("/v1/me") == (200, {
-        "tenant_id": msp.tenant_id, "tenant_name": "Acme IT", "role": "admin", "token_id": None, "label": None,
+        "tenant_id": msp.tenant_id, "tenant_name": "Acme IT", "role": "admin", "token_id": None, "label": None, "time_zone": "UTC",
         "actor": {"kind": "user", "id": admin.user_id, "name": "Admin Person"}})
     assert msp.agent.get("/v1/me")[1]["actor"]["kind"] == "token"  # API tokens work beside people
 
