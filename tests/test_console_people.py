@@ -8,17 +8,13 @@ import urllib.request
 
 import pytest
 
-from billing_local.stack import StackProcess
-
+from console_stack import browser_fixture, stack_fixture
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
-from test_console import browser, css, idle, language, monkeypatch_module, text_of, visible, wait  # noqa: F401 (fixtures)
+from test_console import css, idle, language, text_of, visible, wait
 
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with StackProcess(tmp_path_factory.mktemp("stack") / "stack.json", "--index-lag", "0", "--in-memory") as process:
-        yield process.description
+stack = stack_fixture()  # as `make run` starts it
+browser = browser_fixture("UTC", "fr-FR,fr")
 
 
 @pytest.fixture(scope="module")
