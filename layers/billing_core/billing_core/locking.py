@@ -9,17 +9,19 @@ from decimal import Decimal
 from typing import Callable
 
 from . import deadline, events, fields, settings
-from .contracts import balance_of, current_contract, group_contract, refresh
+from .contracts import balance_of, current_contract, refresh
 from .dal import contracts as dal_contracts
 from .dal import locks as dal_locks
+from .dal import periods as dal_periods
 from .dal import sessions as dal_sessions
 from .dal import store
 from .dal.models import Contract, Session
 from .dal.outcomes import LostRace, StaleProfile, StepMoved
 from .dal.totals import day_of
-from .errors import Conflict, InvalidInput, Unavailable
+from .errors import Conflict, InvalidInput, NotFound, Unavailable
 from .idempotency import Claim
 from .jobs import JobMoved
+from .periods import Calendar, calendar_from, closed_error
 from .reporting import Period, parse_period
 from .sessions import ACCOUNTED, frozen_explanation, read_session, session_view
 from .tariff import COST_LIMIT, Subscription, over_limit, overage_lines, price
@@ -53,31 +55,36 @@ def _alerts(contract: Contract) -> int:
     return len(getattr(contract.tariff, "alert_thresholds", ()))  # one outbox event per threshold, at most
 
 
-def fitting(contract: Contract, sessions: list[Session]) -> int:
+def fitting(contract: Contract, sessions: list[Session], calendar: Calendar = Calendar()) -> int:
     """How many of `sessions` (oldest first) one transaction takes: each brings its own actions,
-    and each distinct UTC day among them one day-total update (DynamoDB: 100 actions at most)."""
+    each distinct UTC day among them one day-total update, each distinct month of the tenant's
+    calendar the check that it is open (DynamoDB: 100 actions at most)."""
     expiries = len(balance_of(contract).blocks) if contract.balance else 0
     room = MAX_ACTIONS - FIXED_ACTIONS - expiries - _alerts(contract)
     per_session = per_session_actions(contract)
     days: set[str] = set()
+    months: set[str] = set()
     taken = 0
     for session in sessions:
-        day = day_of(session)
-        need = per_session + (0 if day in days else 1)
+        day, month = day_of(session), calendar.month(session.started_at)
+        need = per_session + (0 if day in days else 1) + (0 if month in months else 1)
         if need > room:
             break
         room -= need
         days.add(day)
+        months.add(month)
         taken += 1
     return max(1, taken)
 
 
-def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session], actor: str | None,
+def _lock_transaction(tenant_id: str, contract: Contract, calendar: Calendar, sessions: list[Session], actor: str | None,
                       claim: Claim | None = None, answer=None,
                       step: Callable[[object, Locked], None] | None = None) -> Locked:
     """Prices and freezes `sessions` (all still as read) by exactly the contract read, charges a
-    subscription's balance, and locks them in one transaction (dal.locks.lock_sessions). A price
-    above the money limit refuses the lock (409), nothing written. `step` adds a job's progress."""
+    subscription's balance, and locks them in one transaction (dal.locks.lock_sessions), which
+    holds that their months are still open. A session started in a closed month or a price above
+    the money limit refuses the lock (409), nothing written. `step` adds a job's progress."""
+    months = calendar.refuse_closed([s.started_at for s in sessions], "locking " + _named(sessions))
     now = fields.utc_now()
     tariff = contract.tariff
     before = balance_of(contract)
@@ -125,7 +132,7 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
     body = answer(locked) if answer else None
     dal_locks.lock_sessions(tenant_id, contract, updates, charge,
                             extra=dal_contracts.answered(claim, body),
-                            step=(lambda transaction: step(transaction, locked)) if step else None)
+                            step=(lambda transaction: step(transaction, locked)) if step else None, months=months)
     locked.answer = body
     return locked
 
@@ -145,6 +152,10 @@ def ensure_latest_profile(tenant_id: str, contract: Contract, actor: str | None)
     return current_contract(tenant_id, contract.group_id) or refreshed
 
 
+def _named(sessions: list[Session]) -> str:
+    return f"session {sessions[0].session_id}" if len(sessions) == 1 else f"{len(sessions)} sessions"
+
+
 def lock_session(tenant_id: str, session_id: str, actor: str | None = None, claim: Claim | None = None) -> dict:
     """Idempotent: locking an accounted session answers it unchanged and deducts nothing."""
     backoff = store.Backoff("the lock")
@@ -155,7 +166,11 @@ def lock_session(tenant_id: str, session_id: str, actor: str | None = None, clai
             session = read_session(tenant_id, session_id)
             if session.status == ACCOUNTED:
                 return session_view(session, None)
-        contract = refreshed or current_contract(tenant_id, session.group_id)
+        if refreshed is None:
+            contract, calendar = dal_periods.contract_and_calendar(tenant_id, session.group_id)
+            calendar = calendar_from(calendar)
+        else:
+            contract = refreshed
         refreshed = None
         if contract is None:
             raise Conflict(f"group {session.group_id} has no contract: assign a profile before locking", "no_contract")
@@ -164,7 +179,7 @@ def lock_session(tenant_id: str, session_id: str, actor: str | None = None, clai
                 backoff.progressed()
             backoff.wait()
         try:
-            locked = _lock_transaction(tenant_id, contract, [session], actor, claim,
+            locked = _lock_transaction(tenant_id, contract, calendar, [session], actor, claim,
                                        lambda done: session_view(done.sessions[0], None))
             return locked.answer
         except StaleProfile:
@@ -211,6 +226,7 @@ class LockAllRun:
     locked: int = 0
     billed_minutes: int = 0
     costs: dict[str, Decimal] = field(default_factory=dict)
+    calendar: Calendar = Calendar()  # read by each request or worker, not kept in the state
 
     def add(self, done: Locked) -> None:
         self.locked += len(done.sessions)
@@ -264,7 +280,8 @@ def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | N
     from .lock_runs import keyed_run
 
     period, technician, recorded_before = parse_lock_all(values)
-    contract = group_contract(tenant_id, group_id)
+    contract, calendar = _contract_and_calendar(tenant_id, group_id)
+    _refuse_closed_months(LockAllRun(tenant_id, group_id, period, technician, recorded_before or fields.utc_now(), calendar=calendar))
     if budget_seconds is not None and budget_seconds < 0:
         budget_seconds = settings.lock_all_request_seconds()
     until = None if budget_seconds is None else time.monotonic() + budget_seconds
@@ -275,6 +292,7 @@ def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | N
             return done
     else:
         run = LockAllRun(tenant_id, group_id, period, technician, _cutoff(recorded_before))
+    run.calendar = calendar
     try:
         finished, contract = _run_lock_all(tenant_id, run, contract, actor, until, job)
     except JobMoved:
@@ -310,9 +328,31 @@ def continue_lock_all(tenant_id: str, job, until: float | None) -> dict | None:
     retried or restarted worker never locks or counts a session twice). Answers the result
     once done, None when the deadline came first."""
     run = LockAllRun.from_state(tenant_id, json.loads(job.state))
-    contract = group_contract(tenant_id, run.group_id)
+    contract, run.calendar = _contract_and_calendar(tenant_id, run.group_id)
+    _refuse_closed_months(run)
     finished, contract = _run_lock_all(tenant_id, run, contract, job.created_by, until, job)
     return lock_all_answer(run, contract) if finished else None
+
+
+def _contract_and_calendar(tenant_id: str, group_id: str) -> tuple[Contract | None, Calendar]:
+    """The group's contract and the tenant's calendar (one BatchGetItem); 404 without the group."""
+    group, contract, calendar = dal_periods.group_contract_calendar(tenant_id, group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    return contract, calendar_from(calendar)
+
+
+def _refuse_closed_months(run: "LockAllRun") -> None:
+    """409 `period_closed` before anything is locked (or a job started) when a session the run
+    would lock started in a closed month: one Query of the open sessions per span of closed
+    months the run covers (none when it covers no closed month)."""
+    for start, end, _ in run.calendar.closed_spans():
+        low, high = max(run.period.low, fields.sortable_utc(start)), min(run.period.high, fields.sortable_utc(end))
+        if low < high:
+            found = next(iter(dal_locks.open_sessions(run.tenant_id, run.group_id, low, high, run.technician,
+                                                      run.recorded_before, None)), None)
+            if found is not None:
+                raise closed_error(run.calendar.month(found.started_at), f"locking session {found.session_id}")
 
 
 def out_of_time(until: float | None) -> bool:
@@ -332,7 +372,7 @@ def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, ac
                 return False
             if contract is None:
                 raise Conflict(f"group {run.group_id} has no contract: assign a profile before locking", "no_contract")
-            take = fitting(contract, buffer)
+            take = fitting(contract, buffer, run.calendar)
             contract = _lock_chunk(tenant_id, run, contract, buffer[:take], actor, job)
             del buffer[:take]
         return True
@@ -366,14 +406,14 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
     backoff = store.Backoff("the lock-all")
     pending = chunk
     while pending:
-        size = fitting(contract, pending)
+        size = fitting(contract, pending, run.calendar)
         step = None
         if job is not None:
             def step(transaction, locked, job=job):
                 ahead = run.advanced(locked)
                 jobs.advance(transaction, job, ahead.state(), ahead.locked)
         try:
-            done = _lock_transaction(tenant_id, contract, pending[:size], actor, step=step)
+            done = _lock_transaction(tenant_id, contract, run.calendar, pending[:size], actor, step=step)
         except StepMoved:
             raise JobMoved() from None
         except LostRace as failed:
@@ -387,7 +427,7 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
                 contract = ensure_latest_profile(tenant_id, contract, actor)
             else:
                 backoff.wait()
-                contract = current_contract(tenant_id, group_id)
+                contract, run.calendar = _contract_and_calendar(tenant_id, group_id)  # a month closed meanwhile: 409
             if contract is None:
                 raise Conflict(f"group {group_id} has no contract: assign a profile before locking", "no_contract") from None
             still = sorted((s for s in dal_sessions.read_many(pending) if s.status == dal_sessions.TO_ACCOUNT),

@@ -3,7 +3,7 @@ details, invoices and credit notes, the marks that make each billable event invo
 closed periods. The only module that knows their keys, conditions and transactions.
 
 Keys (all tenant-owned, T#<tenant>...):
-  invoice settings   T#<t>#INVOICING            SETTINGS        (prefix, digits, the two counters, issuer)
+  invoice settings   T#<t>#INVOICING            SETTINGS        (prefix, digits, the two counters, issuer, closed months)
   client billing     T#<t>#G#<group>#BILLING    BILLING
   invoice            T#<t>#INV#<yyyy-mm>        <invoice_id>    (drafts, issued invoices, credit notes of a month)
   invoiced mark      T#<t>#G#<group>#INVOICED   S#<session> | L#<contract>#<seq>
@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 
 from .. import jsonio
 from . import models, store
@@ -51,6 +51,7 @@ class InvoiceSettings(BillingItem, discriminator="invoice_settings"):
     next_number = NumberAttribute(default=1)
     last_issued = NumberAttribute(null=True)
     credit_next_number = NumberAttribute(default=1)
+    closed_months = UnicodeSetAttribute(null=True)  # the calendar every dated write reads (dal.periods)
 
 
 class ClientBilling(BillingItem, discriminator="client_billing"):
@@ -179,18 +180,6 @@ def invoice_and_settings(tenant_id: str, month: str, invoice_id: str) -> tuple[I
 def periods(tenant_id: str, months) -> dict[str, Period]:
     found = store.batch_get((periods_of(tenant_id), m) for m in months)
     return {item.month: item for item in found.values()}
-
-
-def settings_and_periods(tenant_id: str, months) -> tuple[InvoiceSettings | None, dict[str, Period]]:
-    """The settings and these months' periods: one BatchGetItem."""
-    found = store.batch_get([settings_key(tenant_id), *((periods_of(tenant_id), m) for m in months)])
-    return found.get(settings_key(tenant_id)), {i.month: i for i in found.values() if isinstance(i, Period)}
-
-
-def period_open_check(transaction, tenant_id: str, month: str) -> None:
-    """A write's own condition that its month is still open (a close racing it fails one of the two)."""
-    transaction.condition_check(Period, periods_of(tenant_id), month,
-                                condition=Period.PK.does_not_exist() | (Period.closed == 0))
 
 
 def session_mark(tenant_id: str, group_id: str, session_id: str) -> InvoicedMark | None:
@@ -354,14 +343,3 @@ def void(tenant_id: str, settings: InvoiceSettings | None, issued: Invoice, cred
         if error.failed(0):
             raise NumberTaken() from None
         raise StateChanged() from None
-
-
-def set_period(tenant_id: str, month: str, closed: bool, at, actor, audit) -> None:
-    """Closes or reopens a month, with its audit entry, in one transaction."""
-    item = Period(periods_of(tenant_id), month, month=month, closed=int(closed), changed_at=at, changed_by=actor or None)
-
-    def fill(transaction):
-        transaction.save(item)
-        transaction.save(audit)
-
-    store.transact(fill, "the period")

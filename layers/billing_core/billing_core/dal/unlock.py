@@ -3,7 +3,8 @@ the open sessions' index), its day's running totals given back what the lock add
 subscription balance given back with its `reversal` ledger entry, the session's invoiced mark
 set `unlocked` (only while no issued invoice holds it), the audit entry, the idempotency answer."""
 from . import store
-from .invoices import ISSUED, UNLOCKED, InvoicedMark, marks_of, period_open_check
+from .invoices import ISSUED, UNLOCKED, InvoicedMark, marks_of
+from .periods import add_open_checks
 from . import totals
 from .models import Contract, Session, keys
 
@@ -39,7 +40,7 @@ def unlock(tenant_id: str, session: Session, month: str, contract: Contract | No
             condition=(Session.status == "accounted") & (Session.revision == session.revision),
         )
         transaction.save(mark, condition=InvoicedMark.PK.does_not_exist() | (InvoicedMark.mark_status != ISSUED))
-        period_open_check(transaction, tenant_id, month)
+        add_open_checks(transaction, tenant_id, [month])
         for item, actions in reductions:
             transaction.update(item, actions=actions)
         if balance_write is not None:
