@@ -153,3 +153,14 @@ def test_a_close_racing_a_recharge_fails_the_recharges_own_transaction(msp, subs
     assert_closed(msp.admin.post("/v1/groups/acme/recharges", {"hours": 1, "amount": "50.00"}), subscribed)
     monkeypatch.undo()
     assert msp.finance.get("/v1/groups/acme/ledger")[1]["entries"] == before
+
+
+def test_closing_a_month_before_any_invoice_setting_leaves_them_at_their_defaults(msp):
+    """The closed months are kept on the settings item: a close that makes it leaves the rest as if unset."""
+    close(msp, MARCH)
+    status, settings = msp.admin.get("/v1/settings/invoicing")
+    assert status == 200, settings
+    assert (settings["prefix"], settings["next_number"], settings["time_zone"]) == ("INV-", 1, "UTC")
+    assert msp.admin.put("/v1/settings/invoicing", {"time_zone": "Europe/Paris"})[0] == 200
+    assert msp.admin.post(f"/v1/periods/{MARCH}/reopen")[0] == 200
+    assert msp.admin.get("/v1/settings/invoicing")[1]["time_zone"] == "Europe/Paris"
