@@ -256,3 +256,17 @@ def test_unlocking_a_pay_per_use_session_takes_it_off_the_totals_and_the_next_dr
     assert [l["ref"] for l in draft["lines"]] == ["s1", "s3"]
     assert_error(invoicing.agent.post("/v1/sessions/s1/unlock"), 403)
     assert_error(invoicing.technician.post("/v1/sessions/nope/unlock"), 404)
+
+
+def test_a_run_of_more_clients_than_one_run_takes_asks_for_parts(invoicing, monkeypatch):
+    """A run lists its drafts in its job's state and answer (one item each): 1,000 clients at most
+    (made 1 here), the rest in parts named by `groups`; nothing is drafted."""
+    from billing_core import invoice_runs
+
+    create_group(invoicing, "beta", "standard")
+    monkeypatch.setattr(invoice_runs, "MAX_GROUPS", 1)
+    status, body = invoicing.finance.post("/v1/invoice-runs", {"month": "2026-03"})
+    assert_error((status, body), 409, "too_many_clients")
+    assert "2 clients" in body["error"]["message"] and "groups" in body["error"]["message"]
+    assert invoicing.finance.get("/v1/invoices", query="month=2026-03")[1]["invoices"] == []
+    assert run(invoicing, groups=["acme"])["invoices"][0]["group_id"] == "acme"

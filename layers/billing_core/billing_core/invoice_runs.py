@@ -27,7 +27,7 @@ from .invoices import new_id, view
 
 KIND_ORDER = {kind: n for n, kind in enumerate(invoicing.KINDS)}
 REQUEST_SECONDS = 20.0  # then the rest of the run is a job (API Gateway answers within 30 s)
-MAX_GROUPS = 1000
+MAX_GROUPS = 1000  # clients per run: its job state and answer (a brief per draft) stay well within 400 KB
 
 
 def month_bounds(month: str, time_zone: str) -> tuple[datetime, datetime]:
@@ -232,7 +232,12 @@ def run_month(tenant_id: str, values: dict, actor: str | None) -> tuple[int, dic
         unknown = [g for g in groups if dal.read_client(tenant_id, g)[0] is None]
         if unknown:
             raise NotFound(f"group {unknown[0]} not found")
-    run = Run(month, f"{month}-run-{secrets.token_hex(5)}", groups if groups is not None else dal.group_ids(tenant_id))
+    if groups is None:
+        groups = dal.group_ids(tenant_id)
+        if len(groups) > MAX_GROUPS:  # a run's state and answer list its drafts: one item of 400 KB at most
+            raise Conflict(f"the tenant has {len(groups):,} clients: run the month in parts of at most {MAX_GROUPS:,} "
+                           "(`groups`)", "too_many_clients")
+    run = Run(month, f"{month}-run-{secrets.token_hex(5)}", groups)
     made = _go_on(tenant_id, run, actor, time.monotonic() + REQUEST_SECONDS)
     if made is not None:
         return 201, run.answer([view(d) for d in made])
