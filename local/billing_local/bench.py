@@ -684,12 +684,14 @@ def main(argv=None) -> int:
                         help=f"which of the sizes also run lock-all (default: those up to {LOCK_ALL_DEFAULT_MAX:,}; '' for none)")
     parser.add_argument("--file-rows", type=int, default=100_000, help="rows of each file in table 5")
     parser.add_argument("--stack-sessions", type=int, help="sessions of table 6 (default 10,000; 2,000 with --quick)")
-    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack,goals,contention")
+    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack,goals,contention,invoices")
     parser.add_argument("--contention-sessions", type=int, help="sessions locked per run of table 8 (default 600; 120 with --quick)")
     parser.add_argument("--history", type=int, help="accounted sessions of the big group of table 7 (default 200,000)")
     parser.add_argument("--job-size", type=int, help="open sessions of table 7's lock-all job (default 100,000)")
     parser.add_argument("--overview-groups", type=int, help="groups of table 7's tenant overview (default 500)")
     parser.add_argument("--export-rows", type=int, help="rows of table 7's export job (default 50,000; 0 for none)")
+    parser.add_argument("--invoice-clients", type=int, help="clients of table 9's invoice run (default 1,000; 50 with --quick)")
+    parser.add_argument("--invoice-sessions", type=int, default=100, help="accounted sessions per client in table 9 (default 100)")
     options = parser.parse_args(argv)
     sizes = options.sizes or ([1_000, 10_000] if options.quick else [10_000, 100_000])
     runs = options.import_runs or (3 if options.quick else 7)
@@ -780,6 +782,14 @@ def main(argv=None) -> int:
 
         lines, _ = contention_table(options.contention_sessions or (120 if options.quick else 600))
         _print("8. Contention on one subscription client: locks per second, without and with profile updates", lines)
+    if "invoices" not in skip:
+        from .bench_invoices import invoices
+
+        clients = options.invoice_clients or (50 if options.quick else 1_000)
+        lines, missed = invoices(clients, options.invoice_sessions)
+        _print(f"9. Invoicing: a month's run of {clients:,} clients × {options.invoice_sessions} sessions as a job, then every invoice issued",
+               lines)
+        failed += missed
     print(f"\nbench took {time.perf_counter() - began:.0f} s; "
           + ("every figure within its goal" if not failed else "outside the goals: " + "; ".join(failed)), flush=True)
     return 0

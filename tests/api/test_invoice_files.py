@@ -17,9 +17,11 @@ QUICKBOOKS_SAMPLE = ["InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Item(Pr
                      "ItemQuantity", "ItemRate", "ItemAmount"]
 
 
-def exported(tenant, run_id: str, file_format: str) -> list[dict]:
-    status, link = tenant.finance.post(f"/v1/invoice-runs/{run_id}/exports", {"format": file_format})
-    assert status == 201, link
+def exported(tenant, run_id: str, file_format: str, path: str = "/v1/exports") -> list[dict]:
+    """The run's file, asked as finance's monthly run asks for files: POST /v1/exports {run_id}."""
+    body = {"format": file_format, **({"run_id": run_id} if path == "/v1/exports" else {})}
+    status, link = tenant.finance.post(path, body)
+    assert status == 201 and link["run_id"] == run_id and link["format"] == file_format, link
     raw = boto3.client("s3").get_object(Bucket=os.environ["EXPORTS_BUCKET"], Key=link["key"])["Body"].read()
     assert raw.startswith("\ufeff".encode()) and link["file_name"] == f"{run_id}-{file_format}.csv"
     return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -61,3 +63,24 @@ def test_drafts_are_not_in_the_files_and_bad_requests_are_refused(invoicing):  #
     assert exported(invoicing, body["run_id"], "xero") == []
     assert_invalid(invoicing.finance.post(f"/v1/invoice-runs/{body['run_id']}/exports", {"format": "pdf"}), "format")
     assert_error(invoicing.finance.post("/v1/invoice-runs/2026-03-run-nothing/exports", {"format": "xero"}), 404)
+    assert_invalid(invoicing.finance.post("/v1/exports", {"run_id": body["run_id"], "format": "csv"}), "format")
+    assert_invalid(invoicing.finance.post("/v1/exports", {"run_id": body["run_id"], "format": "xero", "locale": "fr"}), "locale")
+    assert_invalid(invoicing.finance.post("/v1/exports", {"run_id": "", "format": "xero"}), "run_id")
+    assert_invalid(invoicing.finance.post("/v1/exports", {"run_id": 7, "format": "xero"}), "run_id")
+    assert_error(invoicing.finance.post("/v1/exports", {"run_id": "2026-03-run-nothing", "format": "xero"}), 404)
+    assert_error(invoicing.technician.post("/v1/exports", {"run_id": body["run_id"], "format": "xero"}), 403)
+
+
+def test_the_run_path_of_before_answers_the_same_file(invoicing):  # noqa: F811
+    run_id = issued_run(invoicing)
+    assert exported(invoicing, run_id, "quickbooks", f"/v1/invoice-runs/{run_id}/exports") == exported(invoicing, run_id, "quickbooks")
+
+
+def test_an_idempotency_key_answers_the_run_file_again_with_a_fresh_link(invoicing):  # noqa: F811
+    run_id = issued_run(invoicing)
+    body, key = {"run_id": run_id, "format": "xero"}, {"Idempotency-Key": "xero-2026-03"}
+    status, first = invoicing.finance.call("POST", "/v1/exports", body, headers=key)
+    assert status == 201, first
+    status, again = invoicing.finance.call("POST", "/v1/exports", body, headers=key)
+    assert status == 201 and (again["key"], again["invoices"], again["rows"]) == (first["key"], 1, 3), again
+    assert again["url"].startswith("http")

@@ -122,7 +122,7 @@ def test_ensure_open_reads_the_local_month_in_one_round_trip(msp):
         periods.ensure_open(msp.tenant_id, late)
     assert refused.value.code == "period_closed"
     calls = dynamodb_calls(lambda: periods.ensure_open(msp.tenant_id, datetime(2026, 3, 15, tzinfo=timezone.utc)))
-    assert calls == ["BatchGetItem"]  # the settings and the candidate months, together
+    assert calls == ["GetItem"]  # the settings item: its time zone and its closed months together
 
 
 def test_a_renewal_of_the_same_profile_carrying_the_balance_over_bills_no_new_subscription(msp):

@@ -72,3 +72,25 @@ def test_a_month_not_yyyy_mm_is_refused(value):
     with pytest.raises(InvalidInput) as refused:
         invoicing.parse_month(value)
     assert refused.value.field == "month"
+
+
+@pytest.mark.parametrize("id_length, locale, kind", [(8, "en", invoicing.SESSION), (128, "fr", invoicing.SESSION),
+                                                      (128, "it", invoicing.COVERED)])
+def test_a_months_events_are_split_only_where_an_invoice_item_would_pass_400_kb(id_length, locale, kind):
+    """Each invoice item keeps its lines and events as JSON, under DynamoDB's 400 KB item limit:
+    a run splits a client's month by their weight, whatever the length of their ids."""
+    from datetime import date
+
+    from billing_core.invoice_runs import _chunks
+
+    events = [invoicing.Event(kind, f"{n:0{id_length}d}", Decimal("99999.99"), 1, date(2026, 3, 31), minutes=600,
+                              balance_left=-99999, sources=((f"S#{n:0{id_length}d}", "2026-03-31T23:59:59.999999Z", "2026-03"),))
+              for n in range(3000)]
+    chunks = _chunks(events)
+    assert sum(len(chunk) for chunk in chunks) == 3000
+    for chunk in chunks:
+        lines = json.dumps([line.view() for line in invoicing.build_lines(chunk, invoicing.Billing(locale=locale))])
+        sources = json.dumps(sorted({s for event in chunk for s in event.sources}))
+        assert len(lines.encode()) + len(sources.encode()) < 380_000
+    if id_length == 8:
+        assert len(chunks) == 3 and len(chunks[0]) >= 900  # about 1,000 events an invoice with short ids

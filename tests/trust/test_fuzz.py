@@ -154,8 +154,11 @@ def body_schema(route_key: str, body: dict) -> dict:
     method, path = route_key.split(" ", 1)
     schema = _inline(DOC["paths"][path][method.lower()].get("requestBody", {}).get("content", {})
                      .get("application/json", {}).get("schema", {"type": "object", "properties": {}}))
-    for branch in schema.get("oneOf", ()):  # a profile: the branch of its type
-        if branch["properties"]["type"].get("const") == body.get("type"):
+    for branch in schema.get("oneOf", ()):  # a profile: the branch of its type; an export: the branch its fields fit
+        if "type" in branch["properties"]:
+            if branch["properties"]["type"].get("const") == body.get("type"):
+                return branch
+        elif set(branch.get("required", ())) <= set(body) <= set(branch["properties"]):
             return branch
     return schema
 

@@ -9,12 +9,14 @@ from datetime import datetime
 
 from . import actors, fields, history, ledger
 from .dal import contracts as dal_contracts
+from .dal import periods as dal_periods
 from .dal import store
 from .dal.models import Contract, Group, LedgerEntry, ProfileVersion
 from .dal.outcomes import LostRace
 from .errors import Conflict, InvalidInput, NotFound
 from .idempotency import Claim
 from .ledger import Balance, Change
+from .periods import calendar_from
 from .tariff import Subscription
 from .tariff_fields import tariff_values
 
@@ -44,6 +46,22 @@ def group_contract(tenant_id: str, group_id: str) -> Contract | None:
 def written_balance(contract: Contract) -> Balance | None:
     """The balance as last written whole (without the minutes locks took from its room since)."""
     return ledger.load(json.loads(contract.balance)) if contract.balance else None
+
+
+def dated_now(tenant_id: str, group_id: str, what: str) -> tuple[Group, Contract | None, datetime, list[str]]:
+    """For a change made now (a recharge, an assignment): the group and its contract, now, and
+    now's month, read with the tenant's calendar in one BatchGetItem; 404 without the group, 409
+    `period_closed` when the month is closed (the write holds it open: `_answered`)."""
+    group, contract, calendar = dal_periods.group_contract_calendar(tenant_id, group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    now = fields.utc_now()
+    return group, contract, now, calendar_from(calendar).refuse_closed([now], what)
+
+
+def _answered(tenant_id: str, months: list[str], claim: Claim | None, answer: dict):
+    """What a dated write holds besides its effect: its months still open, the key's answer."""
+    return dal_periods.with_open_checks(tenant_id, months, dal_contracts.answered(claim, answer))
 
 
 def balance_of(contract: Contract) -> Balance | None:
@@ -226,33 +244,32 @@ def assign_profile(tenant_id: str, group_id: str, values: dict, actor: str | Non
     now_current = None  # the current contract as a lost race handed it back: the group and profile stay as read
     while True:
         if now_current is None:
-            group, current = group_and_contract(tenant_id, group_id)
+            group, current, now, months = dated_now(tenant_id, group_id, f"assigning a profile to group {group_id}")
             profile = latest_version(tenant_id, profile_id)
-        else:
+        else:  # the instant and month stay those read (the write holds the month open)
             current, now_current = now_current, None
             backoff.progressed()  # locks charged the balance meanwhile: their progress, not a livelock
-        now = fields.utc_now()
         try:
             if current is not None and current.profile_id == profile_id and valid_until is None:
-                return _resync(tenant_id, current, profile, actor, claim)
-            return _new_contract(tenant_id, group, current, profile, mode, valid_until, actor, now, claim)
+                return _resync(tenant_id, current, profile, actor, claim, months)
+            return _new_contract(tenant_id, group, current, profile, mode, valid_until, actor, now, claim, months)
         except LostRace as lost:
             now_current = lost.contract  # None: the contract or the profile changed otherwise, read again
             backoff.wait()
 
 
-def _resync(tenant_id: str, current: Contract, profile: ProfileVersion, actor, claim: Claim | None) -> dict:
+def _resync(tenant_id: str, current: Contract, profile: ProfileVersion, actor, claim: Claim | None, months: list[str]) -> dict:
     if current.profile_version == profile.version:
         answer = contract_answer(current)
-        dal_contracts.confirm_contract(tenant_id, current, dal_contracts.answered(claim, answer))
+        dal_contracts.confirm_contract(tenant_id, current, _answered(tenant_id, months, claim, answer))
         return answer
     answer = contract_answer(dal_contracts.refreshed_copy(current, profile))
-    refresh(tenant_id, current, profile, actor, dal_contracts.answered(claim, answer))
+    refresh(tenant_id, current, profile, actor, _answered(tenant_id, months, claim, answer))
     return answer
 
 
 def _new_contract(tenant_id, group: Group, current: Contract | None, profile: ProfileVersion, mode, valid_until, actor, now,
-                  claim: Claim | None) -> dict:
+                  claim: Claim | None, months: list[str]) -> dict:
     if current is not None and profile.tariff.currency != current.tariff.currency and mode == "carry_over":
         raise Conflict("a balance carries over only into a profile of the same currency", "carry_over_currency")
     old_balance = balance_of(current) if current is not None else None
@@ -309,7 +326,7 @@ def _new_contract(tenant_id, group: Group, current: Contract | None, profile: Pr
     entry = history.entry(group.PK, actor, history.ASSIGNED, changes, now)
     answer = contract_answer(contract)
     dal_contracts.assign_contract(tenant_id, group, current, contract, closed, old_entries + new_entries, entry,
-                                  dal_contracts.answered(claim, answer))
+                                  _answered(tenant_id, months, claim, answer))
     return answer
 
 
@@ -333,13 +350,12 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
     backoff = store.Backoff("the recharge")
     contract = None  # as the last attempt's failure handed it back: read again only when it did not
     while True:
-        if contract is None:
-            _, contract = group_and_contract(tenant_id, group_id)
+        if contract is None:  # else the instant and month stay those read (the write holds the month open)
+            _, contract, now, months = dated_now(tenant_id, group_id, f"a recharge of group {group_id}")
         if contract is None:
             raise Conflict(f"group {group_id} has no contract", "no_contract")
         if not isinstance(contract.tariff, Subscription):
             raise Conflict(f"group {group_id} is on a pay-per-use profile: only subscriptions are recharged", "not_subscription")
-        now = fields.utc_now()
         before = balance_of(contract)
         balance, changes = before.expire(now)
         block_id = f"rch_{secrets.token_hex(6)}"
@@ -364,7 +380,7 @@ def recharge(tenant_id: str, group_id: str, values: dict, actor: str | None, cla
             "balance": balance.view(now),
         }
         try:
-            dal_contracts.recharge(contract, balance, entries, history_entry, dal_contracts.answered(claim, answer))
+            dal_contracts.recharge(contract, balance, entries, history_entry, _answered(tenant_id, months, claim, answer))
             return answer
         except LostRace as lost:
             contract = lost.contract  # a lock or another recharge changed the balance meanwhile: go again on it

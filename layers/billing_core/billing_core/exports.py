@@ -85,6 +85,10 @@ def export_sessions(tenant_id: str, group_id: str | None, values: dict, actor: s
 def replayed(tenant_id: str, body: dict) -> dict:
     """An export's first answer, sent again for its Idempotency-Key: its link signed afresh (the
     first one may have expired), the rest as it was."""
+    if "run_id" in body and "key" in body:  # an invoice run's file (POST /v1/exports {run_id})
+        from .files.invoice_files import fresh_link
+
+        return fresh_link(body)
     if body.get("status") != READY or "url" not in body:
         return body
     record = stored.read_export(tenant_id, body["export_id"])

@@ -1,5 +1,6 @@
 """Invoice runs: a month's billable events of each client into draft invoices, one per client
-and currency (more when a client's month holds more events than one issue transaction can mark).
+and currency (more only when a client's month holds more events than one invoice item can keep
+within DynamoDB's 400 KB: about 1,000).
 
 Billable events, each taken from where it is recorded, dated in the tenant's time zone:
 - an accounted pay-per-use session (its frozen cost), dated by its start;
@@ -20,12 +21,13 @@ from datetime import datetime
 from . import fields, invoice_settings, invoicing, jobs, ledger
 from .deadline import settle as settle_indexes
 from .dal import invoices as dal
+from .dal.marks import issued_sources, page_of
 from .errors import Conflict, InvalidInput, NotFound
 from .invoices import new_id, view
 
 KIND_ORDER = {kind: n for n, kind in enumerate(invoicing.KINDS)}
 REQUEST_SECONDS = 20.0  # then the rest of the run is a job (API Gateway answers within 30 s)
-MAX_GROUPS = 1000
+MAX_GROUPS = 1000  # clients per run: its job state and answer (a brief per draft) stay well within 400 KB
 
 
 def month_bounds(month: str, time_zone: str) -> tuple[datetime, datetime]:
@@ -54,7 +56,7 @@ def parse_run(values: dict) -> tuple[str, list[str] | None]:
 
 def _session_events(session, contract, balance_left: dict, zone) -> list[invoicing.Event]:
     day = session.started_at.astimezone(zone).date()
-    source = ((f"S#{session.session_id}", fields.sortable_utc(session.locked_at)),)
+    source = ((f"S#{session.session_id}", fields.sortable_utc(session.locked_at), page_of(session.started_at)),)
     if session.covered_minutes is None:
         return [invoicing.Event(invoicing.SESSION, session.session_id, session.cost or invoicing.ZERO, 1, day, sources=source)]
     events = []
@@ -96,7 +98,7 @@ def _ledger_events(tenant_id: str, contract, start, end, zone, balance_left: dic
             continue
         ref = contract.profile_name if kind == invoicing.SUBSCRIPTION else (entry.block_id or entry.entry_id)
         found.append((contract.tariff.currency, invoicing.Event(
-            kind, ref, entry.amount, 1, entry.at.astimezone(zone).date(), sources=((f"L#{entry.entry_id}", None),))))
+            kind, ref, entry.amount, 1, entry.at.astimezone(zone).date(), sources=((f"L#{entry.entry_id}", None, page_of(entry.at)),))))
     return found
 
 
@@ -115,10 +117,10 @@ def client_events(tenant_id: str, group_id: str, contract, start, end, zone) -> 
     for session in dal.sessions_started(tenant_id, group_id, low, high):
         if session.status == "accounted" and session.currency:
             found += [(session.currency, e) for e in _session_events(session, by_id.get(session.contract_id), balance_left, zone)]
-    marks = dal.marks(tenant_id, group_id, {sk for _, e in found for sk, _ in e.sources})
+    issued = issued_sources(tenant_id, group_id, {(sk, page) for _, e in found for sk, _, page in e.sources})
     by_currency: dict[str, list[invoicing.Event]] = {}
     for currency, event in found:
-        if any(sk in marks and marks[sk].mark_status == dal.ISSUED for sk, _ in event.sources):
+        if any(sk in issued for sk, _, _ in event.sources):
             continue
         by_currency.setdefault(currency, []).append(event)
     for events in by_currency.values():
@@ -126,16 +128,26 @@ def client_events(tenant_id: str, group_id: str, contract, start, end, zone) -> 
     return by_currency
 
 
+LINE_BYTES, SOURCE_BYTES = 250, 70  # a line's JSON besides its ref (named twice), a source's besides its key
+INVOICE_BYTES = 350_000  # of lines and sources per invoice item: within DynamoDB's 400 KB with the rest
+
+
 def _chunks(events: list[invoicing.Event]) -> list[list[invoicing.Event]]:
-    """Events split so that no invoice holds more marks than one issue transaction can write."""
-    chunks, current, sources = [], [], set()
+    """Events split so that no invoice item passes DynamoDB's 400 KB: each event's line and new
+    sources weighed by an upper estimate of their JSON (about 1,000 events an invoice, fewer with
+    long ids)."""
+    chunks, current, sources, weight = [], [], set(), 0
     for event in events:
-        new = {sk for sk, _ in event.sources} - sources
-        if current and len(sources) + len(new) > dal.MAX_SOURCES:
+        new = {sk for sk, _, _ in event.sources} - sources
+        more = LINE_BYTES + 2 * len(event.ref) + sum(SOURCE_BYTES + len(sk) for sk in new)
+        if current and weight + more > INVOICE_BYTES:
             chunks.append(current)
-            current, sources, new = [], set(), {sk for sk, _ in event.sources}
+            current, sources, weight = [], set(), 0
+            new = {sk for sk, _, _ in event.sources}
+            more = LINE_BYTES + 2 * len(event.ref) + sum(SOURCE_BYTES + len(sk) for sk in new)
         current.append(event)
         sources |= new
+        weight += more
     return chunks + ([current] if current else [])
 
 
@@ -222,7 +234,12 @@ def run_month(tenant_id: str, values: dict, actor: str | None) -> tuple[int, dic
         unknown = [g for g in groups if dal.read_client(tenant_id, g)[0] is None]
         if unknown:
             raise NotFound(f"group {unknown[0]} not found")
-    run = Run(month, f"{month}-run-{secrets.token_hex(5)}", groups if groups is not None else dal.group_ids(tenant_id))
+    if groups is None:
+        groups = dal.group_ids(tenant_id)
+        if len(groups) > MAX_GROUPS:  # a run's state and answer list its drafts: one item of 400 KB at most
+            raise Conflict(f"the tenant has {len(groups):,} clients: run the month in parts of at most {MAX_GROUPS:,} "
+                           "(`groups`)", "too_many_clients")
+    run = Run(month, f"{month}-run-{secrets.token_hex(5)}", groups)
     made = _go_on(tenant_id, run, actor, time.monotonic() + REQUEST_SECONDS)
     if made is not None:
         return 201, run.answer([view(d) for d in made])

@@ -10,6 +10,7 @@ from decimal import Decimal
 from . import fields, invoice_settings, invoicing
 from .dal import invoices as dal
 from .dal import store
+from .dal.marks import MAX_MARKS
 from .errors import Conflict, InvalidInput, NotFound
 
 _INVOICE_ID = re.compile(r"(\d{4}-(0[1-9]|1[0-2]))-[a-z0-9-]{4,40}")
@@ -113,6 +114,9 @@ def issue(tenant_id: str, invoice_id: str, actor: str | None, claim=None) -> dic
             backoff.wait()
         except dal.StateChanged:
             backoff.wait()  # read again: issued meanwhile, or the counter item was made
+        except dal.TooManyMarks as full:
+            raise Conflict(f"invoice {invoice_id}: client {draft.group_id} has more billable events in {full.page} (UTC) than "
+                           f"one page of invoiced marks holds ({MAX_MARKS}); split the client", "too_many_events") from None
         except dal.EventInvoiced as taken:
             raise Conflict(f"invoice {invoice_id}: its event {taken.source} is on an issued invoice already, or its lock "
                            "was undone since the run; run the month again", "event_already_invoiced") from None

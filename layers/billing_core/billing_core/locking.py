@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Callable
 
 from . import deadline, events, fields, ledger, settings
-from .contracts import balance_of, current_contract, group_contract, written_balance
+from .contracts import balance_of, written_balance
 from .dal import contracts as dal_contracts
 from .dal import locks as dal_locks
+from .dal import periods as dal_periods
 from .dal import sessions as dal_sessions
 from .dal import store
 from .dal.models import Contract, Session
@@ -21,6 +22,7 @@ from .errors import Conflict, InvalidInput
 from .idempotency import Claim
 from .jobs import JobMoved
 from .lock_pricing import catch_up, ensure_latest_profile, latest_pricing, still_priced
+from .periods import Calendar, calendar_from, contract_and_calendar, refuse_closed_spans
 from .reporting import Period, parse_period
 from .sessions import ACCOUNTED, frozen_explanation, read_session, session_view
 from .tariff import COST_LIMIT, Subscription, over_limit, overage_lines, price
@@ -54,33 +56,38 @@ def _alerts(contract: Contract) -> int:
     return len(getattr(contract.tariff, "alert_thresholds", ()))  # one outbox event per threshold, at most
 
 
-def fitting(contract: Contract, sessions: list[Session]) -> int:
+def fitting(contract: Contract, sessions: list[Session], calendar: Calendar = Calendar()) -> int:
     """How many of `sessions` (oldest first) one transaction takes: each brings its own actions,
-    and each distinct UTC day among them one day-total update (DynamoDB: 100 actions at most)."""
+    each distinct UTC day among them one day-total update, each distinct month of the tenant's
+    calendar the check that it is open (DynamoDB: 100 actions at most)."""
     expiries = len(balance_of(contract).blocks) if contract.balance else 0
     room = MAX_ACTIONS - FIXED_ACTIONS - expiries - _alerts(contract)
     per_session = per_session_actions(contract)
     days: set[str] = set()
+    months: set[str] = set()
     taken = 0
     for session in sessions:
-        day = day_of(session)
-        need = per_session + (0 if day in days else 1)
+        day, month = day_of(session), calendar.month(session.started_at)
+        need = per_session + (0 if day in days else 1) + (0 if month in months else 1)
         if need > room:
             break
         room -= need
         days.add(day)
+        months.add(month)
         taken += 1
     return max(1, taken)
 
 
-def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session], actor: str | None,
+def _lock_transaction(tenant_id: str, contract: Contract, calendar: Calendar, sessions: list[Session], actor: str | None,
                       claim: Claim | None = None, answer=None,
                       step: Callable[[object, Locked], None] | None = None) -> Locked:
     """Prices and freezes `sessions` (all still as read) by exactly the contract read, charges a
-    subscription's balance, and locks them in one transaction (dal.locks.lock_sessions). A price
-    above the money limit refuses the lock (409), nothing written. `step` adds a job's progress.
+    subscription's balance, and locks them in one transaction (dal.locks.lock_sessions), which
+    holds that their months are still open. A session started in a closed month or a price above
+    the money limit refuses the lock (409), nothing written. `step` adds a job's progress.
     When only the oldest of them fit in the balance's shared room, only those are locked (and
     answered): the others go in the next transaction, which reads and writes the balance whole."""
+    months = calendar.refuse_closed([s.started_at for s in sessions], "locking " + _named(sessions))
     now = fields.utc_now()
     tariff = contract.tariff
     before = balance_of(contract)
@@ -130,7 +137,7 @@ def _lock_transaction(tenant_id: str, contract: Contract, sessions: list[Session
     body = answer(locked) if answer else None
     dal_locks.lock_sessions(tenant_id, contract, updates, charge,
                             extra=dal_contracts.answered(claim, body),
-                            step=(lambda transaction: step(transaction, locked)) if step else None)
+                            step=(lambda transaction: step(transaction, locked)) if step else None, months=months)
     locked.answer = body
     return locked
 
@@ -163,6 +170,10 @@ def _shared_charge(tenant_id: str, contract: Contract, updates: list[tuple[Sessi
                             shared=True, minutes=minutes, room=room), updates[:taken]
 
 
+def _named(sessions: list[Session]) -> str:
+    return f"session {sessions[0].session_id}" if len(sessions) == 1 else f"{len(sessions)} sessions"
+
+
 def lock_session(tenant_id: str, session_id: str, actor: str | None = None, claim: Claim | None = None) -> dict:
     """Idempotent: locking an accounted session answers it unchanged and deducts nothing. The
     critical path is the read of the session and the contract, then one transaction (locks within
@@ -178,11 +189,12 @@ def lock_session(tenant_id: str, session_id: str, actor: str | None = None, clai
             session = read_session(tenant_id, session_id)
             if session.status == ACCOUNTED:
                 return session_view(session, None)
-            contract = current_contract(tenant_id, session.group_id)
+            contract, calendar = dal_periods.contract_and_calendar(tenant_id, session.group_id)
+            calendar = calendar_from(calendar)
             if contract is None:
                 raise Conflict(f"group {session.group_id} has no contract: assign a profile before locking", "no_contract")
         try:
-            locked = _lock_transaction(tenant_id, contract, [session], actor, claim,
+            locked = _lock_transaction(tenant_id, contract, calendar, [session], actor, claim,
                                        lambda done: session_view(done.sessions[0], None))
         except StaleProfile:
             contract, newer = latest_pricing(tenant_id, contract)  # a profile update: progress, priced again
@@ -237,6 +249,7 @@ class LockAllRun:
     locked: int = 0
     billed_minutes: int = 0
     costs: dict[str, Decimal] = field(default_factory=dict)
+    calendar: Calendar = Calendar()  # read by each request or worker, not kept in the state
 
     def add(self, done: Locked) -> None:
         self.locked += len(done.sessions)
@@ -290,7 +303,8 @@ def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | N
     from .lock_runs import keyed_run
 
     period, technician, recorded_before = parse_lock_all(values)
-    contract = group_contract(tenant_id, group_id)
+    contract, calendar = contract_and_calendar(tenant_id, group_id)
+    refuse_closed_spans(tenant_id, group_id, period, technician, recorded_before or fields.utc_now(), calendar)
     if budget_seconds is not None and budget_seconds < 0:
         budget_seconds = settings.lock_all_request_seconds()
     until = None if budget_seconds is None else time.monotonic() + budget_seconds
@@ -301,6 +315,7 @@ def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | N
             return done
     else:
         run = LockAllRun(tenant_id, group_id, period, technician, _cutoff(recorded_before))
+    run.calendar = calendar
     try:
         finished, contract = _run_lock_all(tenant_id, run, contract, actor, until, job)
     except JobMoved:
@@ -332,7 +347,8 @@ def continue_lock_all(tenant_id: str, job, until: float | None) -> dict | None:
     retried or restarted worker never locks or counts a session twice). Answers the result
     once done, None when the deadline came first."""
     run = LockAllRun.from_state(tenant_id, json.loads(job.state))
-    contract = group_contract(tenant_id, run.group_id)
+    contract, run.calendar = contract_and_calendar(tenant_id, run.group_id)
+    refuse_closed_spans(tenant_id, run.group_id, run.period, run.technician, run.recorded_before, run.calendar)
     finished, contract = _run_lock_all(tenant_id, run, contract, job.created_by, until, job)
     return lock_all_answer(run, contract) if finished else None
 
@@ -354,7 +370,7 @@ def _run_lock_all(tenant_id: str, run: LockAllRun, contract: Contract | None, ac
                 return False
             if contract is None:
                 raise Conflict(f"group {run.group_id} has no contract: assign a profile before locking", "no_contract")
-            take = fitting(contract, buffer)
+            take = fitting(contract, buffer, run.calendar)
             contract = _lock_chunk(tenant_id, run, contract, buffer[:take], actor, job)
             del buffer[:take]
         return True
@@ -388,14 +404,14 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
     backoff = store.Backoff("the lock-all")
     pending = chunk
     while pending:
-        size = fitting(contract, pending)
+        size = fitting(contract, pending, run.calendar)
         step = None
         if job is not None:
             def step(transaction, locked, job=job):
                 ahead = run.advanced(locked)
                 jobs.advance(transaction, job, ahead.state(), ahead.locked)
         try:
-            done = _lock_transaction(tenant_id, contract, pending[:size], actor, step=step)
+            done = _lock_transaction(tenant_id, contract, run.calendar, pending[:size], actor, step=step)
         except StepMoved:
             raise JobMoved() from None
         except LostRace as failed:
@@ -409,7 +425,7 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
                 contract = ensure_latest_profile(tenant_id, contract, actor)
             else:
                 backoff.wait()
-                contract = current_contract(tenant_id, group_id)
+                contract, run.calendar = contract_and_calendar(tenant_id, group_id)  # a month closed meanwhile: 409
             if contract is None:
                 raise Conflict(f"group {group_id} has no contract: assign a profile before locking", "no_contract") from None
             still = sorted((s for s in dal_sessions.read_many(pending) if s.status == dal_sessions.TO_ACCOUNT),

@@ -1,48 +1,86 @@
 """Closed periods: a month the finance team has closed takes no more changes to what it bills.
-`ensure_open(tenant_id, moment)` is the one check every change dated in a month calls (uploads,
-adjusts, locks and unlocks of sessions started in it; recharges and assignments dated in it):
-409 `period_closed` when that month, in the tenant's time zone, is closed."""
-from datetime import datetime, timezone
+Uploads, adjusts, locks and unlocks of sessions started in a closed month, and recharges and
+assignments made in one, answer 409 `period_closed`, nothing changed.
+
+Each such write reads the tenant's `Calendar` (its time zone and closed months: one item, added
+to the BatchGetItem the write makes anyway), refuses what falls in a closed month, and holds in
+its own transaction the condition that its months are still open (dal.periods): a close racing
+the write either comes after it or fails it, which then reads again and answers the 409."""
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from . import fields, history, invoice_settings, invoicing
 from .dal import invoices as dal
-from .errors import Conflict
+from .dal import locks as dal_locks
+from .dal import periods as dal_periods
+from .errors import Conflict, NotFound
 
 CLOSED, REOPENED = "period_closed", "period_reopened"
 
 
 def month_of(moment: datetime, time_zone: str) -> str:
-    from zoneinfo import ZoneInfo
-
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m")
 
 
-def _neighbours(moment: datetime) -> list[str]:
-    """The UTC month of `moment` and the months either side: its local month is one of them."""
-    from datetime import timedelta
+@dataclass(frozen=True)
+class Calendar:
+    """The tenant's months as its writes see them: in its time zone, some of them closed."""
 
-    return sorted({(moment + timedelta(hours=hours)).astimezone(timezone.utc).strftime("%Y-%m") for hours in (-15, 0, 15)})
+    time_zone: str = "UTC"
+    closed: frozenset = frozenset()
+
+    def month(self, moment: datetime) -> str:
+        return month_of(moment, self.time_zone)
+
+    def refuse_closed(self, moments, what: str = "it") -> list[str]:
+        """The months of `moments` (for the write's own condition); 409 `period_closed` naming
+        the first closed one."""
+        months = sorted({self.month(moment) for moment in moments})
+        for month in months:
+            if month in self.closed:
+                raise closed_error(month, what)
+        return months
 
 
-def ensure_open_all(tenant_id: str, moments) -> list[str]:
-    """409 `period_closed` when the month (tenant's time zone) of any of `moments` is closed;
-    answers their months. One BatchGetItem: the settings and every candidate month."""
-    moments = list(moments)
-    candidates = sorted({m for moment in moments for m in _neighbours(moment)})
-    settings_item, found = dal.settings_and_periods(tenant_id, candidates)
-    zone = invoice_settings.settings_values(settings_item)["time_zone"]
-    months = [month_of(moment, zone) for moment in moments]
-    for month in sorted(set(months)):
-        if month in found and found[month].closed:
-            raise Conflict(f"{month} is closed: nothing dated in it can change (reopen it first)", "period_closed")
-    return months
+    def closed_spans(self) -> list[tuple[datetime, datetime, str]]:
+        """The closed months as instants, consecutive months merged: [(start, end, first month)]."""
+        spans: list[tuple[datetime, datetime, str]] = []
+        for month in sorted(self.closed):
+            start, end = self.bounds(month)
+            if spans and spans[-1][1] == start:
+                spans[-1] = (spans[-1][0], end, spans[-1][2])
+            else:
+                spans.append((start, end, month))
+        return spans
+
+    def bounds(self, month: str) -> tuple[datetime, datetime]:
+        """The month's first instant and the next month's, in the calendar's time zone."""
+        year, number = int(month[:4]), int(month[5:7])
+        zone = ZoneInfo(self.time_zone)
+        following = (year + 1, 1) if number == 12 else (year, number + 1)
+        return datetime(year, number, 1, tzinfo=zone), datetime(*following, 1, tzinfo=zone)
+
+
+def closed_error(month: str, what: str = "it") -> Conflict:
+    return Conflict(f"{month} is closed: {what} would change what it bills (reopen the month first)", "period_closed")
+
+
+def calendar_from(item) -> Calendar:
+    """The calendar of the tenant's settings item (None: the defaults, nothing closed)."""
+    return Calendar(invoice_settings.settings_values(item)["time_zone"],
+                    frozenset(item.closed_months or ()) if item is not None else frozenset())
+
+
+def calendar(tenant_id: str) -> Calendar:
+    """The calendar alone (one GetItem), for a write that reads nothing else it could go with."""
+    return calendar_from(dal_periods.read_calendar(tenant_id))
 
 
 def ensure_open(tenant_id: str, moment: datetime) -> str:
-    """The one check of a change dated at `moment` (an upload, adjust, lock or unlock of a session
-    started then; a recharge or an assignment made then): 409 `period_closed` when its month is
-    closed. Answers the month, for the write's own condition (dal.invoices.period_open_check)."""
-    return ensure_open_all(tenant_id, [moment])[0]
+    """409 `period_closed` when the month of `moment` (tenant's time zone) is closed; answers the
+    month, for the write's own condition (dal.periods.add_open_checks)."""
+    return calendar(tenant_id).refuse_closed([moment])[0]
 
 
 def view(month: str, period) -> dict:
@@ -64,10 +102,30 @@ def set_closed(tenant_id: str, month: str, closed: bool, actor: str | None) -> d
     audit = history.entry(dal.periods_of(tenant_id), actor, CLOSED if closed else REOPENED,
                           {"month": history.change(None, month),
                            "closed": history.change(bool(before.closed) if before else False, closed)}, now)
-    dal.set_period(tenant_id, month, closed, now, actor, audit)
+    dal_periods.set_period(tenant_id, month, closed, now, actor, audit)
     return {"month": month, "closed": closed, "changed_at": fields.utc_text(now)}
 
 
 def period_history(tenant_id: str) -> list[dict]:
     entries, _ = history.read(dal.periods_of(tenant_id))
     return entries
+
+
+def contract_and_calendar(tenant_id: str, group_id: str):
+    """The group's contract and the tenant's calendar (one BatchGetItem); 404 without the group."""
+    group, contract, calendar = dal_periods.group_contract_calendar(tenant_id, group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    return contract, calendar_from(calendar)
+
+
+def refuse_closed_spans(tenant_id: str, group_id: str, period, technician, recorded_before, calendar: "Calendar") -> None:
+    """409 `period_closed` before a lock-all locks anything (or starts a job) when a session it
+    would lock started in a closed month: one Query of the open sessions per span of closed
+    months it covers (none when it covers no closed month)."""
+    for start, end, _ in calendar.closed_spans():
+        low, high = max(period.low, fields.sortable_utc(start)), min(period.high, fields.sortable_utc(end))
+        if low < high:
+            found = next(iter(dal_locks.open_sessions(tenant_id, group_id, low, high, technician, recorded_before, None)), None)
+            if found is not None:
+                raise closed_error(calendar.month(found.started_at), f"locking session {found.session_id}")

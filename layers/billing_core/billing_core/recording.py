@@ -9,7 +9,9 @@ from typing import Iterable, Iterator
 from . import fields, history
 from .dal import recording as stored
 from .contracts import current_contract
+from .dal.periods import PeriodClosed
 from .errors import BillingError, Conflict, InvalidInput, NotFound
+from .periods import Calendar, calendar_from, closed_error
 from .sessions import priced, session_view
 from .tariff import connection_seconds, is_recorded
 
@@ -156,7 +158,8 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
             outcomes[index] = _error(InvalidInput("group_id", f"is required: computer {upload.computer_id} is not in the address book"))
         else:
             booked[session_id] = computers[upload.computer_id]
-    known, contracts = stored.groups_and_contracts(tenant_id, booked.values()) if booked else (set(), {})
+    known, contracts, calendar = stored.booking(tenant_id, booked.values()) if booked else (set(), {}, None)
+    calendar = calendar_from(calendar)
 
     now = fields.utc_now()
     to_write: list[tuple[int, Upload, object]] = []
@@ -176,9 +179,15 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
             continue
         to_write.append((index, upload, session))
 
-    for chunk in chunks(to_write, WRITE_CHUNK):
-        for index, outcome in _write_new_sessions(tenant_id, chunk, contracts):
+    closed: list = []  # started in a closed month: never written (see _in_closed_months)
+    writable: list = []
+    for item in to_write:
+        (closed if calendar.month(item[1].started_at) in calendar.closed else writable).append(item)
+    for chunk in chunks(writable, WRITE_CHUNK):
+        for index, outcome in _write_new_sessions(tenant_id, chunk, contracts, calendar, closed):
             outcomes[index] = outcome
+    for index, outcome in _in_closed_months(tenant_id, closed, contracts, calendar):
+        outcomes[index] = outcome
 
     for index, upload in repeats:
         first_index, first = uploads[upload.session_id]
@@ -191,21 +200,45 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
     return outcomes
 
 
-def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict) -> Iterator[tuple[int, Outcome]]:
-    """One transaction of conditional puts (each session with its history entry); a session
-    already recorded answers its upload as a replay or a conflict, the rest are written."""
-    sessions = [session for _, _, session in chunk]
-    written = stored.record_new(tenant_id, sessions, {session.PK: _recorded_entry(session) for session in sessions})
+def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict, calendar: Calendar, closed: list) -> Iterator[tuple[int, Outcome]]:
+    """One transaction of conditional puts (each session with its history entry), holding that
+    their months are open; a session already recorded answers its upload as a replay or a
+    conflict, the rest are written. A month closed meanwhile: its sessions go to `closed`."""
+    while True:
+        sessions = [session for _, _, session in chunk]
+        months = {session.PK: calendar.month(session.started_at) for session in sessions}
+        try:
+            written = stored.record_new(tenant_id, sessions, {session.PK: _recorded_entry(session) for session in sessions}, months)
+            break
+        except PeriodClosed as meanwhile:
+            closed += [item for item in chunk if months[item[2].PK] in meanwhile.months]
+            chunk = [item for item in chunk if months[item[2].PK] not in meanwhile.months]
+            calendar = Calendar(calendar.time_zone, calendar.closed | set(meanwhile.months))
     for index, upload, session in chunk:
-        existing = written[session.session_id]
+        yield index, _answer_again(tenant_id, upload, written[session.session_id], session, contracts)
+
+
+def _answer_again(tenant_id: str, upload: Upload, existing, session, contracts: dict) -> Outcome:
+    """What an upload answers given the session stored under its id before it (None: it wrote `session`)."""
+    if existing is None:
+        return Outcome(201, {"recorded": True, "session": session_view(session, contracts[session.group_id])})
+    if upload.repeats(existing):
+        if existing.group_id not in contracts:
+            contracts[existing.group_id] = current_contract(tenant_id, existing.group_id)
+        return Outcome(200, {"recorded": True, "session": session_view(existing, contracts[existing.group_id])})
+    return _error(Conflict(f"session {upload.session_id} was recorded with different content", "session_conflict"))
+
+
+def _in_closed_months(tenant_id: str, items: list, contracts: dict, calendar: Calendar) -> Iterator[tuple[int, Outcome]]:
+    """Uploads of sessions started in a closed month: a replay of one recorded before the close
+    answers as a replay (nothing changes); anything else is a 409 `period_closed`."""
+    found = stored.sessions_by_id(tenant_id, [session.session_id for _, _, session in items]) if items else {}
+    for index, upload, session in items:
+        existing = found.get(session.session_id)
         if existing is None:
-            yield index, Outcome(201, {"recorded": True, "session": session_view(session, contracts[session.group_id])})
-        elif upload.repeats(existing):
-            if existing.group_id not in contracts:
-                contracts[existing.group_id] = current_contract(tenant_id, existing.group_id)
-            yield index, Outcome(200, {"recorded": True, "session": session_view(existing, contracts[existing.group_id])})
+            yield index, _error(closed_error(calendar.month(upload.started_at), f"recording session {upload.session_id}"))
         else:
-            yield index, _error(Conflict(f"session {upload.session_id} was recorded with different content", "session_conflict"))
+            yield index, _answer_again(tenant_id, upload, existing, session, contracts)
 
 
 def record_batch(tenant_id: str, values: dict, actor: str | None = None) -> list[dict]:

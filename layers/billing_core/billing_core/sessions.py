@@ -10,11 +10,13 @@ from fractions import Fraction
 
 from . import fields, history, jsonio
 from .contracts import current_contract
+from .dal import periods as dal_periods
 from .dal import sessions as dal_sessions
 from .dal import store
 from .dal.models import Contract, Session
 from .dal.outcomes import LostRace
 from .errors import Conflict, InvalidInput, NotFound
+from .periods import calendar_from
 from .tariff import COST_LIMIT, PriceLine, Pricing, over_limit, price, total_seconds
 
 TO_ACCOUNT, ACCOUNTED = "to_account", "accounted"
@@ -137,7 +139,7 @@ def adjust_session(tenant_id: str, session_id: str, values: dict, actor: str | N
         session = read_session(tenant_id, session_id)
         if session.status == ACCOUNTED:
             raise Conflict(f"session {session_id} is accounted and can no longer change", "session_accounted")
-        contract = current_contract(tenant_id, session.group_id)
+        contract, calendar = dal_periods.contract_and_calendar(tenant_id, session.group_id)
         if contract is not None and "extra_minutes" in wanted:
             cost = price(contract.tariff, session.connection_seconds, wanted["extra_minutes"], session.started_at).cost
             if over_limit(cost):
@@ -150,10 +152,11 @@ def adjust_session(tenant_id: str, session_id: str, values: dict, actor: str | N
         }
         if not changes:
             return session_view(session, contract)
+        months = calendar_from(calendar).refuse_closed([session.started_at], f"adjusting session {session_id}")
         try:
-            dal_sessions.adjust_session(tenant_id, session, wanted, history.entry(session.PK, actor, history.ADJUSTED, changes))
+            dal_sessions.adjust_session(tenant_id, session, wanted, history.entry(session.PK, actor, history.ADJUSTED, changes), months)
         except LostRace:
-            backoff.wait()  # locked or adjusted meanwhile: look again
+            backoff.wait()  # locked, adjusted or its month closed meanwhile: look again
             continue
         return session_view(session, contract)
 

@@ -9,7 +9,8 @@ from . import contracts, fields, history, ledger, periods
 from .dal import contracts as dal_contracts
 from .dal import store
 from .dal import unlock as dal
-from .dal.invoices import ISSUED, session_mark
+from .dal.invoices import ISSUED
+from .dal.marks import session_mark
 from .errors import Conflict
 from .ledger import Block, Change
 from .sessions import read_session, session_view
@@ -42,8 +43,8 @@ def unlock_session(tenant_id: str, session_id: str, actor: str | None, claim=Non
         if session.status != "accounted":
             raise Conflict(f"session {session_id} is not locked", "not_locked")
         month = periods.ensure_open(tenant_id, session.started_at)
-        mark = session_mark(tenant_id, session.group_id, session_id)
-        if mark is not None and mark.mark_status == ISSUED:
+        mark = session_mark(tenant_id, session.group_id, session_id, session.started_at)
+        if mark.status == ISSUED:
             raise Conflict(f"session {session_id} is on issued invoice {mark.invoice_id}: void it first", "session_invoiced")
         contract = contracts.current_contract(tenant_id, session.group_id)
         if contract is None or contract.contract_id != session.contract_id:
@@ -61,13 +62,11 @@ def unlock_session(tenant_id: str, session_id: str, actor: str | None, claim=Non
         entry = history.entry(session.PK, actor, UNLOCKED, undone, now)
         answer = session_view(dal.opened(session), contract)
         try:
-            dal.unlock(tenant_id, session, month, contract, balance_write, entry, claim, answer)
+            dal.unlock(tenant_id, session, month, contract, balance_write, entry, mark, claim, answer)
             return answer
         except dal.PeriodClosed:
             raise Conflict(f"{month} was closed meanwhile: session {session_id} stays locked", "period_closed") from None
-        except dal.Invoiced:
-            raise Conflict(f"session {session_id} is on an issued invoice: void it first", "session_invoiced") from None
         except dal.Changed:
-            backoff.wait()
+            backoff.wait()  # locked again, its balance or its page of marks changed (an issue?): read again
 
 

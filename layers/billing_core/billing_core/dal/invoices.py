@@ -3,27 +3,28 @@ details, invoices and credit notes, the marks that make each billable event invo
 closed periods. The only module that knows their keys, conditions and transactions.
 
 Keys (all tenant-owned, T#<tenant>...):
-  invoice settings   T#<t>#INVOICING            SETTINGS        (prefix, digits, the two counters, issuer)
+  invoice settings   T#<t>#INVOICING            SETTINGS        (prefix, digits, the two counters, issuer, closed months)
   client billing     T#<t>#G#<group>#BILLING    BILLING
   invoice            T#<t>#INV#<yyyy-mm>        <invoice_id>    (drafts, issued invoices, credit notes of a month)
-  invoiced mark      T#<t>#G#<group>#INVOICED   S#<session> | L#<contract>#<seq>
+  marks page         T#<t>#G#<group>#INVOICED   P#<yyyy-mm>     (the client's events of that UTC month)
   period             T#<t>#PERIODS              <yyyy-mm>       (+ its audit entries HISTORY#...)
-A mark is written by the issue's transaction under the condition that no issued invoice holds its
-event already; a void releases it (mark_status released); an unlock sets it `unlocked` with the
-lock it undid, so a draft built on that lock can no longer be issued.
+An event's mark (S#<session> or L#<ledger entry>: issued to an invoice, released by a void, or
+unlocked with the lock it undid) lives in its client's page of the event's UTC month
+(billing_core.dal.marks), which the issue, the void and the unlock rewrite over exactly the
+version they read: an event on two issued invoices is impossible, however many events an
+invoice holds (an invoice spans two or three pages, whatever its events).
 """
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 
 from .. import jsonio
 from . import models, store
 from .models import BillingItem, Contract, DecimalAttribute, Group, LedgerEntry, Session, keys
 
 ISSUED, RELEASED, UNLOCKED = "issued", "released", "unlocked"
-MAX_SOURCES = 95  # marks per invoice: with the counter, the invoice(s) and the idempotency record, ≤ 100 actions
 
 
 def settings_key(tenant_id: str) -> tuple[str, str]:
@@ -51,6 +52,7 @@ class InvoiceSettings(BillingItem, discriminator="invoice_settings"):
     next_number = NumberAttribute(default=1)
     last_issued = NumberAttribute(null=True)
     credit_next_number = NumberAttribute(default=1)
+    closed_months = UnicodeSetAttribute(null=True)  # the calendar every dated write reads (dal.periods)
 
 
 class ClientBilling(BillingItem, discriminator="client_billing"):
@@ -82,10 +84,9 @@ class Invoice(BillingItem, discriminator="invoice"):
     created_by = UnicodeAttribute(null=True)
 
 
-class InvoicedMark(BillingItem, discriminator="invoiced_mark"):
-    mark_status = UnicodeAttribute()
-    invoice_id = UnicodeAttribute(null=True)
-    lock_at = UnicodeAttribute(null=True)  # the lock an unlock undid
+class MarkPage(BillingItem, discriminator="mark_page"):
+    marks = UnicodeAttribute()  # JSON {source: [status, invoice_id, lock_at]} (billing_core.dal.marks)
+    version = NumberAttribute()
 
 
 class Period(BillingItem, discriminator="period"):
@@ -95,7 +96,7 @@ class Period(BillingItem, discriminator="period"):
     changed_by = UnicodeAttribute(null=True)
 
 
-INVOICE_TYPES = [InvoiceSettings, ClientBilling, Invoice, InvoicedMark, Period]
+INVOICE_TYPES = [InvoiceSettings, ClientBilling, Invoice, MarkPage, Period]
 
 
 # The table's item types, these included, share one binding and one connection (models.bind); a
@@ -156,11 +157,6 @@ def ledger_entries(tenant_id: str, group_id: str, contract_id: str) -> list[Ledg
     return list(store.query(LedgerEntry, keys.ledger(tenant_id, group_id, contract_id), consistent_read=True))
 
 
-def marks(tenant_id: str, group_id: str, sort_keys) -> dict[str, InvoicedMark]:
-    found = store.batch_get((marks_of(tenant_id, group_id), sk) for sk in sort_keys)
-    return {sk: item for (_, sk), item in found.items()}
-
-
 def month_invoices(tenant_id: str, month: str) -> list[Invoice]:
     return list(store.query(Invoice, invoices_of(tenant_id, month), consistent_read=True))
 
@@ -179,22 +175,6 @@ def invoice_and_settings(tenant_id: str, month: str, invoice_id: str) -> tuple[I
 def periods(tenant_id: str, months) -> dict[str, Period]:
     found = store.batch_get((periods_of(tenant_id), m) for m in months)
     return {item.month: item for item in found.values()}
-
-
-def settings_and_periods(tenant_id: str, months) -> tuple[InvoiceSettings | None, dict[str, Period]]:
-    """The settings and these months' periods: one BatchGetItem."""
-    found = store.batch_get([settings_key(tenant_id), *((periods_of(tenant_id), m) for m in months)])
-    return found.get(settings_key(tenant_id)), {i.month: i for i in found.values() if isinstance(i, Period)}
-
-
-def period_open_check(transaction, tenant_id: str, month: str) -> None:
-    """A write's own condition that its month is still open (a close racing it fails one of the two)."""
-    transaction.condition_check(Period, periods_of(tenant_id), month,
-                                condition=Period.PK.does_not_exist() | (Period.closed == 0))
-
-
-def session_mark(tenant_id: str, group_id: str, session_id: str) -> InvoicedMark | None:
-    return store.get(InvoicedMark, marks_of(tenant_id, group_id), f"S#{session_id}")
 
 
 def new_invoice(tenant_id: str, month: str, invoice_id: str, **values) -> Invoice:
@@ -281,17 +261,6 @@ def _counter(transaction, settings: InvoiceSettings, tenant_id: str, credit: boo
     transaction.update(item, actions=actions, condition=condition)
 
 
-def _decode(error: store.ConditionFailed, sources: list) -> None:
-    if error.failed(0):
-        raise NumberTaken() from None
-    if error.failed(1):
-        raise StateChanged() from None
-    for position, (source, _) in enumerate(sources, start=2):
-        if error.failed(position):
-            raise EventInvoiced(source) from None
-    raise StateChanged() from None
-
-
 @dataclass(frozen=True)
 class Issued:
     """What issuing freezes on the invoice."""
@@ -302,66 +271,79 @@ class Issued:
     issuer: str  # JSON
 
 
+class TooManyMarks(Exception):
+    """A page of the client's marks would pass the item limit (billing_core.dal.marks)."""
+
+    def __init__(self, page: str):
+        super().__init__(page)
+        self.page = page
+
+
+def _sources(invoice: Invoice) -> list[tuple[str, str | None, str]]:
+    """The invoice's events: (source, the lock it was built on or None, page)."""
+    return [tuple(source) for source in json.loads(invoice.sources)]
+
+
+def _run(fill, what: str) -> None:
+    """The issue's or void's transaction: the counter first, the invoice second, then the pages."""
+    from . import marks
+
+    try:
+        store.transact(fill, what)
+    except marks.PageFull as full:
+        raise TooManyMarks(full.page) from None
+    except store.ConditionFailed as error:
+        if error.failed(0):
+            raise NumberTaken() from None
+        raise StateChanged() from None  # the invoice, or a page of its marks, changed: read again
+
+
 def issue(tenant_id: str, settings: InvoiceSettings | None, draft: Invoice, issued: Issued, claim=None, answer=None) -> None:
-    """One transaction: the counter's number (conditioned on being the one read), the invoice
-    frozen (conditioned on still being a draft), a mark on every event (conditioned on no issued
-    invoice holding it, and on the lock the draft was built on still standing), the answer kept
-    for the Idempotency-Key."""
-    sources = json.loads(draft.sources)
-    partition = marks_of(tenant_id, draft.group_id)
+    """Reads the pages of the draft's events (one BatchGetItem); `EventInvoiced` when one is held
+    by an issued invoice, or its lock was undone since the draft. Then one transaction: the
+    counter's number (conditioned on being the one read), the invoice frozen (conditioned on still
+    being a draft), every event marked issued on its page (each page conditioned on the version
+    read), the answer kept for the Idempotency-Key."""
+    from . import marks
+
+    sources = _sources(draft)
+    pages = marks.read(tenant_id, draft.group_id, {page for _, _, page in sources})
+    for source, lock_at, page in sources:
+        if not pages.is_free(page, source, lock_at):
+            raise EventInvoiced(source)
+        pages.set(page, source, ISSUED, draft.invoice_id)
     actions = [Invoice.status.set(ISSUED), Invoice.number.set(issued.number), Invoice.issued_at.set(issued.issued_at),
                Invoice.due_date.set(issued.due_date), Invoice.issuer.set(issued.issuer)]
 
     def fill(transaction):
         _counter(transaction, settings, tenant_id, credit=False)
         transaction.update(draft, actions=actions, condition=Invoice.status == "draft")
-        for source, lock_at in sources:
-            mark = InvoicedMark(partition, source, mark_status=ISSUED, invoice_id=draft.invoice_id)
-            free = InvoicedMark.PK.does_not_exist() | (InvoicedMark.mark_status == RELEASED)
-            if lock_at is not None:
-                free = free | ((InvoicedMark.mark_status == UNLOCKED) & (InvoicedMark.lock_at != lock_at))
-            transaction.save(mark, condition=free)
+        pages.add_writes(transaction)
         if claim:
             claim.save(transaction, answer)
 
-    try:
-        store.transact(fill, "the issue")
-    except store.ConditionFailed as error:
-        _decode(error, sources)
+    _run(fill, "the issue")
 
 
 def void(tenant_id: str, settings: InvoiceSettings | None, issued: Invoice, credit: Invoice, claim=None, answer=None) -> None:
-    """One transaction: the credit note's number, the invoice voided (only if still issued), the
-    credit note saved, every mark of the invoice released."""
-    sources = json.loads(issued.sources)
-    partition = marks_of(tenant_id, issued.group_id)
+    """Reads the pages of the invoice's events, then one transaction: the credit note's number,
+    the invoice voided (only if still issued), the credit note saved, every mark the invoice
+    holds released (each page conditioned on the version read)."""
+    from . import marks
+
+    sources = _sources(issued)
+    pages = marks.read(tenant_id, issued.group_id, {page for _, _, page in sources})
+    for source, _, page in sources:
+        if pages.holder(page, source) == issued.invoice_id:
+            pages.set(page, source, RELEASED, issued.invoice_id)
 
     def fill(transaction):
         _counter(transaction, settings, tenant_id, credit=True)
         transaction.update(issued, actions=[Invoice.status.set("void"), Invoice.credited_by.set(credit.invoice_id)],
                            condition=Invoice.status == ISSUED)
         transaction.save(credit, condition=Invoice.PK.does_not_exist())
-        for source, _ in sources:
-            mark = InvoicedMark(partition, source)
-            transaction.update(mark, actions=[InvoicedMark.mark_status.set(RELEASED)],
-                               condition=InvoicedMark.invoice_id == issued.invoice_id)
+        pages.add_writes(transaction)
         if claim:
             claim.save(transaction, answer)
 
-    try:
-        store.transact(fill, "the void")
-    except store.ConditionFailed as error:
-        if error.failed(0):
-            raise NumberTaken() from None
-        raise StateChanged() from None
-
-
-def set_period(tenant_id: str, month: str, closed: bool, at, actor, audit) -> None:
-    """Closes or reopens a month, with its audit entry, in one transaction."""
-    item = Period(periods_of(tenant_id), month, month=month, closed=int(closed), changed_at=at, changed_by=actor or None)
-
-    def fill(transaction):
-        transaction.save(item)
-        transaction.save(audit)
-
-    store.transact(fill, "the period")
+    _run(fill, "the void")

@@ -6,10 +6,10 @@ still to lock, and the keyed run of a lock-all. Failures come back as outcomes: 
 or the balance changed: read again)."""
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..ledger import Balance
-from . import contracts, store, totals
+from . import contracts, periods, store, totals
 from .models import Contract, Event, Job, LedgerEntry, Session, keys
 from .outcomes import LostRace, StaleProfile, StepMoved
 
@@ -31,7 +31,7 @@ class Charge:
 
 
 def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Session, dict]], charge: Charge | None,
-                  extra: Extra = None, step: Extra = None) -> None:
+                  extra: Extra = None, step: Extra = None, months: Iterable[str] = ()) -> None:
     """Locks each session of `updates` with its frozen figures (all as read, still to_account) over
     exactly the contract read, all or nothing: each leaves the sparse index of open sessions, its
     UTC day's running totals grow by it, a subscription's balance is charged. `extra` adds the
@@ -61,6 +61,7 @@ def lock_sessions(tenant_id: str, contract: Contract, updates: list[tuple[Sessio
             contracts.add_same_contract(transaction, contract)
         positions["profile"] = len(transaction.added)
         contracts.add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
+        periods.add_open_checks(transaction, tenant_id, months)  # the sessions' months: a close racing fails it (LostRace)
         if extra:
             extra(transaction)
         for item, adds in day_totals:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Iterable
 
 from .. import fields
-from . import store, totals
+from . import periods, store, totals
 from .models import BillingItem, Computer, Contract, Group, HistoryEntry, Session, keys
 
 TO_ACCOUNT = "to_account"
@@ -36,22 +36,32 @@ def computers_groups(tenant_id: str, computer_ids: Iterable[str]) -> dict[str, s
 
 def groups_and_contracts(tenant_id: str, group_ids: Iterable[str]) -> tuple[set[str], dict[str, Contract | None]]:
     """Which of the groups exist, and their current contracts (one BatchGetItem per 50 groups)."""
+    known, contracts, _ = booking(tenant_id, group_ids, calendar=False)
+    return known, contracts
+
+
+def booking(tenant_id: str, group_ids: Iterable[str], calendar: bool = True):
+    """Which of the groups exist, their current contracts and the tenant's calendar
+    (dal.periods), read together (one BatchGetItem per 50 groups)."""
     wanted = set(group_ids)
-    found = store.batch_get({(keys.group(tenant_id, g), sk) for g in wanted for sk in ("GROUP", "CONTRACT")})
+    extra = {periods.calendar_key(tenant_id)} if calendar else set()
+    found = store.batch_get({(keys.group(tenant_id, g), sk) for g in wanted for sk in ("GROUP", "CONTRACT")} | extra)
     known = {g for g in wanted if isinstance(found.get((keys.group(tenant_id, g), "GROUP")), Group)}
     contracts = {}
     for group_id in wanted:
         contract = found.get((keys.group(tenant_id, group_id), "CONTRACT"))
         contracts[group_id] = contract if isinstance(contract, Contract) else None
-    return known, contracts
+    return known, contracts, periods.calendar_in(found, tenant_id)
 
 
-def record_new(tenant_id: str, sessions: list[Session], entries: dict[str, HistoryEntry]) -> dict[str, Session | None]:
+def record_new(tenant_id: str, sessions: list[Session], entries: dict[str, HistoryEntry],
+               months: dict[str, str] | None = None) -> dict[str, Session | None]:
     """Writes the sessions that do not exist yet, each with its history entry (`entries` by the
     session's key), and their open marks, in one transaction per attempt. Answers by session id
     None (written) or the session already stored under that id (a replay or a conflict: the
     caller compares). A duplicate cancels the transaction; DynamoDB hands back the stored item
-    (ALL_OLD), and the others are written again without it."""
+    (ALL_OLD), and the others are written again without it. The transaction holds that the
+    sessions' `months` (by session key) are open: `periods.PeriodClosed` when one closed meanwhile."""
     outcome: dict[str, Session | None] = {}
     pending = list(sessions)
     while pending:
@@ -61,10 +71,15 @@ def record_new(tenant_id: str, sessions: list[Session], entries: dict[str, Histo
                 transaction.save(entries[session.PK])
             for item, actions in totals.record_updates(tenant_id, list(writing)):
                 transaction.update(item, actions=actions)
+            checks[:] = periods.add_open_checks(transaction, tenant_id, _months(writing, months))
 
+        checks: list[int] = []
         try:
             store.transact(fill, "the recording")
         except store.ConditionFailed as failed:
+            closed = periods.closed_in(failed, checks, _months(pending, months))
+            if closed:
+                raise periods.PeriodClosed(closed) from None
             stored = _stored_duplicates(pending, failed.reasons)
             if not stored:
                 raise
@@ -76,6 +91,10 @@ def record_new(tenant_id: str, sessions: list[Session], entries: dict[str, Histo
         outcome.update((session.session_id, None) for session in pending)
         pending = []
     return outcome
+
+
+def _months(sessions, months: dict[str, str] | None) -> set[str]:
+    return {months[s.PK] for s in sessions if s.PK in months} if months else set()
 
 
 def _stored_duplicates(pending: list[Session], reasons: list) -> dict[str, Session]:

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from . import store, totals
 from .models import HistoryEntry, Session, keys
+from .periods import add_open_checks
 from .outcomes import LostRace
 
 TO_ACCOUNT = "to_account"
@@ -31,10 +32,10 @@ def open_sessions(tenant_id: str, group_id: str) -> Iterator[Session]:
                        filter_condition=Session.status == TO_ACCOUNT)
 
 
-def adjust_session(tenant_id: str, session: Session, wanted: dict, entry: HistoryEntry) -> None:
-    """Sets `wanted` (extra_minutes, notes) with its history entry, only over the session as read
-    and while it is to_account (its month stamped: a search settles past it). `LostRace`: locked
-    or adjusted meanwhile."""
+def adjust_session(tenant_id: str, session: Session, wanted: dict, entry: HistoryEntry, months: list[str]) -> None:
+    """Sets `wanted` (extra_minutes, notes) with its history entry, only over the session as read,
+    while it is to_account and its `months` are open (its month stamped: a search settles past
+    it). `LostRace`: locked, adjusted or its month closed meanwhile."""
     def fill(transaction):
         transaction.update(
             session,
@@ -43,6 +44,7 @@ def adjust_session(tenant_id: str, session: Session, wanted: dict, entry: Histor
         )
         transaction.save(entry)
         transaction.update(*totals.touch_update(tenant_id, session))
+        add_open_checks(transaction, tenant_id, months)
 
     try:
         store.transact(fill, "the adjustment")

@@ -1,18 +1,17 @@
 """The unlock's one transaction: the session back to `to_account` (its frozen price removed, back in
 the open sessions' index), its day's running totals given back what the lock added (and its open mark), the
 subscription balance given back with its `reversal` ledger entry, the session's invoiced mark
-set `unlocked` (only while no issued invoice holds it), the audit entry, the idempotency answer."""
+set `unlocked` with the lock it undid (on its page of marks, over the version read: no issue
+slipped in meanwhile), the audit entry, the idempotency answer."""
 from . import store
-from .invoices import ISSUED, UNLOCKED, InvoicedMark, marks_of, period_open_check
+from .invoices import UNLOCKED
+from .marks import SessionMark
+from .periods import add_open_checks
 from . import totals
 from .models import Contract, Session, keys
 
 FROZEN = ("locked_at", "locked_by", "total_seconds", "billed_minutes", "cost", "currency", "profile_id", "profile_version",
           "contract_id", "covered_minutes", "overage_minutes", "pricing")
-
-
-class Invoiced(Exception):
-    """An issued invoice holds the session."""
 
 
 class Changed(Exception):
@@ -24,10 +23,10 @@ class PeriodClosed(Exception):
 
 
 def unlock(tenant_id: str, session: Session, month: str, contract: Contract | None, balance_write, history_entry,
-           claim=None, answer=None) -> None:
-    """`balance_write(transaction)` adds the balance's new state and entries (subscriptions), else None."""
-    mark = InvoicedMark(marks_of(tenant_id, session.group_id), f"S#{session.session_id}", mark_status=UNLOCKED,
-                        lock_at=store_time(session.locked_at))
+           mark: SessionMark, claim=None, answer=None) -> None:
+    """`balance_write(transaction)` adds the balance's new state and entries (subscriptions), else
+    None; `mark` is the session's mark as read (no issued invoice holds it)."""
+    mark.pages.set(mark.page, f"S#{session.session_id}", UNLOCKED, mark.invoice_id, store_time(session.locked_at))
     reductions = totals.unlock_updates(tenant_id, session)
 
     def fill(transaction):
@@ -38,8 +37,8 @@ def unlock(tenant_id: str, session: Session, month: str, contract: Contract | No
                Session.GSI2PK.set(keys.open_sessions_of(tenant_id, session.group_id)), Session.GSI2SK.set(session.GSI1SK)],
             condition=(Session.status == "accounted") & (Session.revision == session.revision),
         )
-        transaction.save(mark, condition=InvoicedMark.PK.does_not_exist() | (InvoicedMark.mark_status != ISSUED))
-        period_open_check(transaction, tenant_id, month)
+        mark.pages.add_writes(transaction)
+        add_open_checks(transaction, tenant_id, [month])
         for item, actions in reductions:
             transaction.update(item, actions=actions)
         if balance_write is not None:
@@ -53,8 +52,6 @@ def unlock(tenant_id: str, session: Session, month: str, contract: Contract | No
     try:
         store.transact(fill, "the unlock")
     except store.ConditionFailed as failed:
-        if failed.failed(1):
-            raise Invoiced() from None
         if failed.failed(2):
             raise PeriodClosed() from None
         raise Changed() from None

@@ -69,8 +69,29 @@ def write(invoices: list[dict], clients: dict[str, dict], file_format: str, acco
     return text.getvalue().encode("utf-8")
 
 
+RUN_EXPORT_FIELDS = frozenset({"run_id", "format", "account_code", "item"})
+LINK_SECONDS = 900
+
+
+def export_run_request(tenant_id: str, values: dict, actor: str | None) -> dict:
+    """POST /v1/exports {run_id, format: quickbooks|xero, account_code?, item?}: the run's file."""
+    unknown = sorted(set(values) - RUN_EXPORT_FIELDS)
+    if unknown:
+        raise InvalidInput(unknown[0], "is not a field of an invoice run's export (run_id, format, account_code, item)")
+    return export_run(tenant_id, fields.identifier("run_id", values["run_id"]), values, actor)
+
+
+def fresh_link(answer: dict) -> dict:
+    """A run file's answer again (an Idempotency-Key's replay) with its link signed afresh."""
+    from . import s3
+
+    link = s3.link(s3.s3_client(), answer["run_id"], answer["key"], LINK_SECONDS, answer["file_name"])
+    return {**answer, "url": link["url"], "expires_at": link["expires_at"]}
+
+
 def export_run(tenant_id: str, run_id: str, values: dict, actor: str | None) -> dict:
-    """POST /v1/invoice-runs/{run_id}/exports {format: quickbooks|xero, account_code?, item?}."""
+    """The run's issued invoices as a QuickBooks or Xero file {format, account_code?, item?}
+    (POST /v1/exports with its run_id; also POST /v1/invoice-runs/{run_id}/exports)."""
     from .. import settings
     from . import s3
     from ..invoices import view
@@ -99,5 +120,5 @@ def export_run(tenant_id: str, run_id: str, values: dict, actor: str | None) -> 
     client = s3.s3_client()
     key = f"tenants/{tenant_id}/invoice-files/{run_id}-{file_format}.csv"
     client.put_object(Bucket=settings.exports_bucket(), Key=key, Body=body, ContentType="text/csv; charset=utf-8")
-    link = s3.link(client, run_id, key, 900, f"{run_id}-{file_format}.csv")
+    link = s3.link(client, run_id, key, LINK_SECONDS, f"{run_id}-{file_format}.csv")
     return {"run_id": run_id, "format": file_format, "invoices": len(invoices), "rows": body.count(b"\r\n") - 1, **link}
