@@ -168,3 +168,14 @@ def short_timeout(monkeypatch):
 
     monkeypatch.setattr(local_gateway.LambdaContext, "of", staticmethod(of))
     return left
+
+
+def close_at_its_end(tenant, month: str, monkeypatch) -> None:
+    """Closes the month under way as at its end: the recharges and assignments below are dated
+    now, in it, as they would be after a time zone change put now back in a closed month."""
+    from billing_core import fields, periods
+
+    with monkeypatch.context() as clock:
+        clock.setattr(fields, "utc_now", lambda: periods.Calendar().bounds(month)[1])
+        status, body = tenant.finance.post(f"/v1/periods/{month}/close")
+    assert status == 200 and body["closed"] is True, body

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .conftest import GOLD, assert_error, create_group, create_profile, record
+from .conftest import GOLD, assert_error, close_at_its_end, create_group, create_profile, record
 
 HOUR_PLAN = {**GOLD, "name": "Gold 1h", "total_hours": 1, "amount": "450.00", "step_minutes": 15, "overage_step_cost": "10.00"}
 
@@ -79,16 +79,17 @@ def test_a_draft_built_on_a_lock_since_undone_cannot_be_issued(msp, month_of_wor
     assert_error(msp.finance.post(f"/v1/invoices/{invoice['invoice_id']}/issue"), 409, "event_already_invoiced")
 
 
-def test_a_closed_month_refuses_unlocks_and_reopening_is_for_admins(msp, month_of_work):
+def test_a_closed_month_refuses_unlocks_and_reopening_is_for_admins(msp, month_of_work, monkeypatch):
     assert_error(msp.technician.post(f"/v1/periods/{month_of_work}/close"), 403)
-    status, closed = msp.finance.post(f"/v1/periods/{month_of_work}/close")
-    assert status == 200 and closed["closed"] is True
+    assert_error(msp.finance.post(f"/v1/periods/{month_of_work}/close"), 409, "month_not_ended")  # the month is under way
+    close_at_its_end(msp, month_of_work, monkeypatch)
     assert_error(msp.technician.post("/v1/sessions/s5/unlock"), 409, "period_closed")
     assert_error(msp.finance.post(f"/v1/periods/{month_of_work}/reopen"), 403)
     assert msp.admin.post(f"/v1/periods/{month_of_work}/reopen")[0] == 200
     assert msp.technician.post("/v1/sessions/s5/unlock")[0] == 200
-    from billing_core import periods  # audited, in order
-    assert [e["action"] for e in periods.period_history(msp.tenant_id)] == ["period_closed", "period_reopened"]
+    from billing_core import periods
+    # both audited (the close at the month's end, the clock this test moved: their order is the stamps')
+    assert sorted(e["action"] for e in periods.period_history(msp.tenant_id)) == ["period_closed", "period_reopened"]
     assert_error(msp.admin.post("/v1/periods/2026-13/close"), 400)
 
 
@@ -97,8 +98,8 @@ def test_a_close_racing_an_unlock_wins_in_the_unlocks_own_transaction(msp, month
     condition, so it fails and changes nothing."""
     from billing_core import periods
 
-    assert msp.finance.post(f"/v1/periods/{month_of_work}/close")[0] == 200
-    monkeypatch.setattr(periods, "ensure_open", lambda tenant_id, moment: month_of_work)  # the check ran before the close
+    close_at_its_end(msp, month_of_work, monkeypatch)
+    monkeypatch.setattr(periods, "ensure_open", lambda tenant_id, moment: (month_of_work, [month_of_work]))  # checked before the close
     before = msp.finance.get("/v1/groups/acme/totals")[1]
     assert_error(msp.technician.post("/v1/sessions/s5/unlock"), 409, "period_closed")
     assert msp.finance.get("/v1/sessions/s5")[1]["status"] == "accounted"
@@ -116,7 +117,7 @@ def test_ensure_open_reads_the_local_month_in_one_round_trip(msp):
 
     late = datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc)
     assert msp.finance.post("/v1/periods/2026-04/close")[0] == 200
-    assert periods.ensure_open(msp.tenant_id, late) == "2026-03"  # UTC, the default time zone
+    assert periods.ensure_open(msp.tenant_id, late) == ("2026-03", ["2026-03"])  # UTC, the default time zone
     assert msp.admin.put("/v1/settings/invoicing", {"time_zone": "Europe/Paris"})[0] == 200
     with pytest.raises(Conflict) as refused:
         periods.ensure_open(msp.tenant_id, late)

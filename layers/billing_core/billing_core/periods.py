@@ -5,9 +5,16 @@ assignments made in one, answer 409 `period_closed`, nothing changed.
 Each such write reads the tenant's `Calendar` (its time zone and closed months: one item, added
 to the BatchGetItem the write makes anyway), refuses what falls in a closed month, and holds in
 its own transaction the condition that its months are still open (dal.periods): a close racing
-the write either comes after it or fails it, which then reads again and answers the 409."""
+the write either comes after it or fails it, which then reads again and answers the 409.
+
+That condition is a read of the tenant's month item in the write's transaction, and DynamoDB
+fails one of two concurrent transactions on the same item: were every write to hold it, every
+upload and lock of a tenant would contend on one item. So a month can be closed only once it has
+ended, and a write holds the condition only for the months that may be closed before it commits
+(those ending less than IN_FLIGHT from now: no invocation lives longer). A day's uploads and
+locks of the month under way hold none."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from . import fields, history, invoice_settings, invoicing
@@ -17,6 +24,7 @@ from .dal import periods as dal_periods
 from .errors import Conflict, NotFound
 
 CLOSED, REOPENED = "period_closed", "period_reopened"
+IN_FLIGHT = timedelta(minutes=15)  # Lambda's longest timeout: a write started now has committed by then
 
 
 def month_of(moment: datetime, time_zone: str) -> str:
@@ -34,13 +42,17 @@ class Calendar:
         return month_of(moment, self.time_zone)
 
     def refuse_closed(self, moments, what: str = "it") -> list[str]:
-        """The months of `moments` (for the write's own condition); 409 `period_closed` naming
-        the first closed one."""
+        """The months of `moments` that the write's own condition must hold open (those that may
+        be closed before it commits); 409 `period_closed` naming the first closed one."""
         months = sorted({self.month(moment) for moment in moments})
         for month in months:
             if month in self.closed:
                 raise closed_error(month, what)
-        return months
+        return [month for month in months if self.may_close(month)]
+
+    def may_close(self, month: str) -> bool:
+        """Whether `month` may be closed before a write started now commits (it ends by then)."""
+        return self.bounds(month)[1] <= fields.utc_now() + IN_FLIGHT
 
 
     def closed_spans(self) -> list[tuple[datetime, datetime, str]]:
@@ -77,10 +89,11 @@ def calendar(tenant_id: str) -> Calendar:
     return calendar_from(dal_periods.read_calendar(tenant_id))
 
 
-def ensure_open(tenant_id: str, moment: datetime) -> str:
+def ensure_open(tenant_id: str, moment: datetime) -> tuple[str, list[str]]:
     """409 `period_closed` when the month of `moment` (tenant's time zone) is closed; answers the
-    month, for the write's own condition (dal.periods.add_open_checks)."""
-    return calendar(tenant_id).refuse_closed([moment])[0]
+    month, and the months the write's own condition holds open (dal.periods.add_open_checks)."""
+    calendar_now = calendar(tenant_id)
+    return calendar_now.month(moment), calendar_now.refuse_closed([moment])
 
 
 def view(month: str, period) -> dict:
@@ -97,8 +110,12 @@ def period(tenant_id: str, month: str) -> dict:
 def set_closed(tenant_id: str, month: str, closed: bool, actor: str | None) -> dict:
     """Closes or reopens a month, audited (the entry in the periods' partition, same transaction)."""
     invoicing.parse_month(month)
-    before = dal.periods(tenant_id, [month]).get(month)
     now = fields.utc_now()
+    if closed:
+        calendar = calendar_from(dal_periods.read_calendar(tenant_id))
+        if calendar.bounds(month)[1] > now:
+            raise Conflict(f"{month} has not ended yet (in {calendar.time_zone}): it can be closed once it has", "month_not_ended")
+    before = dal.periods(tenant_id, [month]).get(month)
     audit = history.entry(dal.periods_of(tenant_id), actor, CLOSED if closed else REOPENED,
                           {"month": history.change(None, month),
                            "closed": history.change(bool(before.closed) if before else False, closed)}, now)

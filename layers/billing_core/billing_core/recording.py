@@ -206,7 +206,8 @@ def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict, calendar: 
     conflict, the rest are written. A month closed meanwhile: its sessions go to `closed`."""
     while True:
         sessions = [session for _, _, session in chunk]
-        months = {session.PK: calendar.month(session.started_at) for session in sessions}
+        months = {session.PK: month for session in sessions  # only those that may close before this commits
+                  if calendar.may_close(month := calendar.month(session.started_at))}
         try:
             written = stored.record_new(tenant_id, sessions, {session.PK: _recorded_entry(session) for session in sessions}, months)
             break

@@ -42,7 +42,7 @@ def unlock_session(tenant_id: str, session_id: str, actor: str | None, claim=Non
         session = read_session(tenant_id, session_id)
         if session.status != "accounted":
             raise Conflict(f"session {session_id} is not locked", "not_locked")
-        month = periods.ensure_open(tenant_id, session.started_at)
+        month, held = periods.ensure_open(tenant_id, session.started_at)
         mark = session_mark(tenant_id, session.group_id, session_id, session.started_at)
         if mark.status == ISSUED:
             raise Conflict(f"session {session_id} is on issued invoice {mark.invoice_id}: void it first", "session_invoiced")
@@ -62,7 +62,7 @@ def unlock_session(tenant_id: str, session_id: str, actor: str | None, claim=Non
         entry = history.entry(session.PK, actor, UNLOCKED, undone, now)
         answer = session_view(dal.opened(session), contract)
         try:
-            dal.unlock(tenant_id, session, month, contract, balance_write, entry, mark, claim, answer)
+            dal.unlock(tenant_id, session, held, contract, balance_write, entry, mark, claim, answer)
             return answer
         except dal.PeriodClosed:
             raise Conflict(f"{month} was closed meanwhile: session {session_id} stays locked", "period_closed") from None

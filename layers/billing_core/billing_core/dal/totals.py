@@ -13,7 +13,7 @@ and an index read can be checked against it (billing_core.dal.reports). A second
 `GroupMonths` (`months`: the set of months that have sessions), tells an unbounded period where
 to look."""
 import hashlib
-from datetime import datetime, timezone
+from datetime import timezone
 from decimal import Decimal
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute

@@ -22,7 +22,7 @@ class PeriodClosed(Exception):
     """The session's month was closed meanwhile."""
 
 
-def unlock(tenant_id: str, session: Session, month: str, contract: Contract | None, balance_write, history_entry,
+def unlock(tenant_id: str, session: Session, months: list[str], contract: Contract | None, balance_write, history_entry,
            mark: SessionMark, claim=None, answer=None) -> None:
     """`balance_write(transaction)` adds the balance's new state and entries (subscriptions), else
     None; `mark` is the session's mark as read (no issued invoice holds it)."""
@@ -38,7 +38,7 @@ def unlock(tenant_id: str, session: Session, month: str, contract: Contract | No
             condition=(Session.status == "accounted") & (Session.revision == session.revision),
         )
         mark.pages.add_writes(transaction)
-        add_open_checks(transaction, tenant_id, [month])
+        add_open_checks(transaction, tenant_id, months)
         for item, actions in reductions:
             transaction.update(item, actions=actions)
         if balance_write is not None:
