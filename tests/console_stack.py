@@ -59,7 +59,7 @@ def chromium(tmp_path_factory, time_zone: str, languages: str | None = None):
 
 
 def stack_fixture(*extra: str):
-    """A module's stack: `stack = stack_fixture("--index-lag", "0")` in a test file."""
+    """A module's stack, started as `make run` starts it (plus `extra` flags): `stack = stack_fixture()`."""
     @pytest.fixture(scope="module")
     def stack(tmp_path_factory):
         with console_stack(tmp_path_factory, *extra) as description:

@@ -14,7 +14,7 @@ import pytest
 from console_stack import browser_fixture, stack_fixture
 from test_console import By, at_width, call, click, css, idle, language, show_group, sign_in, wait
 
-stack = stack_fixture("--index-lag", "0")
+stack = stack_fixture()  # as `make run` starts it
 browser = browser_fixture("UTC", "en-GB,en")
 
 # Runs in the page: every failing pair of the screen as it is now.

@@ -329,3 +329,37 @@ def test_a_slow_answer_about_one_month_never_shows_under_another(stack, browser,
     assert text_of(driver, "#invoices-title") == "Invoices of September 2026"
     assert not driver.find_elements(By.CSS_SELECTOR, "#invoices tbody tr")
     assert text_of(driver, "#invoices-empty") == "No invoice for this month yet: run the month's invoices."
+
+
+def test_finance_issues_every_draft_after_one_confirmation(stack, browser, tenant):
+    driver, finance = browser, tenant["finance"]
+    open_invoices(driver, stack, finance, "finance", "en", 1280)
+    # A draft whose work changed since its run (a lock undone) is refused at its issue, said in words:
+    click(driver, "#invoices-issue-all")
+    confirm(driver)
+    wait(driver, lambda d: "stopped at" in text_of(d, "#invoices-result"), "no word of the refused draft", timeout=180)
+    assert "run the month again" in text_of(driver, "#invoices-error")
+    # so the month is run again, and every draft it makes is issued after one confirmation.
+    click(driver, "#invoice-run")
+    wait(driver, lambda d: text_of(d, "#invoices-result").endswith("made for October 2026."), "no run", timeout=60)
+    idle(driver)
+    drafts = [i for i in invoices_of(stack, finance) if i["status"] == "draft"]
+    assert len(drafts) > 30
+    wait(driver, lambda d: visible(d, "#invoices-issue-all"), "no way to issue every draft")
+    click(driver, "#invoices-issue-all")
+    question = confirm(driver, "#confirm-cancel")
+    assert question.startswith(f"Issue the {len(drafts)} draft invoices of October 2026?"), question
+    assert all(i["status"] == "draft" for i in invoices_of(stack, finance) if i["invoice_id"] in {d["invoice_id"] for d in drafts})
+    click(driver, "#invoices-issue-all")
+    confirm(driver)
+    wait(driver, lambda d: "issued (" in text_of(d, "#invoices-result") or "stopped" in text_of(d, "#invoices-result"),
+         "no word of the issues", timeout=180)
+    assert text_of(driver, "#invoices-result").startswith(f"{len(drafts)} invoices issued ("), (
+        text_of(driver, "#invoices-result"), text_of(driver, "#invoices-error"))
+    after = {i["invoice_id"]: i for i in invoices_of(stack, finance)}
+    assert all(after[d["invoice_id"]]["status"] == "issued" for d in drafts)
+    numbers = sorted(int(after[d["invoice_id"]]["number"].rsplit("-", 1)[1]) for d in drafts)
+    assert numbers == list(range(numbers[0], numbers[0] + len(drafts)))  # one gapless range, in the order they were issued
+    idle(driver)
+    assert not visible(driver, "#invoices-issue-all") and not visible(driver, "#invoices-error")
+    no_script_errors(driver)

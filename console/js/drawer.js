@@ -1,21 +1,24 @@
 import { api } from "./api.js";
 import { profileName } from "./clients.js";
 import { h } from "./dom.js";
-import { clearMessage, showError } from "./errors.js";
+import { clearMessage, notice, showError } from "./errors.js";
 import { duration, hours, money, when } from "./format.js";
 import { historyItem } from "./history.js";
 import { computerName } from "./names.js";
-import { $, ticket } from "./state.js";
+import { confirmDialog, replaceSession } from "./sessions.js";
+import { $, can, ticket } from "./state.js";
+import { loadTotals } from "./totals.js";
 import { say, spoken, t } from "./words.js";
 
 // ---------------------------------------------------------------- the session drawer
 
-export const ACTIONS = ["recorded", "adjusted", "locked", "contract_assigned", "recharged", "profile_version_applied"];
+export const ACTIONS = ["recorded", "adjusted", "locked", "unlocked", "contract_assigned", "recharged", "profile_version_applied"];
 
 export async function openDrawer(session) {
   const current = ticket("drawer");
   const dialog = $("#drawer");
-  clearMessage($("#drawer-error"));
+  clearMessage($("#drawer-error"), $("#drawer-notice"));
+  showUnlock(null);
   say($("#drawer-title"), () => t("drawer.title", { id: session.session_id }));
   const figures = () => [
     ["col.technician", session.technician], ["col.computer", computerName(session.group_id, session.computer_id) ? `${computerName(session.group_id, session.computer_id)} · ${session.computer_id}` : session.computer_id],
@@ -40,8 +43,44 @@ export async function openDrawer(session) {
     if (!current()) return; // another session's drawer was opened meanwhile
     renderPricing(fresh);
     renderAudit(audit.history || [], fresh);
+    showUnlock(fresh);
   } catch (error) {
     if (!current()) return;
+    showError($("#drawer-error"), error);
+  }
+}
+
+// An accounted session can be unlocked while its month is open and it is on no issued invoice (the
+// API says which, in words): one confirmation that says what comes back, then the lock is undone.
+function showUnlock(session) {
+  const button = $("#drawer-unlock");
+  button.hidden = !(session && session.status === "accounted" && can("lock"));
+  button.disabled = false;
+  button.onclick = session ? () => unlock(session, button) : null;
+}
+
+async function unlock(session, button) {
+  const current = ticket("drawer");
+  clearMessage($("#drawer-error"), $("#drawer-notice"));
+  const ok = await confirmDialog(() => t("unlock.confirm", { id: session.session_id }), { ok: "unlock.ok" });
+  if (!ok || !current()) return;
+  button.disabled = true;
+  try {
+    const id = encodeURIComponent(session.session_id);
+    const { data: opened } = await api("POST", `/sessions/${id}/unlock`);
+    replaceSession(opened);
+    loadTotals();
+    const { data: audit } = await api("GET", `/sessions/${id}/history`);
+    if (!current()) return;
+    Object.assign(session, opened); // the figures above read this session: now without its frozen price
+    $("#drawer-figures")._words();
+    renderPricing(opened);
+    renderAudit(audit.history || [], opened);
+    showUnlock(opened);
+    notice($("#drawer-notice"), "unlock.done", { id: session.session_id });
+  } catch (error) {
+    if (!current()) return;
+    button.disabled = false;
     showError($("#drawer-error"), error);
   }
 }

@@ -75,6 +75,7 @@ export function renderInvoices() {
   if (list && !shown.length) notice($("#invoices-empty"), list.length ? "invoices.noneOfStatus" : "invoices.none"); else clearMessage($("#invoices-empty"));
   renderSummary(list || []);
   renderRuns(list || []);
+  show($("#invoices-issue-all"), (list || []).some((invoice) => invoice.status === "draft"));
 }
 
 /** Open or closed, in words; close offered while open, reopen (an admin's) while closed. */
@@ -202,6 +203,45 @@ async function changeInvoice(invoice, button, { question, ok, path, done }) {
 
 export function issueInvoice(invoice, button) {
   return changeInvoice(invoice, button, { question: "invoices.issueConfirm", ok: "invoices.issue", path: "issue", done: "invoices.issued" });
+}
+
+/** Every draft of the month shown, after one confirmation, in the order the table lists them (each its
+ * own issue with its own Idempotency-Key: numbers are taken one by one); the first refusal stops it. */
+export async function issueAll() {
+  const month = state.invoices.month;
+  const drafts = (state.invoices.list || []).filter((invoice) => invoice.status === "draft")
+    .sort((a, b) => groupName(a.group_id).localeCompare(groupName(b.group_id), undefined, { sensitivity: "base" }) || a.currency.localeCompare(b.currency));
+  if (!month || !drafts.length) return;
+  clearMessage($("#invoices-error"), $("#invoices-result"));
+  const settings = await settingsOf();
+  const yes = await confirmDialog(() => t("invoices.issueAllConfirm", { ...countedInvoices(drafts.length), month: monthName(month),
+    next: settings ? invoiceNumberText(settings, false) : "…" }), { ok: "invoices.issueAll" });
+  if (!yes) return;
+  const button = $("#invoices-issue-all");
+  button.disabled = true;
+  const issued = [];
+  let failure = null, stopped = null;
+  for (const draft of drafts) {
+    notice($("#invoices-progress"), "invoices.issued", () => described(draft));
+    try {
+      const { data } = await api("POST", `/invoices/${encodeURIComponent(draft.invoice_id)}/issue`, { key: crypto.randomUUID() });
+      issued.push(data.invoice || data);
+    } catch (error) {
+      failure = error;
+      stopped = draft;
+      break;
+    }
+  }
+  clearMessage($("#invoices-progress"));
+  button.disabled = false;
+  settingsOf(true); // the counters moved
+  await loadInvoices(month); // (clears the messages: the outcome is said after it)
+  if (failure) {
+    notice($("#invoices-result"), "invoices.issuedAllStopped", () => ({ ...countedInvoices(issued.length), client: groupName(stopped.group_id) }));
+    showError($("#invoices-error"), failure);
+  } else {
+    notice($("#invoices-result"), "invoices.issuedAll", () => ({ ...countedInvoices(issued.length), first: issued[0].number, last: issued[issued.length - 1].number }));
+  }
 }
 
 export function voidInvoice(invoice, button) {

@@ -5,7 +5,7 @@ import { h } from "./dom.js";
 import { loadEvents, renderEvents } from "./events.js";
 import { exportCsv, formatOptions, showDelimiter } from "./exports.js";
 import { dayText, monthText, readDay, readMonth, shiftMonth } from "./format.js";
-import { closeOrReopen, loadInvoices, renderInvoice, renderInvoices, runFile, startRun } from "./invoices.js";
+import { closeOrReopen, issueAll, loadInvoices, renderInvoice, renderInvoices, runFile, startRun } from "./invoices.js";
 import { renderSettings, saveSettings } from "./invoicesettings.js";
 import { LANGUAGES, STRINGS, preferredLanguage } from "./i18n.js";
 import { onKey } from "./keys.js";
@@ -113,6 +113,7 @@ function start() {
   }
   $("#invoices-status").addEventListener("change", () => renderInvoices());
   $("#invoice-run").addEventListener("click", () => startRun());
+  $("#invoices-issue-all").addEventListener("click", () => issueAll());
   $("#period-close").addEventListener("click", () => closeOrReopen(true));
   $("#period-reopen").addEventListener("click", () => closeOrReopen(false));
   $("#run-files").addEventListener("submit", runFile);
