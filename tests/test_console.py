@@ -308,7 +308,9 @@ def test_a_technician_searches_sorts_adjusts_locks_and_explains_a_session(stack,
     assert not visible(driver, "#drawer-unlock") and not visible(driver, "#drawer-error")
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#drawer-history > li")) == 4,
          f"the unlock is not in the history: {[e.text for e in driver.find_elements(By.CSS_SELECTOR, '#drawer-history > li')]}")
-    assert "a déverrouillé la session" in driver.find_elements(By.CSS_SELECTOR, "#drawer-history > li")[3].text
+    undone = driver.find_elements(By.CSS_SELECTOR, "#drawer-history > li")
+    assert "a verrouillé (comptabilisé) la session" in undone[2].text  # the lock undone stays in the audit
+    assert "a déverrouillé la session" in undone[3].text and "Verrouillée le" in undone[3].text, undone[3].text
     assert call(stack, tokens["technician"], "GET", "/v1/sessions/ui-2")[1]["status"] == "to_account"
     click(driver, "#drawer-close")
     wait(driver, lambda d: row(d, "ui-2").get_attribute("data-status") == "to_account", "the row still says accounted")

@@ -379,6 +379,7 @@ export default {
   "field.billed_minutes": "Billed minutes",
   "field.total_seconds": "Total time",
   "field.cost": "Cost",
+  "field.locked_at": "Locked at",
   "field.profile_version": "Profile version",
   "word.admin": "admin",
   "word.technician": "technician",

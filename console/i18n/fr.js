@@ -379,6 +379,7 @@ export default {
   "field.billed_minutes": "Minutes facturées",
   "field.total_seconds": "Durée totale",
   "field.cost": "Coût",
+  "field.locked_at": "Verrouillée le",
   "field.profile_version": "Version du profil",
   "word.admin": "admin",
   "word.technician": "technicien",

@@ -379,6 +379,7 @@ export default {
   "field.billed_minutes": "Minuti fatturati",
   "field.total_seconds": "Durata totale",
   "field.cost": "Costo",
+  "field.locked_at": "Bloccata il",
   "field.profile_version": "Versione del profilo",
   "word.admin": "admin",
   "word.technician": "tecnico",

@@ -252,6 +252,9 @@ def test_unlocking_a_pay_per_use_session_takes_it_off_the_totals_and_the_next_dr
     assert after["to_account"]["sessions"] == 1
     history = invoicing.finance.get("/v1/sessions/s2/history")[1]["history"]
     assert history[-1]["action"] == "unlocked" and history[-1]["role"] == "technician"
+    # the lock it undid stays in the audit, as it was: when, by whom, what it froze
+    (locked,) = [entry for entry in history if entry["action"] == "locked"]
+    assert locked["changes"]["cost"] == {"before": None, "after": "25.00"} and locked["at"] < history[-1]["at"], locked
     (draft,) = run(invoicing)["invoices"]
     assert [l["ref"] for l in draft["lines"]] == ["s1", "s3"]
     assert_error(invoicing.agent.post("/v1/sessions/s1/unlock"), 403)

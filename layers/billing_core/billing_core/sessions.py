@@ -168,13 +168,18 @@ def session_history(tenant_id: str, session_id: str) -> dict:
     if session is None:
         raise NotFound(f"session {session_id} not found")
     if session.status == ACCOUNTED:
-        frozen = {
-            "status": history.change(TO_ACCOUNT, ACCOUNTED),
-            "total_seconds": history.change(None, session.total_seconds),
-            "billed_minutes": history.change(None, session.billed_minutes),
-            "cost": history.change(None, fields.money_text(session.cost)),
-            "profile_id": history.change(None, session.profile_id),
-            "profile_version": history.change(None, session.profile_version),
-        }
-        entries.append(history.view(session.locked_at, session.locked_by, history.LOCKED, frozen))
+        entries.append(history.view(session.locked_at, session.locked_by, history.LOCKED, lock_changes(session)))
     return {"session_id": session_id, "history": entries}
+
+
+def lock_changes(session: Session) -> dict:
+    """What a session's lock changed: its history entry, read from the session while it is locked
+    (a lock writes no entry of its own); an unlock keeps it as an entry before undoing it."""
+    return {
+        "status": history.change(TO_ACCOUNT, ACCOUNTED),
+        "total_seconds": history.change(None, session.total_seconds),
+        "billed_minutes": history.change(None, session.billed_minutes),
+        "cost": history.change(None, fields.money_text(session.cost)),
+        "profile_id": history.change(None, session.profile_id),
+        "profile_version": history.change(None, session.profile_version),
+    }

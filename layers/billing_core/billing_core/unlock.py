@@ -13,7 +13,7 @@ from .dal.invoices import ISSUED
 from .dal.marks import session_mark
 from .errors import Conflict
 from .ledger import Block, Change
-from .sessions import read_session, session_view
+from .sessions import lock_changes, read_session, session_view
 
 UNLOCKED, REVERSAL = "unlocked", "reversal"
 
@@ -59,10 +59,11 @@ def unlock_session(tenant_id: str, session_id: str, actor: str | None, claim=Non
         undone = {"status": history.change("accounted", "to_account"), "locked_at": history.change(fields.utc_text(session.locked_at), None),
                   "billed_minutes": history.change(int(session.billed_minutes), None),
                   "cost": history.change(fields.money_text(session.cost), None)}
-        entry = history.entry(session.PK, actor, UNLOCKED, undone, now)
+        entries_kept = [history.entry(session.PK, session.locked_by, history.LOCKED, lock_changes(session), session.locked_at),
+                        history.entry(session.PK, actor, UNLOCKED, undone, now)]  # the lock undone stays in the audit
         answer = session_view(dal.opened(session), contract)
         try:
-            dal.unlock(tenant_id, session, held, contract, balance_write, entry, mark, claim, answer)
+            dal.unlock(tenant_id, session, held, contract, balance_write, entries_kept, mark, claim, answer)
             return answer
         except dal.PeriodClosed:
             raise Conflict(f"{month} was closed meanwhile: session {session_id} stays locked", "period_closed") from None

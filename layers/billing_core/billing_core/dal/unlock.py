@@ -22,7 +22,7 @@ class PeriodClosed(Exception):
     """The session's month was closed meanwhile."""
 
 
-def unlock(tenant_id: str, session: Session, months: list[str], contract: Contract | None, balance_write, history_entry,
+def unlock(tenant_id: str, session: Session, months: list[str], contract: Contract | None, balance_write, history_entries,
            mark: SessionMark, claim=None, answer=None) -> None:
     """`balance_write(transaction)` adds the balance's new state and entries (subscriptions), else
     None; `mark` is the session's mark as read (no issued invoice holds it)."""
@@ -45,7 +45,8 @@ def unlock(tenant_id: str, session: Session, months: list[str], contract: Contra
             balance_write(transaction)
         elif contract is not None:
             transaction.condition_check(Contract, contract.PK, contract.SK, condition=Contract.revision == contract.revision)
-        transaction.save(history_entry)
+        for entry in history_entries:
+            transaction.save(entry)
         if claim:
             claim.save(transaction, answer)
 
