@@ -253,6 +253,9 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
         "PUT /v1/settings/invoicing": {"digits": 5},
         "POST /v1/invoice-runs": {"month": "2026-03"},
         "POST /v1/invoice-runs/{run_id}/exports": {"format": "xero"},
+        "POST /v1/imports": {"source": "generic", "content": f"id,start,end,pc,who\nimp-{unique},2026-03-05T09:00:00Z,"
+                             "2026-03-05T09:30:00Z,pc-1,ann\n", "group_id": seeded.subscription_group,
+                             "columns": {"session_id": "id", "started_at": "start", "ended_at": "end", "computer_id": "pc", "technician": "who"}},
     }
     queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/invoices": "month=2026-03", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z",
                "GET /v1/totals": "from=2026-03-01T00:00:00Z&limit=10"}
