@@ -1,6 +1,7 @@
 """POST /v1/imports — a remote-support tool's own export (its text in `content`, at most 5 MB)
 recorded as sessions, each connection once: 200 {rows, imported, duplicates, conflicts,
-below_minimum, rejected}; or a file uploaded first (`upload_id`) read by a job: 202 {job_id}.
+below_minimum, rejected} (202 {job_id} when it needs longer than the request may take: a job goes
+on); or a file uploaded first (`upload_id`) read by a job: 202 {job_id}.
 POST /v1/imports/uploads — a presigned link to upload a larger file to (201)."""
 from billing_core import api, importing
 from billing_core.api import ADMIN, AGENT
@@ -16,7 +17,8 @@ def import_sessions(request: api.Request) -> api.Response:
         from billing_core import import_uploads  # only a large import pays for S3 and the jobs queue
 
         return api.finished_or_running(False, import_uploads.start_import(request.tenant_id, values, request.actor))
-    return api.Response(200, importing.import_content(request.tenant_id, values, request.actor))
+    answer = importing.import_content(request.tenant_id, values, request.actor)
+    return api.finished_or_running(answer.finished, answer.body)
 
 
 @api.route(ADMIN, AGENT)

@@ -181,3 +181,15 @@ def test_a_large_file_is_uploaded_then_read_by_a_job(clients):
 def test_an_upload_not_put_yet_is_a_404(clients):
     status, link = clients.admin.post("/v1/imports/uploads")
     assert_error(clients.admin.post("/v1/imports", {"source": "teamviewer", "upload_id": link["upload_id"]}), 404)
+
+
+def test_an_import_longer_than_its_request_may_take_goes_on_in_a_job(clients, monkeypatch):
+    from billing_core import importing
+
+    records = [{"id": f"long-{n}", "username": "Ann Tech", "devicename": "RECEPTION-PC", "groupname": "Acme Ltd",
+                "start_date": "2026-03-02T09:00:00Z", "end_date": "2026-03-02T09:20:00Z"} for n in range(importing.CHUNK + 10)]
+    monkeypatch.setattr(importing, "SYNC_SECONDS", 0.0)  # no time for one chunk inside the request
+    status, started = clients.admin.post("/v1/imports", {"source": "teamviewer", "content": json.dumps({"records": records})})
+    assert status == 202 and started["status"] == "running", started
+    result = poll(clients, started["job_id"])["result"]
+    assert (result["rows"], result["imported"], result["duplicates"]) == (len(records), len(records), 0)

@@ -68,6 +68,18 @@ def start_import(tenant_id: str, values: dict, actor: str | None) -> dict:
     return {"job_id": job.job_id, "upload_id": upload_id, "status": job.status}
 
 
+def go_on_later(tenant_id: str, options: importing.ImportOptions, content: str, done: int, summary: importing.Summary,
+                actor: str | None) -> dict:
+    """An import that ran out of its request's time: its text kept as an upload, and a job that
+    goes on from the `done` connections already through (with their counts)."""
+    upload_id = f"u-{secrets.token_hex(12)}"
+    s3_client().put_object(Bucket=settings.exports_bucket(), Key=upload_key(tenant_id, upload_id), Body=content.encode("utf-8"))
+    job = jobs.create(tenant_id, jobs.IMPORT, {"upload_id": upload_id, "options": options.state(), "next": done,
+                                               "summary": summary.view()}, actor, job_id=f"import-{upload_id}")
+    jobs.start(job)
+    return {"job_id": job.job_id, "upload_id": upload_id, "status": job.status}
+
+
 def _content(tenant_id: str, upload_id: str) -> str:
     body = s3_client().get_object(Bucket=settings.exports_bucket(), Key=upload_key(tenant_id, upload_id))["Body"].read()
     try:

@@ -27,6 +27,7 @@ MAX_CONTENT_BYTES = 5 * 1024 * 1024
 MAX_MAPPING = 1000
 MAX_LISTED = 1000  # rejected and conflict lines an answer lists (the counts are always whole)
 CHUNK = 500  # connections per read-then-record round
+SYNC_SECONDS = 20.0  # inside API Gateway's 30 s; the rest of a longer import goes on in a job
 ZONED = {"splashtop"}  # tools that write the account's local time with no offset
 
 
@@ -184,11 +185,17 @@ class Importer:
             upload["group_id"] = group_id
         return upload
 
-    def record(self, connections: list[Connection]) -> None:
-        """Records the connections CHUNK at a time (one consistent read of what is stored first)."""
-        self.summary.rows += len(connections)
+    def record(self, connections: list[Connection], out_of_time: Callable[[], bool] = lambda: False) -> int:
+        """Records the connections CHUNK at a time (one consistent read of what is stored first);
+        stops between two chunks once `out_of_time()`. Answers how many it went through."""
+        done = 0
         for chunk in recording.chunks(connections, CHUNK):
+            if out_of_time():
+                break
             self._record_chunk(chunk)
+            self.summary.rows += len(chunk)
+            done += len(chunk)
+        return done
 
     def _record_chunk(self, chunk: list[Connection]) -> None:
         fresh: list[tuple[Connection, dict, recording.Upload]] = []
@@ -240,16 +247,34 @@ class Importer:
         return self.field_name(error["message"].split(":", 1)[0])
 
 
-def import_content(tenant_id: str, values: dict, actor: str | None) -> dict:
-    """POST /v1/imports with `content`: the export read and recorded inside the request."""
+@dataclass
+class Answer:
+    """An import's answer: `finished` with the summary, or handed to a job (`body` names it)."""
+
+    finished: bool
+    body: dict
+
+
+def import_content(tenant_id: str, values: dict, actor: str | None) -> Answer:
+    """POST /v1/imports with `content`: the export read and recorded inside the request for at
+    most SYNC_SECONDS; what is left then goes on in a job (the text kept as an upload)."""
+    import time
+
+    from .locking import out_of_time
+
+    until = time.monotonic() + SYNC_SECONDS
     options = parse_options(values)
     content = content_text(values)
     importer = Importer(tenant_id, options, actor)
     parsed = importer.parse(content)
     importer.rejected(parsed.rejected)
     importer.summary.rows += len(parsed.rejected)
-    importer.record(parsed.connections)
-    return importer.summary.view()
+    done = importer.record(parsed.connections, lambda: out_of_time(until))
+    if done == len(parsed.connections):
+        return Answer(True, importer.summary.view())
+    from . import import_uploads
+
+    return Answer(False, import_uploads.go_on_later(tenant_id, options, content, done, importer.summary, actor))
 
 
 def refuse_content_and_upload(values: dict) -> None:
