@@ -687,7 +687,7 @@ def main(argv=None) -> int:
     parser.add_argument("--file-rows", type=int, default=100_000, help="rows of each file in table 5")
     parser.add_argument("--stack-sessions", type=int, help="sessions of table 6 (default 10,000; 2,000 with --quick)")
     parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack,goals,contention,"
-                                                   "sessionimports")
+                                                   "toolexports")
     parser.add_argument("--import-connections", type=int, help="TeamViewer connections of table 9 (default 100,000; 2,000 with --quick)")
     parser.add_argument("--contention-sessions", type=int, help="sessions locked per run of table 8 (default 600; 120 with --quick)")
     parser.add_argument("--history", type=int, help="accounted sessions of the big group of table 7 (default 200,000)")
@@ -784,7 +784,7 @@ def main(argv=None) -> int:
 
         lines, _ = contention_table(options.contention_sessions or (120 if options.quick else 600))
         _print("8. Contention on one subscription client: locks per second, without and with profile updates", lines)
-    if "sessionimports" not in skip:
+    if "toolexports" not in skip:
         from .bench_imports import import_table
 
         size = options.import_connections or (2_000 if options.quick else 100_000)
