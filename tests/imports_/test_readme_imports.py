@@ -1,16 +1,12 @@
 """The README's "Bring your sessions" block runs as written against the local stack `make run`
 starts (a child process, strict, with index lag), one worked example per tool."""
 import json
-import re
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from readme_blocks import needs_shell, run
 
 from billing_local.stack import StackProcess
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -20,21 +16,10 @@ def stack(tmp_path_factory):
     running.stop()
 
 
-def imports_block() -> str:
-    readme = (ROOT / "README.md").read_text()
-    found = re.search(r"<!-- imports:start -->\s*```sh\n(.*?)```\s*<!-- imports:end -->", readme, re.S)
-    assert found, "README.md has no imports block"
-    return found.group(1)
-
-
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq") and shutil.which("bash")), reason="needs curl, jq and bash")
+@needs_shell
 def test_the_readme_imports_run_as_written(stack, tmp_path):
-    (tmp_path / ".local").mkdir()
-    shutil.copy(stack.state, tmp_path / ".local" / "stack.json")
-    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + imports_block()], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=180)
-    assert done.returncode == 0, done.stderr
-    answers = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    out = run("imports", stack, tmp_path, timeout=180)
+    answers = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [(a["imported"], a["duplicates"], a["conflict_count"], [(r["line"], r["field"]) for r in a["rejected"]])
             for a in answers] == [
         (1, 0, 0, []),  # TeamViewer
