@@ -120,12 +120,12 @@ def test_an_agent_may_import_and_a_technician_may_not(clients):
     ({"source": "teamviewer", "content": "SessionID,Host\n1,ann\n"}, "content"),
     ({"source": "teamviewer", "content": "{\"records\": 3}"}, "content"),
     ({"source": "teamviewer"}, "content"),
-    ({"source": "teamviewer", "content": "{}", "upload_id": "u-1"}, "content"),
+    ({"source": "teamviewer", "content": "{}", "upload_id": "u-1"}, "upload_id"),
     ({"source": "splashtop", "content": fixtures.SPLASHTOP}, "time_zone"),
     ({"source": "splashtop", "content": fixtures.SPLASHTOP, "time_zone": "Mars/Olympus"}, "time_zone"),
     ({"source": "generic", "content": fixtures.GENERIC}, "columns"),
     ({"source": "generic", "content": fixtures.GENERIC, "columns": {**fixtures.GENERIC_COLUMNS, "technician": "Tech"}}, "columns.technician"),
-    ({"source": "teamviewer", "content": fixtures.TEAMVIEWER, "group_mapping": {"Globex": "a/b"}}, "group_mapping.Globex"),
+    ({"source": "teamviewer", "content": fixtures.TEAMVIEWER, "group_mapping": {"Globex": "a/b"}}, "group_mapping"),
     ({"source": "teamviewer", "content": fixtures.TEAMVIEWER, "format": "csv"}, "format"),
 ])
 def test_a_bad_request_is_a_400_naming_the_field(clients, body, field):

@@ -28,6 +28,19 @@ def state_seen_by_api(seeded) -> str:
     return json.dumps(seen, sort_keys=True)
 
 
+def _uploaded(seeded) -> str:
+    """A file in the tenant's import uploads (a TeamViewer report of one connection)."""
+    import urllib.request
+
+    status, link = seeded.tenant.admin.post("/v1/imports/uploads")
+    assert status == 201, link
+    report = json.dumps({"records": [{"id": "b-1", "username": "bob", "devicename": seeded.computer,
+                                      "start_date": "2026-03-09T09:00:00Z", "end_date": "2026-03-09T09:30:00Z"}]})
+    put = urllib.request.Request(link["url"], data=report.encode(), method="PUT", headers={"content-type": "application/octet-stream"})
+    with urllib.request.urlopen(put):
+        return link["upload_id"]
+
+
 def probes(a, b) -> list[tuple]:
     """(route key, method, path, body, query, expected status): A's admin with B's ids."""
     ids = b.ids()
@@ -55,7 +68,8 @@ def probes(a, b) -> list[tuple]:
         if key in ("POST /v1/profiles", "PUT /v1/groups/{group_id}", "GET /v1/groups", "GET /v1/profiles", "GET /v1/me",
                    "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens",
                    "GET /v1/events", "GET /v1/totals", "PUT /v1/settings/invoicing", "GET /v1/settings/invoicing",
-                   "POST /v1/invoice-runs", "GET /v1/invoices", "POST /v1/periods/{month}/close", "POST /v1/periods/{month}/reopen"):
+                   "POST /v1/invoice-runs", "GET /v1/invoices", "POST /v1/periods/{month}/close", "POST /v1/periods/{month}/reopen",
+                   "POST /v1/imports", "POST /v1/imports/uploads"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
@@ -66,6 +80,10 @@ def probes(a, b) -> list[tuple]:
         ("POST /v1/sessions", "POST", "/v1/sessions", upload(b.session, b.subscription_group, 22), "", 404),  # B's session id, B's group
         ("GET /v1/profiles/{profile_id}", "GET", f"/v1/profiles/{b.subscription_profile}", None, "version=1", 404),
         ("GET /v1/groups/{group_id}/sessions", "GET", f"/v1/groups/{a.subscription_group}/sessions", None, "limit=1", 200),  # A's own (cursor below)
+        ("POST /v1/imports", "POST", "/v1/imports", {"source": "teamviewer", "upload_id": _uploaded(b)}, "", 404),  # B's file
+        ("POST /v1/imports", "POST", "/v1/imports", {"source": "teamviewer", "group_id": b.subscription_group, "content": json.dumps(
+            {"records": [{"id": "iso-3", "username": "ann", "devicename": b.computer, "start_date": "2026-03-09T09:00:00Z",
+                          "end_date": "2026-03-09T09:30:00Z"}]})}, "", 200),  # B's group and computer: a rejected line
     ]
     return made
 
@@ -97,12 +115,14 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         ("POST /v1/profiles", a.tenant.admin.post("/v1/profiles", {**STANDARD, "profile_id": b.pay_profile}), 201),
         ("POST /v1/sessions/batch", a.tenant.admin.post("/v1/sessions/batch", {"sessions": [upload("iso-3", b.pay_group, 30)]}), 200),
         ("POST /v1/tokens", a.tenant.admin.post("/v1/tokens", {"role": "finance", "label": "rival-spare laptop"}), 201),
+        ("POST /v1/imports/uploads", a.tenant.admin.post("/v1/imports/uploads"), 201),
     ]
     for key, (status, answer), expected in created:
         assert status == expected, (key, status, answer)
         checked += 1
         routes_probed.add(key)
     assert created[2][1][1]["results"][0]["error"]["code"] == "not_found"
+    assert f"/tenants/{a.tenant.tenant_id}/imports/" in created[4][1][1]["url"]  # an upload lands in A's own files
     for key, path in (("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens"),
                       ("GET /v1/events", "/v1/events"), ("GET /v1/totals", "/v1/totals")):
         status, answer = a.tenant.admin.get(path)

@@ -12,6 +12,7 @@ the request's `group_id`, else the computer's group in the address book; the dev
 computer_id as given; the tool's user name is the technician unless `technician_mapping` names
 another."""
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -59,8 +60,14 @@ def _mapping(name: str, value, check_target: Callable[[str, object], str]) -> di
     if len(value) > MAX_MAPPING:
         raise InvalidInput(name, f"must hold at most {MAX_MAPPING} names")
     for key, target in value.items():
-        fields.name(f"{name} key", key)
-        check_target(f"{name}.{key}", target)
+        try:
+            fields.name(name, key)
+        except InvalidInput as refused:
+            raise InvalidInput(name, f"a key (a name in the tool) {refused.reason}") from None
+        try:
+            check_target(name, target)
+        except InvalidInput as refused:
+            raise InvalidInput(name, f"the value of {json.dumps(key)[:80]} {refused.reason}") from None
     return dict(value)
 
 
@@ -93,9 +100,18 @@ def content_text(values: dict) -> str:
     content = values.get("content")
     if not isinstance(content, str) or not content.strip():
         raise InvalidInput("content", "must be the tool's export as text (CSV, or the JSON its API answered)")
+    check_text(content)
     if len(content) > MAX_CONTENT_BYTES or len(content.encode("utf-8", "surrogatepass")) > MAX_CONTENT_BYTES:
         raise InvalidInput("content", f"is larger than {MAX_CONTENT_BYTES} bytes: upload it to POST /v1/imports/uploads")
     return content
+
+
+def check_text(content: str) -> None:
+    """Text a tool exports never holds a NUL or a lone UTF-16 surrogate (no file can encode one)."""
+    if "\x00" in content:
+        raise InvalidInput("content", "must be text: it holds a NUL character")
+    if fields.has_surrogate(content):
+        raise InvalidInput("content", "must not contain a lone UTF-16 surrogate (not valid Unicode text)")
 
 
 def session_id_of(source: str, vendor_id: str) -> str:
@@ -278,6 +294,7 @@ def import_content(tenant_id: str, values: dict, actor: str | None) -> Answer:
 
 
 def refuse_content_and_upload(values: dict) -> None:
-    if ("content" in values) == ("upload_id" in values):
-        raise InvalidInput("content", "give either content (the export as text) or upload_id (an uploaded file), not both"
-                           if "content" in values else "is required (or upload_id of a file uploaded first)")
+    if "content" in values and "upload_id" in values:
+        raise InvalidInput("upload_id", "give either content (the export as text) or upload_id (an uploaded file), not both")
+    if "content" not in values and "upload_id" not in values:
+        raise InvalidInput("content", "is required (or upload_id of a file uploaded first)")

@@ -29,6 +29,8 @@ def columns_option(value) -> dict:
 def parse(content: str, options: Options) -> Parsed:
     names = columns_option(options.columns)
     table = read_csv(content, TOOL)
+    if not any(table.column(header) for header in names.values()):
+        raise InvalidInput("content", "is not " + TOOL + ": its header row has none of the headers columns names")
 
     def header(name: str) -> str | None:
         if name not in names:
