@@ -109,6 +109,7 @@ class Seeded:
             "session_id": self.session, "computer_id": self.computer, "export_id": self.export,
             "token_id": self.extra["token_id"], "job_id": self.extra["job_id"],
             "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-none", "month": "2026-02",
+            "connection_id": "main-teamviewer",
         }
 
 
@@ -253,6 +254,8 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
         "PUT /v1/settings/invoicing": {"digits": 5},
         "POST /v1/invoice-runs": {"month": "2026-03"},
         "POST /v1/invoice-runs/{run_id}/exports": {"format": "xero"},
+        "PUT /v1/imports/connections/{connection_id}": {"source": "teamviewer", "credentials": {"token": f"tv-{unique}"},
+                                                        "schedule": "rate(1 hour)", "group_id": seeded.subscription_group},
         "POST /v1/imports": {"source": "generic", "content": f"id,start,end,pc,who\nimp-{unique},2026-03-05T09:00:00Z,"
                              "2026-03-05T09:30:00Z,pc-1,ann\n", "group_id": seeded.subscription_group,
                              "columns": {"session_id": "id", "started_at": "start", "ended_at": "end", "computer_id": "pc", "technician": "who"}},

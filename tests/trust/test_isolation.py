@@ -69,7 +69,8 @@ def probes(a, b) -> list[tuple]:
                    "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens",
                    "GET /v1/events", "GET /v1/totals", "PUT /v1/settings/invoicing", "GET /v1/settings/invoicing",
                    "POST /v1/invoice-runs", "GET /v1/invoices", "POST /v1/periods/{month}/close", "POST /v1/periods/{month}/reopen",
-                   "POST /v1/imports", "POST /v1/imports/uploads"):
+                   "POST /v1/imports", "POST /v1/imports/uploads", "PUT /v1/imports/connections/{connection_id}",
+                   "GET /v1/imports/connections"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
@@ -116,6 +117,8 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         ("POST /v1/sessions/batch", a.tenant.admin.post("/v1/sessions/batch", {"sessions": [upload("iso-3", b.pay_group, 30)]}), 200),
         ("POST /v1/tokens", a.tenant.admin.post("/v1/tokens", {"role": "finance", "label": "rival-spare laptop"}), 201),
         ("POST /v1/imports/uploads", a.tenant.admin.post("/v1/imports/uploads"), 201),
+        ("PUT /v1/imports/connections/{connection_id}", a.tenant.admin.put(  # B's connection id: A's own connection
+            "/v1/imports/connections/main-teamviewer", {"source": "anydesk", "credentials": {"license_id": "1", "api_password": "a"}}), 200),
     ]
     for key, (status, answer), expected in created:
         assert status == expected, (key, status, answer)
@@ -123,7 +126,9 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         routes_probed.add(key)
     assert created[2][1][1]["results"][0]["error"]["code"] == "not_found"
     assert f"/tenants/{a.tenant.tenant_id}/imports/" in created[4][1][1]["url"]  # an upload lands in A's own files
-    for key, path in (("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens"),
+    assert created[5][1][1]["source"] == "anydesk"
+    for key, path in (("GET /v1/imports/connections", "/v1/imports/connections"),
+                      ("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens"),
                       ("GET /v1/events", "/v1/events"), ("GET /v1/totals", "/v1/totals")):
         status, answer = a.tenant.admin.get(path)
         assert status == 200

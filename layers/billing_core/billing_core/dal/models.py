@@ -104,6 +104,14 @@ class keys:
         return f"T#{tenant_id}#E#{export_id}"
 
     @staticmethod
+    def import_connection(tenant_id, connection_id):
+        return f"T#{tenant_id}#IC#{connection_id}"
+
+    @staticmethod
+    def import_connections(tenant_id):
+        return f"T#{tenant_id}#ICS"
+
+    @staticmethod
     def open_sessions_of(tenant_id, group_id):
         """GSI2 (sparse): a session is in it only while it is to_account."""
         return f"T#{tenant_id}#G#{group_id}#OPEN"
@@ -384,6 +392,18 @@ class Export(BillingItem, discriminator="export"):
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB's TTL removes the record
 
 
+class ImportConnection(BillingItem, discriminator="import_connection"):
+    """A scheduled pull from a tool's web API (billing_core.import_connections): its options, the
+    cursor of its last page recorded and its last run. The credentials are in Secrets Manager."""
+
+    connection_id = UnicodeAttribute()
+    options = UnicodeAttribute()  # JSON: importing.ImportOptions.state()
+    schedule = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)  # JSON
+    last_run = UnicodeAttribute(null=True)  # JSON: {at, status, reason, imported, duplicates, ...}
+    updated_at = UTCDateTimeAttribute()
+
+
 class DayTotal(BillingItem, discriminator="day_total"):
     """Running totals: what the locks of one group accounted for the sessions that started on one
     UTC day, in one currency. Only ever changed by ADD in the lock's own transaction, so it is
@@ -420,7 +440,7 @@ class Job(BillingItem, discriminator="job"):
 
 
 ITEM_TYPES = [BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, LedgerEntry, IdempotencyRecord, Session,
-              HistoryEntry, Event, Export, DayTotal, Job]
+              HistoryEntry, Event, Export, DayTotal, Job, ImportConnection]
 _bound: tuple | None = None
 
 
