@@ -9,8 +9,9 @@ Vendor answers: a 429 is waited out when its Retry-After fits the time left, els
 the pull stops `vendor_error`; a 401/403 stops it `credentials_refused`; a page that is not the
 tool's format stops it `bad_answer`. Every stop names its reason; none raises.
 
-What calls it (not built yet): an admin-stored connection (credentials in AWS Secrets Manager),
-an EventBridge Scheduler schedule per connection, and a pull function that keeps the cursor.
+What calls it: import_connections.run_pull, from the pull function a connection's EventBridge
+Scheduler schedule invokes (the credentials read from AWS Secrets Manager, the cursor kept in the
+connection's item).
 
 Sources: TeamViewer's web API manual ("Reporting": GET /api/v1/reports/connections with
 `from_date`, `to_date` and `offset_id`; the answer's `records_remaining` and `next_offset`);
