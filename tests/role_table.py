@@ -39,6 +39,10 @@ ROLE_TABLE = {
     "GET /v1/sessions/{session_id}/history": STAFF,  # issue 5: staff roles
     "GET /v1/groups/{group_id}/history": STAFF,
     "GET /v1/me": set(ROLES),  # who am I: any valid token
+    "POST /v1/imports": {"admin", "agent"},  # SPEC §15: a tool's export, as the agent's uploads
+    "POST /v1/imports/uploads": {"admin", "agent"},
+    "PUT /v1/imports/connections/{connection_id}": {"admin"},  # credentials: the admin's alone
+    "GET /v1/imports/connections": {"admin"},
     "POST /v1/quotes": STAFF,  # SPEC §12: quotes are for staff
     "GET /v1/groups/{group_id}/computers": STAFF,  # the address book reads like GET /v1/groups
     "GET /v1/tokens": {"admin"},  # SPEC §1: the admin manages API tokens

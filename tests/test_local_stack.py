@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from billing_local.stack import StackProcess
+from readme_blocks import needs_shell, run
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV_HEADER = [
@@ -204,22 +204,10 @@ def test_the_readme_walkthrough_over_http(stack):
     assert row == WALK_ROW
 
 
-def walkthrough_block() -> str:
-    readme = (ROOT / "README.md").read_text()
-    found = re.search(r"<!-- walkthrough:start -->\s*```sh\n(.*?)```\s*<!-- walkthrough:end -->", readme, re.S)
-    assert found, "README.md has no walkthrough block"
-    return found.group(1)
-
-
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq") and shutil.which("bash")), reason="needs curl, jq and bash")
+@needs_shell
 def test_the_readme_walkthrough_runs_as_written(stack, tmp_path):
     """The README's shell block itself, from a directory whose .local/stack.json is this stack's."""
-    (tmp_path / ".local").mkdir()
-    shutil.copy(stack.state, tmp_path / ".local" / "stack.json")
-    script = "set -euo pipefail\n" + walkthrough_block()
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    out = run("walkthrough", stack, tmp_path)
     # jq pretty-prints each answer; they come in the walkthrough's order.
     expected_in_order = [
         '"profile_id": "hourly"', '"version": 1',

@@ -12,7 +12,9 @@
    its time and peak memory; table 3 has the whole xlsx export through the store);
 6. the local stack's memory through a lock-all of 10,000 sessions with long notes;
 8. contention on one subscription client: 12 concurrent lockers and 3 rechargers, locks per second
-   without and with profile updates (billing_local/bench_contention.py).
+   without and with profile updates (billing_local/bench_contention.py);
+9. sessions from a tool's export: 100,000 TeamViewer connections uploaded and read by the import
+   job, then the same file again (billing_local/bench_imports.py).
 
 Tables 1 and 4 run against moto in this process (`mock_aws`); table 3 against the local stack's
 embedded store (billing_local.store) in a child process on 127.0.0.1, so the memory measured is
@@ -684,7 +686,9 @@ def main(argv=None) -> int:
                         help=f"which of the sizes also run lock-all (default: those up to {LOCK_ALL_DEFAULT_MAX:,}; '' for none)")
     parser.add_argument("--file-rows", type=int, default=100_000, help="rows of each file in table 5")
     parser.add_argument("--stack-sessions", type=int, help="sessions of table 6 (default 10,000; 2,000 with --quick)")
-    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack,goals,contention,invoices")
+    parser.add_argument("--skip", default="", help="comma-separated tables to skip: trips,imports,scale,batch,files,stack,goals,contention,"
+                                                   "invoices,toolexports")
+    parser.add_argument("--import-connections", type=int, help="TeamViewer connections of table 10 (default 100,000; 2,000 with --quick)")
     parser.add_argument("--contention-sessions", type=int, help="sessions locked per run of table 8 (default 600; 120 with --quick)")
     parser.add_argument("--history", type=int, help="accounted sessions of the big group of table 7 (default 200,000)")
     parser.add_argument("--job-size", type=int, help="open sessions of table 7's lock-all job (default 100,000)")
@@ -789,6 +793,13 @@ def main(argv=None) -> int:
         lines, missed = invoices(clients, options.invoice_sessions)
         _print(f"9. Invoicing: a month's run of {clients:,} clients × {options.invoice_sessions} sessions as a job, then every invoice issued",
                lines)
+        failed += missed
+    if "toolexports" not in skip:
+        from .bench_imports import import_table
+
+        size = options.import_connections or (2_000 if options.quick else 100_000)
+        lines, missed = import_table(size)
+        _print(f"10. Sessions from a tool's export: {size:,} TeamViewer connections uploaded, read by the import job", lines)
         failed += missed
     print(f"\nbench took {time.perf_counter() - began:.0f} s; "
           + ("every figure within its goal" if not failed else "outside the goals: " + "; ".join(failed)), flush=True)

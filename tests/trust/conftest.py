@@ -110,6 +110,7 @@ class Seeded:
             "token_id": self.extra["token_id"], "job_id": self.extra["job_id"],
             "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-none", "month": "2026-02",
             "user_id": self.extra["user_id"],
+            "connection_id": "main-teamviewer",
         }
 
 
@@ -260,6 +261,11 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
         "POST /v1/invoice-runs/{run_id}/exports": {"format": "xero"},
         "POST /v1/users": {"email": f"new-{unique}@example.com", "role": "finance"},
         "PATCH /v1/users/{user_id}": {"name": "Dana"},
+        "PUT /v1/imports/connections/{connection_id}": {"source": "teamviewer", "credentials": {"token": f"tv-{unique}"},
+                                                        "schedule": "rate(1 hour)", "group_id": seeded.subscription_group},
+        "POST /v1/imports": {"source": "generic", "content": f"id,start,end,pc,who\nimp-{unique},2026-03-05T09:00:00Z,"
+                             "2026-03-05T09:30:00Z,pc-1,ann\n", "group_id": seeded.subscription_group,
+                             "columns": {"session_id": "id", "started_at": "start", "ended_at": "end", "computer_id": "pc", "technician": "who"}},
     }
     queries = {"GET /v1/groups/{group_id}/sessions": "limit=10", "GET /v1/invoices": "month=2026-03", "GET /v1/groups/{group_id}/totals": "from=2026-03-01T00:00:00Z",
                "GET /v1/totals": "from=2026-03-01T00:00:00Z&limit=10"}

@@ -296,6 +296,7 @@ def _valid(method, path):
 
 
 PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn for each id, body)
+    ("PUT", "/v1/imports/connections/{connection_id}", {"source": "teamviewer", "credentials": {"token": "x"}}),
     ("GET", "/v1/profiles/{profile_id}", None), ("PUT", "/v1/profiles/{profile_id}", GOLD),
     ("GET", "/v1/profiles/{profile_id}/versions", None), ("PUT", "/v1/groups/{group_id}", {"name": "Acme"}),
     ("PUT", "/v1/groups/{group_id}/computers/{computer_id}", {"name": "PC"}),
@@ -317,7 +318,7 @@ PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn 
 ]
 GOOD_IDS = {"profile_id": "gold", "group_id": "acme", "computer_id": "pc-1", "session_id": "s-1", "export_id": "exp_x",
             "token_id": "tok_x", "job_id": "j-x", "invoice_id": "2026-03-inv-000000000000", "run_id": "2026-03-run-x",
-            "month": "2026-03", "user_id": "0b5d5e4e-0000-4000-8000-000000000000"}
+            "month": "2026-03", "user_id": "0b5d5e4e-0000-4000-8000-000000000000", "connection_id": "main"}
 BAD_IDS = {"129 characters": "x" * 129, "10k characters": "x" * 10_000, "a control character": "s\x01", "a NUL": "s\x00",
            "an escape": "s\x1b[2J", "a DEL": "s\x7f",
            # percent-encoded bytes that are not UTF-8: API Gateway would hand them over as U+FFFD

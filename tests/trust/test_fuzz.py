@@ -184,6 +184,7 @@ def fuzz_targets(seeded) -> list[tuple]:
     extra = {"POST /v1/sessions/{session_id}/lock": {}, "POST /v1/sessions/{session_id}/unlock": {},
              "POST /v1/invoices/{invoice_id}/issue": {}, "POST /v1/invoices/{invoice_id}/void": {},
              "POST /v1/periods/{month}/close": {}, "POST /v1/periods/{month}/reopen": {}, "POST /v1/exports": {"format": "xlsx"}, "POST /v1/profiles": SURCHARGED,
+             "POST /v1/imports/uploads": {},
              "POST /v1/groups/{group_id}/exports": {"format": "quickbooks", "from": "2026-03-01", "time_zone": "Europe/Paris"}}
     targets = []
     for key, (method, path, body, _) in requests.items():

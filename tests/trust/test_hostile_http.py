@@ -68,12 +68,13 @@ WRITE_ROUTES = [  # the demo tenant's ids: every write route that reads a JSON b
     ("POST", "/v1/invoices/inv-1/issue"), ("POST", "/v1/invoices/inv-1/void"), ("POST", "/v1/periods/2026-10/close"),
     ("POST", "/v1/periods/2026-10/reopen"), ("POST", "/v1/sessions/s-1002/unlock"),
     ("POST", "/v1/users"), ("PATCH", "/v1/users/0b5d5e4e-0000-4000-8000-000000000000"),
+    ("POST", "/v1/imports"), ("POST", "/v1/imports/uploads"), ("PUT", "/v1/imports/connections/main"),
 ]
 
 
 def test_the_write_routes_are_all_here():
     writes = {r.key for r in template.routes() if r.method in ("POST", "PUT", "PATCH")}
-    assert len(writes) == len(WRITE_ROUTES) == 26
+    assert len(writes) == len(WRITE_ROUTES) == 29
 
 
 @pytest.mark.parametrize("method,path", WRITE_ROUTES)

@@ -29,6 +29,19 @@ def state_seen_by_api(seeded) -> str:
     return json.dumps(seen, sort_keys=True)
 
 
+def _uploaded(seeded) -> str:
+    """A file in the tenant's import uploads (a TeamViewer report of one connection)."""
+    import urllib.request
+
+    status, link = seeded.tenant.admin.post("/v1/imports/uploads")
+    assert status == 201, link
+    report = json.dumps({"records": [{"id": "b-1", "username": "bob", "devicename": seeded.computer,
+                                      "start_date": "2026-03-09T09:00:00Z", "end_date": "2026-03-09T09:30:00Z"}]})
+    put = urllib.request.Request(link["url"], data=report.encode(), method="PUT", headers={"content-type": "application/octet-stream"})
+    with urllib.request.urlopen(put):
+        return link["upload_id"]
+
+
 def probes(a, b) -> list[tuple]:
     """(route key, method, path, body, query, expected status): A's admin with B's ids."""
     ids = b.ids()
@@ -58,7 +71,9 @@ def probes(a, b) -> list[tuple]:
                    "POST /v1/sessions", "POST /v1/sessions/batch", "POST /v1/exports", "GET /v1/tokens", "POST /v1/tokens",
                    "GET /v1/events", "GET /v1/totals", "PUT /v1/settings/invoicing", "GET /v1/settings/invoicing",
                    "POST /v1/invoice-runs", "GET /v1/invoices", "GET /v1/periods/{month}", "POST /v1/periods/{month}/close",
-                   "POST /v1/periods/{month}/reopen", "GET /v1/users", "POST /v1/users"):
+                   "POST /v1/periods/{month}/reopen", "GET /v1/users", "POST /v1/users",
+                   "POST /v1/imports", "POST /v1/imports/uploads", "PUT /v1/imports/connections/{connection_id}",
+                   "GET /v1/imports/connections"):
             continue  # no id of another tenant in the path: the probes below
         made.append((key, method, path, bodies.get(key), "", 404))
     made += [
@@ -69,6 +84,10 @@ def probes(a, b) -> list[tuple]:
         ("POST /v1/sessions", "POST", "/v1/sessions", upload(b.session, b.subscription_group, 22), "", 404),  # B's session id, B's group
         ("GET /v1/profiles/{profile_id}", "GET", f"/v1/profiles/{b.subscription_profile}", None, "version=1", 404),
         ("GET /v1/groups/{group_id}/sessions", "GET", f"/v1/groups/{a.subscription_group}/sessions", None, "limit=1", 200),  # A's own (cursor below)
+        ("POST /v1/imports", "POST", "/v1/imports", {"source": "teamviewer", "upload_id": _uploaded(b)}, "", 404),  # B's file
+        ("POST /v1/imports", "POST", "/v1/imports", {"source": "teamviewer", "group_id": b.subscription_group, "content": json.dumps(
+            {"records": [{"id": "iso-3", "username": "ann", "devicename": b.computer, "start_date": "2026-03-09T09:00:00Z",
+                          "end_date": "2026-03-09T09:30:00Z"}]})}, "", 200),  # B's group and computer: a rejected line
     ]
     return made
 
@@ -102,13 +121,19 @@ def test_another_tenants_ids_are_not_found_on_every_route_and_change_nothing(two
         ("POST /v1/tokens", a.tenant.admin.post("/v1/tokens", {"role": "finance", "label": "rival-spare laptop"}), 201),
         # one pool for every tenant: an email is one person's, whichever tenant invited them
         ("POST /v1/users", a.tenant.admin.post("/v1/users", {"email": "rival-dana@example.com", "role": "admin"}), 409),
+        ("POST /v1/imports/uploads", a.tenant.admin.post("/v1/imports/uploads"), 201),
+        ("PUT /v1/imports/connections/{connection_id}", a.tenant.admin.put(  # B's connection id: A's own connection
+            "/v1/imports/connections/main-teamviewer", {"source": "anydesk", "credentials": {"license_id": "1", "api_password": "a"}}), 200),
     ]
     for key, (status, answer), expected in created:
         assert status == expected, (key, status, answer)
         checked += 1
         routes_probed.add(key)
     assert created[2][1][1]["results"][0]["error"]["code"] == "not_found"
-    for key, path in (("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens"),
+    assert f"/tenants/{a.tenant.tenant_id}/imports/" in created[5][1][1]["url"]  # an upload lands in A's own files
+    assert created[6][1][1]["source"] == "anydesk"
+    for key, path in (("GET /v1/imports/connections", "/v1/imports/connections"),
+                      ("GET /v1/groups", "/v1/groups"), ("GET /v1/profiles", "/v1/profiles"), ("GET /v1/me", "/v1/me"), ("GET /v1/tokens", "/v1/tokens"),
                       ("GET /v1/events", "/v1/events"), ("GET /v1/totals", "/v1/totals"),
                       ("GET /v1/users", "/v1/users")):
         status, answer = a.tenant.admin.get(path)

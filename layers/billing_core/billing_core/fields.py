@@ -163,6 +163,10 @@ def currency(field: str, value) -> str:
     return value
 
 
+def has_surrogate(value: str) -> bool:
+    return _SURROGATE.search(value) is not None
+
+
 def text(field: str, value, max_length: int, *, required: bool = True) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")

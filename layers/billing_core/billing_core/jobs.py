@@ -41,9 +41,9 @@ from .dal import jobs as stored
 from .dal.jobs import FAILED, RUNNING, SUCCEEDED
 from .errors import BillingError, NotFound, Unavailable
 
-LOCK_ALL, EXPORT, INVOICE_RUN = "lock_all", "export", "invoice_run"
+LOCK_ALL, EXPORT, INVOICE_RUN, IMPORT = "lock_all", "export", "invoice_run", "import"
 KINDS = {LOCK_ALL: "billing_core.locking:continue_lock_all", EXPORT: "billing_core.exports:continue_export",
-         INVOICE_RUN: "billing_core.invoice_runs:continue_run"}
+         INVOICE_RUN: "billing_core.invoice_runs:continue_run", IMPORT: "billing_core.import_uploads:continue_import"}
 WORKER_MARGIN_SECONDS = 30  # a worker stops taking new steps this long before its timeout
 MAX_RETRY_SECONDS = 900  # a failed worker's message is visible again after 10 s, 20 s, 40 s... (at most 15 min)
 

@@ -34,11 +34,11 @@ def _object(pairs: list) -> dict:
     return found
 
 
-def parse_object(raw: str | bytes | None, what: str = "body") -> dict:
+def parse_object(raw: str | bytes | None, what: str = "body", max_bytes: int = MAX_BODY_BYTES) -> dict:
     if raw is None or (isinstance(raw, (str, bytes)) and not raw.strip()):
         raise InvalidInput(what, "must be a JSON object")
-    if len(raw) > MAX_BODY_BYTES:
-        raise TooLarge(f"the request {what} is larger than {MAX_BODY_BYTES} bytes")
+    if len(raw) > max_bytes or (isinstance(raw, str) and max_bytes > MAX_BODY_BYTES and len(raw.encode("utf-8", "surrogatepass")) > max_bytes):
+        raise TooLarge(f"the request {what} is larger than {max_bytes} bytes")
     try:
         value = json.loads(raw, parse_float=_decimal, parse_constant=_reject_constant, object_pairs_hook=_object)
     except DuplicateKey as error:

@@ -78,3 +78,14 @@ def jobs_dead_letter_arn() -> str | None:
 def jobs_first_retry_seconds() -> float:
     """How soon a failed job worker's message is received again (doubled at each receive)."""
     return float(os.environ.get("JOBS_FIRST_RETRY_SECONDS", "10"))
+
+
+def import_pull_function_arn() -> str | None:
+    """The pull function a connection's schedule invokes (template: ImportPullFunction). Unset in the
+    local stack and the tests: connections are stored, and pulled when asked, not scheduled."""
+    return os.environ.get("IMPORT_PULL_FUNCTION_ARN") or None
+
+
+def import_scheduler_role_arn() -> str | None:
+    """The role EventBridge Scheduler assumes to invoke the pull function (template: ImportSchedulerRole)."""
+    return os.environ.get("IMPORT_SCHEDULER_ROLE_ARN") or None

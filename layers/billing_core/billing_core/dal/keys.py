@@ -86,6 +86,14 @@ class keys:
         return f"T#{tenant_id}#E#{export_id}"
 
     @staticmethod
+    def import_connection(tenant_id, connection_id):
+        return f"T#{tenant_id}#IC#{connection_id}"
+
+    @staticmethod
+    def import_connections(tenant_id):
+        return f"T#{tenant_id}#ICS"
+
+    @staticmethod
     def open_sessions_of(tenant_id, group_id):
         """GSI2 (sparse): a session is in it only while it is to_account."""
         return f"T#{tenant_id}#G#{group_id}#OPEN"

@@ -286,6 +286,18 @@ class Export(BillingItem, discriminator="export"):
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB's TTL removes the record
 
 
+class ImportConnection(BillingItem, discriminator="import_connection"):
+    """A scheduled pull from a tool's web API (billing_core.import_connections): its options, the
+    cursor of its last page recorded and its last run. The credentials are in Secrets Manager."""
+
+    connection_id = UnicodeAttribute()
+    options = UnicodeAttribute()  # JSON: importing.ImportOptions.state()
+    schedule = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)  # JSON
+    last_run = UnicodeAttribute(null=True)  # JSON: {at, status, reason, imported, duplicates, ...}
+    updated_at = UTCDateTimeAttribute()
+
+
 class DayTotal(BillingItem, discriminator="day_total"):
     """Running totals: what the locks of one group accounted for the sessions that started on one
     UTC day, in one currency. Only ever changed by ADD in the lock's own transaction, so it is
@@ -322,7 +334,7 @@ class Job(BillingItem, discriminator="job"):
 
 
 ITEM_TYPES = [BillingItem, Tenant, ApiToken, Group, Computer, ProfileVersion, Contract, LedgerEntry, IdempotencyRecord, Session,
-              HistoryEntry, Event, Export, DayTotal, Job]
+              HistoryEntry, Event, Export, DayTotal, Job, ImportConnection]
 _bound: tuple | None = None
 
 

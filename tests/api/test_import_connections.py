@@ -1,0 +1,90 @@
+"""Scheduled pulls: an admin stores a connection (credentials kept in Secrets Manager, never in
+the table or an answer), the pull function — as its schedule invokes it — records the tool's new
+connections page by page from a fake of TeamViewer's web API and saves its cursor and last run,
+shown by the connections list."""
+import json
+
+import boto3
+import pytest
+
+from billing_core import import_connections, settings
+from billing_local.gateway import function_handler, invoke_function
+from imports_.fake_vendor import FakeTeamViewer
+
+from .conftest import assert_error, assert_invalid
+
+
+@pytest.fixture
+def vendor(monkeypatch):
+    fake = FakeTeamViewer([{"id": f"tv-{n}", "username": "ann", "devicename": "pc-1", "groupname": "acme Ltd",
+                            "start_date": f"2026-03-02T09:{n:02d}:00Z", "end_date": f"2026-03-02T10:{n:02d}:00Z"} for n in range(5)])
+    monkeypatch.setenv("IMPORT_VENDOR_URLS", json.dumps({"teamviewer": fake.url}))
+    yield fake
+    fake.stop()
+
+
+def connect(tenant, connection_id="main", **body):
+    return tenant.admin.put(f"/v1/imports/connections/{connection_id}", {"source": "teamviewer", "credentials": {"token": "script-token"}, **body})
+
+
+def scheduled_run(tenant, connection_id="main") -> dict:
+    """What EventBridge Scheduler does: invoke the pull function with the schedule's input (as the
+    function itself: the store checks its calls against its policy in template.yaml)."""
+    event = {"tenant_id": tenant.tenant_id, "connection_id": connection_id}
+    return invoke_function("ImportPullFunction", function_handler("ImportPullFunction"), event)
+
+
+def test_a_connection_keeps_its_credentials_in_secrets_manager_only(msp, acme, aws):
+    status, stored = connect(msp, schedule="rate(2 hours)")
+    assert status == 200, stored
+    assert stored == {"connection_id": "main", "source": "teamviewer", "schedule": "rate(2 hours)", "group_id": None,
+                      "last_run": None, "scheduled": "not scheduled"}
+    secret = boto3.client("secretsmanager", endpoint_url=settings.aws_endpoint_url()).get_secret_value(
+        SecretId=import_connections.secret_name(msp.tenant_id, "main"))
+    assert json.loads(secret["SecretString"]) == {"token": "script-token"}
+    table = boto3.client("dynamodb").scan(TableName=settings.table_name())["Items"]
+    assert "script-token" not in json.dumps(table)
+    assert "script-token" not in json.dumps(msp.admin.get("/v1/imports/connections"))
+
+
+def test_each_scheduled_run_goes_on_from_the_saved_cursor(msp, acme, vendor):
+    assert connect(msp)[0] == 200
+    run = scheduled_run(msp)
+    assert (run["status"], run["imported"], run["pages"]) == ("done", 5, 3)
+    assert msp.admin.get("/v1/sessions/teamviewer:tv-3")[1]["group_id"] == "acme"
+    vendor.records.append({**vendor.records[0], "id": "tv-new", "start_date": "2026-03-03T09:00:00Z", "end_date": "2026-03-03T09:30:00Z"})
+    again = scheduled_run(msp)
+    assert (again["status"], again["imported"]) == ("done", 1)
+    assert vendor.requests[-1]["query"]["from_date"] == "2026-03-01T09:04:00Z"  # from the cursor, not from the start
+    (listed,) = msp.admin.get("/v1/imports/connections")[1]["connections"]
+    assert listed["last_run"]["status"] == "done" and listed["last_run"]["imported"] == 1
+
+
+def test_a_vendor_outage_is_the_runs_status_and_keeps_what_was_taken(msp, acme, vendor):
+    assert connect(msp)[0] == 200
+    vendor.script = [(200, {}, json.dumps(vendor.page({}))), (503, {}, "down"), (503, {}, "down"), (503, {}, "down")]
+    run = scheduled_run(msp)
+    assert (run["status"], run["imported"]) == ("vendor_error", 2)
+    assert msp.admin.get("/v1/imports/connections")[1]["connections"][0]["last_run"]["status"] == "vendor_error"
+    assert (scheduled_run(msp)["imported"]) == 3  # the next run goes on after the pages taken
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"source": "splashtop", "credentials": {}}, "source"),
+    ({"source": "teamviewer"}, "credentials"),
+    ({"source": "teamviewer", "credentials": {"token": ""}}, "credentials.token"),
+    ({"source": "teamviewer", "credentials": {"token": "x", "password": "y"}}, "credentials.password"),
+    ({"source": "anydesk", "credentials": {"license_id": "1"}}, "credentials.api_password"),
+    ({"source": "teamviewer", "credentials": {"token": "x"}, "schedule": "rate(1 minute)"}, "schedule"),
+    ({"source": "teamviewer", "credentials": {"token": "x"}, "schedule": "cron(* * * * ? *)"}, "schedule"),
+    ({"source": "teamviewer", "credentials": {"token": "x"}, "group_id": "a/b"}, "group_id"),
+])
+def test_a_bad_connection_is_a_400_naming_the_field(msp, body, field):
+    assert_invalid(msp.admin.put("/v1/imports/connections/main", body), field)
+
+
+def test_only_an_admin_manages_connections(msp):
+    assert_error(msp.agent.put("/v1/imports/connections/main", {"source": "teamviewer", "credentials": {"token": "x"}}), 403)
+    assert_error(msp.finance.get("/v1/imports/connections"), 403)
+    assert_invalid(msp.admin.put("/v1/imports/connections/has space", {"source": "teamviewer", "credentials": {"token": "x"}}),
+                   "connection_id")
