@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from . import fields, importing, jobs, settings
 from .dal import jobs as stored_jobs
-from .dal.store import ConditionFailed
 from .errors import InvalidInput, NotFound, TooLarge
 from .files.s3 import link_seconds, s3_client
 
@@ -59,7 +58,7 @@ def start_import(tenant_id: str, values: dict, actor: str | None) -> dict:
         try:
             job = jobs.create(tenant_id, jobs.IMPORT, {"upload_id": upload_id, "options": options.state(), "next": 0,
                                                        "summary": None}, actor, job_id=job_id)
-        except ConditionFailed:  # created meanwhile by the same request sent twice: answer that job
+        except stored_jobs.JobExists:  # created meanwhile by the same request sent twice: answer that job
             job = stored_jobs.read_job(tenant_id, job_id)
             if job is None:
                 raise

@@ -14,11 +14,9 @@ ended, and a write holds the condition only for the months that may be closed be
 (those ending less than IN_FLIGHT from now: no invocation lives longer). A day's uploads and
 locks of the month under way hold none."""
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
-from . import fields, history, invoice_settings, invoicing
-from .dal import invoices as dal
+from . import fields, history, invoice_settings
 from .dal import locks as dal_locks
 from .dal import periods as dal_periods
 from .errors import Conflict, NotFound
@@ -27,8 +25,18 @@ CLOSED, REOPENED = "period_closed", "period_reopened"
 IN_FLIGHT = timedelta(minutes=15)  # Lambda's longest timeout: a write started now has committed by then
 
 
+def _zone(name: str) -> tzinfo:
+    """The time zone; zoneinfo (and the tz database it reads) is loaded only by a tenant not on UTC,
+    which keeps it out of every write function's cold start."""
+    if name == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
 def month_of(moment: datetime, time_zone: str) -> str:
-    return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m")
+    return moment.astimezone(_zone(time_zone)).strftime("%Y-%m")
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ class Calendar:
     def bounds(self, month: str) -> tuple[datetime, datetime]:
         """The month's first instant and the next month's, in the calendar's time zone."""
         year, number = int(month[:4]), int(month[5:7])
-        zone = ZoneInfo(self.time_zone)
+        zone = _zone(self.time_zone)
         following = (year + 1, 1) if number == 12 else (year, number + 1)
         return datetime(year, number, 1, tzinfo=zone), datetime(*following, 1, tzinfo=zone)
 
@@ -103,12 +111,18 @@ def view(month: str, period) -> dict:
 
 def period(tenant_id: str, month: str) -> dict:
     """Whether `month` is closed (never closed: open, changed_at null)."""
+    from . import invoicing  # the close routes' own: kept out of every write's cold start
+    from .dal import invoices as dal
+
     invoicing.parse_month(month)
     return view(month, dal.periods(tenant_id, [month]).get(month))
 
 
 def set_closed(tenant_id: str, month: str, closed: bool, actor: str | None) -> dict:
     """Closes or reopens a month, audited (the entry in the periods' partition, same transaction)."""
+    from . import invoicing  # the close routes' own: kept out of every write's cold start
+    from .dal import invoices as dal
+
     invoicing.parse_month(month)
     now = fields.utc_now()
     if closed:
@@ -124,6 +138,8 @@ def set_closed(tenant_id: str, month: str, closed: bool, actor: str | None) -> d
 
 
 def period_history(tenant_id: str) -> list[dict]:
+    from .dal import invoices as dal
+
     entries, _ = history.read(dal.periods_of(tenant_id))
     return entries
 

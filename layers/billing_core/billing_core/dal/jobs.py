@@ -36,8 +36,15 @@ def new_job(tenant_id: str, kind: str, state: dict, actor: str | None, done: int
     job = Job(keys.job(tenant_id, job_id), "JOB", job_id=job_id, job_kind=kind, status=RUNNING, step=0, done=done,
               state=jsonio.dumps(state), created_at=now, created_by=actor or None, updated_at=now,
               expires_at=int((now + KEEP).timestamp()))
-    store.transact(lambda t: t.save(job, condition=Job.PK.does_not_exist()), "the job")
+    try:
+        store.transact(lambda t: t.save(job, condition=Job.PK.does_not_exist()), "the job")
+    except store.ConditionFailed:
+        raise JobExists() from None
     return job
+
+
+class JobExists(Exception):
+    """A job of that id was created first (the same request sent twice)."""
 
 
 def read_job(tenant_id: str, job_id: str) -> Job | None:
