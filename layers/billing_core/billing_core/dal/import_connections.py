@@ -1,10 +1,11 @@
 """Scheduled pulls' connections in the table: one item per connection (`T#<tenant>#IC#<id>`), in
-the tenant's list (GSI1 `T#<tenant>#ICS`). The cursor is replaced only after the page it points
+the tenant's list (GSI1 `T#<tenant>#ICS`, stamped by every change and read once settled:
+dal.listings). The cursor is replaced only after the page it points
 past was recorded; a run's outcome is written once it stops."""
 from datetime import datetime
 
 from .. import jsonio
-from . import store
+from . import listings, store
 from .models import ImportConnection, keys
 
 SK = "IMPORT_CONNECTION"
@@ -17,13 +18,18 @@ def put_connection(tenant_id: str, connection_id: str, options: dict, schedule: 
     if item is None:
         item = ImportConnection(key, SK, GSI1PK=keys.import_connections(tenant_id), GSI1SK=connection_id,
                                 connection_id=connection_id, options=text, schedule=schedule, updated_at=now)
+        listed = listings.changed(keys.import_connections(tenant_id))
+
+        def fill(transaction):
+            transaction.save(item, condition=ImportConnection.PK.does_not_exist())
+            listed(transaction)
         try:
-            store.transact(lambda t: t.save(item, condition=ImportConnection.PK.does_not_exist()), "the connection")
+            store.transact(fill, "the connection")
             return item
         except store.ConditionFailed:  # stored meanwhile by a request sent twice: change it as below
             item = store.get(ImportConnection, key, SK)
-    store.transact(lambda t: t.update(item, actions=[ImportConnection.options.set(text), ImportConnection.schedule.set(schedule),
-                                                     ImportConnection.updated_at.set(now)]), "the connection")
+    _change(item, [ImportConnection.options.set(text), ImportConnection.schedule.set(schedule),
+                   ImportConnection.updated_at.set(now)], "the connection")
     item.options, item.schedule, item.updated_at = text, schedule, now
     return item
 
@@ -33,19 +39,30 @@ def read_connection(tenant_id: str, connection_id: str) -> ImportConnection | No
 
 
 def connections(tenant_id: str) -> list[ImportConnection]:
-    """The tenant's connections (an index query: one just stored may show a moment later)."""
+    """The tenant's connections, as the table holds them (once the list has settled)."""
+    listings.settled(keys.import_connections(tenant_id))
     return list(store.query(ImportConnection, keys.import_connections(tenant_id), index="gsi1"))
 
 
 def save_cursor(item: ImportConnection, cursor: dict, now: datetime) -> None:
     text = jsonio.dumps(cursor)
-    store.transact(lambda t: t.update(item, actions=[ImportConnection.cursor.set(text), ImportConnection.updated_at.set(now)],
-                                      condition=ImportConnection.PK.exists()), "the connection's cursor")
+    _change(item, [ImportConnection.cursor.set(text), ImportConnection.updated_at.set(now)], "the connection's cursor",
+            must_exist=True)
     item.cursor = text
 
 
 def save_run(item: ImportConnection, run: dict, now: datetime) -> None:
     text = jsonio.dumps(run)
-    store.transact(lambda t: t.update(item, actions=[ImportConnection.last_run.set(text), ImportConnection.updated_at.set(now)],
-                                      condition=ImportConnection.PK.exists()), "the connection's last run")
+    _change(item, [ImportConnection.last_run.set(text), ImportConnection.updated_at.set(now)], "the connection's last run",
+            must_exist=True)
     item.last_run = text
+
+
+def _change(item: ImportConnection, actions: list, what: str, must_exist: bool = False) -> None:
+    """An update of the connection, with its list's stamp (the list shows the last run)."""
+    listed = listings.changed(item.GSI1PK)
+
+    def fill(transaction):
+        transaction.update(item, actions=actions, condition=ImportConnection.PK.exists() if must_exist else None)
+        listed(transaction)
+    store.transact(fill, what)
