@@ -255,3 +255,15 @@ def test_a_session_id_with_a_space_or_accent_is_addressable_percent_encoded(msp,
     assert msp.technician.get("/v1/sessions/TV%2042%20%C3%A9") == (200, session)
     status, locked = msp.technician.post("/v1/sessions/TV%2042%20%C3%A9/lock")
     assert (status, locked["session_id"], locked["status"]) == (200, "TV 42 é", "accounted")
+
+
+def test_a_batch_of_100_clients_in_a_month_that_may_close_fits_its_transactions(msp):
+    """Each session of another client is 4 actions (it, its history, its client's month totals and
+    months), and a month that has ended holds its open-period check: 25 of them would be 101
+    actions, which DynamoDB refuses. The batch is cut where its transactions fit."""
+    for n in range(100):
+        create_group(msp, f"c-{n:03d}")
+    items = [upload(f"m-{n:03d}", 600, start=T0 + timedelta(minutes=n), group_id=f"c-{n:03d}") for n in range(100)]
+    status, answer = msp.agent.post("/v1/sessions/batch", {"sessions": items})
+    assert status == 200, answer
+    assert all(r["recorded"] for r in answer["results"]), [r for r in answer["results"] if not r["recorded"]][:3]

@@ -17,7 +17,8 @@ from .tariff import connection_seconds, is_recorded
 
 UPLOAD_FIELDS = ("session_id", "technician", "computer_id", "group_id", "started_at", "ended_at", "notes")
 MAX_BATCH = 100
-WRITE_CHUNK = 25  # sessions per recording transaction: one duplicate re-reads only its chunk
+WRITE_CHUNK = 25  # sessions per recording transaction at most: one duplicate re-reads only its chunk
+MAX_ACTIONS = 100  # DynamoDB's limit per transaction
 MAX_SESSION = timedelta(days=31)
 BELOW_MINIMUM = "below_minimum_duration"
 
@@ -183,7 +184,7 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
     writable: list = []
     for item in to_write:
         (closed if calendar.month(item[1].started_at) in calendar.closed else writable).append(item)
-    for chunk in chunks(writable, WRITE_CHUNK):
+    for chunk in _fitting(writable, calendar):
         for index, outcome in _write_new_sessions(tenant_id, chunk, contracts, calendar, closed):
             outcomes[index] = outcome
     for index, outcome in _in_closed_months(tenant_id, closed, contracts, calendar):
@@ -198,6 +199,31 @@ def record_sessions(tenant_id: str, raw_uploads: list, actor: str | None = None)
             first_outcome = outcomes[first_index]
             outcomes[index] = Outcome(200 if first_outcome.status == 201 else first_outcome.status, first_outcome.body)
     return outcomes
+
+
+def _fitting(items: list, calendar: Calendar) -> Iterator[list]:
+    """The sessions in chunks of at most WRITE_CHUNK whose transactions DynamoDB takes: each session
+    is 2 actions (it and its history entry), each new group and UTC month of them 1 (its running
+    totals), each new group 1 (its months), each new month that may close meanwhile 1 (it is open)."""
+    chunk: list = []
+    months: set = set()
+    groups: set = set()
+    held: set = set()
+    for item in items:
+        session = item[2]
+        month_utc, month = fields.sortable_utc(session.started_at)[:7], calendar.month(session.started_at)
+        need = 2 + ((session.group_id, month_utc) not in months) + (session.group_id not in groups) \
+            + (calendar.may_close(month) and month not in held)
+        if chunk and (len(chunk) == WRITE_CHUNK or 2 * len(chunk) + len(months) + len(groups) + len(held) + need > MAX_ACTIONS):
+            yield chunk
+            chunk, months, groups, held = [], set(), set(), set()
+        chunk.append(item)
+        months.add((session.group_id, month_utc))
+        groups.add(session.group_id)
+        if calendar.may_close(month):
+            held.add(month)
+    if chunk:
+        yield chunk
 
 
 def _write_new_sessions(tenant_id: str, chunk: list, contracts: dict, calendar: Calendar, closed: list) -> Iterator[tuple[int, Outcome]]:
