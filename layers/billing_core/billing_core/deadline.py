@@ -34,25 +34,21 @@ def remaining() -> float:
     return at() - time.monotonic()
 
 
-def unsettled(since: datetime) -> bool:
-    """Whether the indexes may not show yet a write made at `since`."""
-    return (datetime.now(timezone.utc) - since).total_seconds() < settings.index_settle_seconds()
-
-
-def settle(since: datetime | None, what: str, reserve: float = 0.0, at_most_the_time_left: bool = False) -> None:
+def settle(since: datetime | None, what: str, reserve: float = 0.0, at_most_the_time_left: bool = False) -> bool:
     """Waits until the indexes show every write made before `since`. DynamoDB's global secondary
     indexes are eventually consistent: an index read is trusted to show a write only
     `settings.index_settle_seconds()` after it. Nothing to wait when `since` is older (or None);
     `Unavailable` (503, retry) when the wait would not fit in the time left (less `reserve`),
-    or, `at_most_the_time_left`, the wait cut to it."""
+    or, `at_most_the_time_left`, the wait cut to it. Answers whether it waited."""
     if since is None:
-        return
+        return False
     wait = settings.index_settle_seconds() - (datetime.now(timezone.utc) - since).total_seconds()
     if wait <= 0:
-        return
+        return False
     if wait > remaining() - reserve:
         if at_most_the_time_left:
             time.sleep(max(0.0, remaining() - reserve))
-            return
+            return True
         raise Unavailable(f"{what} has not settled in the time left; retry")
     time.sleep(wait)
+    return True

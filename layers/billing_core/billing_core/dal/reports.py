@@ -385,10 +385,9 @@ def checked_page(tenant_id: str, group_id: str, bounds: Bounds, status: str | No
                          if (n := sum(f.sessions for f in by_currency.values())) and first <= f"{m}-{dd}" <= until}
         if stored_marks == {d: v for d, v in marks.items() if v} and stored_counts == accounted:
             adjusted = max((row.adjusted_at for row in rows.values() if row.adjusted_at), default=None)
-            if settled or adjusted is None or not deadline.unsettled(_UTC.deserialize(adjusted)):
+            if settled or adjusted is None or not deadline.settle(_UTC.deserialize(adjusted), "the group's sessions"):
                 return page[:limit + 1]
-            deadline.settle(_UTC.deserialize(adjusted), "the group's sessions")
-            settled = True  # read once more, past the last adjustment
+            settled = True  # waited past the last adjustment: read once more
             continue
         backoff.wait()
 
