@@ -11,13 +11,9 @@ def create_group(tenant_id: str, group_id: str, name: str, now: datetime) -> Gro
     """The new group, or None when it exists already (never overwritten: nor its contract's profile)."""
     group = Group(keys.group(tenant_id, group_id), "GROUP", GSI1PK=keys.groups(tenant_id), GSI1SK=group_id,
                   group_id=group_id, name=name, created_at=now)
-    listed = listings.changed(keys.groups(tenant_id))
-
-    def fill(transaction):
-        transaction.save(group, condition=Group.PK.does_not_exist())
-        listed(transaction)
     try:
-        store.transact(fill, "the group")
+        listings.transact(lambda transaction: transaction.save(group, condition=Group.PK.does_not_exist()),
+                          "the group", keys.groups(tenant_id))
         return group
     except store.ConditionFailed:
         return None
@@ -25,12 +21,8 @@ def create_group(tenant_id: str, group_id: str, name: str, now: datetime) -> Gro
 
 def rename_group(tenant_id: str, group_id: str, name: str) -> Group:
     group = Group(keys.group(tenant_id, group_id), "GROUP")
-    listed = listings.changed(keys.groups(tenant_id))
-
-    def fill(transaction):
-        transaction.update(group, actions=[Group.name.set(name)], condition=Group.PK.exists())
-        listed(transaction)
-    store.transact(fill, "the group")
+    listings.transact(lambda transaction: transaction.update(group, actions=[Group.name.set(name)], condition=Group.PK.exists()),
+                      "the group", keys.groups(tenant_id))
     return store.get(Group, group.PK, group.SK)
 
 
@@ -57,16 +49,14 @@ def put_computer(tenant_id: str, group_id: str, computer_id: str, name: str) -> 
     backoff = store.Backoff("the computer")
     while True:
         before = store.get(Computer, computer.PK, computer.SK)
-        listed = listings.changed(keys.computers_of(tenant_id, group_id),
-                                  keys.computers_of(tenant_id, before.group_id) if before else None)
 
         def fill(transaction):
             transaction.condition_check(Group, keys.group(tenant_id, group_id), "GROUP", condition=Group.PK.exists())
             transaction.save(computer, condition=Computer.group_id == before.group_id if before else Computer.PK.does_not_exist())
-            listed(transaction)
 
         try:
-            store.transact(fill, "the computer")
+            listings.transact(fill, "the computer", keys.computers_of(tenant_id, group_id),
+                              keys.computers_of(tenant_id, before.group_id) if before else None)
             return True
         except store.ConditionFailed as failed:
             if failed.failed(0):

@@ -271,8 +271,6 @@ def assign_contract(tenant_id: str, group_item: Group, current_contract: Contrac
     version is the latest. `LostRace` otherwise, with the current contract as it now is when only
     it (its balance: locks charged it meanwhile) failed."""
     entries = list(entries)
-    listed = listings.changed(keys.groups(tenant_id), keys.contracts_of(tenant_id, contract.profile_id),
-                              keys.contracts_of(tenant_id, current_contract.profile_id) if current_contract else None)
     positions = {}
 
     def fill(transaction):
@@ -290,12 +288,12 @@ def assign_contract(tenant_id: str, group_item: Group, current_contract: Contrac
         transaction.update(group_item, actions=[Group.profile_id.set(contract.profile_id)], condition=Group.PK.exists())
         add_latest_check(transaction, tenant_id, contract.profile_id, contract.profile_version)
         transaction.save(entry)
-        listed(transaction)
         if extra:
             extra(transaction)
 
     try:
-        store.transact(fill, "the assignment")
+        listings.transact(fill, "the assignment", keys.groups(tenant_id), keys.contracts_of(tenant_id, contract.profile_id),
+                          keys.contracts_of(tenant_id, current_contract.profile_id) if current_contract else None)
     except store.ConditionFailed as failed:
         raise LostRace(contract_now(failed, positions)) from None
 

@@ -35,6 +35,17 @@ def changed(*list_keys: str | None) -> Callable:
     return add
 
 
+def transact(fill: Callable, what: str, *list_keys: str | None) -> None:
+    """`store.transact` of a write that changes lists: `fill` builds the write, the lists' stamps
+    follow it (so a failed condition keeps the position `fill` gave it)."""
+    stamp = changed(*list_keys)
+
+    def stamped(transaction) -> None:
+        fill(transaction)
+        stamp(transaction)
+    store.transact(stamped, what)
+
+
 def changed_at(list_key: str) -> datetime | None:
     stamp = store.get(ListStamp, list_key, STAMP)
     return stamp.changed_at if stamp is not None else None

@@ -44,16 +44,14 @@ def listing(tenant_id: str) -> Iterator[ProfileVersion]:
 
 def create_profile(profile: ProfileVersion, extra: Extra = None) -> None:
     """Version 1 of a new profile. `AlreadyExists` when the id is taken."""
-    listed = listings.changed(profile.GSI1PK)
 
     def fill(transaction):
         transaction.save(profile, condition=ProfileVersion.PK.does_not_exist())
-        listed(transaction)
         if extra:
             extra(transaction)
 
     try:
-        store.transact(fill, "the profile")
+        listings.transact(fill, "the profile", profile.GSI1PK)
     except store.ConditionFailed:
         raise AlreadyExists() from None
 
@@ -61,17 +59,15 @@ def create_profile(profile: ProfileVersion, extra: Extra = None) -> None:
 def save_profile_version(current: ProfileVersion, new: ProfileVersion, extra: Extra = None) -> None:
     """Version n+1 becomes the latest (the listing key moves to it). `LostRace`: another update
     wrote version n+1 first."""
-    listed = listings.changed(new.GSI1PK)
 
     def fill(transaction):
         transaction.save(new, condition=ProfileVersion.PK.does_not_exist())
         transaction.update(current, actions=[ProfileVersion.GSI1PK.remove(), ProfileVersion.GSI1SK.remove()],
                            condition=ProfileVersion.GSI1PK.exists())
-        listed(transaction)
         if extra:
             extra(transaction)
 
     try:
-        store.transact(fill, "the profile update")
+        listings.transact(fill, "the profile update", new.GSI1PK)
     except store.ConditionFailed:
         raise LostRace() from None

@@ -48,12 +48,8 @@ def tenant_name(tenant_id: str) -> str | None:
 def put_token(tenant_id: str, token_hash: str, token_id: str, role: str, label: str | None) -> Token:
     record = ApiToken(keys.token(token_hash), "TOKEN", GSI1PK=keys.tokens(tenant_id), GSI1SK=token_id,
                       token_id=token_id, tenant_id=tenant_id, role=role, label=label, created_at=fields.utc_now())
-    listed = listings.changed(keys.tokens(tenant_id))
-
-    def fill(transaction):
-        transaction.save(record, condition=ApiToken.PK.does_not_exist())
-        listed(transaction)
-    store.transact(fill, "the token")
+    listings.transact(lambda transaction: transaction.save(record, condition=ApiToken.PK.does_not_exist()),
+                      "the token", keys.tokens(tenant_id))
     return _token(record)
 
 
@@ -91,13 +87,9 @@ def revoke(tenant_id: str, token_id: str) -> Token | None:
     if record.revoked_at is None:
         at = fields.utc_now()
         try:
-            stamp = listings.changed(keys.tokens(tenant_id))
-
-            def fill(transaction):
-                transaction.update(record, actions=[ApiToken.revoked_at.set(at)],
-                                   condition=ApiToken.revoked_at.does_not_exist(), return_values="ALL_OLD")
-                stamp(transaction)
-            store.transact(fill, "the revocation")
+            listings.transact(lambda transaction: transaction.update(
+                record, actions=[ApiToken.revoked_at.set(at)], condition=ApiToken.revoked_at.does_not_exist(),
+                return_values="ALL_OLD"), "the revocation", keys.tokens(tenant_id))
             record.revoked_at = at
         except store.ConditionFailed as failed:
             record = failed.item(0) or record
