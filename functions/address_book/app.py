@@ -1,16 +1,12 @@
 """The address book: PUT /v1/groups/{group_id}, GET /v1/groups, PUT .../computers/{computer_id},
 GET .../computers."""
-from billing_core import address_book, api, invoice_settings
+from billing_core import address_book, api
 from billing_core.api import ADMIN, STAFF
 
 
 @api.route(ADMIN)
 def put_group(request: api.Request) -> api.Response:
-    values = request.body({"name", "billing"})
-    billing = invoice_settings.parse_billing(values["billing"]) if "billing" in values else None  # checked before any change
-    created, group = address_book.put_group(request.tenant_id, request.path_id("group_id"), values)
-    if billing is not None:
-        group["billing"] = invoice_settings.put_billing(request.tenant_id, group["group_id"], billing)
+    created, group = address_book.put_group(request.tenant_id, request.path_id("group_id"), request.body({"name", "billing"}))
     return api.Response(201 if created else 200, group)
 
 

@@ -2,7 +2,6 @@
 GET /v1/groups/{group_id}/billing — a client's billing details (set with PUT /v1/groups/{group_id})."""
 from billing_core import api, invoice_settings
 from billing_core.api import ADMIN, FINANCE
-from billing_core.dal import invoices as dal
 
 
 @api.route(ADMIN)
@@ -13,7 +12,7 @@ def put_settings(request: api.Request) -> dict:
 @api.route(ADMIN, FINANCE)
 def get_settings(request: api.Request) -> dict:
     request.no_query()
-    return invoice_settings.settings_values(dal.read_settings(request.tenant_id))
+    return invoice_settings.settings(request.tenant_id)
 
 
 @api.route(ADMIN, FINANCE)

@@ -1,5 +1,5 @@
 """The address book: client groups and their computers (contracts are billing_core.contracts)."""
-from . import fields, history
+from . import fields, history, invoice_settings
 from .dal import address_book as stored
 from .dal.models import Group
 from .errors import InvalidInput, NotFound
@@ -10,15 +10,19 @@ def group_view(group) -> dict:
 
 
 def put_group(tenant_id: str, group_id: str, values: dict) -> tuple[bool, dict]:
-    """Creates or renames a group; answers (created, group). Creation is conditional, so two
-    concurrent first PUTs never overwrite each other (nor a contract's profile on the group)."""
+    """Creates or renames a group, and sets its billing details when given; answers (created,
+    group). Creation is conditional, so two concurrent first PUTs never overwrite each other (nor
+    a contract's profile on the group). Every value is checked before anything changes."""
     name = fields.name("name", values.get("name")) if "name" in values else None
     if name is None:
         raise InvalidInput("name", "is required")
-    created = stored.create_group(tenant_id, group_id, name, fields.utc_now())
-    if created is not None:
-        return True, group_view(created)
-    return False, group_view(stored.rename_group(tenant_id, group_id, name))
+    billing = invoice_settings.parse_billing(values["billing"]) if "billing" in values else None
+    item = stored.create_group(tenant_id, group_id, name, fields.utc_now())
+    created = item is not None
+    group = group_view(item if created else stored.rename_group(tenant_id, group_id, name))
+    if billing is not None:
+        group["billing"] = invoice_settings.put_billing(tenant_id, group_id, billing)
+    return created, group
 
 
 def list_groups(tenant_id: str) -> dict:

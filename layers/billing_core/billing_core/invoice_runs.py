@@ -211,7 +211,7 @@ def _brief(draft) -> dict:
 
 def _go_on(tenant_id: str, run: Run, actor, deadline: float | None, job=None) -> list | None:
     """Runs clients until done (answers the drafts made) or past `deadline` (answers None)."""
-    zone_name = invoice_settings.settings_values(dal.read_settings(tenant_id))["time_zone"]
+    zone_name = invoice_settings.settings(tenant_id)["time_zone"]
     start, end = month_bounds(run.month, zone_name)
     existing = dal.month_invoices(tenant_id, run.month)
     made = []

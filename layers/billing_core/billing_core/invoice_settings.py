@@ -54,7 +54,7 @@ def _country(name: str, value) -> str | None:
 
 def time_zone(tenant_id: str) -> str:
     """The tenant's time zone (its invoice settings'; UTC until set): the one its dates are written in."""
-    return settings_values(dal.read_settings(tenant_id))["time_zone"]
+    return settings(tenant_id)["time_zone"]
 
 
 def parse_billing(value) -> invoicing.Billing:
@@ -128,6 +128,10 @@ def _issuer(value) -> dict:
     }
 
 
+def settings(tenant_id: str) -> dict:
+    return settings_values(dal.read_settings(tenant_id))
+
+
 def settings_values(item) -> dict:
     """The settings as answered, defaults filled in."""
     stored = fields_of(item)
@@ -160,7 +164,7 @@ def put_settings(tenant_id: str, values: dict) -> dict:
     next_number = _whole("next_number", values["next_number"], 1, MAX_NUMBER) if "next_number" in values else None
     credit_next = _whole("credit_next_number", values["credit_next_number"], 1, MAX_NUMBER) if "credit_next_number" in values else None
     if not dal.save_settings(tenant_id, changed, next_number, credit_next):
-        last = settings_values(dal.read_settings(tenant_id))["last_issued"]
+        last = settings(tenant_id)["last_issued"]
         raise Conflict(f"next_number: {next_number} is not above the last number issued ({last}): numbers must stay unique",
                        "number_already_issued")
-    return settings_values(dal.read_settings(tenant_id))
+    return settings(tenant_id)
