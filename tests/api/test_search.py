@@ -155,3 +155,15 @@ def test_the_open_sessions_are_exact_while_the_index_lags(msp, sessions, monkeyp
     seen, _ = walk(msp.technician, status="to_account", limit=limit)
     open_ones = [u for u in sessions + [late] if u["session_id"] not in ("s-02", "s-03", "s-10", "s-21", "s-07")]
     assert seen == expected_order(open_ones)
+
+
+@pytest.mark.parametrize("status", [None, "to_account"])
+def test_a_search_right_after_an_adjustment_shows_it(msp, acme, status):
+    """The open index shows an adjustment's extra minutes a moment after it: a search read at once
+    waits that moment out, whichever index it reads."""
+    record_many(msp, [upload("s-1", 1320, start=T0)])
+    query = {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z", **({"status": status} if status else {})}
+    for extra, cost in ((-10, "20.00"), (20, "50.00")):
+        assert msp.technician.patch("/v1/sessions/s-1", {"extra_minutes": extra})[0] == 200
+        status_code, page = msp.finance.get("/v1/groups/acme/sessions", query=urlencode(query))
+        assert status_code == 200 and [(s["extra_minutes"], s["cost"]) for s in page["sessions"]] == [(extra, cost)], page

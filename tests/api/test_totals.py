@@ -176,3 +176,17 @@ def test_totals_polled_while_40_sessions_are_locked_concurrently_count_each_once
     assert not errors
     assert seen and set(seen) == {40}
     assert totals(msp)["accounted"]["sessions"] == 40
+
+
+@pytest.mark.parametrize("period", PERIODS[1:2] + [{"from": "2026-03-02T08:00:00Z", "to": "2026-03-06T10:00:00Z"}])
+def test_totals_read_right_after_an_adjustment_price_it(msp, acme, period):
+    """An adjustment moves no mark of the running totals, and the index of open sessions shows
+    its extra minutes a moment later: totals read at once wait that moment out."""
+    record(msp, "s-1", 1320, start=T0)
+    before = totals(msp, **period)["to_account"]
+    assert before["cost"] == "30.00", before
+    for extra, cost in ((-10, "20.00"), (20, "50.00"), (0, "30.00")):
+        assert msp.technician.patch("/v1/sessions/s-1", {"extra_minutes": extra})[0] == 200
+        assert totals(msp, **period)["to_account"]["cost"] == cost
+        overview = msp.finance.get("/v1/totals", query=urlencode({"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}))
+        assert overview[0] == 200 and overview[1]["groups"][0]["to_account"]["cost"] == cost, overview

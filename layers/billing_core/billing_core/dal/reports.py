@@ -111,6 +111,7 @@ class OpenRow:
 class Snapshot:
     open: list[OpenRow] = field(default_factory=list)  # the period's open sessions
     accounted: dict[str, Figures] = field(default_factory=dict)  # the period's accounted figures by currency
+    adjusted_at: str | None = None  # the last adjustment of an open session of its months (UTC text)
 
 
 class Bounds:
@@ -186,6 +187,7 @@ def group_snapshot(tenant_id: str, group_id: str, bounds: Bounds, months: list[s
     rows = month_rows(tenant_id, group_id, months)
     if not _matches(rows, marks, edges, first, last):
         return None
+    snapshot.adjusted_at = last_adjusted(rows)
     for month, row in rows.items():
         for dd, by_currency in row.accounted.items():
             day = f"{month}-{dd}"
@@ -228,13 +230,15 @@ def _matches(rows: dict[str, Row], marks: dict[str, int], edges: dict[str, dict[
     return True
 
 
-def open_marks_match(tenant_id: str, group_id: str, shown: dict[str, int], first: str, last: str, months: set[str]) -> bool:
-    """Whether the open sessions an index read showed from day `first` to day `last` (their marks
-    by day) are exactly those the running totals hold now: one BatchGetItem of the months."""
+def open_marks_match(tenant_id: str, group_id: str, shown: dict[str, int], first: str, last: str,
+                     months: set[str]) -> dict[str, Row] | None:
+    """The month rows when the open sessions an index read showed from day `first` to day `last`
+    (their marks by day) are exactly those the running totals hold now (None otherwise): one
+    BatchGetItem of the months."""
     rows = month_rows(tenant_id, group_id, [month for month in sorted(months) if first[:7] <= month <= last[:7]])
     stored = {f"{month}-{dd}": value for month, row in rows.items() for dd, value in row.open.items()
               if value and first <= f"{month}-{dd}" <= last}
-    return stored == {day: value for day, value in shown.items() if value and first <= day <= last}
+    return rows if stored == {day: value for day, value in shown.items() if value and first <= day <= last} else None
 
 
 
@@ -337,12 +341,25 @@ def settled_snapshot(tenant_id: str, group_id: str, bounds: Bounds, known_months
     request's retry budget) while a lock or a recording moves them between the reads, or the
     indexes lag."""
     months = bounds.months(known_months)
-    backoff = store.Backoff("the totals")
+    backoff, settled = store.Backoff("the totals"), False
     while True:
         found = group_snapshot(tenant_id, group_id, bounds, months)
-        if found is not None:
+        if found is None:
+            backoff.wait()
+        elif settled or not settled_past(found.adjusted_at):
             return found
-        backoff.wait()
+        else:
+            settled = True  # waited past the last adjustment (its extra minutes reach the index late): read once more
+
+
+def last_adjusted(rows: dict[str, Row]) -> str | None:
+    return max((row.adjusted_at for row in rows.values() if row.adjusted_at), default=None)
+
+
+def settled_past(adjusted_at: str | None) -> bool:
+    """Whether an adjustment less than the settle time ago was waited out (an adjustment moves no
+    mark, so the marks cannot tell the index has its extra minutes)."""
+    return adjusted_at is not None and deadline.settle(_UTC.deserialize(adjusted_at), "the group's sessions")
 
 
 def checked_page(tenant_id: str, group_id: str, bounds: Bounds, status: str | None, technician: str | None, limit: int,
@@ -384,8 +401,7 @@ def checked_page(tenant_id: str, group_id: str, bounds: Bounds, status: str | No
         stored_counts = {f"{m}-{dd}": n for m, row in rows.items() for dd, by_currency in row.accounted.items()
                          if (n := sum(f.sessions for f in by_currency.values())) and first <= f"{m}-{dd}" <= until}
         if stored_marks == {d: v for d, v in marks.items() if v} and stored_counts == accounted:
-            adjusted = max((row.adjusted_at for row in rows.values() if row.adjusted_at), default=None)
-            if settled or adjusted is None or not deadline.settle(_UTC.deserialize(adjusted), "the group's sessions"):
+            if settled or not settled_past(last_adjusted(rows)):
                 return page[:limit + 1]
             settled = True  # waited past the last adjustment: read once more
             continue
@@ -398,13 +414,14 @@ def open_page(tenant_id: str, group_id: str, bounds: Bounds, technician: str | N
     them: read from the sparse index by whole UTC days (from the start of the cursor's day, to the
     end of the day of the last one answered, or of the period when it ends there), and those days
     checked against their open marks: a session locked a moment ago and still in the index, or
-    recorded a moment ago and not in it yet, makes the page read again."""
+    recorded a moment ago and not in it yet, makes the page read again; one adjusted less than the
+    settle time ago makes it read once more after it."""
     months = set(bounds.months(known_months))
     if not months:
         return []
     low = max(bounds.low, f"{after[:10]}T") if after else bounds.low
     first_day = low[:10] if low[:1].isdigit() else f"{min(months)}-01"
-    backoff = store.Backoff("the search")
+    backoff, settled = store.Backoff("the search"), False
     while True:
         page, marks, through = [], {}, None
         for session in sessions(tenant_id, group_id, low, bounds.high, "to_account"):
@@ -419,6 +436,10 @@ def open_page(tenant_id: str, group_id: str, bounds: Bounds, technician: str | N
                 if len(page) == limit + 1:
                     through = key[:10]
         last_day = through or (_days(bounds, sorted(months))[1])
-        if open_marks_match(tenant_id, group_id, marks, first_day, last_day, months):
+        rows = open_marks_match(tenant_id, group_id, marks, first_day, last_day, months)
+        if rows is None:
+            backoff.wait()
+        elif settled or not settled_past(last_adjusted(rows)):
             return page[:limit + 1]
-        backoff.wait()
+        else:
+            settled = True
