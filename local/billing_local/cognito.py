@@ -155,6 +155,54 @@ def token_trigger():
         CognitoIdpUserPool.sign_out = original_sign_out
 
 
+# ---------------------------------------------------------------- what moto does not implement
+
+
+def link_provider(pool, provider: str, subject: str, destination: str) -> None:
+    """AdminLinkProviderForUser as Cognito does it: the provider must be one of the pool's, the
+    destination an existing user, and the provider's identity must not have signed in yet (a user
+    of its own, `<provider>_<subject>`, refuses the link); the link shows in the destination's
+    `identities` attribute."""
+    from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError, UserNotFoundError
+
+    if provider not in pool.identity_providers:
+        raise ResourceNotFoundError(f"Identity provider {provider} does not exist.")
+    user = pool._get_user(destination)
+    if user is None:
+        raise UserNotFoundError("User does not exist.")
+    if pool._get_user(f"{provider}_{subject}") is not None:
+        raise InvalidParameterException("Merging is not currently supported, provide a SourceUser that has not been used to sign in")
+    kind = pool.identity_providers[provider].extended_config.get("ProviderType")
+    linked = [i for i in json.loads(next((a["Value"] for a in user.attributes if a["Name"] == "identities"), "[]"))
+              if (i["providerName"], i["userId"]) != (provider, subject)]
+    linked.append({"userId": subject, "providerName": provider, "providerType": kind, "issuer": None, "primary": False,
+                   "dateCreated": int(time.time() * 1000)})
+    user.attributes = [a for a in user.attributes if a["Name"] != "identities"] + [{"Name": "identities", "Value": json.dumps(linked)}]
+
+
+@contextmanager
+def linked_providers():
+    """moto's cognito-idp answering AdminLinkProviderForUser (the pre sign-up trigger's call)."""
+    from moto.cognitoidp.responses import CognitoIdpResponse, EmptyResult
+
+    from moto.cognitoidp.exceptions import InvalidParameterException
+
+    def admin_link_provider_for_user(self):
+        source, destination = self._get_param("SourceUser") or {}, self._get_param("DestinationUser") or {}
+        if destination.get("ProviderName") != "Cognito" or source.get("ProviderAttributeName") != "Cognito_Subject":
+            raise InvalidParameterException("only a Cognito destination and a Cognito_Subject source are emulated")
+        pool = self.backend.describe_user_pool(self._get_param("UserPoolId"))
+        link_provider(pool, source.get("ProviderName") or "", source.get("ProviderAttributeValue") or "",
+                      destination.get("ProviderAttributeValue") or "")
+        return EmptyResult()
+
+    CognitoIdpResponse.admin_link_provider_for_user = admin_link_provider_for_user
+    try:
+        yield
+    finally:
+        del CognitoIdpResponse.admin_link_provider_for_user
+
+
 # ---------------------------------------------------------------- API Gateway's JWT authorizer
 
 
