@@ -26,13 +26,13 @@ def sso(pool, monkeypatch):
     return pool
 
 
-def first_sign_in(pool: dict, subject: str, email: str | None, verified: str | None = "true", source=None) -> str:
+def first_sign_in(pool: dict, subject: str, email: str | None, verified: str | None = "true") -> str:
     """What Cognito sends the trigger before it would create `<provider>_<subject>`; answers the
     refusal the sign-in page shows (every outcome is one: a link asks to sign in again)."""
     attributes = {"sub": "new-user-sub", "cognito:user_status": "EXTERNAL_PROVIDER"}
     attributes.update({"email": email} if email is not None else {})
     attributes.update({"email_verified": verified} if verified is not None else {})
-    event = {"version": "1", "triggerSource": source or "PreSignUp_ExternalProvider", "region": "us-east-1",
+    event = {"version": "1", "triggerSource": "PreSignUp_ExternalProvider", "region": "us-east-1",
              "userPoolId": pool["user_pool_id"], "userName": f"{PROVIDER}_{subject}",
              "callerContext": {"awsSdkVersion": "local", "clientId": pool["client_id"]},
              "request": {"userAttributes": attributes, "validationData": None},
@@ -47,10 +47,13 @@ def pool_state(pool: dict) -> list:
     return sorted((u["Username"], u["Enabled"], sorted(u["Attributes"], key=str)) for u in idp.list_users(UserPoolId=pool["user_pool_id"])["Users"])
 
 
-def links(pool: dict, email: str) -> list[tuple[str, str]]:
+def attributes_of(pool: dict, email: str) -> dict:
     user = boto3.client("cognito-idp").admin_get_user(UserPoolId=pool["user_pool_id"], Username=email)
-    found = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
-    return [(i["providerName"], i["userId"]) for i in json.loads(found.get("identities", "[]"))]
+    return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+
+
+def links(pool: dict, email: str) -> list[tuple[str, str]]:
+    return [(i["providerName"], i["userId"]) for i in json.loads(attributes_of(pool, email).get("identities", "[]"))]
 
 
 def test_an_invited_person_is_linked_to_their_invitation_with_its_tenant_and_role(sso, msp):
@@ -60,6 +63,7 @@ def test_an_invited_person_is_linked_to_their_invitation_with_its_tenant_and_rol
     message = first_sign_in(sso, "entra-oid-1", "Dana@Acme.example")
     assert "linked to your invitation" in message and "sign in again" in message
     assert links(sso, "dana@acme.example") == [(PROVIDER, "entra-oid-1")]
+    assert attributes_of(sso, "dana@acme.example")["custom:tenant_id"] == msp.tenant_id  # what their tokens will carry
     assert len(pool_state(sso)) == before  # no user of the provider's own: the invited one is who signs in
     (listed,) = [u for u in msp.admin.get("/v1/users")[1]["users"] if u["email"] == "dana@acme.example"]
     assert (listed["user_id"], listed["role"], listed["enabled"]) == (invited["user_id"], "finance", True)
