@@ -21,8 +21,8 @@ def lambda_handler(event: dict, context=None) -> dict:
     provider = os.environ["OIDC_PROVIDER_NAME"]
     user_name = event.get("userName") or ""
     if not user_name.lower().startswith(provider.lower() + "_"):  # Cognito names the new user <provider>_<subject>
-        raise users.NotAdmitted(f"this sign-in is not through {provider}, the one provider of this deployment")
+        raise users.NotAdmitted("other_provider", f"this sign-in is not through {provider}, the one provider of this deployment")
     attributes = (event.get("request") or {}).get("userAttributes") or {}
     users.link_invited(event["userPoolId"], provider, user_name[len(provider) + 1:], attributes.get("email"),
                        attributes.get("email_verified"))
-    raise users.NotAdmitted(f"your {provider} account is now linked to your invitation: sign in again to continue")
+    raise users.NotAdmitted("linked", f"your {provider} account is now linked to your invitation: sign in again to continue")

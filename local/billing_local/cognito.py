@@ -25,6 +25,7 @@ import os
 import time
 import urllib.request
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from . import template
@@ -91,6 +92,19 @@ def sign_in(client, client_id: str, email: str, password: str) -> dict:
 
 # ---------------------------------------------------------------- what Cognito does before it issues tokens
 
+# The scopes of the access tokens issued now: a password sign-in's, or what a sign-in through the
+# managed sign-in domain was granted (billing_local.signin_domain).
+SCOPES: ContextVar[str] = ContextVar("scopes", default="aws.cognito.signin.user.admin")
+
+
+@contextmanager
+def granted(scopes: str):
+    reset = SCOPES.set(scopes)
+    try:
+        yield
+    finally:
+        SCOPES.reset(reset)
+
 
 def _trigger_event(pool, user, client_id: str, groups: list[str]) -> dict:
     return {
@@ -99,7 +113,7 @@ def _trigger_event(pool, user, client_id: str, groups: list[str]) -> dict:
         "callerContext": {"awsSdkVersion": "local", "clientId": client_id},
         "request": {"userAttributes": {a["Name"]: a["Value"] for a in user.attributes},
                     "groupConfiguration": {"groupsToOverride": list(groups), "iamRolesToOverride": [], "preferredRole": None},
-                    "scopes": ["aws.cognito.signin.user.admin"]},
+                    "scopes": SCOPES.get().split()},
         "response": {"claimsAndScopeOverrideDetails": None},
     }
 
@@ -123,7 +137,7 @@ def token_trigger():
     def create_access_token(self, client_id: str, username: str, origin_jti: str):
         user = self._get_user(username)
         groups = [group.group_name for group in user.groups]
-        extra = {"origin_jti": origin_jti, "scope": "aws.cognito.signin.user.admin"}
+        extra = {"origin_jti": origin_jti, "scope": SCOPES.get()}
         function = template.token_trigger_function()
         details = {}
         if function is not None:
