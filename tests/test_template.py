@@ -140,6 +140,20 @@ def test_single_sign_on_admits_invited_people_through_a_trigger_deployed_only_wi
             assert not set(_refs(resource)) & conditional, name
 
 
+def test_single_sign_on_gives_the_console_the_code_flow_back_to_the_console_only_with_it(resources):
+    client = resources["ConsoleClient"]["Properties"]
+    when = {key: value["Fn::If"] for key, value in client.items() if isinstance(value, dict) and "Fn::If" in value}
+    assert {key: condition for key, (condition, _, _) in when.items()} == dict.fromkeys(
+        ["SupportedIdentityProviders", "AllowedOAuthFlowsUserPoolClient", "AllowedOAuthFlows", "AllowedOAuthScopes",
+         "CallbackURLs", "LogoutURLs"], "HasOidc")
+    assert when["AllowedOAuthFlows"][1] == ["code"] and when["CallbackURLs"][1] == [{"Ref": "ConsoleUrl"}]
+    # the staff API's authorizer asks for aws.cognito.signin.user.admin: a token of the code flow must be able to hold it
+    assert set(when["AllowedOAuthScopes"][1]) == {"openid", "email", "profile", *template.jwt_authorizer()["scopes"]}
+    assert when["SupportedIdentityProviders"][1] == ["COGNITO", {"Ref": "OidcProvider"}]
+    assert resources["StaffUserPoolDomain"]["Condition"] == "HasOidc"
+    assert template.load()["Outputs"]["SignInDomainUrl"]["Condition"] == "HasOidc"
+
+
 def test_the_authorizer_is_cached_per_authorization_header(resources):
     api = resources[template.token_api()]
     authorizer = api["Properties"]["Body"]["components"]["securitySchemes"]["TokenAuthorizer"]["x-amazon-apigateway-authorizer"]
