@@ -6,7 +6,7 @@ template's authorizer and handler functions (billing_local.gateway).
     python -m billing_local.stack [--host 127.0.0.1] [--port 3000] [--aws-port 0]
                                   [--state .local/stack.json] [--data .local/data] [--fresh]
                                   [--no-seed] [--faults conflict=0.1,throttle=0.05,...] [--fault-seed N]
-                                  [--index-lag MS] [--no-iam] [--no-limits] [--no-timeouts]
+                                  [--index-lag MS] [--no-iam] [--no-limits] [--no-timeouts] [--sso NAME]
 
 Port 0 picks a free port. The data directory keeps every answered write across a restart or a
 crash (--fresh erases it first); the demo tenants are seeded only into a new store, and their
@@ -19,7 +19,9 @@ token (billing_local.cognito; the pool is in memory, made anew with the demo use
 embedded DynamoDB fail a share of requests as DynamoDB can (billing_local.store), from the moment
 the stack is ready. The store and gateway are as strict as AWS (billing_local.strict: each
 function's IAM policy, item / transaction / batch limits, each function's Timeout, global secondary
-indexes --index-lag ms behind the table); each rule can be switched off. SIGINT / SIGTERM stop
+indexes --index-lag ms behind the table); each rule can be switched off. --sso NAME adds single
+sign-on through a demo OIDC provider (billing_local.signin_domain) and "sso": {"provider",
+"domain", "redirect_uri"} to the state file and the console's config. SIGINT / SIGTERM stop
 both servers and exit 0."""
 import argparse
 import json
