@@ -146,6 +146,10 @@ class SignInDomain:
             return _redirect(grant, error="invalid_request", error_description="identity_provider is not one of the client's")
         key = secrets.token_urlsafe(24)
         with self._lock:
+            now = self.clock()  # what was abandoned is forgotten
+            for kept in (self._pending, self._codes):
+                for stale in [k for k, g in kept.items() if g.expires <= now]:
+                    del kept[stale]
             self._pending[key] = grant
         form = (f"<p>Local stand-in for {html.escape(provider)}: it vouches for any email you type.</p>"
                 f"<form method='get' action='{self.PROVIDER}'><input type='hidden' name='session' value='{key}'>"
@@ -221,7 +225,8 @@ class SignInDomain:
                 or grant.redirect_uri != form.get("redirect_uri")
                 or (grant.challenge is not None and (verifier is None or _s256(verifier) != grant.challenge))):
             return _answer(400, {"error": "invalid_grant"})
-        if not pool._get_user(grant.username).enabled:
+        user = pool._get_user(grant.username)
+        if user is None or not user.enabled:  # deleted or disabled since the code was issued
             return _answer(400, {"error": "invalid_grant"})
         with cognito.granted(grant.scopes):
             issued = backend._log_user_in(pool, client, grant.username)["AuthenticationResult"]

@@ -53,8 +53,8 @@ def returned(answer) -> dict:
     return {name: values[-1] for name, values in parse_qs(url.query).items()}
 
 
-def through_provider(domain, email: str, challenge: str | None) -> dict:
-    status, _, page = authorize(domain, challenge)
+def through_provider(domain, email: str, challenge: str | None, **changed) -> dict:
+    status, _, page = authorize(domain, challenge, **changed)
     assert status == 200 and b"Continue" in page
     session = page.decode().split("name='session' value='", 1)[1].split("'", 1)[0]
     return returned(domain.handle("GET", "/oauth2/idpresponse", urlencode({"session": session, "email": email}), {}, None))
@@ -69,9 +69,9 @@ def exchange(domain, code: str, verifier: str | None, **changed) -> tuple[int, d
     return status, json.loads(body)
 
 
-def code_for(domain, email: str) -> tuple[str, str]:
+def code_for(domain, email: str, **changed) -> tuple[str, str]:
     verifier, challenge = pkce()
-    back = through_provider(domain, email, challenge)
+    back = through_provider(domain, email, challenge, **changed)
     assert set(back) == {"code", "state"} and back["state"] == "st-1", back
     return back["code"], verifier
 
@@ -145,3 +145,15 @@ def test_without_single_sign_on_the_console_client_has_no_redirect_at_all(pool):
     verifier, challenge = pkce()
     status, headers, _ = authorize(signin_domain.SignInDomain(pool, PROVIDER), challenge)
     assert (status, "location" in headers) == (400, False)
+
+
+def test_a_token_holds_the_scopes_asked_so_one_without_the_staff_scope_is_refused_by_the_api(domain, dana, gateway):
+    code, verifier = code_for(domain, "dana@acme.example", scope="openid email")
+    status, tokens = exchange(domain, code, verifier)
+    assert status == 200 and Client(gateway, tokens["access_token"]).get("/v1/me")[0] == 403  # the JWT authorizer's scope
+
+
+def test_a_person_disabled_after_the_link_gets_no_code(domain, dana, msp):
+    assert msp.admin.patch(f"/v1/users/{dana['user_id']}", {"enabled": False})[0] == 200
+    back = through_provider(domain, "dana@acme.example", pkce()[1])
+    assert "code" not in back and back["error_description"].startswith("User is disabled")
