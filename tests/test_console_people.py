@@ -11,7 +11,7 @@ import pytest
 from console_stack import browser_fixture, stack_fixture
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
-from test_console import css, idle, language, text_of, visible, wait
+from test_console import css, idle, language, no_script_errors, text_of, visible, wait
 
 stack = stack_fixture()  # as `make run` starts it
 sso_stack = stack_fixture("--sso", "Workplace")  # `make run ARGS="--sso Workplace"`: single sign-on through a demo provider
@@ -145,6 +145,7 @@ def test_an_invited_person_signs_in_with_the_provider_and_lands_signed_in_as_the
     wait(driver, lambda d: text_of(d, "#whoami") == "Sam Sso · technician", "not signed in again after a reload")
     css(driver, "#signout").click()
     wait(driver, lambda d: visible(d, "#sso-signin"), "not signed out")
+    no_script_errors(driver)  # the CSP let every request of the flow through
 
 
 def test_someone_nobody_invited_is_told_in_their_language_and_nothing_is_kept(sso_stack, driver):
