@@ -193,7 +193,8 @@ class ApiRequest(BaseHTTPRequestHandler):
             elif path == COGNITO_PATH and self.command == "POST" and self.server.cognito:
                 status = self._cognito()
             elif path.startswith("/oauth2/") and self.server.sign_in_domain is not None:
-                status, headers, text = self.server.sign_in_domain.handle(self.command, path, split.query, dict(self.headers.items()), self._read_body())
+                status, headers, text = self.server.sign_in_domain.handle(self.command, path, split.query,
+                                                                          dict(self.headers.items()), self._read_body())
                 self._send(status, headers, text)
             else:
                 body = self._read_body()
