@@ -215,6 +215,11 @@ def test_finance_runs_issues_documents_exports_and_closes_the_month(stack, brows
     wait(driver, lambda d: text_of(d, "#invoices-result").startswith("Facture FAC-2026-00041 de "), "not issued")
     issued = call(stack, finance, "GET", f"/v1/invoices/{draft['invoice_id']}")[1]
     assert issued["status"] == "issued" and issued["number"] == "FAC-2026-00041"
+    assert issued["issued_by"]["kind"] == "token" and issued["issued_by"]["name"]
+    click(driver, shown_invoice(driver, draft["invoice_id"]).find_element(By.CSS_SELECTOR, "button.details"))
+    wait(driver, lambda d: "Émise par" in text_of(d, "#invoice-figures"), "the drawer names nobody who issued it")
+    assert f"Émise par\n{issued['issued_by']['name']}" in text_of(driver, "#invoice-figures")
+    click(driver, "#invoice-drawer-close")
     wait(driver, lambda d: shown_invoice(d, draft["invoice_id"]).find_element(By.CSS_SELECTOR, ".number").text == "FAC-2026-00041", "no number")
 
     # Its document: the PDF link, a Factur-X PDF.

@@ -11,9 +11,10 @@ import pytest
 from console_stack import browser_fixture, stack_fixture
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
-from test_console import css, idle, language, text_of, visible, wait
+from test_console import css, idle, language, no_script_errors, text_of, visible, wait
 
 stack = stack_fixture()  # as `make run` starts it
+sso_stack = stack_fixture("--sso", "Workplace")  # `make run ARGS="--sso Workplace"`: single sign-on through a demo provider
 browser = browser_fixture("UTC", "fr-FR,fr")
 
 
@@ -63,6 +64,7 @@ def test_a_person_signs_in_with_email_and_password_and_stays_signed_in_across_a_
 def test_api_tokens_still_sign_in_beside_people(stack, driver):
     start(driver, stack)
     css(driver, "#token").send_keys(stack["tenants"][0]["tokens"]["technician"])
+    assert visible(driver, "#people-form") and not visible(driver, "#sso-signin")  # no identity provider in this stack
     css(driver, "#signin").click()
     wait(driver, lambda d: text_of(d, "#whoami") == "technician (demo) · technician", "the token did not sign in")
     css(driver, "#signout").click()
@@ -105,3 +107,60 @@ def test_an_admin_invites_changes_and_disables_staff(stack, driver):
     request = urllib.request.Request(f"{stack['api_url']}/v1/users", headers={"Authorization": f"Bearer {tenant['tokens']['admin']}"})
     listed = {u["email"]: u for u in json.loads(urllib.request.urlopen(request, timeout=10).read())["users"]}
     assert (listed["gina@northwind.example"]["role"], listed["gina@northwind.example"]["enabled"]) == ("finance", False)
+
+
+# ---------------------------------------------------------------- single sign-on
+
+
+def kept(driver) -> tuple:
+    return driver.execute_script("return [sessionStorage.getItem('rsa.console.refresh'), sessionStorage.getItem('rsa.console.token')]")
+
+
+def through_provider(driver, email):
+    """Sign in with Workplace, then the demo provider's page vouches for `email`."""
+    wait(driver, lambda d: visible(d, "#sso-signin"), "no single sign-on button")
+    assert text_of(driver, "#sso-signin") == "Sign in with Workplace"
+    css(driver, "#sso-signin").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#continue"), "the provider's page did not open")
+    css(driver, "#email").send_keys(email)
+    css(driver, "#continue").click()
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.ready") == "true", "not back on the console")
+
+
+def test_an_invited_person_signs_in_with_the_provider_and_lands_signed_in_as_their_invitation(sso_stack, driver):
+    tenant = sso_stack["tenants"][0]
+    request = urllib.request.Request(f"{sso_stack['api_url']}/v1/users", method="POST", data=json.dumps(
+        {"email": "sam@acme-sso.example", "role": "technician", "name": "Sam Sso"}).encode(),
+        headers={"Authorization": f"Bearer {tenant['tokens']['admin']}", "Content-Type": "application/json"})
+    assert urllib.request.urlopen(request, timeout=10).status == 201
+    start(driver, sso_stack)
+    through_provider(driver, "sam@acme-sso.example")  # the first time links the provider's identity to the invitation
+    wait(driver, lambda d: "now linked to your invitation" in text_of(d, "#sso-error"), "the link is not said")
+    assert kept(driver) == [None, None] and "code=" not in driver.current_url
+    through_provider(driver, "sam@acme-sso.example")
+    wait(driver, lambda d: text_of(d, "#whoami") == "Sam Sso · technician", "not signed in as the invited Sam")
+    assert text_of(driver, "#tenant") == tenant["name"] and not visible(driver, "#tab-tokens")  # a technician of that tenant
+    assert kept(driver)[0] and "code=" not in driver.current_url and "state=" not in driver.current_url
+    driver.refresh()  # renewed from the refresh token, as a password sign-in is
+    wait(driver, lambda d: text_of(d, "#whoami") == "Sam Sso · technician", "not signed in again after a reload")
+    css(driver, "#signout").click()
+    wait(driver, lambda d: visible(d, "#sso-signin"), "not signed out")
+    no_script_errors(driver)  # the CSP let every request of the flow through
+
+
+def test_someone_nobody_invited_is_told_in_their_language_and_nothing_is_kept(sso_stack, driver):
+    start(driver, sso_stack)
+    through_provider(driver, "mallory@acme-sso.example")
+    wait(driver, lambda d: "Nobody has invited your email address" in text_of(d, "#sso-error"), "the refusal is not said")
+    language(driver, "fr")
+    wait(driver, lambda d: "Personne n'a encore invité votre adresse e-mail" in text_of(d, "#sso-error"), "not said in French")
+    assert text_of(driver, "#sso-signin") == "Se connecter avec Workplace"
+    assert kept(driver) == [None, None] and not visible(driver, "#whoami")
+    language(driver, "en")
+
+
+def test_an_answer_this_tab_did_not_ask_for_is_ignored(sso_stack, driver):
+    start(driver, sso_stack)
+    driver.get(f"{sso_stack['api_url']}/?code=forged-code&state=someone-elses")  # a link sent to the person (CSRF)
+    wait(driver, lambda d: "was not started from this tab" in text_of(d, "#sso-error"), "a foreign answer is not refused")
+    assert kept(driver) == [None, None] and not visible(driver, "#whoami") and "code=" not in driver.current_url

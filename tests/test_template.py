@@ -112,6 +112,48 @@ def test_staff_are_people_of_one_tenant_with_short_lived_tokens(resources):
     assert not any(a.endswith("*") or "Delete" in a for s in users for a in s["Action"])
 
 
+def _refs(value):
+    """The logical ids `value` names (Ref, GetAtt), outside Fn::If (whose branches name what their condition holds)."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                yield inner
+            elif key == "Fn::GetAtt":
+                yield inner[0] if isinstance(inner, list) else inner.split(".")[0]
+            elif key != "Fn::If":
+                yield from _refs(inner)
+
+
+def test_single_sign_on_admits_invited_people_through_a_trigger_deployed_only_with_it(resources):
+    pool = resources["StaffUserPool"]["Properties"]["LambdaConfig"]
+    assert pool["PreSignUp"] == {"Fn::If": ["HasOidc", {"Ref": "PreSignUpFunctionAliaslive"}, {"Ref": "AWS::NoValue"}]}
+    made = [name for name in resources if name.startswith("PreSignUp")]
+    assert len(made) >= 8 and all(resources[name].get("Condition") == "HasOidc" for name in made), made
+    (statement,) = statements(resources, "PreSignUpFunction")
+    assert sorted(statement["Action"]) == ["cognito-idp:AdminLinkProviderForUser", "cognito-idp:ListUsers"]
+    conditional = {name for name, resource in resources.items() if resource.get("Condition")}
+    for name, resource in resources.items():  # CloudFormation refuses a resource naming one its condition may leave out
+        if not resource.get("Condition"):
+            assert not set(_refs(resource)) & conditional, name
+
+
+def test_single_sign_on_gives_the_console_the_code_flow_back_to_the_console_only_with_it(resources):
+    client = resources["ConsoleClient"]["Properties"]
+    when = {key: value["Fn::If"] for key, value in client.items() if isinstance(value, dict) and "Fn::If" in value}
+    assert {key: condition for key, (condition, _, _) in when.items()} == dict.fromkeys(
+        ["SupportedIdentityProviders", "AllowedOAuthFlowsUserPoolClient", "AllowedOAuthFlows", "AllowedOAuthScopes",
+         "CallbackURLs", "LogoutURLs"], "HasOidc")
+    assert when["AllowedOAuthFlows"][1] == ["code"] and when["CallbackURLs"][1] == [{"Ref": "ConsoleUrl"}]
+    # the staff API's authorizer asks for aws.cognito.signin.user.admin: a token of the code flow must be able to hold it
+    assert set(when["AllowedOAuthScopes"][1]) == {"openid", "email", "profile", *template.jwt_authorizer()["scopes"]}
+    assert when["SupportedIdentityProviders"][1] == ["COGNITO", {"Ref": "OidcProvider"}]
+    assert resources["StaffUserPoolDomain"]["Condition"] == "HasOidc"
+    assert template.load()["Outputs"]["SignInDomainUrl"]["Condition"] == "HasOidc"
+
+
 def test_the_authorizer_is_cached_per_authorization_header(resources):
     api = resources[template.token_api()]
     authorizer = api["Properties"]["Body"]["components"]["securitySchemes"]["TokenAuthorizer"]["x-amazon-apigateway-authorizer"]

@@ -82,7 +82,8 @@ export function renderInvoices() {
 function renderPeriod(period) {
   const closed = period ? period.closed : null; // null: not read yet
   if (closed === null) clearMessage($("#period-state"));
-  else say($("#period-state"), () => t(closed ? "period.closed" : "period.open", { when: period.changed_at ? when(period.changed_at) : "" }));
+  else say($("#period-state"), () => t(closed ? (period.changed_by ? "period.closedBy" : "period.closed") : "period.open",
+    { when: period.changed_at ? when(period.changed_at) : "", who: period.changed_by ? whoName(period.changed_by) : "" }));
   $("#period-state").dataset.closed = closed === null ? "" : String(closed);
   show($("#period-close"), closed === false);
   show($("#period-reopen"), can("reopen") && closed === true);
@@ -337,6 +338,7 @@ export function renderInvoice() {
   const figures = invoice ? [
     ["invoices.col.status", statusText(invoice)],
     ["invoices.issuedAt", invoice.issued_at ? when(invoice.issued_at) : "—"],
+    ...(invoice.issued_by ? [["invoices.issuedBy", whoName(invoice.issued_by)]] : []),
     ["invoices.col.due", date(invoice.due_date)],
     ["invoices.subtotal", money(invoice.subtotal, invoice.currency)],
     ["invoices.tax", t("invoices.taxOf", { rate: money(invoice.tax_rate), tax: money(invoice.tax, invoice.currency) })],
@@ -344,6 +346,7 @@ export function renderInvoice() {
   ] : [];
   if (invoice && invoice.credit_note_of) figures.push(["invoices.creditOf", numberOf(invoice.credit_note_of)]);
   if (invoice && invoice.credited_by) figures.push(["invoices.creditedBy", numberOf(invoice.credited_by)]);
+  if (invoice && invoice.voided_by) figures.push(["invoices.voidedBy", whoName(invoice.voided_by)]);
   $("#invoice-figures").replaceChildren(...figures.flatMap(([key, value]) => [h("dt", {}, t(key)), h("dd", {}, value)]));
   $("#invoice-lines tbody").replaceChildren(...(invoice ? invoice.lines : []).map((line) => h("tr", { dataset: { kind: line.kind } },
     cell("invoices.line.what", { class: "what" }, line.description, h("small", { class: "id" }, ` · ${t(`invoices.kind.${line.kind}`)}`)),
@@ -351,6 +354,11 @@ export function renderInvoice() {
     cell("invoices.line.quantity", { class: "num" }, number(Number(line.quantity))),
     cell("invoices.line.unit", { class: "num" }, money(line.unit_amount, invoice.currency)),
     cell("invoices.line.amount", { class: "num amount" }, money(line.amount, invoice.currency)))));
+}
+
+/** A person by their name (else email), an API token by its label, else its id. */
+function whoName(actor) {
+  return actor.name || (actor.kind === "token" ? t("invoices.token", { id: actor.id }) : actor.id);
 }
 
 function numberOf(invoiceId) {

@@ -17,6 +17,7 @@ import { loadPage, lockAll, renderSessions, search, setPeriod } from "./sessions
 import { endPerson, keptPerson, loadConfig, offered, personSignIn, resume } from "./people.js";
 import { showView, signIn, signOut } from "./signin.js";
 import { renderSimulation, runSimulation } from "./simulate.js";
+import { finishSso, offerSso, startSso } from "./sso.js";
 import { $, $$, LANG_KEY, TOKEN_KEY, can, state } from "./state.js";
 import { issueToken, renderTokens } from "./tokens.js";
 import { inviteUser, renderUsers } from "./users.js";
@@ -66,6 +67,7 @@ function start() {
     const token = await personSignIn();
     if (token) signIn(token);
   });
+  $("#sso-signin").addEventListener("click", () => startSso());
   $("#signout").addEventListener("click", () => { endPerson(); signOut(); });
   for (const tab of $$(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
   $("#filter").addEventListener("submit", (event) => { event.preventDefault(); search(); });
@@ -132,7 +134,9 @@ function start() {
   document.body.dataset.ready = "true";
   loadConfig().then(async () => {
     $("#people-form").hidden = !offered();
-    const renewed = person && offered() ? await resume(person) : null;
+    offerSso();
+    const returned = await finishSso(); // back from single sign-on: its access token, or null (the page says why)
+    const renewed = returned !== undefined ? returned : person && offered() ? await resume(person) : null;
     if (renewed) signIn(renewed);
   });
   performance.mark("console-ready"); // every module loaded and every control wired: interactive

@@ -25,6 +25,9 @@ export async function loadConfig() {
 
 export const offered = () => Boolean(config && config.idp && config.client_id);
 
+/** Single sign-on, when the deployment has an identity provider: {provider, domain, redirect_uri}, else null. */
+export const federation = () => (offered() && config.sso && config.sso.provider && config.sso.domain ? { ...config.sso, client_id: config.client_id } : null);
+
 class Refused extends Error {
   constructor(code, message) { super(message); this.code = code; }
 }
@@ -50,6 +53,9 @@ function keep(result) {
   timer = setTimeout(renew, Math.max(5, (result.ExpiresIn || 900) - 60) * 1000);
   return result.AccessToken;
 }
+
+/** Tokens of a sign-in through the provider (the token endpoint's answer), kept as a password sign-in's: the access token. */
+export const adopt = (answer) => keep({ AccessToken: answer.access_token, RefreshToken: answer.refresh_token, ExpiresIn: answer.expires_in });
 
 /** The access token of the person the form names, or null (the form says why). */
 export async function personSignIn() {

@@ -12,6 +12,7 @@ import { loadProfiles } from "./profiles.js";
 import { forgetQuoteForm, openQuote } from "./quotes.js";
 import { loadGroups } from "./sessions.js";
 import { loadSimulationChoices } from "./simulate.js";
+import { offerSso } from "./sso.js";
 import { $, $$, TOKEN_KEY, can, state } from "./state.js";
 import { loadTokens } from "./tokens.js";
 import { loadUsers } from "./users.js";
@@ -72,6 +73,7 @@ export function signOut(message) {
   forgetQuoteForm();
   forgetSettings();
   for (const element of [...spoken]) clearMessage(element);
+  offerSso(); // its button's words were among them
   renderTotals();
   show($("#signin-view"));
   if (message) say($("#signin-error"), message);

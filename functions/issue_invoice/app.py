@@ -1,4 +1,5 @@
-"""POST /v1/invoices/{invoice_id}/issue — the next number, the events marked invoiced, the invoice frozen."""
+"""POST /v1/invoices/{invoice_id}/issue — the next number, the events marked invoiced, the invoice frozen,
+naming who issued it (`issued_by`: a token by its id here, by its label where invoices are read)."""
 from billing_core import api, invoices
 from billing_core.api import ADMIN, FINANCE
 

@@ -1,6 +1,6 @@
-"""GET /v1/periods/{month} (finance, admin): open or closed; POST .../close (finance, admin) and
-/reopen (admin) — audited."""
-from billing_core import api, periods
+"""GET /v1/periods/{month} (finance, admin): open or closed, and who closed or reopened it last;
+POST .../close (finance, admin) and /reopen (admin) — audited, naming the person."""
+from billing_core import actors, api, periods, tenants
 from billing_core.api import ADMIN, FINANCE
 
 
@@ -13,7 +13,8 @@ def _month(request: api.Request) -> str:
 @api.route(FINANCE, ADMIN)
 def get(request: api.Request) -> dict:
     request.no_query()
-    return periods.period(request.tenant_id, request.path.get("month") or "")
+    answer = periods.period(request.tenant_id, request.path.get("month") or "")
+    return actors.name_tokens([answer], lambda: tenants.token_labels(request.tenant_id), ("changed_by",))[0]
 
 
 @api.route(FINANCE, ADMIN)

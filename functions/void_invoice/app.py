@@ -1,4 +1,5 @@
-"""POST /v1/invoices/{invoice_id}/void — a numbered credit note; the events go back to the next run."""
+"""POST /v1/invoices/{invoice_id}/void — a numbered credit note; the events go back to the next run.
+The voided invoice names who voided it (`voided_by`), the credit note the same person as `issued_by`."""
 from billing_core import api, invoices
 from billing_core.api import ADMIN
 

@@ -25,6 +25,7 @@ import os
 import time
 import urllib.request
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from . import template
@@ -91,6 +92,19 @@ def sign_in(client, client_id: str, email: str, password: str) -> dict:
 
 # ---------------------------------------------------------------- what Cognito does before it issues tokens
 
+# The scopes of the access tokens issued now: a password sign-in's, or what a sign-in through the
+# managed sign-in domain was granted (billing_local.signin_domain).
+SCOPES: ContextVar[str] = ContextVar("scopes", default="aws.cognito.signin.user.admin")
+
+
+@contextmanager
+def granted(scopes: str):
+    reset = SCOPES.set(scopes)
+    try:
+        yield
+    finally:
+        SCOPES.reset(reset)
+
 
 def _trigger_event(pool, user, client_id: str, groups: list[str]) -> dict:
     return {
@@ -99,7 +113,7 @@ def _trigger_event(pool, user, client_id: str, groups: list[str]) -> dict:
         "callerContext": {"awsSdkVersion": "local", "clientId": client_id},
         "request": {"userAttributes": {a["Name"]: a["Value"] for a in user.attributes},
                     "groupConfiguration": {"groupsToOverride": list(groups), "iamRolesToOverride": [], "preferredRole": None},
-                    "scopes": ["aws.cognito.signin.user.admin"]},
+                    "scopes": SCOPES.get().split()},
         "response": {"claimsAndScopeOverrideDetails": None},
     }
 
@@ -123,7 +137,7 @@ def token_trigger():
     def create_access_token(self, client_id: str, username: str, origin_jti: str):
         user = self._get_user(username)
         groups = [group.group_name for group in user.groups]
-        extra = {"origin_jti": origin_jti, "scope": "aws.cognito.signin.user.admin"}
+        extra = {"origin_jti": origin_jti, "scope": SCOPES.get()}
         function = template.token_trigger_function()
         details = {}
         if function is not None:
@@ -153,6 +167,54 @@ def token_trigger():
     finally:
         CognitoIdpUserPool.create_access_token = original
         CognitoIdpUserPool.sign_out = original_sign_out
+
+
+# ---------------------------------------------------------------- what moto does not implement
+
+
+def link_provider(pool, provider: str, subject: str, destination: str) -> None:
+    """AdminLinkProviderForUser as Cognito does it: the provider must be one of the pool's, the
+    destination an existing user, and the provider's identity must not have signed in yet (a user
+    of its own, `<provider>_<subject>`, refuses the link); the link shows in the destination's
+    `identities` attribute."""
+    from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError, UserNotFoundError
+
+    if provider not in pool.identity_providers:
+        raise ResourceNotFoundError(f"Identity provider {provider} does not exist.")
+    user = pool._get_user(destination)
+    if user is None:
+        raise UserNotFoundError("User does not exist.")
+    if pool._get_user(f"{provider}_{subject}") is not None:
+        raise InvalidParameterException("Merging is not currently supported, provide a SourceUser that has not been used to sign in")
+    kind = pool.identity_providers[provider].extended_config.get("ProviderType")
+    linked = [i for i in json.loads(next((a["Value"] for a in user.attributes if a["Name"] == "identities"), "[]"))
+              if (i["providerName"], i["userId"]) != (provider, subject)]
+    linked.append({"userId": subject, "providerName": provider, "providerType": kind, "issuer": None, "primary": False,
+                   "dateCreated": int(time.time() * 1000)})
+    user.attributes = [a for a in user.attributes if a["Name"] != "identities"] + [{"Name": "identities", "Value": json.dumps(linked)}]
+
+
+@contextmanager
+def linked_providers():
+    """moto's cognito-idp answering AdminLinkProviderForUser (the pre sign-up trigger's call)."""
+    from moto.cognitoidp.responses import CognitoIdpResponse, EmptyResult
+
+    from moto.cognitoidp.exceptions import InvalidParameterException
+
+    def admin_link_provider_for_user(self):
+        source, destination = self._get_param("SourceUser") or {}, self._get_param("DestinationUser") or {}
+        if destination.get("ProviderName") != "Cognito" or source.get("ProviderAttributeName") != "Cognito_Subject":
+            raise InvalidParameterException("only a Cognito destination and a Cognito_Subject source are emulated")
+        pool = self.backend.describe_user_pool(self._get_param("UserPoolId"))
+        link_provider(pool, source.get("ProviderName") or "", source.get("ProviderAttributeValue") or "",
+                      destination.get("ProviderAttributeValue") or "")
+        return EmptyResult()
+
+    CognitoIdpResponse.admin_link_provider_for_user = admin_link_provider_for_user
+    try:
+        yield
+    finally:
+        del CognitoIdpResponse.admin_link_provider_for_user
 
 
 # ---------------------------------------------------------------- API Gateway's JWT authorizer

@@ -6,7 +6,7 @@ template's authorizer and handler functions (billing_local.gateway).
     python -m billing_local.stack [--host 127.0.0.1] [--port 3000] [--aws-port 0]
                                   [--state .local/stack.json] [--data .local/data] [--fresh]
                                   [--no-seed] [--faults conflict=0.1,throttle=0.05,...] [--fault-seed N]
-                                  [--index-lag MS] [--no-iam] [--no-limits] [--no-timeouts]
+                                  [--index-lag MS] [--no-iam] [--no-limits] [--no-timeouts] [--sso NAME]
 
 Port 0 picks a free port. The data directory keeps every answered write across a restart or a
 crash (--fresh erases it first); the demo tenants are seeded only into a new store, and their
@@ -19,13 +19,16 @@ token (billing_local.cognito; the pool is in memory, made anew with the demo use
 embedded DynamoDB fail a share of requests as DynamoDB can (billing_local.store), from the moment
 the stack is ready. The store and gateway are as strict as AWS (billing_local.strict: each
 function's IAM policy, item / transaction / batch limits, each function's Timeout, global secondary
-indexes --index-lag ms behind the table); each rule can be switched off. SIGINT / SIGTERM stop
+indexes --index-lag ms behind the table); each rule can be switched off. --sso NAME adds single
+sign-on through a demo OIDC provider (billing_local.signin_domain) and "sso": {"provider",
+"domain", "redirect_uri"} to the state file and the console's config. SIGINT / SIGTERM stop
 both servers and exit 0."""
 import argparse
 import json
 import logging
 import mimetypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -135,6 +138,7 @@ class LocalApi(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.gateway = gateway
         self.cognito: dict | None = None  # {"endpoint", "client_id", "region"}: the console's sign-in
+        self.sign_in_domain = None  # with --sso: the pool's managed sign-in (billing_local.signin_domain)
         super().__init__((address, port), ApiRequest)
 
 
@@ -188,6 +192,10 @@ class ApiRequest(BaseHTTPRequestHandler):
                 status = self._console(path)
             elif path == COGNITO_PATH and self.command == "POST" and self.server.cognito:
                 status = self._cognito()
+            elif path.startswith("/oauth2/") and self.server.sign_in_domain is not None:
+                status, headers, text = self.server.sign_in_domain.handle(self.command, path, split.query,
+                                                                          dict(self.headers.items()), self._read_body())
+                self._send(status, headers, text)
             else:
                 body = self._read_body()
                 status, headers, text = self.server.gateway.invoke(self.command, path, dict(self.headers.items()), split.query, body)
@@ -302,6 +310,8 @@ class ApiRequest(BaseHTTPRequestHandler):
         relative = unquote(path[len("/console/"):]) if path.startswith("/console/") else ""
         if relative == "config.json" and self.server.cognito:
             config = {"idp": COGNITO_PATH, "client_id": self.server.cognito["client_id"], "region": self.server.cognito["region"]}
+            if self.server.sign_in_domain is not None:  # single sign-on: the domain and where it returns
+                config["sso"] = self.server.cognito["sso"]
             self._send(200, {"content-type": "application/json", "cache-control": "no-store"}, json.dumps(config).encode())
             return 200
         base = CONSOLE.resolve()
@@ -354,12 +364,14 @@ class LocalStack:
     """Both servers, the table and bucket, the demo data; start() then stop()."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0, state: Path = DEFAULT_STATE,
-                 seed: bool = True, data: Path | None = DEFAULT_DATA, fresh: bool = False, faults=None, rules=None):
+                 seed: bool = True, data: Path | None = DEFAULT_DATA, fresh: bool = False, faults=None, rules=None,
+                 sso: str | None = None):
         from .store import Faults
         from .strict import Rules
 
         self.address = loopback_address(host)
         self.port, self.aws_port, self.state, self.seed = port, aws_port, Path(state), seed
+        self.sso = sso  # the name of a demo OIDC provider (single sign-on), or None
         self.data, self.fresh = (Path(data) if data is not None else None), fresh
         self.faults = faults or Faults()
         self.rules = rules if rules is not None else Rules()
@@ -401,6 +413,8 @@ class LocalStack:
         except OSError as error:
             raise StackError(f"cannot listen on {url_of(self.address, self.port)}: {error.strerror or error} (try --port 0)") from None
         self.api.cognito = {**self.cognito, "endpoint": self.aws_endpoint_url}
+        if self.sso:
+            self._single_sign_on(idp)
         self.tenants = self._people(idp, self._tenants(gateway))
         self.faults.enabled = self.faults.configured  # the demo data is written without faults
         self._start_jobs()
@@ -416,8 +430,19 @@ class LocalStack:
             "cognito": self.cognito,
             "tenants": self.tenants,
         }
+        if self.sso:
+            self.description["sso"] = self.api.cognito["sso"]
         self._write_state()
         return self.description
+
+    def _single_sign_on(self, idp) -> None:
+        """The demo provider and the pool's managed sign-in domain, on this origin, back to the console."""
+        from . import signin_domain
+
+        url = url_of(self.address, self.api.server_address[1])
+        signin_domain.enable(idp, self.cognito, self.sso, url + "/")
+        self.api.cognito["sso"] = {"provider": self.sso, "domain": url, "redirect_uri": url + "/"}
+        self.api.sign_in_domain = signin_domain.SignInDomain(self.cognito, self.sso)
 
     def _start_jobs(self) -> None:
         """The jobs queue and its worker (billing_local.jobqueue), journaled beside the data."""
@@ -524,6 +549,8 @@ def banner(description: dict, state: Path, seconds: float, rules=None) -> str:
     pool = description.get("cognito") or {}
     if pool:
         lines.append(f"  user pool    {pool['user_pool_id']}   console app client {pool['client_id']}   (in memory: made anew each start)")
+    if description.get("sso"):
+        lines.append(f"  single sign-on  \"Sign in with {description['sso']['provider']}\": a demo provider that vouches for any email (invited people only)")
     for tenant in description["tenants"]:
         lines.append(f"  tenant {tenant['tenant_id']} ({tenant['name']})")
         for role, token in tenant["tokens"].items():
@@ -556,10 +583,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--faults", metavar="KIND=SHARE,...",
                         help="fail a share of DynamoDB requests: conflict, throughput, throttle, error500, lost (e.g. conflict=0.1,lost=0.02)")
     parser.add_argument("--fault-seed", type=int, help="seed of the fault draws (default: random)")
+    parser.add_argument("--sso", metavar="NAME", help="single sign-on through a demo OIDC provider named NAME (e.g. Workplace)")
     from .strict import add_arguments
 
     add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.sso is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", args.sso):
+        parser.error("--sso: a provider name of 1 to 32 letters, digits, _ or - (as the template's OidcProviderName)")
     for name in ("port", "aws_port"):
         if not 0 <= getattr(args, name) <= 65535:
             parser.error(f"--{name.replace('_', '-')} must be from 0 to 65535")
@@ -593,7 +623,7 @@ def main(argv=None) -> int:
         except ValueError as error:
             raise StackError(str(error)) from None
         stack = LocalStack(args.host, args.port, args.aws_port, args.state, seed=not args.no_seed,
-                           data=None if args.in_memory else args.data, fresh=args.fresh, faults=faults, rules=rules)
+                           data=None if args.in_memory else args.data, fresh=args.fresh, faults=faults, rules=rules, sso=args.sso)
         description = stack.start()
         print(banner(description, args.state, time.monotonic() - began, stack.rules), flush=True)
         while True:

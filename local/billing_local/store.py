@@ -910,6 +910,7 @@ class EmbeddedStore:
         self._patches.enter_context(plain_item_answers())
         self._patches.enter_context(gsi.moto_reads_the_index())
         self._patches.enter_context(cognito.token_trigger())  # the user pool's token trigger, as Cognito runs it
+        self._patches.enter_context(cognito.linked_providers())  # AdminLinkProviderForUser, which moto lacks
         self.app = StoreApp(DomainDispatcherApplication(create_backend_app), self.journal, self.faults, self.rules)
         if self.journal is not None:
             self.journal.open(fresh=self.fresh)

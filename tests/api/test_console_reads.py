@@ -15,7 +15,7 @@ def test_me_says_the_tenants_time_zone_the_invoice_settings_keep(msp):
 
 def test_a_month_says_whether_it_is_closed(msp):
     status, period = msp.finance.get("/v1/periods/2026-10")
-    assert status == 200 and period == {"month": "2026-10", "closed": False, "changed_at": None}
+    assert status == 200 and period == {"month": "2026-10", "closed": False, "changed_at": None, "changed_by": None}
     assert msp.finance.post("/v1/periods/2026-10/close")[0] == 200
     status, period = msp.admin.get("/v1/periods/2026-10")
     assert status == 200 and period["closed"] is True and period["changed_at"].endswith("Z")

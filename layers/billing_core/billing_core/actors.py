@@ -49,10 +49,10 @@ def view(text: str | None, labels: dict[str, str | None] | None = None) -> tuple
     return answer, actor.role
 
 
-def name_tokens(entries: list[dict], labels_of) -> list[dict]:
-    """Answered entries with each token actor named by its label (`labels_of()`: token id → label,
-    called once, and only when an entry names a token)."""
-    named = [entry["actor"] for entry in entries if (entry.get("actor") or {}).get("kind") == TOKEN]
+def name_tokens(entries: list[dict], labels_of, keys: tuple[str, ...] = ("actor",)) -> list[dict]:
+    """Answered entries with each token actor (under `keys`) named by its label (`labels_of()`:
+    token id → label, called once, and only when an entry names a token)."""
+    named = [entry[key] for entry in entries for key in keys if (entry.get(key) or {}).get("kind") == TOKEN]
     if named:
         labels = labels_of()
         for actor in named:

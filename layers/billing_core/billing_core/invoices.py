@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 
-from . import fields, invoice_settings, invoicing
+from . import actors, fields, invoice_settings, invoicing
 from .dal import invoices as dal
 from .dal import store
 from .dal.marks import MAX_MARKS
@@ -15,6 +15,7 @@ from .errors import Conflict, InvalidInput, NotFound
 
 _INVOICE_ID = re.compile(r"(\d{4}-(0[1-9]|1[0-2]))-[a-z0-9-]{4,40}")
 DRAFT, ISSUED, VOID = "draft", "issued", "void"
+PEOPLE = ("issued_by", "voided_by")  # the actors an invoice names: `{kind: user|token, id, name}`
 
 
 def new_id(month: str, kind: str = "inv") -> str:
@@ -36,13 +37,26 @@ def view(item) -> dict:
         "issued_at": fields.utc_text(item.issued_at) if item.issued_at else None, "due_date": item.due_date,
         "lines": json.loads(item.lines), "subtotal": fields.money_text(item.subtotal),
         "tax_rate": fields.money_text(item.tax_rate), "tax": fields.money_text(item.tax),
-        "total": fields.money_text(item.total),
+        "total": fields.money_text(item.total), "issued_by": actors.view(item.issued_by)[0],
     }
+    if item.voided_by:
+        answer["voided_by"] = actors.view(item.voided_by)[0]
     if item.credit_note_of:
         answer["credit_note_of"] = item.credit_note_of
     if item.credited_by:
         answer["credited_by"] = item.credited_by
     return answer
+
+
+def name_tokens(tenant_id: str, invoices: list[dict]) -> list[dict]:
+    """Answered invoices with each API token that issued or voided one named by its label (one
+    Query of the tenant's tokens, only when a token is named: a token is relabelled freely)."""
+    def labels():
+        from . import tenants
+
+        return tenants.token_labels(tenant_id)
+
+    return actors.name_tokens(invoices, labels, PEOPLE)
 
 
 def _found(tenant_id: str, invoice_id: str):
@@ -104,10 +118,11 @@ def issue(tenant_id: str, invoice_id: str, actor: str | None, claim=None) -> dic
         issued_on = local_date(now, settings["time_zone"])
         due = issued_on + timedelta(days=int(billing.get("payment_terms_days") or 0))
         draft_view = view(draft)
-        answer = {**draft_view, "number": number, "status": ISSUED, "issued_at": fields.utc_text(now), "due_date": due.isoformat()}
+        answer = {**draft_view, "number": number, "status": ISSUED, "issued_at": fields.utc_text(now), "due_date": due.isoformat(),
+                  "issued_by": actors.view(actor)[0]}
         try:
-            dal.issue(tenant_id, settings_item, draft, dal.Issued(number, now, due.isoformat(), json.dumps(settings["issuer"])),
-                      claim, answer)
+            dal.issue(tenant_id, settings_item, draft,
+                      dal.Issued(number, now, due.isoformat(), json.dumps(settings["issuer"]), actor or None), claim, answer)
             return answer
         except dal.NumberTaken:
             backoff.progressed()  # another issue took that number: the next one is ours to try
@@ -145,9 +160,10 @@ def void(tenant_id: str, invoice_id: str, actor: str | None, claim=None) -> dict
             currency=issued.currency, run_id=issued.run_id, issued_at=now, due_date=local_date(now, settings["time_zone"]).isoformat(),
             tax_rate=issued.tax_rate, subtotal=-issued.subtotal + 0, tax=-issued.tax + 0, total=-issued.total + 0,
             lines=json.dumps(views), sources="[]", billing=issued.billing, issuer=json.dumps(settings["issuer"]),
-            credit_note_of=invoice_id, created_at=now, created_by=actor or None,
+            credit_note_of=invoice_id, created_at=now, created_by=actor or None, issued_by=actor or None,
         )
-        answer = {"invoice": {**view(issued), "status": VOID, "credited_by": credit.invoice_id}, "credit_note": view(credit)}
+        answer = {"invoice": {**view(issued), "status": VOID, "credited_by": credit.invoice_id, "voided_by": actors.view(actor)[0]},
+                  "credit_note": view(credit)}
         try:
             dal.void(tenant_id, settings_item, issued, credit, claim, answer)
             return answer

@@ -16,7 +16,7 @@ locks of the month under way hold none."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from . import fields, history, invoice_settings
+from . import actors, fields, history, invoice_settings
 from .dal import locks as dal_locks
 from .dal import periods as dal_periods
 from .errors import Conflict, NotFound
@@ -105,8 +105,10 @@ def ensure_open(tenant_id: str, moment: datetime) -> tuple[str, list[str]]:
 
 
 def view(month: str, period) -> dict:
+    """The period, naming who last closed or reopened it (`changed_by`: `{kind: user|token, id, name}`)."""
     return {"month": month, "closed": bool(period.closed) if period else False,
-            "changed_at": fields.utc_text(period.changed_at) if period else None}
+            "changed_at": fields.utc_text(period.changed_at) if period else None,
+            "changed_by": actors.view(period.changed_by)[0] if period else None}
 
 
 def period(tenant_id: str, month: str) -> dict:
@@ -134,7 +136,7 @@ def set_closed(tenant_id: str, month: str, closed: bool, actor: str | None) -> d
                           {"month": history.change(None, month),
                            "closed": history.change(bool(before.closed) if before else False, closed)}, now)
     dal_periods.set_period(tenant_id, month, closed, now, actor, audit)
-    return {"month": month, "closed": closed, "changed_at": fields.utc_text(now)}
+    return {"month": month, "closed": closed, "changed_at": fields.utc_text(now), "changed_by": actors.view(actor)[0]}
 
 
 def period_history(tenant_id: str) -> list[dict]:

@@ -160,3 +160,47 @@ def update_user(tenant_id: str, user_id: str, values: dict, caller_id: str | Non
     elif enabled is True and not user.get("Enabled", True):
         client.admin_enable_user(UserPoolId=pool, Username=username)
     return _view(_user(tenant_id, user_id), current)
+
+
+# ---------------------------------------------------------------- single sign-on (the pre sign-up trigger)
+
+class NotAdmitted(Exception):
+    """A first sign-in through the OIDC provider refused: the message the sign-in page shows,
+    `<reason>: <words>`; the console says it in the person's language from its reason."""
+
+    def __init__(self, reason: str, words: str):
+        super().__init__(f"{reason}: {words}")
+        self.reason = reason
+
+
+INVITATION = "ask an admin of your company to invite you (Users screen), then sign in again"
+
+
+def link_invited(pool_id: str, provider: str, subject: str, address, verified) -> str:
+    """A person's first sign-in through the deployment's OIDC provider (Entra ID, Google Workspace):
+    Cognito is about to create a user of its own for them, without a tenant. Only a person an admin
+    has invited is let in: the one user of the pool with that email (invited by POST /v1/users, of
+    one tenant, enabled) gets the provider's identity linked to it, so each later sign-in through
+    the provider is that user, with their tenant and role. Answers that user's name in the pool.
+    Anyone else is refused (`NotAdmitted`): nobody invited, an email the provider says it has not
+    verified, a disabled user, or two users of that email (the pool keeps emails unique; were two
+    ever found, guessing one tenant would be worse than refusing)."""
+    if verified in (False, "false"):
+        raise NotAdmitted("unverified", "your email address is not verified by your company's sign-in; " + INVITATION)
+    if not isinstance(address, str) or not EMAIL.match(address.strip()):
+        raise NotAdmitted("no_email", "your company's sign-in sent no usable email address; " + INVITATION)
+    address = address.strip().lower()
+    client = _client()
+    found = client.list_users(UserPoolId=pool_id, Filter=f'email = "{address}"', Limit=60).get("Users") or []
+    invited = [u for u in found if u.get("UserStatus") != "EXTERNAL_PROVIDER" and _attributes(u).get(TENANT_ATTRIBUTE)]
+    if not invited:
+        raise NotAdmitted("not_invited", f"{address} has not been invited; " + INVITATION)
+    if len(invited) > 1:
+        raise NotAdmitted("ambiguous", f"{address} belongs to more than one invitation; ask an admin to keep only one")
+    (user,) = invited
+    if not user.get("Enabled", True):
+        raise NotAdmitted("disabled", f"{address} has been disabled by an admin of your company")
+    client.admin_link_provider_for_user(
+        UserPoolId=pool_id, DestinationUser={"ProviderName": "Cognito", "ProviderAttributeValue": user["Username"]},
+        SourceUser={"ProviderName": provider, "ProviderAttributeName": "Cognito_Subject", "ProviderAttributeValue": subject})
+    return user["Username"]

@@ -82,6 +82,8 @@ class Invoice(BillingItem, discriminator="invoice"):
     credited_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     created_by = UnicodeAttribute(null=True)
+    issued_by = UnicodeAttribute(null=True)  # who issued it (billing_core.actors text); a credit note: who voided
+    voided_by = UnicodeAttribute(null=True)
 
 
 class MarkPage(BillingItem, discriminator="mark_page"):
@@ -269,6 +271,7 @@ class Issued:
     issued_at: datetime
     due_date: str
     issuer: str  # JSON
+    by: str | None = None  # who issues it (billing_core.actors text)
 
 
 class TooManyMarks(Exception):
@@ -314,6 +317,8 @@ def issue(tenant_id: str, settings: InvoiceSettings | None, draft: Invoice, issu
         pages.set(page, source, ISSUED, draft.invoice_id)
     actions = [Invoice.status.set(ISSUED), Invoice.number.set(issued.number), Invoice.issued_at.set(issued.issued_at),
                Invoice.due_date.set(issued.due_date), Invoice.issuer.set(issued.issuer)]
+    if issued.by:
+        actions.append(Invoice.issued_by.set(issued.by))
 
     def fill(transaction):
         _counter(transaction, settings, tenant_id, credit=False)
@@ -328,7 +333,8 @@ def issue(tenant_id: str, settings: InvoiceSettings | None, draft: Invoice, issu
 def void(tenant_id: str, settings: InvoiceSettings | None, issued: Invoice, credit: Invoice, claim=None, answer=None) -> None:
     """Reads the pages of the invoice's events, then one transaction: the credit note's number,
     the invoice voided (only if still issued), the credit note saved, every mark the invoice
-    holds released (each page conditioned on the version read)."""
+    holds released (each page conditioned on the version read). Who voids it is the credit note's
+    `issued_by`, kept on the invoice as `voided_by`."""
     from . import marks
 
     sources = _sources(issued)
@@ -339,8 +345,10 @@ def void(tenant_id: str, settings: InvoiceSettings | None, issued: Invoice, cred
 
     def fill(transaction):
         _counter(transaction, settings, tenant_id, credit=True)
-        transaction.update(issued, actions=[Invoice.status.set("void"), Invoice.credited_by.set(credit.invoice_id)],
-                           condition=Invoice.status == ISSUED)
+        voided = [Invoice.status.set("void"), Invoice.credited_by.set(credit.invoice_id)]
+        if credit.issued_by:
+            voided.append(Invoice.voided_by.set(credit.issued_by))
+        transaction.update(issued, actions=voided, condition=Invoice.status == ISSUED)
         transaction.save(credit, condition=Invoice.PK.does_not_exist())
         pages.add_writes(transaction)
         if claim:
