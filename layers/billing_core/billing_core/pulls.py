@@ -50,7 +50,7 @@ def vendor_url(source: str) -> str:
 
 @dataclass
 class PullResult:
-    status: str  # done | rate_limited | vendor_error | credentials_refused | bad_answer | out_of_time
+    status: str  # done | rate_limited | vendor_error | credentials_refused | bad_answer | out_of_time | removed
     cursor: dict
     pages: int = 0
     summary: dict = field(default_factory=dict)
