@@ -47,6 +47,8 @@ TABLE = "billing-local"
 BUCKET = "billing-exports-local"
 REGION = "us-east-1"
 COGNITO_PATH = "/_cognito/"  # the user pool's API, for the console, on the console's origin
+UPLOADS_PATH = "/_s3/"  # a presigned PUT of an import file, for the console, on the console's origin
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024  # billing_core.import_uploads.MAX_UPLOAD_BYTES
 # What a person's browser may ask of the pool (the public, unsigned calls): nothing an administrator does.
 SIGN_IN_ACTIONS = frozenset({"InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "RevokeToken", "AssociateSoftwareToken",
                              "VerifySoftwareToken", "SetUserMFAPreference", "ChangePassword", "GetUser"})
@@ -188,6 +190,8 @@ class ApiRequest(BaseHTTPRequestHandler):
                 status = self._console(path)
             elif path == COGNITO_PATH and self.command == "POST" and self.server.cognito:
                 status = self._cognito()
+            elif path.startswith(UPLOADS_PATH) and self.command == "PUT" and self.server.cognito:
+                status = self._upload(split)
             else:
                 body = self._read_body()
                 status, headers, text = self.server.gateway.invoke(self.command, path, dict(self.headers.items()), split.query, body)
@@ -296,12 +300,38 @@ class ApiRequest(BaseHTTPRequestHandler):
         self._send(status, {"content-type": "application/x-amz-json-1.1", "cache-control": "no-store"}, text)
         return status
 
+    def _upload(self, split) -> int:
+        """A presigned PUT of an import file (POST /v1/imports/uploads), relayed to the embedded S3
+        as the browser would send it to S3 itself (path, query and host as signed): the console's
+        CSP lets it reach its own origin only. Import files only; S3 answers the signature."""
+        target = split.path[len(UPLOADS_PATH) - 1:]
+        if "/imports/" not in target or ".." in target:
+            self._send(404, {"content-type": "application/json"}, _error_body("not_found", "not an import upload"))
+            return 404
+        length = self.headers.get("Content-Length") or ""
+        if not length.isdigit() or int(length) > UPLOAD_MAX_BYTES:
+            self.close_connection = True
+            self._send(413, {"content-type": "application/json", "connection": "close"},
+                       _error_body("payload_too_large", f"an upload is at most {UPLOAD_MAX_BYTES} bytes, with a Content-Length"))
+            return 413
+        body = self.rfile.read(int(length))
+        url = self.server.cognito["endpoint"].rstrip("/") + target + (f"?{split.query}" if split.query else "")
+        request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": self.headers.get("Content-Type") or "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                status, text = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read()
+        self._send(status, {"content-type": "application/xml", "cache-control": "no-store"}, text)
+        return status
+
     def _console(self, path: str) -> int:
         """The static web console: / and /console/ answer index.html, /console/<file> the file;
         /console/config.json says where staff sign in (the user pool's API and the app client)."""
         relative = unquote(path[len("/console/"):]) if path.startswith("/console/") else ""
         if relative == "config.json" and self.server.cognito:
-            config = {"idp": COGNITO_PATH, "client_id": self.server.cognito["client_id"], "region": self.server.cognito["region"]}
+            config = {"idp": COGNITO_PATH, "client_id": self.server.cognito["client_id"], "region": self.server.cognito["region"],
+                      "uploads": UPLOADS_PATH}
             self._send(200, {"content-type": "application/json", "cache-control": "no-store"}, json.dumps(config).encode())
             return 200
         base = CONSOLE.resolve()
