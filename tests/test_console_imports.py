@@ -10,6 +10,9 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -205,3 +208,17 @@ def test_an_admin_adds_lists_and_deletes_scheduled_pulls(stack, browser, admin):
 def test_only_admins_see_the_imports_screen(stack, browser, admin, role):
     sign_in(browser, stack, admin[role], role)
     assert not visible(browser, "#tab-imports") and not visible(browser, "#imports-view")
+
+
+def test_the_stacks_upload_relay_takes_import_files_only(stack, admin):
+    """The relay on the console's origin forwards a presigned PUT of an import file, nothing else."""
+    status, upload = call(stack, admin["admin"], "POST", "/v1/imports/uploads")
+    assert status == 201, upload
+    link = urllib.parse.urlsplit(upload["url"])
+    for path, expected in ((link.path, 200), (link.path.replace("/imports/", "/exports/"), 404)):
+        request = urllib.request.Request(f"{stack['api_url']}/_s3{path}?{link.query}", data=b"{}", method="PUT")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == expected, path
+        except urllib.error.HTTPError as error:
+            assert error.code == expected, (path, error.code)

@@ -131,6 +131,29 @@ def test_deleting_a_connection_removes_its_schedule_its_credentials_and_its_curs
     assert "offset_id" not in vendor.requests[-3]["query"] and vendor.requests[-3]["query"]["from_date"] == "2000-01-01T00:00:00Z"
 
 
+def test_a_run_started_as_its_connection_is_deleted_stops_removed_and_writes_nothing(msp, acme, vendor):
+    assert connect(msp)[0] == 200
+    secrets_client().delete_secret(SecretId=import_connections.secret_name(msp.tenant_id, "main"), ForceDeleteWithoutRecovery=True)
+    assert scheduled_run(msp) == {"status": "removed", "reason": "the connection was removed", "pages": 0}  # the secret gone first
+    assert vendor.requests == [] and msp.admin.get("/v1/imports/connections")[1]["connections"][0]["last_run"] is None
+    assert msp.admin.call("DELETE", "/v1/imports/connections/main")[0] == 200  # the deletion completes
+    assert scheduled_run(msp)["status"] == "removed"
+
+
+def test_a_connection_deleted_during_its_run_stops_it_after_the_page_recorded(msp, acme, vendor):
+    assert connect(msp)[0] == 200
+    served = vendor.scripted
+
+    def delete_after_the_first_page(handler):
+        if len(vendor.requests) == 2:  # the second page is asked: the admin deletes the connection now
+            assert msp.admin.call("DELETE", "/v1/imports/connections/main")[0] == 200
+        return served(handler)
+    vendor.scripted = delete_after_the_first_page
+    run = scheduled_run(msp)
+    assert (run["status"], run["imported"], run["pages"]) == ("removed", 4, 2)  # the page read is recorded, then it stops
+    assert len(vendor.requests) == 2 and msp.admin.get("/v1/imports/connections")[1] == {"connections": []}
+
+
 def test_another_tenants_connection_cannot_be_deleted(msp, other_msp):
     assert connect(msp)[0] == 200
     assert_error(other_msp.admin.call("DELETE", "/v1/imports/connections/main"), 404)

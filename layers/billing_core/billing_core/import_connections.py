@@ -157,12 +157,18 @@ def list_connections(tenant_id: str) -> dict:
 
 def run_pull(tenant_id: str, connection_id: str, time_left, actor: str = "schedule:pull") -> dict:
     """One scheduled run: the connection's pages since its cursor, recorded; its outcome saved."""
+    removed = {"status": "removed", "reason": "the connection was removed", "pages": 0}
     item = stored.read_connection(tenant_id, connection_id)
-    if item is None:
-        raise NotFound(f"connection {connection_id} not found")
+    if item is None:  # a run its schedule started just before the connection was deleted
+        return removed
     options = importing.ImportOptions(**jsonio.parse_object(item.options, "options"))
-    secret = _client("secretsmanager").get_secret_value(SecretId=secret_name(tenant_id, connection_id))["SecretString"]
+    client = _client("secretsmanager")
+    try:
+        secret = client.get_secret_value(SecretId=secret_name(tenant_id, connection_id))["SecretString"]
+    except client.exceptions.ResourceNotFoundException:  # being deleted: its secret goes before its item
+        return removed
     started = time.monotonic()
+
     def save(cursor: dict, _) -> None:
         if not stored.save_cursor(item, cursor, fields.utc_now()):
             raise pulls.Stop("removed", "the connection was removed during the run")
