@@ -57,10 +57,11 @@ def paste(driver, text):
 
 
 def run_import(driver):
-    shown_before = driver.execute_script("return document.querySelector('#import-summary').innerHTML")
+    """Presses Import and waits for its answer: an error, or the figures drawn again (emptied first)."""
+    driver.execute_script("document.querySelector('#import-summary').replaceChildren()")
     click(driver, "#import-run")
-    wait(driver, lambda d: visible(d, "#import-error") or (visible(d, "#import-result") and d.execute_script(
-        "return document.querySelector('#import-summary').innerHTML") != shown_before), "the import did not finish", timeout=120)
+    wait(driver, lambda d: visible(d, "#import-error") or d.find_elements(By.CSS_SELECTOR, "#import-summary dd"),
+         "the import did not finish", timeout=120)
     idle(driver)
 
 
@@ -136,6 +137,11 @@ def test_a_file_over_the_request_limit_goes_through_the_upload_and_its_job(stack
     assert any("/_s3/" in name for name in sent) and any(name.endswith("/v1/imports/uploads") for name in sent)
     assert any("/v1/jobs/import-u-" in name for name in sent)  # the screen followed the job
     assert call(stack, admin["admin"], "GET", "/v1/sessions/teamviewer:tv-01519")[0] == 200
+    paste(driver, teamviewer(520, first=3000, notes="Mise à jour du poste et vérification des sauvegardes. " * 36))
+    run_import(driver)  # pasted text past the request's 1 MB goes the same way
+    assert figures(driver)["imported"] == 520 and not visible(driver, "#import-chosen")
+    sent = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert len([name for name in sent if "/_s3/" in name]) == 2
     no_script_errors(driver)
 
 

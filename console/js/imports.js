@@ -77,14 +77,16 @@ async function uploadUrl(link) {
   return config.uploads.replace(/\/$/, "") + url.pathname + url.search;
 }
 
-async function viaUpload(text, body) {
+/** `file`: a File (sent as it is, never read into the page) or the pasted text. */
+async function viaUpload(file, body) {
+  const size = typeof file === "string" ? bytes(file) : file.size;
   const { data } = await api("POST", "/imports/uploads");
-  notice($("#import-progress"), "imports.uploading", { size: number(Math.ceil(bytes(text) / 1024)) });
+  notice($("#import-progress"), "imports.uploading", { size: number(Math.ceil(size / 1024)) });
   busy(+1);
   try {
     let response;
     try {
-      response = await fetch(await uploadUrl(data.url), { method: data.method || "PUT", body: text, cache: "no-store" });
+      response = await fetch(await uploadUrl(data.url), { method: data.method || "PUT", body: file, cache: "no-store" });
     } catch (failure) {
       throw new ApiError(0, "network", failure.message);
     }
@@ -99,13 +101,15 @@ async function runImport(event) {
   event.preventDefault();
   clearMessage($("#import-error"), $("#import-progress"));
   const button = $("#import-run");
-  const text = chosen ? await chosen.text() : $("#import-content").value;
-  if (!text.trim()) { notice($("#import-error"), "imports.empty"); return; }
+  const large = chosen && chosen.size > INLINE_BYTES; // uploaded as it is, whatever its text
+  const text = large ? null : chosen ? await chosen.text() : $("#import-content").value;
+  if (!large && !text.trim()) { notice($("#import-error"), "imports.empty"); return; }
   const body = options();
   button.disabled = true;
   try {
-    const inline = { ...body, content: text };
-    const answer = bytes(JSON.stringify(inline)) <= INLINE_BYTES ? await api("POST", "/imports", { body: inline }) : await viaUpload(text, body);
+    const inline = large ? null : { ...body, content: text };
+    const answer = inline && bytes(JSON.stringify(inline)) <= INLINE_BYTES ? await api("POST", "/imports", { body: inline })
+      : await viaUpload(large ? chosen : text, body);
     shown = await jobResult(answer, $("#import-progress"));
     clearMessage($("#import-progress"));
     renderImport();
