@@ -6,6 +6,7 @@ imported with a rejected DST line), and chooses a file over the API's 1 MB body 
 the upload link and a job the screen follows to its end. The scheduled pulls: added with
 credentials sent once and never shown again, a run's rows taken and last error listed, a wrong
 field named, one deleted after a confirmation; technicians and finance see no imports screen."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -228,3 +229,23 @@ def test_the_stacks_upload_relay_takes_import_files_only(stack, admin):
                 assert answer.status == expected, path
         except urllib.error.HTTPError as error:
             assert error.code == expected, (path, error.code)
+
+
+def test_over_http_an_import_takes_up_to_its_own_limit_not_the_1_mb_of_other_routes(stack, admin):
+    """The stack reads a body as API Gateway hands it to the function: POST /v1/imports takes its
+    function's 6 MB (5 MB of text), every other route 1 MB."""
+    from billing_local.stack import LARGER_BODIES
+
+    spec = importlib.util.spec_from_file_location("imports_app", ROOT / "functions" / "imports" / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    assert LARGER_BODIES == {("POST", "/v1/imports"): app.MAX_BODY_BYTES}
+    content = teamviewer(1300, first=20000, notes="Contrôle des sauvegardes et mise à jour du pilote. " * 38)
+    assert 2_500_000 < len(content.encode()) < 5_000_000
+    request = urllib.request.Request(f"{stack['api_url']}/v1/imports", method="POST",
+                                     data=json.dumps({"source": "teamviewer", "content": content}).encode(),
+                                     headers={"Authorization": f"Bearer {admin['admin']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as answer:  # recorded, or a job that goes on (202)
+        assert answer.status in (200, 202)
+    assert call(stack, admin["admin"], "POST", "/v1/imports", {"source": "teamviewer", "content": "x" * 6_100_000})[0] == 413
+    assert call(stack, admin["admin"], "PUT", "/v1/groups/long-client", {"name": "x" * 1_100_000})[0] == 413

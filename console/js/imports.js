@@ -8,8 +8,9 @@ import { say, t } from "./words.js";
 
 // ---------------------------------------------------------------- imports (admins): a tool's own export
 
-// A request body is at most 1 MB (the API refuses more): a larger file is uploaded to a presigned
-// link first and read by a job, which the screen follows to its end.
+// A file over 1 MB is uploaded to a presigned link as it is (never read into the page) and read by
+// a job, which the screen follows to its end: the request stays far from the API's limits (6 MB
+// for an import's body, 29 s for its answer).
 export const INLINE_BYTES = 1_000_000;
 const SOURCES_WITH_LOCAL_TIME = ["splashtop"];
 const FIGURES = [["rows", "rows"], ["imported", "imported"], ["duplicates", "duplicates"], ["conflict_count", "conflicts"],
