@@ -91,6 +91,14 @@ def test_an_admin_imports_several_tools_and_reads_each_rejected_line(stack, brow
     at_width(driver, 1280)
     run_import(driver)  # the same paste again: nothing new
     assert figures(driver)["duplicates"] == 298 and figures(driver)["imported"] == 0
+    changed = json.loads(teamviewer(300, bad=True))
+    changed["records"][7]["end_date"] = "2026-10-08T23:59:00Z"  # the tool's row changed since: a conflict, nothing changed
+    paste(driver, json.dumps(changed))
+    run_import(driver)
+    assert (figures(driver)["conflicts"], figures(driver)["duplicates"]) == (1, 297)
+    (conflict,) = driver.find_elements(By.CSS_SELECTOR, "#import-conflicts tbody tr")
+    assert [c.text for c in conflict.find_elements(By.CSS_SELECTOR, "td")][:2] == ["8", "teamviewer:tv-00007"]
+    assert call(stack, admin["admin"], "GET", "/v1/sessions/teamviewer:tv-00007")[1]["ended_at"] == "2026-10-08T16:07:00Z"
 
     # A CSV dropped on the screen (ScreenConnect), for a client chosen on the screen.
     Select(css(driver, "#import-source")).select_by_value("screenconnect")
