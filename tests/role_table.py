@@ -43,6 +43,7 @@ ROLE_TABLE = {
     "POST /v1/imports/uploads": {"admin", "agent"},
     "PUT /v1/imports/connections/{connection_id}": {"admin"},  # credentials: the admin's alone
     "GET /v1/imports/connections": {"admin"},
+    "DELETE /v1/imports/connections/{connection_id}": {"admin"},
     "POST /v1/quotes": STAFF,  # SPEC §12: quotes are for staff
     "GET /v1/groups/{group_id}/computers": STAFF,  # the address book reads like GET /v1/groups
     "GET /v1/tokens": {"admin"},  # SPEC §1: the admin manages API tokens

@@ -134,7 +134,7 @@ def test_every_screen_reaches_wcag_aa_contrast(stack, browser):
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "tr.row-error"), "no row error")
     check(driver, "a row's error", seen)
 
-    for view in ("month", "quote", "clients", "profiles", "tokens"):
+    for view in ("month", "quote", "clients", "profiles", "tokens", "imports"):
         click(driver, f"#tab-{view}")
         idle(driver)
         if view == "month":
@@ -173,7 +173,7 @@ def test_every_screen_reaches_wcag_aa_contrast(stack, browser):
     click(driver, "#invoice-drawer-close")
     at_width(driver, 390)
     check(driver, "invoices on a phone", seen)
-    assert len(seen) == 15
+    assert len(seen) == 16
 
 
 @pytest.mark.parametrize("foreground, background, expected", [

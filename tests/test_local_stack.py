@@ -136,7 +136,8 @@ def test_the_consoles_sign_in_relay_carries_sign_in_calls_only(stack):
         status, _, _ = relay("InitiateAuth", garbage)
         assert 400 <= status < 500, garbage
     status, config, _ = http("GET", f"{api}/console/config.json")
-    assert status == 200 and config == {"idp": "/_cognito/", "client_id": pool["client_id"], "region": pool["region"]}
+    assert status == 200 and config == {"idp": "/_cognito/", "client_id": pool["client_id"], "region": pool["region"],
+                                    "uploads": "/_s3/"}
 
 
 def test_the_readme_walkthrough_over_http(stack):

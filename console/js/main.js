@@ -1,6 +1,7 @@
 import { inFlight } from "./api.js";
 import { loadBilling, saveBilling } from "./billing.js";
 import { assignProfile, putComputer, renderClient, renderClients, saveClient } from "./clients.js";
+import { renderConnections, wireConnections } from "./connections.js";
 import { h } from "./dom.js";
 import { loadEvents, renderEvents } from "./events.js";
 import { exportCsv, formatOptions, showDelimiter } from "./exports.js";
@@ -8,6 +9,7 @@ import { dayText, monthText, readDay, readMonth, shiftMonth } from "./format.js"
 import { closeOrReopen, issueAll, loadInvoices, renderInvoice, renderInvoices, runFile, startRun } from "./invoices.js";
 import { renderSettings, saveSettings } from "./invoicesettings.js";
 import { LANGUAGES, STRINGS, preferredLanguage } from "./i18n.js";
+import { renderImport, wireImports } from "./imports.js";
 import { onKey } from "./keys.js";
 import { lockPicked } from "./lock.js";
 import { defaultMonth, loadMonth, monthExport, renderMonth } from "./month.js";
@@ -50,7 +52,7 @@ function renderAll() {
   if (can("month")) { renderMonth(); renderSimulation(); renderEvents(); }
   renderQuote();
   if (can("invoices")) { renderInvoices(); renderInvoice(); renderSettings(); }
-  if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); renderUsers(); }
+  if (can("admin")) { renderProfiles(); renderClients(); renderClient(); renderTokens(); renderUsers(); renderImport(); renderConnections(); }
 }
 
 function start() {
@@ -125,6 +127,8 @@ function start() {
   $("#invoice-drawer-close").addEventListener("click", () => $("#invoice-drawer").close());
   $("#events-refresh").addEventListener("click", () => loadEvents());
   $("#drawer-close").addEventListener("click", () => $("#drawer").close());
+  wireImports();
+  wireConnections();
   document.addEventListener("keydown", onKey);
 
   const token = sessionStorage.getItem(TOKEN_KEY);

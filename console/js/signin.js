@@ -1,8 +1,10 @@
 import { api } from "./api.js";
 import { loadClients } from "./clients.js";
+import { forgetConnections, loadConnections } from "./connections.js";
 import { show } from "./dom.js";
 import { clearMessage, describe, notice, showError } from "./errors.js";
 import { loadEvents } from "./events.js";
+import { forgetImport, openImports } from "./imports.js";
 import { fillBillingClients, loadBilling } from "./billing.js";
 import { loadInvoices } from "./invoices.js";
 import { forgetSettings, loadSettings } from "./invoicesettings.js";
@@ -66,12 +68,14 @@ export function signOut(message) {
   $("#group").replaceChildren();
   for (const id of ["#sessions-view", "#month-view", "#clients-view", "#profiles-view", "#tokens-view", "#nav", "#whoami", "#tenant",
     "#signout", "#export-result", "#profile-form", "#history", "#client-detail", "#token-new", "#month-export", "#balance",
-    "#simulate-result", "#quote-result", "#quote-view", "#invoices-view", "#invoice-file", "#run-file"]) show($(id), false);
+    "#simulate-result", "#quote-result", "#quote-view", "#invoices-view", "#invoice-file", "#run-file", "#imports-view"]) show($(id), false);
   $("#simulate tbody").replaceChildren();
   $("#quote-lines").replaceChildren();
   $("#quote-sessions").replaceChildren();
   forgetQuoteForm();
   forgetSettings();
+  forgetImport();
+  forgetConnections();
   for (const element of [...spoken]) clearMessage(element);
   offerSso(); // its button's words were among them
   renderTotals();
@@ -94,20 +98,21 @@ export function applyRole() {
   show($("#tab-month"), can("month"));
   show($("#tab-quote"), can("quote"));
   show($("#tab-invoices"), can("invoices"));
-  for (const id of ["#tab-clients", "#tab-profiles", "#tab-tokens"]) show($(id), can("admin"));
+  for (const id of ["#tab-clients", "#tab-profiles", "#tab-tokens", "#tab-imports"]) show($(id), can("admin"));
   show($("#export"), can("export"));
   show($("#recharge"), can("recharge"));
   showView("sessions");
 }
 
 export function showView(view) {
-  if ((view === "month" && !can("month")) || (view === "invoices" && !can("invoices")) || (["clients", "profiles", "tokens"].includes(view) && !can("admin"))) view = "sessions";
+  if ((view === "month" && !can("month")) || (view === "invoices" && !can("invoices")) || (["clients", "profiles", "tokens", "imports"].includes(view) && !can("admin"))) view = "sessions";
   state.view = view;
-  for (const name of ["sessions", "month", "invoices", "quote", "clients", "profiles", "tokens"]) show($(`#${name}-view`), view === name);
+  for (const name of ["sessions", "month", "invoices", "quote", "clients", "profiles", "tokens", "imports"]) show($(`#${name}-view`), view === name);
   for (const tab of $$(".tab")) tab.classList.toggle("active", tab.dataset.view === view);
   if (view === "profiles") loadProfiles();
   if (view === "clients") loadClients();
   if (view === "tokens") { loadTokens(); loadUsers(); }
+  if (view === "imports") { openImports(); loadConnections(); }
   // The month of every client is read once per month asked ("Show the month" reads it again): with
   // hundreds of clients it is the console's heaviest read, not one to repeat at every tab.
   if (view === "month") { if (!state.monthRows.length) loadMonth(); loadSimulationChoices(); loadEvents(); }

@@ -50,6 +50,8 @@ TABLE = "billing-local"
 BUCKET = "billing-exports-local"
 REGION = "us-east-1"
 COGNITO_PATH = "/_cognito/"  # the user pool's API, for the console, on the console's origin
+UPLOADS_PATH = "/_s3/"  # a presigned PUT of an import file, for the console, on the console's origin
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024  # billing_core.import_uploads.MAX_UPLOAD_BYTES
 # What a person's browser may ask of the pool (the public, unsigned calls): nothing an administrator does.
 SIGN_IN_ACTIONS = frozenset({"InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "RevokeToken", "AssociateSoftwareToken",
                              "VerifySoftwareToken", "SetUserMFAPreference", "ChangePassword", "GetUser"})
@@ -58,6 +60,9 @@ MAX_BODY_BYTES = 1_048_576  # SPEC §4: a request body up to 1 MB (the same figu
 # An oversized body this large is read and thrown away, a chunk at a time, before the 413: a client
 # still sending it would otherwise see its connection reset instead of the answer. Larger: reset.
 DISCARD_BYTES = 16 * MAX_BODY_BYTES
+# Routes whose function takes a larger body (as API Gateway passes up to 10 MB to it): a tool's
+# export of up to 5 MB of text (functions/imports/app.py MAX_BODY_BYTES, Lambda's 6 MB payload).
+LARGER_BODIES = {("POST", "/v1/imports"): 6_000_000}
 # A request body that stops arriving for this long is answered 408 and its connection closed; a
 # connection that sends nothing (no request line, unfinished headers, idle keep-alive) is closed
 # after IDLE_TIMEOUT_SECONDS. Neither holds one of the server's threads for ever.
@@ -187,6 +192,7 @@ class ApiRequest(BaseHTTPRequestHandler):
         started = time.monotonic()
         split = urlsplit(self.path)
         path = split.path or "/"
+        limit = LARGER_BODIES.get((self.command, path), MAX_BODY_BYTES)
         try:
             if self.command in ("GET", "HEAD") and (path == "/" or path == "/console" or path.startswith("/console/")) and CONSOLE.is_dir():
                 status = self._console(path)
@@ -194,17 +200,19 @@ class ApiRequest(BaseHTTPRequestHandler):
                 status = self._cognito()
             elif path.startswith("/oauth2/") and self.server.sign_in_domain is not None:
                 status, headers, text = self.server.sign_in_domain.handle(self.command, path, split.query,
-                                                                          dict(self.headers.items()), self._read_body())
+                                                                          dict(self.headers.items()), self._read_body(limit))
                 self._send(status, headers, text)
+            elif path.startswith(UPLOADS_PATH) and self.command == "PUT" and self.server.cognito:
+                status = self._upload(split)
             else:
-                body = self._read_body()
+                body = self._read_body(limit)
                 status, headers, text = self.server.gateway.invoke(self.command, path, dict(self.headers.items()), split.query, body)
                 self._send(status, headers, text.encode("utf-8"))
         except _TooLarge:
             self.close_connection = True  # the body was not read whole: this connection cannot carry another request
             status = 413
             self._send(413, {"content-type": "application/json", "connection": "close"},
-                       _error_body("payload_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes"))
+                       _error_body("payload_too_large", f"the request body is larger than {limit} bytes"))
         except _BadBody as error:
             self.close_connection = True
             status = 400
@@ -221,18 +229,18 @@ class ApiRequest(BaseHTTPRequestHandler):
             self._send(500, {"content-type": "application/json"}, _error_body("internal_error", "the local gateway failed; see the stack's log"))
         self.log_message('"%s %s" %s %.0fms', self.command, path, status, (time.monotonic() - started) * 1000)
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self, limit: int = MAX_BODY_BYTES) -> bytes | None:
         """At most 1 MB, each read within BODY_TIMEOUT_SECONDS: a larger Content-Length is refused
         without keeping a byte of it, a body that stops arriving is a 408."""
         self.connection.settimeout(BODY_TIMEOUT_SECONDS)
         try:
-            return self._read_framed_body()
+            return self._read_framed_body(limit)
         except TimeoutError:
             raise _BodyTimeout() from None
         finally:
             self.connection.settimeout(self.timeout)
 
-    def _read_framed_body(self) -> bytes | None:
+    def _read_framed_body(self, limit: int) -> bytes | None:
         """The body as its headers frame it; ambiguous framing (two lengths, or a length and
         chunks: two readers of the request could see two bodies) is refused, as RFC 9112 says."""
         lengths = self.headers.get_all("Content-Length") or []
@@ -242,7 +250,7 @@ class ApiRequest(BaseHTTPRequestHandler):
         if chunked:
             if [value.strip().lower() for value in chunked] != ["chunked"]:
                 raise _BadBody("Transfer-Encoding must be chunked")
-            return self._read_chunked()
+            return self._read_chunked(limit)
         if not lengths:
             return None
         if len(lengths) > 1:
@@ -251,7 +259,7 @@ class ApiRequest(BaseHTTPRequestHandler):
         if not (length.isascii() and length.isdigit()):
             raise _BadBody("Content-Length is not a number")
         size = int(length)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             if size <= DISCARD_BYTES:
                 while size > 0:
                     chunk = self.rfile.read(min(size, 65_536))
@@ -261,7 +269,7 @@ class ApiRequest(BaseHTTPRequestHandler):
             raise _TooLarge()
         return self.rfile.read(size) if size else None
 
-    def _read_chunked(self) -> bytes | None:
+    def _read_chunked(self, limit: int) -> bytes | None:
         parts, total = [], 0
         while True:
             line = self.rfile.readline(1024).split(b";", 1)[0].strip()
@@ -274,7 +282,7 @@ class ApiRequest(BaseHTTPRequestHandler):
                     pass
                 return b"".join(parts) or None
             total += size
-            if total > MAX_BODY_BYTES:
+            if total > limit:
                 raise _TooLarge()
             parts.append(self.rfile.read(size))
             self.rfile.readline(1024)
@@ -304,12 +312,39 @@ class ApiRequest(BaseHTTPRequestHandler):
         self._send(status, {"content-type": "application/x-amz-json-1.1", "cache-control": "no-store"}, text)
         return status
 
+    def _upload(self, split) -> int:
+        """A presigned PUT of an import file (POST /v1/imports/uploads), relayed to the embedded S3
+        as the browser would send it to S3 itself (path, query and host as signed): the console's
+        CSP lets it reach its own origin only. Import files only. The embedded S3 (moto) does not
+        check a presigned signature as S3 does: no more open than its own port on loopback."""
+        target = split.path[len(UPLOADS_PATH) - 1:]
+        if "/imports/" not in target or ".." in target:
+            self._send(404, {"content-type": "application/json"}, _error_body("not_found", "not an import upload"))
+            return 404
+        length = self.headers.get("Content-Length") or ""
+        if not length.isdigit() or int(length) > UPLOAD_MAX_BYTES:
+            self.close_connection = True
+            self._send(413, {"content-type": "application/json", "connection": "close"},
+                       _error_body("payload_too_large", f"an upload is at most {UPLOAD_MAX_BYTES} bytes, with a Content-Length"))
+            return 413
+        body = self.rfile.read(int(length))
+        url = self.server.cognito["endpoint"].rstrip("/") + target + (f"?{split.query}" if split.query else "")
+        request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": self.headers.get("Content-Type") or "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                status, text = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read()
+        self._send(status, {"content-type": "application/xml", "cache-control": "no-store"}, text)
+        return status
+
     def _console(self, path: str) -> int:
         """The static web console: / and /console/ answer index.html, /console/<file> the file;
         /console/config.json says where staff sign in (the user pool's API and the app client)."""
         relative = unquote(path[len("/console/"):]) if path.startswith("/console/") else ""
         if relative == "config.json" and self.server.cognito:
-            config = {"idp": COGNITO_PATH, "client_id": self.server.cognito["client_id"], "region": self.server.cognito["region"]}
+            config = {"idp": COGNITO_PATH, "client_id": self.server.cognito["client_id"], "region": self.server.cognito["region"],
+                      "uploads": UPLOADS_PATH}
             if self.server.sign_in_domain is not None:  # single sign-on: the domain and where it returns
                 config["sso"] = self.server.cognito["sso"]
             self._send(200, {"content-type": "application/json", "cache-control": "no-store"}, json.dumps(config).encode())

@@ -297,6 +297,7 @@ def _valid(method, path):
 
 PATH_ROUTES = [  # every route with a path id: (method, path with {bad} in turn for each id, body)
     ("PUT", "/v1/imports/connections/{connection_id}", {"source": "teamviewer", "credentials": {"token": "x"}}),
+    ("DELETE", "/v1/imports/connections/{connection_id}", None),
     ("GET", "/v1/profiles/{profile_id}", None), ("PUT", "/v1/profiles/{profile_id}", GOLD),
     ("GET", "/v1/profiles/{profile_id}/versions", None), ("PUT", "/v1/groups/{group_id}", {"name": "Acme"}),
     ("PUT", "/v1/groups/{group_id}/computers/{computer_id}", {"name": "PC"}),

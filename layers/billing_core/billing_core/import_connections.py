@@ -91,6 +91,28 @@ def _schedule_pull(tenant_id: str, connection_id: str, expression: str) -> str:
     return "scheduled"
 
 
+def _unschedule(tenant_id: str, connection_id: str) -> str:
+    """The connection's schedule deleted (none to delete where no pull function is named)."""
+    if not settings.import_pull_function_arn():
+        return "not scheduled"
+    client = _client("scheduler")
+    try:
+        client.delete_schedule(Name=schedule_name(tenant_id, connection_id))
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    return "unscheduled"
+
+
+def _delete_secret(name: str) -> None:
+    """At once, without Secrets Manager's recovery window: the same connection id stored again
+    creates its secret again (a secret pending deletion would refuse that name for 7 to 30 days)."""
+    client = _client("secretsmanager")
+    try:
+        client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    except client.exceptions.ResourceNotFoundException:
+        pass
+
+
 def connection_view(item, scheduled: str | None = None) -> dict:
     options = jsonio.parse_object(item.options, "options")
     view = {"connection_id": item.connection_id, "source": options["source"], "schedule": item.schedule,
@@ -114,20 +136,45 @@ def put_connection(tenant_id: str, connection_id: str, values: dict) -> dict:
     return connection_view(item, _schedule_pull(tenant_id, connection_id, expression))
 
 
+def delete_connection(tenant_id: str, connection_id: str) -> dict:
+    """Stops the connection's pulls and forgets it: its schedule first (no run starts after), then
+    its credentials, then its item (its cursor and last run). Another tenant's id is not found."""
+    if not isinstance(connection_id, str) or not _ID.fullmatch(connection_id):
+        raise InvalidInput("connection_id", "must be 1 to 64 letters, digits, '_', '.' or '-'")
+    item = stored.read_connection(tenant_id, connection_id)
+    if item is None:
+        raise NotFound(f"connection {connection_id} not found")
+    scheduled = _unschedule(tenant_id, connection_id)
+    _delete_secret(secret_name(tenant_id, connection_id))
+    if stored.delete_connection(tenant_id, connection_id, fields.utc_now()) is None:
+        raise NotFound(f"connection {connection_id} not found")
+    return connection_view(item, scheduled)
+
+
 def list_connections(tenant_id: str) -> dict:
     return {"connections": [connection_view(item) for item in sorted(stored.connections(tenant_id), key=lambda i: i.connection_id)]}
 
 
 def run_pull(tenant_id: str, connection_id: str, time_left, actor: str = "schedule:pull") -> dict:
     """One scheduled run: the connection's pages since its cursor, recorded; its outcome saved."""
+    removed = {"status": "removed", "reason": "the connection was removed", "pages": 0}
     item = stored.read_connection(tenant_id, connection_id)
-    if item is None:
-        raise NotFound(f"connection {connection_id} not found")
+    if item is None:  # a run its schedule started just before the connection was deleted
+        return removed
     options = importing.ImportOptions(**jsonio.parse_object(item.options, "options"))
-    secret = _client("secretsmanager").get_secret_value(SecretId=secret_name(tenant_id, connection_id))["SecretString"]
+    client = _client("secretsmanager")
+    try:
+        secret = client.get_secret_value(SecretId=secret_name(tenant_id, connection_id))["SecretString"]
+    except client.exceptions.ResourceNotFoundException:  # being deleted: its secret goes before its item
+        return removed
     started = time.monotonic()
+
+    def save(cursor: dict, _) -> None:
+        if not stored.save_cursor(item, cursor, fields.utc_now()):
+            raise pulls.Stop("removed", "the connection was removed during the run")
+
     result = pulls.pull(tenant_id, options, json.loads(secret), json.loads(item.cursor) if item.cursor else None,
-                        save=lambda cursor, _: stored.save_cursor(item, cursor, fields.utc_now()), time_left=time_left, actor=actor)
+                        save=save, time_left=time_left, actor=actor)
     run = {"at": fields.utc_text(fields.utc_now()), "status": result.status, "reason": result.reason, "pages": result.pages,
            "milliseconds": int(1000 * (time.monotonic() - started)),
            **{name: result.summary.get(name, 0) for name in ("rows", "imported", "duplicates", "below_minimum", "conflict_count",

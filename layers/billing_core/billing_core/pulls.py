@@ -16,7 +16,8 @@ connection's item).
 Sources: TeamViewer's web API manual ("Reporting": GET /api/v1/reports/connections with
 `from_date`, `to_date` and `offset_id`; the answer's `records_remaining` and `next_offset`);
 AnyDesk's REST API and its open-source Python module (`GET /sessions` with `from`, `to`,
-`offset`, `limit`, `sort`; the "AD <license>:<timestamp>:<HMAC-SHA1>" authorization)."""
+`offset`, `limit`, `sort`; the "AD <license>:<timestamp>:<HMAC-SHA1>" authorization; read until
+a page comes back empty, since `limit` is only a maximum)."""
 import base64
 import hashlib
 import hmac
@@ -50,7 +51,7 @@ def vendor_url(source: str) -> str:
 
 @dataclass
 class PullResult:
-    status: str  # done | rate_limited | vendor_error | credentials_refused | bad_answer | out_of_time
+    status: str  # done | rate_limited | vendor_error | credentials_refused | bad_answer | out_of_time | removed
     cursor: dict
     pages: int = 0
     summary: dict = field(default_factory=dict)
@@ -97,19 +98,24 @@ def anydesk_authorization(license_id: str, password: str, resource: str, now: in
 
 
 def _anydesk_request(base: str, credentials: dict, cursor: dict) -> urllib.request.Request:
-    query = urllib.parse.urlencode({"from": cursor.get("from", 0), "offset": cursor.get("offset", 0), "limit": PAGE_SIZE,
-                                    "sort": "start-time", "direction": "in"})
+    """Every session (both directions: the API's `direction` left at its default) after `from`,
+    oldest first, from `offset` on."""
+    query = urllib.parse.urlencode({"from": cursor.get("from", 0), "sort": "start-time", "offset": cursor.get("offset", 0),
+                                    "limit": PAGE_SIZE})
     resource = f"/sessions?{query}"
     return urllib.request.Request(base.rstrip("/") + resource, headers={
         "Authorization": anydesk_authorization(credentials["license_id"], credentials["api_password"], resource, int(time.time()))})
 
 
 def _anydesk_next(page: dict, cursor: dict) -> dict | None:
+    """The next page's offset while pages hold sessions (`limit` is a maximum: a page shorter than
+    asked is not the last one); after the empty page, the latest start seen less OVERLAP."""
     sessions = page.get("list") or []
-    if len(sessions) >= PAGE_SIZE:
-        return {"from": cursor.get("from", 0), "offset": cursor.get("offset", 0) + len(sessions)}
     starts = [s.get("start-time") for s in sessions if isinstance(s, dict) and isinstance(s.get("start-time"), int)]
-    return {"from": max(starts) - int(OVERLAP.total_seconds()), "offset": 0} if starts else None
+    latest = max(starts + [cursor.get("latest") or 0])
+    if sessions:
+        return {"from": cursor.get("from", 0), "offset": cursor.get("offset", 0) + len(sessions), "latest": latest}
+    return {"from": max(0, latest - int(OVERLAP.total_seconds())), "offset": 0, "latest": latest} if latest else None
 
 
 VENDORS = {"teamviewer": (_teamviewer_request, _teamviewer_next), "anydesk": (_anydesk_request, _anydesk_next)}

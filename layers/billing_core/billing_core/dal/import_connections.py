@@ -28,14 +28,18 @@ def put_connection(tenant_id: str, connection_id: str, options: dict, schedule: 
             return item
         except store.ConditionFailed:  # stored meanwhile by a request sent twice: change it as below
             item = store.get(ImportConnection, key, SK)
+    item.GSI1PK, item.GSI1SK = keys.import_connections(tenant_id), connection_id  # a removed one listed again
     _change(item, [ImportConnection.options.set(text), ImportConnection.schedule.set(schedule),
+                   ImportConnection.GSI1PK.set(item.GSI1PK), ImportConnection.GSI1SK.set(connection_id),
                    ImportConnection.updated_at.set(now)], "the connection")
     item.options, item.schedule, item.updated_at = text, schedule, now
     return item
 
 
 def read_connection(tenant_id: str, connection_id: str) -> ImportConnection | None:
-    return store.get(ImportConnection, keys.import_connection(tenant_id, connection_id), SK)
+    """The connection, or None (never stored, or removed: a tombstone without index keys)."""
+    item = store.get(ImportConnection, keys.import_connection(tenant_id, connection_id), SK)
+    return item if item is not None and item.GSI1PK else None
 
 
 def connections(tenant_id: str) -> list[ImportConnection]:
@@ -44,25 +48,53 @@ def connections(tenant_id: str) -> list[ImportConnection]:
     return list(store.query(ImportConnection, keys.import_connections(tenant_id), index="gsi1"))
 
 
-def save_cursor(item: ImportConnection, cursor: dict, now: datetime) -> None:
-    text = jsonio.dumps(cursor)
-    _change(item, [ImportConnection.cursor.set(text), ImportConnection.updated_at.set(now)], "the connection's cursor",
-            must_exist=True)
-    item.cursor = text
-
-
-def save_run(item: ImportConnection, run: dict, now: datetime) -> None:
-    text = jsonio.dumps(run)
-    _change(item, [ImportConnection.last_run.set(text), ImportConnection.updated_at.set(now)], "the connection's last run",
-            must_exist=True)
-    item.last_run = text
-
-
-def _change(item: ImportConnection, actions: list, what: str, must_exist: bool = False) -> None:
-    """An update of the connection, with its list's stamp (the list shows the last run)."""
+def delete_connection(tenant_id: str, connection_id: str, now: datetime) -> ImportConnection | None:
+    """Takes the connection out of its list and forgets its cursor and last run. No function may
+    delete table items (the template grants no DeleteItem): the item stays as a tombstone without
+    index keys, which every read here treats as absent. None when there is no such connection."""
+    item = read_connection(tenant_id, connection_id)
+    if item is None:
+        return None
     listed = listings.changed(item.GSI1PK)
 
     def fill(transaction):
-        transaction.update(item, actions=actions, condition=ImportConnection.PK.exists() if must_exist else None)
+        transaction.update(item, actions=[ImportConnection.GSI1PK.remove(), ImportConnection.GSI1SK.remove(),
+                                          ImportConnection.cursor.remove(), ImportConnection.last_run.remove(),
+                                          ImportConnection.updated_at.set(now)],
+                           condition=ImportConnection.GSI1PK.exists())
         listed(transaction)
-    store.transact(fill, what)
+    try:
+        store.transact(fill, "the connection's removal")
+    except store.ConditionFailed:  # removed meanwhile by a request sent twice
+        return None
+    return item
+
+
+def save_cursor(item: ImportConnection, cursor: dict, now: datetime) -> bool:
+    """False (nothing written) when the connection was removed meanwhile: its pull stops."""
+    text = jsonio.dumps(cursor)
+    item.cursor = text
+    return _change(item, [ImportConnection.cursor.set(text), ImportConnection.updated_at.set(now)], "the connection's cursor",
+                   must_be_listed=True)
+
+
+def save_run(item: ImportConnection, run: dict, now: datetime) -> bool:
+    text = jsonio.dumps(run)
+    item.last_run = text
+    return _change(item, [ImportConnection.last_run.set(text), ImportConnection.updated_at.set(now)],
+                   "the connection's last run", must_be_listed=True)
+
+
+def _change(item: ImportConnection, actions: list, what: str, must_be_listed: bool = False) -> bool:
+    """An update of the connection, with its list's stamp (the list shows the last run); when asked,
+    only while the connection is listed (not removed meanwhile): False when it was."""
+    listed = listings.changed(item.GSI1PK)
+
+    def fill(transaction):
+        transaction.update(item, actions=actions, condition=ImportConnection.GSI1PK.exists() if must_be_listed else None)
+        listed(transaction)
+    try:
+        store.transact(fill, what)
+    except store.ConditionFailed:
+        return False
+    return True
