@@ -282,6 +282,15 @@ def test_the_table_and_bucket_keep_and_protect_the_data(resources):
     assert {"Bool": {"aws:SecureTransport": "false"}} in [d["Condition"] for d in denials if d["Effect"] == "Deny"]
 
 
+def test_the_bucket_takes_the_consoles_uploads_from_its_origin_only(resources):
+    (rule,) = resources["ExportsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["PUT"] and rule["AllowedHeaders"] == ["content-type"]
+    (origin,) = rule["AllowedOrigins"]
+    parts = origin["Fn::Join"][1]  # ConsoleUrl's scheme, "//" and host: an origin has no path
+    assert parts[1] == "//" and [part["Fn::Select"][0] for part in (parts[0], parts[2])] == [0, 2]
+    assert all(part["Fn::Select"][1] == {"Fn::Split": ["/", {"Ref": "ConsoleUrl"}]} for part in (parts[0], parts[2]))
+
+
 def test_checkov_passes_and_every_skipped_check_says_why():
     checkov = ROOT / ".venv-tools" / "bin" / "checkov"  # its own venv (it pins an old boto3): see the Makefile
     if not checkov.exists():
