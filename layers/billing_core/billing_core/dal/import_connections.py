@@ -18,13 +18,9 @@ def put_connection(tenant_id: str, connection_id: str, options: dict, schedule: 
     if item is None:
         item = ImportConnection(key, SK, GSI1PK=keys.import_connections(tenant_id), GSI1SK=connection_id,
                                 connection_id=connection_id, options=text, schedule=schedule, updated_at=now)
-        listed = listings.changed(keys.import_connections(tenant_id))
-
-        def fill(transaction):
-            transaction.save(item, condition=ImportConnection.PK.does_not_exist())
-            listed(transaction)
         try:
-            store.transact(fill, "the connection")
+            listings.transact(lambda transaction: transaction.save(item, condition=ImportConnection.PK.does_not_exist()),
+                              "the connection", item.GSI1PK)
             return item
         except store.ConditionFailed:  # stored meanwhile by a request sent twice: change it as below
             item = store.get(ImportConnection, key, SK)
@@ -55,16 +51,14 @@ def delete_connection(tenant_id: str, connection_id: str, now: datetime) -> Impo
     item = read_connection(tenant_id, connection_id)
     if item is None:
         return None
-    listed = listings.changed(item.GSI1PK)
 
     def fill(transaction):
         transaction.update(item, actions=[ImportConnection.GSI1PK.remove(), ImportConnection.GSI1SK.remove(),
                                           ImportConnection.cursor.remove(), ImportConnection.last_run.remove(),
                                           ImportConnection.updated_at.set(now)],
                            condition=ImportConnection.GSI1PK.exists())
-        listed(transaction)
     try:
-        store.transact(fill, "the connection's removal")
+        listings.transact(fill, "the connection's removal", item.GSI1PK)
     except store.ConditionFailed:  # removed meanwhile by a request sent twice
         return None
     return item
@@ -88,13 +82,9 @@ def save_run(item: ImportConnection, run: dict, now: datetime) -> bool:
 def _change(item: ImportConnection, actions: list, what: str, must_be_listed: bool = False) -> bool:
     """An update of the connection, with its list's stamp (the list shows the last run); when asked,
     only while the connection is listed (not removed meanwhile): False when it was."""
-    listed = listings.changed(item.GSI1PK)
-
-    def fill(transaction):
-        transaction.update(item, actions=actions, condition=ImportConnection.GSI1PK.exists() if must_be_listed else None)
-        listed(transaction)
+    condition = ImportConnection.GSI1PK.exists() if must_be_listed else None
     try:
-        store.transact(fill, what)
+        listings.transact(lambda transaction: transaction.update(item, actions=actions, condition=condition), what, item.GSI1PK)
     except store.ConditionFailed:
         return False
     return True

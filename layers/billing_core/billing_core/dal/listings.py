@@ -23,7 +23,7 @@ class ListStamp(BillingItem, discriminator="list_stamp"):
     changed_at = UTCDateTimeAttribute()
 
 
-def changed(*list_keys: str | None) -> Callable:
+def _stamps(*list_keys: str | None) -> Callable:
     """What a write adds to its transaction to stamp the lists it changes (None: no list). The
     instant is taken once, when the write is built: retries send the same content."""
     at = fields.utc_now()
@@ -38,7 +38,7 @@ def changed(*list_keys: str | None) -> Callable:
 def transact(fill: Callable, what: str, *list_keys: str | None) -> None:
     """`store.transact` of a write that changes lists: `fill` builds the write, the lists' stamps
     follow it (so a failed condition keeps the position `fill` gave it)."""
-    stamp = changed(*list_keys)
+    stamp = _stamps(*list_keys)
 
     def stamped(transaction) -> None:
         fill(transaction)
