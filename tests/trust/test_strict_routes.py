@@ -3,6 +3,7 @@ its function's IAM policy refuses: the policies in the template are enough for w
 (on AWS a missing action is a 500 for every such request). Each write route is driven twice: plain,
 and with an Idempotency-Key (its record is claimed and finished by the route's own function)."""
 import json
+import os
 
 import pytest
 
@@ -30,9 +31,9 @@ def call(seeded, key: str, request: tuple, idempotency_key: str | None = None) -
     return status, json.loads(text) if text else None
 
 
-def test_every_route_runs_with_its_own_policy_and_nothing_is_denied(world):
-    store, seeded = world
-    assert store.rules.iam and store.app.refused["iam"] == 0  # the seeding went through the routes too
+def drive_every_route(seeded) -> None:
+    """Every route once with a valid request (no 5xx), then every write route again with an
+    Idempotency-Key."""
     for key, request in valid_requests(seeded, unique="plain").items():
         status, answer = call(seeded, key, request)
         assert status < 500, (key, status, answer)
@@ -40,7 +41,30 @@ def test_every_route_runs_with_its_own_policy_and_nothing_is_denied(world):
         if request[0] != "GET":
             status, answer = call(seeded, key, request, f"strict-route-{number}")
             assert status < 500, (key, "keyed", status, answer)
+
+
+def test_every_route_runs_with_its_own_policy_and_nothing_is_denied(world):
+    store, seeded = world
+    assert store.rules.iam and store.app.refused["iam"] == 0  # the seeding went through the routes too
+    drive_every_route(seeded)
     assert store.app.refused == {"iam": 0, "limits": 0, "timeouts": 0}
     # every function behind a route made its calls as itself, checked against its own policy
     functions = {route.function for route in template.routes()} | {template.authorizer_function()}
     assert functions <= set(store.app.checked), sorted(functions - set(store.app.checked))
+
+
+@pytest.mark.parametrize("sort_key", ["", " AND #sk = :sk", " AND begins_with(#sk, :sk)", " AND #sk BETWEEN :sk AND :sk"])
+def test_a_query_is_checked_on_its_partition_whatever_its_sort_key_condition(sort_key):
+    """dynamodb:LeadingKeys is the partition a Query names, with or without a condition on the
+    sort key: a function allowed tenant items only (T#...) may not read the token items."""
+    from billing_local import iam, strict
+
+    def allowed(partition: str) -> bool:
+        request = {"TableName": os.environ["TABLE_NAME"], "KeyConditionExpression": "#pk = :pk" + sort_key,
+                   "ExpressionAttributeNames": {"#pk": "PK", **({"#sk": "SK"} if sort_key else {})},
+                   "ExpressionAttributeValues": {":pk": {"S": partition}, **({":sk": {"S": "S#"}} if sort_key else {})}}
+        checks = strict.dynamodb_checks("Query", request, "us-east-1", lambda table, index: "PK")
+        return iam.first_denied("LockSessionFunction", checks, "us-east-1") is None
+
+    assert allowed("T#t_1#G#acme")
+    assert not allowed("TOKEN#0123abcd")
