@@ -9,7 +9,11 @@ as IAM evaluates identity-based policies. Conditions: the String operators (Equa
 Like, NotLike, with the ForAllValues:/ForAnyValue: set qualifiers) over `dynamodb:LeadingKeys`,
 the partition key values a request touches (of the index, for an index query) — with IAM's rule
 that ForAllValues of an absent key is true. Any other operator or key makes the statement not
-match (fail closed)."""
+match (fail closed).
+
+Every allowed call also records the policy lines it needed (`used()`: each Action, Resource and
+LeadingKeys pattern of the statements that allowed it), for the reverse check: a policy line no
+call needs (tests/trust/test_least_privilege.py)."""
 import os
 import re
 import threading
@@ -163,6 +167,7 @@ def functions() -> set[str]:
 # ---------------------------------------------------------------- evaluation
 
 
+@lru_cache(maxsize=1024)
 def _pattern(text: str, case: bool = True) -> re.Pattern:
     expression = "^" + re.escape(text).replace(r"\*", ".*").replace(r"\?", ".") + "$"
     return re.compile(expression, 0 if case else re.IGNORECASE)
