@@ -6,53 +6,61 @@ and the functions no route reaches (the scheduled pull, the stream publisher, th
 trigger), then compares. A line no call needed is either removed from template.yaml or listed
 below in UNUSED_BY_THE_DRIVE with the code path that needs it — and that list is checked too: an
 entry the drive does use, or that the template no longer grants, fails, so it cannot rot."""
+import importlib
 import json
 import os
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
 
 from billing_core import events, exports, fields, importing, invoice_runs, jobs, locking
 from billing_core.errors import Unavailable
-from billing_local import iam, template
+from billing_local import cognito, iam, template
 from billing_local.gateway import function_handler, invoke_function
 from conftest import JOBS
 from imports_.fake_vendor import FakeTeamViewer
 
-from .conftest import Tenant, mocked_aws, ok, seed, upload
+from .conftest import Caller, Tenant, mocked_aws, ok, seed, upload
 from .test_strict_routes import drive_every_route
 
-# (function, statement Sid, policy line) → the code path that needs it, which the drive does not take
+# (function, statement Sid, policy line) → (where the code path is, why the drive does not take it).
+# Where: a billing_core attribute (billing_core.module.name), or a path in template.yaml's Resources
+# (template.yaml:Function.Properties...) for what Lambda itself does with the role. Both are resolved
+# by the test: an entry whose code path is gone fails like an entry that is used.
+ON_FAILURE = "template.yaml:EventPublisherFunction.Properties.Events.Outbox.Properties.DestinationConfig.OnFailure"
 UNUSED_BY_THE_DRIVE = {
-    ("EventPublisherFunction", "FailedBatches", "sqs:SendMessage"):
-        "the stream's on-failure destination: Lambda puts a batch that failed every retry on EventDeadLetterQueue with "
-        "this role (the event's DestinationConfig names no Type, so SAM adds no policy for it)",
-    ("EventPublisherFunction", "FailedBatches", "EventDeadLetterQueue.Arn"): "the same on-failure destination",
-    ("ExportFunction", "ExportObjects", "s3:GetObject"):
-        "files/s3.link: the download link the function presigns is authorised as this role when the client follows it",
-    ("ExportFunction", "ExportObjects", "s3:AbortMultipartUpload"):
-        "files/s3.py MultipartWriter.abort: an export that fails mid-way drops its unfinished upload",
-    ("JobWorkerFunction", "ExportObjects", "s3:AbortMultipartUpload"): "the same abort, of an export the worker carries on",
-    ("InvoiceRunsFunction", "InvoiceDocuments", "s3:GetObject"):
-        "files/invoice_files.fresh_link: the run's file link is presigned by this role",
-    ("ImportConnectionsFunction", "ConnectionSchedules", "scheduler:CreateSchedule"):
-        "import_connections._schedule_pull on AWS (IMPORT_PULL_FUNCTION_ARN set); the local stack schedules nothing",
-    ("ImportConnectionsFunction", "ConnectionSchedules", "scheduler:UpdateSchedule"): "the same, for a connection stored again",
+    ("EventPublisherFunction", "FailedBatches", "sqs:SendMessage"): (
+        ON_FAILURE, "Lambda puts a stream batch that failed every retry on EventDeadLetterQueue with this role (the "
+                    "destination names no Type, so SAM adds no policy for it); nothing of ours sends it"),
+    ("EventPublisherFunction", "FailedBatches", "EventDeadLetterQueue.Arn"): (ON_FAILURE, "the same destination"),
+    ("ExportFunction", "ExportObjects", "s3:GetObject"): (
+        "billing_core.files.s3.link", "the download link is presigned by this role: S3 authorises the client's GET as it, "
+                                      "and the local store cannot tell whose signature a link carries"),
+    ("InvoiceRunsFunction", "InvoiceDocuments", "s3:GetObject"): (
+        "billing_core.files.invoice_files.fresh_link", "the same, for a run's file"),
+    ("ExportFunction", "ExportObjects", "s3:AbortMultipartUpload"): (
+        "billing_core.files.s3.StreamedUpload.abort", "an export that fails mid-way drops its unfinished upload"),
+    ("JobWorkerFunction", "ExportObjects", "s3:AbortMultipartUpload"): (
+        "billing_core.files.s3.StreamedUpload.abort", "the same, for an export the worker carries on"),
+    ("ImportConnectionsFunction", "ConnectionSchedules", "scheduler:CreateSchedule"): (
+        "billing_core.import_connections._schedule_pull",
+        "on AWS only (IMPORT_PULL_FUNCTION_ARN is set there): the local stack runs a pull when asked, it schedules nothing"),
+    ("ImportConnectionsFunction", "ConnectionSchedules", "scheduler:UpdateSchedule"): (
+        "billing_core.import_connections._schedule_pull", "the same, for a connection stored again"),
     ("ImportConnectionsFunction", "ConnectionSchedules",
-     "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/import-*"): "the same schedules",
-    ("ImportConnectionsFunction", "SchedulesInvokeThePull", "iam:PassRole"):
-        "the same: a schedule's target names ImportSchedulerRole, which its creator must be allowed to pass",
-    ("ImportConnectionsFunction", "SchedulesInvokeThePull", "ImportSchedulerRole.Arn"): "the same role",
-    ("LockSessionFunction", "BillingTable", "dynamodb:Query"):
-        "locking.lock_session: a lock that meets a newer profile version (StaleProfile) reads the latest one, "
-        "dal/profiles.latest (a race with PUT /v1/profiles/{id})",
-    ("RechargeFunction", "BillingTable", "dynamodb:ConditionCheckItem"):
-        "contracts._answered: a recharge made as its month ends holds the month open, dal/periods.add_open_checks",
-    ("UsersFunction", "StaffUserPool", "cognito-idp:ListUsersInGroup"):
-        "users._enabled_admins: an admin signed in as a person demoting or disabling themselves (the last admin may not)",
+     "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/import-*"): (
+        "billing_core.import_connections.schedule_name", "the same schedules, named import-<digest>"),
+    ("ImportConnectionsFunction", "SchedulesInvokeThePull", "iam:PassRole"): (
+        "billing_core.import_connections._schedule_pull", "the same: a schedule's target names ImportSchedulerRole, "
+                                                          "which its creator must be allowed to pass"),
+    ("ImportConnectionsFunction", "SchedulesInvokeThePull", "ImportSchedulerRole.Arn"): (
+        "billing_core.import_connections._schedule_pull", "the same role"),
+    ("LockSessionFunction", "BillingTable", "dynamodb:Query"): (
+        "billing_core.lock_pricing.latest_pricing", "a lock that meets a newer profile version (StaleProfile, a race "
+                                                    "with PUT /v1/profiles/{id}) reads the latest one: dal/profiles.latest"),
 }
 
 
@@ -148,9 +156,26 @@ def drive_what_real_ids_reach(seeded) -> None:
     user = f"/v1/users/{seeded.extra['user_id']}"
     for change in ({"role": "finance"}, {"enabled": False}, {"enabled": True}):
         ok(admin.patch(user, change))
+    drive_the_month_end_and_the_last_admin(seeded)
     records = [{"id": "named-1", "username": "ann", "devicename": "pc-1", "groupname": "Acme Ltd",
                 "start_date": "2026-03-11T09:00:00Z", "end_date": "2026-03-11T09:30:00Z"}]
     ok(tenant.agent.post("/v1/imports", {"source": "teamviewer", "content": json.dumps({"records": records})}))
+
+
+def drive_the_month_end_and_the_last_admin(seeded) -> None:
+    """A recharge made as its month ends (the write holds the month open: it may close before the
+    write commits), and the tenant's only admin, signed in as a person, trying to step down."""
+    admin = seeded.tenant.admin
+    month_end = datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fields, "utc_now", lambda: month_end.replace(day=1) - timedelta(minutes=5))
+        ok(admin.post(f"/v1/groups/{seeded.subscription_group}/recharges", {"hours": 1, "amount": "10.00"}), 201)
+    idp, email, password = boto3.client("cognito-idp"), "owner@acme.example", "Local-Owner-9a-password"
+    me = cognito.add_user(idp, os.environ["USER_POOL_ID"], seeded.tenant.tenant_id, "admin", email, password)
+    (console,) = template.jwt_authorizer()["audience"][:1]
+    person = Caller(seeded.tenant.gateway, cognito.sign_in(idp, cognito.PHYSICAL[console], email, password)["AccessToken"])
+    status, refused = person.patch(f"/v1/users/{me}", {"role": "finance"})
+    assert status == 400 and "last enabled admin" in refused["error"]["message"], refused
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +221,32 @@ def test_every_policy_line_is_needed_by_a_call_of_its_function(driven):
     surplus, stale = unexplained(granted(), used, UNUSED_BY_THE_DRIVE)
     assert not surplus, "granted, never needed: remove from template.yaml, or list with the code path that needs it\n" + "\n".join(surplus)
     assert not stale, "UNUSED_BY_THE_DRIVE lists lines the drive uses or the template no longer grants\n" + "\n".join(stale)
-    assert all(reason.strip() for reason in UNUSED_BY_THE_DRIVE.values())
+    for where, why in UNUSED_BY_THE_DRIVE.values():
+        assert why.strip() and code_path_exists(where), where
+
+
+def code_path_exists(where: str) -> bool:
+    """`billing_core.module.Name.attr` imports and resolves; `template.yaml:A.B.C` is a path of
+    template.yaml's Resources."""
+    if where.startswith("template.yaml:"):
+        found = template.load()["Resources"]
+        for part in where.split(":", 1)[1].split("."):
+            if not isinstance(found, dict) or part not in found:
+                return False
+            found = found[part]
+        return True
+    parts = where.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
 
 
 def test_a_spare_grant_or_a_stale_excuse_is_caught(driven):
@@ -204,7 +254,10 @@ def test_a_spare_grant_or_a_stale_excuse_is_caught(driven):
     spare = iam.Grant("JobsFunction", "BillingTable", "Action", "dynamodb:DeleteItem")
     surplus, _ = unexplained(granted() | {spare}, used, UNUSED_BY_THE_DRIVE)
     assert surplus == ["JobsFunction BillingTable: Action dynamodb:DeleteItem"]
-    excuses = {**UNUSED_BY_THE_DRIVE, ("JobsFunction", "BillingTable", "dynamodb:GetItem"): "used: a stale excuse",
-               ("JobsFunction", "Gone", "dynamodb:Scan"): "no longer granted"}
+    excuses = {**UNUSED_BY_THE_DRIVE, ("JobsFunction", "BillingTable", "dynamodb:GetItem"): ("billing_core.jobs.run", "stale"),
+               ("JobsFunction", "Gone", "dynamodb:Scan"): ("billing_core.jobs.run", "no longer granted")}
     _, stale = unexplained(granted(), used, excuses)
     assert stale == ["JobsFunction BillingTable dynamodb:GetItem: used by the drive", "JobsFunction Gone dynamodb:Scan: not granted by template.yaml"]
+    assert code_path_exists("billing_core.files.s3.StreamedUpload.abort") and code_path_exists(ON_FAILURE)
+    assert not code_path_exists("billing_core.files.s3.StreamedUpload.cancel")  # renamed: the excuse must follow
+    assert not code_path_exists("billing_core.no_such_module.thing") and not code_path_exists(ON_FAILURE + ".Type")
