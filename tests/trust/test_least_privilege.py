@@ -118,13 +118,14 @@ def drive_the_worker_out_of_time_and_failing(store, seeded) -> None:
 def drive_the_functions_without_a_route(seeded) -> None:
     """What the schedule, the table's stream and the user pool invoke."""
     tenant = seeded.tenant
+    ok(tenant.admin.put("/v1/imports/connections/pulled", {"source": "teamviewer", "credentials": {"token": "tv-pull"}}))
     vendor = FakeTeamViewer([{"id": "tv-1", "username": "ann", "devicename": "pc-1", "groupname": "Acme Ltd",
-                              "start_date": "2026-03-02T09:00:00Z", "end_date": "2026-03-02T10:00:00Z"}], token="tv-keyed")
+                              "start_date": "2026-03-02T09:00:00Z", "end_date": "2026-03-02T10:00:00Z"}], token="tv-pull")
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("IMPORT_VENDOR_URLS", json.dumps({"teamviewer": vendor.url}))
             run = invoke_function("ImportPullFunction", function_handler("ImportPullFunction"),
-                                  {"tenant_id": tenant.tenant_id, "connection_id": "main-teamviewer"})
+                                  {"tenant_id": tenant.tenant_id, "connection_id": "pulled"})
             assert run["status"] == "done", run
     finally:
         vendor.stop()
