@@ -23,7 +23,7 @@ from billing_local.gateway import function_handler, invoke_function
 from conftest import JOBS
 from imports_.fake_vendor import FakeTeamViewer
 
-from .conftest import Caller, Tenant, mocked_aws, ok, seed, upload
+from .conftest import STANDARD, Caller, Tenant, mocked_aws, ok, seed, upload
 from .test_strict_routes import drive_every_route
 
 # (function, statement Sid, policy line) → (where the code path is, why the drive does not take it).
@@ -58,9 +58,6 @@ UNUSED_BY_THE_DRIVE = {
                                                           "which its creator must be allowed to pass"),
     ("ImportConnectionsFunction", "SchedulesInvokeThePull", "ImportSchedulerRole.Arn"): (
         "billing_core.import_connections._schedule_pull", "the same role"),
-    ("LockSessionFunction", "BillingTable", "dynamodb:Query"): (
-        "billing_core.lock_pricing.latest_pricing", "a lock that meets a newer profile version (StaleProfile, a race "
-                                                    "with PUT /v1/profiles/{id}) reads the latest one: dal/profiles.latest"),
 }
 
 
@@ -179,6 +176,27 @@ def drive_the_month_end_and_the_last_admin(seeded) -> None:
     assert status == 400 and "last enabled admin" in refused["error"]["message"], refused
 
 
+def drive_a_lock_behind_its_profile(store, seeded) -> None:
+    """A lock of a group whose contract a profile update did not refresh (the update found the
+    contracts to refresh through an index that had not shown this one yet): the lock prices with
+    the profile's latest version, read from the table, and brings the contract up to it."""
+    tenant, admin = seeded.tenant, seeded.tenant.admin
+    lag = store.app.rules.index_lag_ms
+    try:
+        store.app.rules.index_lag_ms = 60_000
+        store.app.indexes.set_lag(store.app.rules.index_lag_ms)
+        ok(admin.put("/v1/groups/late", {"name": "Late Ltd"}), 201)
+        ok(admin.put("/v1/groups/late/contract", {"profile_id": seeded.pay_profile}))
+        newer = ok(admin.put(f"/v1/profiles/{seeded.pay_profile}", {**STANDARD, "step_cost": "6.00"}))
+    finally:
+        store.app.indexes.set_lag(0)  # what waited is seen now
+        store.app.rules.index_lag_ms = lag
+        store.app.indexes.set_lag(lag)
+    ok(tenant.agent.post("/v1/sessions", upload("behind", "late", 25, day=14)), 201)
+    assert ok(tenant.technician.post("/v1/sessions/behind/lock"))["status"] == "accounted"
+    assert ok(admin.get("/v1/groups/late/contracts"))["contracts"][0]["profile_version"] == newer["version"]
+
+
 @pytest.fixture(scope="module")
 def driven(gateway_once):
     """(what the drive's calls needed, what the store refused meanwhile)."""
@@ -189,6 +207,7 @@ def driven(gateway_once):
         drive_every_route(seeded)
         drive_what_real_ids_reach(seeded)
         drive_the_jobs(seeded)
+        drive_a_lock_behind_its_profile(store, seeded)
         drive_the_functions_without_a_route(seeded)
         drive_the_worker_out_of_time_and_failing(store, seeded)
         assert JOBS.idle(60)
