@@ -660,8 +660,9 @@ class StoreApp:
         return 200, _dynamodb_headers(body), body
 
     def _s3_refusal(self, environ):
-        caller = identity.parse(environ.get(identity.WSGI_HEADER))
-        if caller is None:
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        caller = identity.parse(environ.get(identity.WSGI_HEADER)) or identity.signer(query)
+        if caller is None or environ["REQUEST_METHOD"] == "OPTIONS":  # a CORS preflight is no IAM call
             return None
         if self.rules.timeouts and time.time() > caller[1]:
             self.refused["timeouts"] += 1
@@ -670,7 +671,6 @@ class StoreApp:
             return None
         self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
         parts = environ.get("PATH_INFO", "").lstrip("/").split("/", 1)
-        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         check = strict.s3_check(environ["REQUEST_METHOD"], parts[0], parts[1] if len(parts) > 1 else "", query)
         if iam.allowed(caller[0], check, _region_of(environ)):
             return None

@@ -5,7 +5,8 @@
   a transaction is authorised per action it holds (PutItem, UpdateItem, DeleteItem,
   ConditionCheckItem), a batch as BatchGetItem / BatchWriteItem — on the table, or on
   `table/<name>/index/<index>` for an index query, with the request's partition keys as
-  `dynamodb:LeadingKeys`; S3 calls as their S3 actions on the object or bucket ARN; Secrets
+  `dynamodb:LeadingKeys`; S3 calls as their S3 actions on the object or bucket ARN (a presigned
+  link's as the function that signed it, billing_local.identity); Secrets
   Manager calls on the secret's ARN, EventBridge's PutEvents on each entry's bus (the jobs queue
   checks its own: billing_local.jobqueue). A refused call is answered as AWS answers it (DynamoDB,
   Secrets Manager, EventBridge: 400 AccessDeniedException; S3: 403 AccessDenied). Every allowed

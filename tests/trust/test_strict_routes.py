@@ -68,3 +68,24 @@ def test_a_query_is_checked_on_its_partition_whatever_its_sort_key_condition(sor
 
     assert allowed("T#t_1#G#acme")
     assert not allowed("TOKEN#0123abcd")
+
+
+def test_a_presigned_link_is_authorised_as_the_function_that_signed_it(world):
+    """S3 authorises whoever follows a presigned link with the policy of the role that signed it:
+    a link signed by a function that may not read the object answers 403 when followed."""
+    import urllib.error
+    import urllib.request
+
+    from billing_core.files.s3 import s3_client
+    from billing_local import identity
+
+    s3, bucket, key = s3_client(), os.environ["EXPORTS_BUCKET"], "tenants/t_1/exports/file.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"a,b\r\n")  # an administrator's write
+    for function, allowed in (("ExportFunction", True), ("QuotesFunction", False)):  # tenants/* objects; no S3 at all
+        with identity.invocation(function, 10):
+            url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+        try:
+            with urllib.request.urlopen(url) as answered:
+                assert allowed and answered.read() == b"a,b\r\n", function
+        except urllib.error.HTTPError as refused:
+            assert not allowed and refused.code == 403 and b"AccessDenied" in refused.read(), function
