@@ -61,6 +61,8 @@ def _arn(logical: str, region: str, names: dict[str, str]) -> str:
         return f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"
     if kind == "AWS::Cognito::UserPool":
         return f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{name}"
+    if kind == "AWS::IAM::Role":
+        return f"arn:aws:iam::{ACCOUNT}:role/{name}"
     if kind == "AWS::Events::EventBus":
         return f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{name}"
     return f"arn:aws:cloudformation:{region}:{ACCOUNT}:resource/{name}"

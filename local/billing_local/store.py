@@ -520,6 +520,8 @@ class StoreApp:
             status, headers, body = self._cognito_refusal(environ) or self._call_moto(environ)
         elif (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(tuple(strict.JSON_SERVICES)):
             status, headers, body = self._json_service_refusal(environ) or self._call_moto(environ)
+        elif "/scheduler/" in (environ.get("HTTP_AUTHORIZATION") or ""):
+            status, headers, body = self._scheduler_refusal(environ) or self._call_moto(environ)
         elif "/s3/" in (environ.get("HTTP_AUTHORIZATION") or "") or "X-Amz-Credential" in (environ.get("QUERY_STRING") or ""):
             status, headers, body = self._s3_refusal(environ) or (None, None, None)
             if status is None:
@@ -691,6 +693,12 @@ class StoreApp:
         """A function's Secrets Manager or EventBridge call, checked against its policy."""
         request = _parsed(_read_body(environ))
         return self._json_refusal(environ, lambda region: strict.json_service_checks(environ["HTTP_X_AMZ_TARGET"], request, region))
+
+    def _scheduler_refusal(self, environ):
+        """A function's EventBridge Scheduler call (REST-JSON), checked against its policy."""
+        request, query = _parsed(_read_body(environ)), parse_qs(environ.get("QUERY_STRING", ""))
+        return self._json_refusal(environ, lambda region: strict.scheduler_checks(
+            environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), query, request, region))
 
     def _json_refusal(self, environ, checks_in):
         """The answer to a JSON-protocol call made by an invocation past its Timeout, or one its

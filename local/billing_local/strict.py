@@ -7,7 +7,8 @@
   `table/<name>/index/<index>` for an index query, with the request's partition keys as
   `dynamodb:LeadingKeys`; S3 calls as their S3 actions on the object or bucket ARN (a presigned
   link's as the function that signed it, billing_local.identity); Secrets
-  Manager calls on the secret's ARN, EventBridge's PutEvents on each entry's bus (the jobs queue
+  Manager calls on the secret's ARN, EventBridge's PutEvents on each entry's bus, a Scheduler
+  call on its schedule with iam:PassRole of the role its target names (the jobs queue
   checks its own: billing_local.jobqueue). A refused call is answered as AWS answers it (DynamoDB,
   Secrets Manager, EventBridge: 400 AccessDeniedException; S3: 403 AccessDenied). Every allowed
   call records the policy lines it needed (billing_local.iam.used), for the reverse check: no
@@ -250,6 +251,23 @@ def json_service_checks(target: str, request: dict, region: str) -> list[iam.Che
                 for bus in sorted(buses)]
     name = request.get("Name") or request.get("EventBusName")
     return [iam.Check(action, f"arn:aws:events:{region}:{iam.ACCOUNT}:event-bus/{name}" if name else "*")]
+
+
+def scheduler_checks(method: str, path: str, query: dict, request: dict, region: str) -> list[iam.Check]:
+    """The authorisations of an EventBridge Scheduler request (REST: /schedules/<name>): its action
+    on the schedule's ARN and, for a schedule created or updated, iam:PassRole of its target's role."""
+    parts = path.strip("/").split("/")
+    if parts[0] != "schedules":  # schedule groups, tags: no function here calls them (refused unless granted)
+        return [iam.Check(f"scheduler:{method} /{'/'.join(parts)}", "*")]
+    if len(parts) == 1:
+        return [iam.Check("scheduler:ListSchedules", "*")]
+    action = {"POST": "CreateSchedule", "PUT": "UpdateSchedule", "GET": "GetSchedule", "DELETE": "DeleteSchedule"}.get(method, method)
+    group = request.get("GroupName") or (query.get("groupName") or ["default"])[0]
+    checks = [iam.Check(f"scheduler:{action}", f"arn:aws:scheduler:{region}:{iam.ACCOUNT}:schedule/{group}/{parts[1]}")]
+    role = (request.get("Target") or {}).get("RoleArn")
+    if role:
+        checks.append(iam.Check("iam:PassRole", role))
+    return checks
 
 
 def s3_check(method: str, bucket: str, key: str, query: dict) -> iam.Check:

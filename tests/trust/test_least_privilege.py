@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from billing_core import events, exports, fields, importing, invoice_runs, jobs, locking
+from billing_core import events, exports, fields, import_connections, importing, invoice_runs, jobs, locking
 from billing_core.errors import Unavailable
 from billing_local import cognito, iam, template
 from billing_local.gateway import function_handler, invoke_function
@@ -40,19 +40,6 @@ UNUSED_BY_THE_DRIVE = {
         "billing_core.files.s3.StreamedUpload.abort", "an export that fails mid-way drops its unfinished upload"),
     ("JobWorkerFunction", "ExportObjects", "s3:AbortMultipartUpload"): (
         "billing_core.files.s3.StreamedUpload.abort", "the same, for an export the worker carries on"),
-    ("ImportConnectionsFunction", "ConnectionSchedules", "scheduler:CreateSchedule"): (
-        "billing_core.import_connections._schedule_pull",
-        "on AWS only (IMPORT_PULL_FUNCTION_ARN is set there): the local stack runs a pull when asked, it schedules nothing"),
-    ("ImportConnectionsFunction", "ConnectionSchedules", "scheduler:UpdateSchedule"): (
-        "billing_core.import_connections._schedule_pull", "the same, for a connection stored again"),
-    ("ImportConnectionsFunction", "ConnectionSchedules",
-     "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/import-*"): (
-        "billing_core.import_connections.schedule_name", "the same schedules, named import-<digest>"),
-    ("ImportConnectionsFunction", "SchedulesInvokeThePull", "iam:PassRole"): (
-        "billing_core.import_connections._schedule_pull", "the same: a schedule's target names ImportSchedulerRole, "
-                                                          "which its creator must be allowed to pass"),
-    ("ImportConnectionsFunction", "SchedulesInvokeThePull", "ImportSchedulerRole.Arn"): (
-        "billing_core.import_connections._schedule_pull", "the same role"),
 }
 
 
@@ -107,7 +94,14 @@ def drive_the_worker_out_of_time_and_failing(store, seeded) -> None:
 def drive_the_functions_without_a_route(seeded) -> None:
     """What the schedule, the table's stream and the user pool invoke."""
     tenant = seeded.tenant
-    ok(tenant.admin.put("/v1/imports/connections/pulled", {"source": "teamviewer", "credentials": {"token": "tv-pull"}}))
+    with pytest.MonkeyPatch.context() as patch:  # as deployed: the connection's schedule targets the pull function
+        patch.setenv("IMPORT_PULL_FUNCTION_ARN", f"arn:aws:lambda:us-east-1:{iam.ACCOUNT}:function:ImportPullFunction")
+        patch.setenv("IMPORT_SCHEDULER_ROLE_ARN", f"arn:aws:iam::{iam.ACCOUNT}:role/ImportSchedulerRole")
+        for schedule in ("rate(1 hour)", "rate(2 hours)"):  # created, then updated
+            connection = {"source": "teamviewer", "credentials": {"token": "tv-pull"}, "schedule": schedule}
+            assert ok(tenant.admin.put("/v1/imports/connections/pulled", connection))["scheduled"] == "scheduled"
+    made = boto3.client("scheduler").get_schedule(Name=import_connections.schedule_name(tenant.tenant_id, "pulled"))
+    assert made["ScheduleExpression"] == "rate(2 hours)" and made["Target"]["RoleArn"].endswith(":role/ImportSchedulerRole")
     vendor = FakeTeamViewer([{"id": "tv-1", "username": "ann", "devicename": "pc-1", "groupname": "Acme Ltd",
                               "start_date": "2026-03-02T09:00:00Z", "end_date": "2026-03-02T10:00:00Z"}], token="tv-pull")
     try:

@@ -89,3 +89,30 @@ def test_a_presigned_link_is_authorised_as_the_function_that_signed_it(world):
                 assert allowed and answered.read() == b"a,b\r\n", function
         except urllib.error.HTTPError as refused:
             assert not allowed and refused.code == 403 and b"AccessDenied" in refused.read(), function
+
+
+def test_a_schedule_may_name_only_the_role_its_creator_may_pass(world):
+    """EventBridge Scheduler: creating a schedule is scheduler:CreateSchedule on it, and passing its
+    target's role is iam:PassRole on that role; the import connections may pass ImportSchedulerRole
+    only, on schedules named import-*."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from billing_local import iam, identity
+
+    scheduler, account = boto3.client("scheduler"), iam.ACCOUNT
+
+    def create(name: str, role: str) -> str:
+        target = {"Arn": f"arn:aws:lambda:us-east-1:{account}:function:ImportPullFunction", "RoleArn": f"arn:aws:iam::{account}:role/{role}"}
+        try:
+            with identity.invocation("ImportConnectionsFunction", 10):
+                scheduler.create_schedule(Name=name, ScheduleExpression="rate(1 hour)", Target=target,
+                                          FlexibleTimeWindow={"Mode": "OFF"})
+        except ClientError as refused:
+            return refused.response["Error"]["Code"] + ": " + refused.response["Error"]["Message"].split(" because ")[0]
+        return "created"
+
+    assert create("import-a", "ImportSchedulerRole") == "created"
+    assert create("import-b", "AdminRole").endswith(f"iam:PassRole on resource: arn:aws:iam::{account}:role/AdminRole")
+    assert create("other-c", "ImportSchedulerRole").endswith(
+        f"scheduler:CreateSchedule on resource: arn:aws:scheduler:us-east-1:{account}:schedule/default/other-c")
