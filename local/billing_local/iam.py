@@ -9,9 +9,14 @@ as IAM evaluates identity-based policies. Conditions: the String operators (Equa
 Like, NotLike, with the ForAllValues:/ForAnyValue: set qualifiers) over `dynamodb:LeadingKeys`,
 the partition key values a request touches (of the index, for an index query) — with IAM's rule
 that ForAllValues of an absent key is true. Any other operator or key makes the statement not
-match (fail closed)."""
+match (fail closed).
+
+Every allowed call also records the policy lines it needed (`used()`: each Action, Resource and
+LeadingKeys pattern of the statements that allowed it), for the reverse check: a policy line no
+call needs (tests/trust/test_least_privilege.py)."""
 import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -56,6 +61,8 @@ def _arn(logical: str, region: str, names: dict[str, str]) -> str:
         return f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"
     if kind == "AWS::Cognito::UserPool":
         return f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{name}"
+    if kind == "AWS::IAM::Role":
+        return f"arn:aws:iam::{ACCOUNT}:role/{name}"
     if kind == "AWS::Events::EventBus":
         return f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{name}"
     return f"arn:aws:cloudformation:{region}:{ACCOUNT}:resource/{name}"
@@ -87,21 +94,72 @@ def resolve(value, region: str, names: dict[str, str]):
     return {k: resolve(v, region, names) for k, v in value.items()}
 
 
+@dataclass(frozen=True)
+class Grant:
+    """One line of a function's policy: an Action, a Resource or a `dynamodb:LeadingKeys` value of
+    one of its Allow statements, written as template.yaml writes it (e.g. `BillingTable.Arn`,
+    `${BillingTable.Arn}/index/*`)."""
+
+    function: str
+    statement: str  # its Sid (or "#n", its position)
+    field: str  # "Action", "Resource" or "dynamodb:LeadingKeys"
+    value: str
+
+
+def _written(value) -> str:
+    """A policy value as the template writes it (an intrinsic function in its short form)."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+    if isinstance(value, dict) and "Ref" in value:
+        return value["Ref"]
+    return str(value)
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _lines(field: str, raw: dict, resolved: dict) -> list[tuple[str, object]]:
+    """(as written, as resolved) of each entry of one field of a statement."""
+    if field in ("Action", "Resource"):
+        return list(zip(map(_written, _listed(raw.get(field, []))), _listed(resolved.get(field, []))))
+    found = []
+    for qualified, tests in (resolved.get("Condition") or {}).items():
+        for key, wanted in tests.items():
+            if key.lower() == field.lower():
+                found += [(str(value), value) for value in _listed(wanted)]
+    return found
+
+
 @lru_cache(maxsize=64)
-def _statements(function: str, region: str, names: tuple) -> tuple[dict, ...]:
+def _statements(function: str, region: str, names: tuple) -> tuple[tuple[str, dict, dict], ...]:
+    """(key, as written, as resolved) of each inline policy statement of `function`."""
     props = template.functions()[function]["Properties"]
     statements = []
     for policy in props.get("Policies") or ():
         if isinstance(policy, dict) and "Statement" in policy:
             for statement in policy["Statement"]:
-                statements.append(resolve(statement, region, dict(names)))
+                key = statement.get("Sid") or f"#{len(statements)}"
+                statements.append((key, statement, resolve(statement, region, dict(names))))
         # SAM policy templates (e.g. {"DynamoDBReadPolicy": ...}) and managed policy names are not
         # used by this template; a function relying on one is refused what it would grant.
     return tuple(statements)
 
 
-def statements(function: str, region: str) -> tuple[dict, ...]:
+def statements(function: str, region: str) -> tuple[tuple[str, dict, dict], ...]:
     return _statements(function, region, tuple(sorted(physical_names().items())))
+
+
+def grants(function: str, region: str = "us-east-1") -> set[Grant]:
+    """Every line of `function`'s Allow statements (what the reverse check wants used)."""
+    found = set()
+    for key, raw, resolved in statements(function, region):
+        if resolved.get("Effect") == "Allow":
+            for field in ("Action", "Resource", "dynamodb:LeadingKeys"):
+                found |= {Grant(function, key, field, written) for written, _ in _lines(field, raw, resolved)}
+    return found
 
 
 def functions() -> set[str]:
@@ -111,6 +169,7 @@ def functions() -> set[str]:
 # ---------------------------------------------------------------- evaluation
 
 
+@lru_cache(maxsize=1024)
 def _pattern(text: str, case: bool = True) -> re.Pattern:
     expression = "^" + re.escape(text).replace(r"\*", ".*").replace(r"\?", ".") + "$"
     return re.compile(expression, 0 if case else re.IGNORECASE)
@@ -168,17 +227,53 @@ def _applies(statement: dict, check: Check) -> bool:
 
 
 def allowed(function: str, check: Check, region: str) -> bool:
-    found = [s for s in statements(function, region) if _applies(s, check)]
-    if any(s.get("Effect") == "Deny" for s in found):
-        return False
-    return any(s.get("Effect") == "Allow" for s in found)
+    return first_denied(function, [check], region) is None
 
 
 def first_denied(function: str, checks, region: str) -> Check | None:
+    """The first check of a request its function's policy refuses (None: all allowed, and the
+    lines of the statements that allowed them are recorded as used)."""
+    used = []
     for check in checks:
-        if not allowed(function, check, region):
+        found = [(key, raw, s) for key, raw, s in statements(function, region) if _applies(s, check)]
+        if not found or any(s.get("Effect") == "Deny" for _, _, s in found):
             return check
+        used += [(check, statement) for statement in found]
+    with _used_lock:
+        for check, (key, raw, resolved) in used:
+            _used.update(_credited(function, check, key, raw, resolved))
     return None
+
+
+# ---------------------------------------------------------------- what the allowed calls used
+# Every allowed call records the policy lines it needed (bounded: a template's lines, never a
+# call's keys), so a test can show each line of each policy needed by some call (least privilege).
+
+_used: set[Grant] = set()
+_used_lock = threading.Lock()
+
+
+def _credited(function: str, check: Check, key: str, raw: dict, resolved: dict) -> set[Grant]:
+    def grant(field, written):
+        return Grant(function, key, field, written)
+
+    found = {grant("Action", w) for w, v in _lines("Action", raw, resolved) if _matches(v, check.action, case=False)}
+    found |= {grant("Resource", w) for w, v in _lines("Resource", raw, resolved) if _matches(v, check.resource)}
+    for written, value in _lines("dynamodb:LeadingKeys", raw, resolved):
+        if any(_matches(value, leading) for leading in check.leading_keys or ()):
+            found.add(grant("dynamodb:LeadingKeys", written))
+    return found
+
+
+def used() -> set[Grant]:
+    """The policy lines the calls allowed since the last `forget_used()` needed."""
+    with _used_lock:
+        return set(_used)
+
+
+def forget_used() -> None:
+    with _used_lock:
+        _used.clear()
 
 
 def principal(function: str) -> str:

@@ -3,14 +3,21 @@ checks every call against that role's policy (billing_local.strict). Here the ga
 local job runner) marks the function an invocation runs, and until when it may run, in a context
 variable; `install()` makes every botocore client of this process name it in a header of each
 request it sends. Calls made outside any invocation (test set-up, the admin CLI, the bench's
-seeding, backfill) carry no header: the store treats them as an administrator's."""
+seeding, backfill) carry no header: the store treats them as an administrator's.
+
+A presigned link acts as its signer on AWS: S3 authorises whoever follows it with the policy of the
+role that signed it, whenever that is. Here a link made inside an invocation names its function in
+one more query parameter (the local S3 checks no signature), and the store checks the request
+against that function's policy, without the invocation's deadline (the link outlives it)."""
 import contextvars
 import functools
 import time
 from contextlib import contextmanager
+from urllib.parse import quote
 
 HEADER = "X-Local-Lambda"  # "<function logical id>;<deadline, epoch seconds>"
 WSGI_HEADER = "HTTP_X_LOCAL_LAMBDA"
+SIGNER = "x-local-lambda"  # a presigned link's query parameter: the function that signed it
 
 _current: contextvars.ContextVar[tuple[str, float] | None] = contextvars.ContextVar("local_lambda", default=None)
 
@@ -76,7 +83,25 @@ def install() -> None:
         return original(self, request)
 
     Endpoint._send = _send
+
+    from botocore.signers import RequestSigner
+
+    presign = RequestSigner.generate_presigned_url
+
+    @functools.wraps(presign)
+    def generate_presigned_url(self, *args, **kwargs):
+        url = presign(self, *args, **kwargs)
+        marked = _current.get()
+        return url if marked is None else f"{url}{'&' if '?' in url else '?'}{SIGNER}={quote(marked[0])}"
+
+    RequestSigner.generate_presigned_url = generate_presigned_url
     _installed = True
+
+
+def signer(query: dict) -> tuple[str, float] | None:
+    """(function, no deadline) of a presigned link made inside an invocation (`query`: parse_qs)."""
+    named = (query.get(SIGNER) or [""])[0]
+    return (named, float("inf")) if named else None
 
 
 def run_as(function: str, timeout_seconds: float, target):

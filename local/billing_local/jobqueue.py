@@ -10,6 +10,9 @@ The SQS semantics the jobs rely on:
 - a message received more than maxReceiveCount times moves to the dead-letter queue, whose
   records reach the same handler (as the template's second event source does), which ends the
   job failed;
+- IAM: a function sends to (and changes the visibility of) the queue with its own role: the call
+  is checked against its policy in template.yaml as SQS would (AccessDenied), unless the store's
+  rules switch IAM off;
 - durability (with a data directory): the queue is journaled beside the data (written whole,
   fsync'd, before `send` returns), so a stack killed mid-job and started again delivers its
   messages again; a message that was in flight when the process died is visible at once (its
@@ -23,12 +26,13 @@ import threading
 import time
 from pathlib import Path
 
-from . import template
+from . import iam, identity, template
 
 logger = logging.getLogger(__name__)
 JOURNAL = "jobs-queue.json"
 WORKER = "JobWorkerFunction"
-ACCOUNT_ARN = "arn:aws:sqs:us-east-1:000000000000"
+REGION = "us-east-1"
+ACCOUNT_ARN = f"arn:aws:sqs:{REGION}:{iam.ACCOUNT}"
 
 
 def queue_settings() -> tuple[int, int]:
@@ -38,8 +42,8 @@ def queue_settings() -> tuple[int, int]:
 
 
 class LocalQueue:
-    def __init__(self, data: Path | None = None, workers: int = 2, handler=None, context=None):
-        from . import identity
+    def __init__(self, data: Path | None = None, workers: int = 2, handler=None, context=None, rules=None):
+        """`rules`: the store's billing_local.strict.Rules, shared (None: IAM checked)."""
         from .gateway import LambdaContext, function_handler
 
         self.visibility, self.max_receives = queue_settings()
@@ -48,6 +52,7 @@ class LocalQueue:
         self.context = context or (lambda: LambdaContext.of(WORKER))
         self.arn, self.dead_letter_arn = f"{ACCOUNT_ARN}:JobsQueue", f"{ACCOUNT_ARN}:JobsDeadLetterQueue"
         self.journal = Path(data) / JOURNAL if data is not None else None
+        self.rules = rules
         self.messages: dict[str, dict] = {}  # id → {id, body, receives, visible_at (epoch), dead, receipt}
         self.changed = threading.Condition()
         self.busy = 0
@@ -57,7 +62,20 @@ class LocalQueue:
 
     # ------------------------------------------------------------ what billing_core.jobs calls
 
+    def _authorise(self, action: str) -> None:
+        """SQS's verdict on a call made inside a function's invocation (its role's policy)."""
+        caller = identity.current()
+        if caller is None or (self.rules is not None and not self.rules.iam):
+            return
+        check = iam.Check(action, self.arn)
+        if not iam.allowed(caller[0], check, REGION):
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": iam.denial_message(caller[0], check)},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, action.split(":", 1)[1])
+
     def send(self, message: dict, delay: float = 0) -> None:
+        self._authorise("sqs:SendMessage")
         with self.changed:
             ident = secrets.token_hex(8)
             self.messages[ident] = {"id": ident, "body": json.dumps(message), "receives": 0,
@@ -67,6 +85,7 @@ class LocalQueue:
 
     def retry_later(self, record: dict, seconds: float) -> None:
         """ChangeMessageVisibility: the message reappears `seconds` from now (a stale receipt: ignored)."""
+        self._authorise("sqs:ChangeMessageVisibility")
         with self.changed:
             for message in self.messages.values():
                 if message["receipt"] == record["receiptHandle"]:

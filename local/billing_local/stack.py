@@ -485,7 +485,7 @@ class LocalStack:
 
         from .jobqueue import LocalQueue
 
-        self.jobs = LocalQueue(self.data).start()
+        self.jobs = LocalQueue(self.data, rules=self.rules).start()
         jobs.use_queue(self.jobs)
 
     def _start_store(self) -> None:

@@ -518,6 +518,10 @@ class StoreApp:
             status, headers, body = self._dynamodb(environ)
         elif (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(COGNITO_TARGET):
             status, headers, body = self._cognito_refusal(environ) or self._call_moto(environ)
+        elif (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(tuple(strict.JSON_SERVICES)):
+            status, headers, body = self._json_service_refusal(environ) or self._call_moto(environ)
+        elif "/scheduler/" in (environ.get("HTTP_AUTHORIZATION") or ""):
+            status, headers, body = self._scheduler_refusal(environ) or self._call_moto(environ)
         elif "/s3/" in (environ.get("HTTP_AUTHORIZATION") or "") or "X-Amz-Credential" in (environ.get("QUERY_STRING") or ""):
             status, headers, body = self._s3_refusal(environ) or (None, None, None)
             if status is None:
@@ -658,8 +662,9 @@ class StoreApp:
         return 200, _dynamodb_headers(body), body
 
     def _s3_refusal(self, environ):
-        caller = identity.parse(environ.get(identity.WSGI_HEADER))
-        if caller is None:
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        caller = identity.parse(environ.get(identity.WSGI_HEADER)) or identity.signer(query)
+        if caller is None or environ["REQUEST_METHOD"] == "OPTIONS":  # a CORS preflight is no IAM call
             return None
         if self.rules.timeouts and time.time() > caller[1]:
             self.refused["timeouts"] += 1
@@ -668,7 +673,6 @@ class StoreApp:
             return None
         self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
         parts = environ.get("PATH_INFO", "").lstrip("/").split("/", 1)
-        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         check = strict.s3_check(environ["REQUEST_METHOD"], parts[0], parts[1] if len(parts) > 1 else "", query)
         if iam.allowed(caller[0], check, _region_of(environ)):
             return None
@@ -678,9 +682,29 @@ class StoreApp:
     def _cognito_refusal(self, environ):
         """A function's call of the user pool's administrator API, checked against its policy as
         IAM does (the sign-in calls a browser makes name no pool and are not IAM calls)."""
-        caller = identity.parse(environ.get(identity.WSGI_HEADER))
         request = _parsed(_read_body(environ))
-        if caller is None or not request.get("UserPoolId"):
+        if not request.get("UserPoolId"):
+            return None
+        action = "cognito-idp:" + environ["HTTP_X_AMZ_TARGET"][len(COGNITO_TARGET):]
+        return self._json_refusal(environ, lambda region: [
+            iam.Check(action, f"arn:aws:cognito-idp:{region}:{iam.ACCOUNT}:userpool/{request['UserPoolId']}")])
+
+    def _json_service_refusal(self, environ):
+        """A function's Secrets Manager or EventBridge call, checked against its policy."""
+        request = _parsed(_read_body(environ))
+        return self._json_refusal(environ, lambda region: strict.json_service_checks(environ["HTTP_X_AMZ_TARGET"], request, region))
+
+    def _scheduler_refusal(self, environ):
+        """A function's EventBridge Scheduler call (REST-JSON), checked against its policy."""
+        request, query = _parsed(_read_body(environ)), parse_qs(environ.get("QUERY_STRING", ""))
+        return self._json_refusal(environ, lambda region: strict.scheduler_checks(
+            environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), query, request, region))
+
+    def _json_refusal(self, environ, checks_in):
+        """The answer to a JSON-protocol call made by an invocation past its Timeout, or one its
+        function's policy refuses (400 AccessDeniedException); None: go on (an admin's call too)."""
+        caller = identity.parse(environ.get(identity.WSGI_HEADER))
+        if caller is None:
             return None
         if self.rules.timeouts and time.time() > caller[1]:
             self.refused["timeouts"] += 1
@@ -689,12 +713,11 @@ class StoreApp:
             return None
         self.checked[caller[0]] = self.checked.get(caller[0], 0) + 1
         region = _region_of(environ)
-        action = "cognito-idp:" + environ["HTTP_X_AMZ_TARGET"][len(COGNITO_TARGET):]
-        check = iam.Check(action, f"arn:aws:cognito-idp:{region}:{iam.ACCOUNT}:userpool/{request['UserPoolId']}")
-        if iam.allowed(caller[0], check, region):
+        denied = iam.first_denied(caller[0], checks_in(region), region)
+        if denied is None:
             return None
         self.refused["iam"] += 1
-        return _error(400, "AccessDeniedException", iam.denial_message(caller[0], check))
+        return _error(400, "AccessDeniedException", iam.denial_message(caller[0], denied))
 
     def _s3(self, environ):
         method = environ["REQUEST_METHOD"]

@@ -5,8 +5,14 @@
   a transaction is authorised per action it holds (PutItem, UpdateItem, DeleteItem,
   ConditionCheckItem), a batch as BatchGetItem / BatchWriteItem — on the table, or on
   `table/<name>/index/<index>` for an index query, with the request's partition keys as
-  `dynamodb:LeadingKeys`; S3 calls as their S3 actions on the object or bucket ARN. A refused
-  call is answered as AWS answers it (DynamoDB: 400 AccessDeniedException; S3: 403 AccessDenied).
+  `dynamodb:LeadingKeys`; S3 calls as their S3 actions on the object or bucket ARN (a presigned
+  link's as the function that signed it, billing_local.identity); Secrets
+  Manager calls on the secret's ARN, EventBridge's PutEvents on each entry's bus, a Scheduler
+  call on its schedule with iam:PassRole of the role its target names (the jobs queue
+  checks its own: billing_local.jobqueue). A refused call is answered as AWS answers it (DynamoDB,
+  Secrets Manager, EventBridge: 400 AccessDeniedException; S3: 403 AccessDenied). Every allowed
+  call records the policy lines it needed (billing_local.iam.used), for the reverse check: no
+  line that no call needs.
 - **limits**: an item over 400 KB (attribute names plus values, DynamoDB's rule), more than 100
   actions or 4 MB in a transaction, more than 25 writes in a BatchWriteItem or 100 keys in a
   BatchGetItem: ValidationException (inside a transaction, an oversized item cancels it with the
@@ -17,6 +23,7 @@
 """
 import base64
 import json
+import re
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 
@@ -203,23 +210,64 @@ def dynamodb_checks(operation: str, request: dict, region: str, hash_attr_of) ->
     return checks
 
 
+_EQUALS = re.compile(r"([#:]?[\w.]+)\s*=\s*([#:]?[\w.]+)")
+
+
 def _query_leading_key(request: dict, attr: str | None) -> tuple[str, ...] | None:
-    """The partition key value a Query names in its key condition (the index's, on an index)."""
+    """The partition key value a Query names in its key condition (the index's, on an index).
+    A key condition this cannot read answers ("",): no LeadingKeys condition matches it (fail
+    closed, as IAM always knows the value)."""
     if attr is None:
         return None
-    from moto.dynamodb.parsing.key_condition_expression import parse_expression
-
     expression = request.get("KeyConditionExpression")
     if not expression:
         conditions = request.get("KeyConditions") or {}
         found = (conditions.get(attr) or {}).get("AttributeValueList") or []
-        return (str(next(iter(found[0].values()))),) if found else None
-    try:
-        hashes, _, _ = parse_expression(expression, request.get("ExpressionAttributeValues") or {},
-                                        request.get("ExpressionAttributeNames") or {}, [{"AttributeName": attr, "KeyType": "HASH"}])
-        return (str(next(iter(hashes[0][1].values()))),)
-    except Exception:
-        return None
+        return (str(next(iter(found[0].values()))),) if found else ("",)
+    names, values = request.get("ExpressionAttributeNames") or {}, request.get("ExpressionAttributeValues") or {}
+    for left, right in _EQUALS.findall(expression):
+        name, value = (left, right) if right.startswith(":") else (right, left)
+        if names.get(name, name) == attr and value in values:
+            return (str(next(iter(values[value].values()))),)
+    return ("",)
+
+
+JSON_SERVICES = {"secretsmanager.": "secretsmanager", "AWSEvents.": "events"}  # X-Amz-Target prefix → IAM prefix
+
+
+def json_service_checks(target: str, request: dict, region: str) -> list[iam.Check]:
+    """The authorisations of a Secrets Manager or EventBridge request (X-Amz-Target `target`)."""
+    prefix = next(p for p in JSON_SERVICES if target.startswith(p))
+    service, operation = JSON_SERVICES[prefix], target[len(prefix):]
+    action = f"{service}:{operation}"
+    if service == "secretsmanager":
+        name = request.get("SecretId") or request.get("Name")
+        if not name:
+            return [iam.Check(action, "*")]  # ListSecrets, GetRandomPassword: no resource
+        return [iam.Check(action, name if name.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{iam.ACCOUNT}:secret:{name}")]
+    if operation == "PutEvents":
+        buses = {entry.get("EventBusName") or "default" for entry in request.get("Entries") or []}
+        return [iam.Check(action, bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{iam.ACCOUNT}:event-bus/{bus}")
+                for bus in sorted(buses)]
+    name = request.get("Name") or request.get("EventBusName")
+    return [iam.Check(action, f"arn:aws:events:{region}:{iam.ACCOUNT}:event-bus/{name}" if name else "*")]
+
+
+def scheduler_checks(method: str, path: str, query: dict, request: dict, region: str) -> list[iam.Check]:
+    """The authorisations of an EventBridge Scheduler request (REST: /schedules/<name>): its action
+    on the schedule's ARN and, for a schedule created or updated, iam:PassRole of its target's role."""
+    parts = path.strip("/").split("/")
+    if parts[0] != "schedules":  # schedule groups, tags: no function here calls them (refused unless granted)
+        return [iam.Check(f"scheduler:{method} /{'/'.join(parts)}", "*")]
+    if len(parts) == 1:
+        return [iam.Check("scheduler:ListSchedules", "*")]
+    action = {"POST": "CreateSchedule", "PUT": "UpdateSchedule", "GET": "GetSchedule", "DELETE": "DeleteSchedule"}.get(method, method)
+    group = request.get("GroupName") or (query.get("groupName") or ["default"])[0]
+    checks = [iam.Check(f"scheduler:{action}", f"arn:aws:scheduler:{region}:{iam.ACCOUNT}:schedule/{group}/{parts[1]}")]
+    role = (request.get("Target") or {}).get("RoleArn")
+    if role:
+        checks.append(iam.Check("iam:PassRole", role))
+    return checks
 
 
 def s3_check(method: str, bucket: str, key: str, query: dict) -> iam.Check:
