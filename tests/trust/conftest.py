@@ -73,6 +73,9 @@ class Caller:
     def patch(self, path, body=None, **kw):
         return self.call("PATCH", path, body, **kw)
 
+    def delete(self, path):
+        return self.call("DELETE", path)
+
 
 class Tenant:
     """One MSP with a token and a caller per role."""

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from billing_core import events, exports, fields, import_connections, importing, invoice_runs, jobs, locking
+from billing_core import events, exports, fields, import_connections, importing, invoice_runs, jobs, locking, users
 from billing_core.errors import Unavailable
 from billing_local import cognito, iam, template
 from billing_local.gateway import function_handler, invoke_function
@@ -100,8 +100,11 @@ def drive_the_functions_without_a_route(seeded) -> None:
         for schedule in ("rate(1 hour)", "rate(2 hours)"):  # created, then updated
             connection = {"source": "teamviewer", "credentials": {"token": "tv-pull"}, "schedule": schedule}
             assert ok(tenant.admin.put("/v1/imports/connections/pulled", connection))["scheduled"] == "scheduled"
-    made = boto3.client("scheduler").get_schedule(Name=import_connections.schedule_name(tenant.tenant_id, "pulled"))
-    assert made["ScheduleExpression"] == "rate(2 hours)" and made["Target"]["RoleArn"].endswith(":role/ImportSchedulerRole")
+        made = boto3.client("scheduler").get_schedule(Name=import_connections.schedule_name(tenant.tenant_id, "pulled"))
+        assert made["ScheduleExpression"] == "rate(2 hours)" and made["Target"]["RoleArn"].endswith(":role/ImportSchedulerRole")
+        connection = {"source": "teamviewer", "credentials": {"token": "tv-gone"}, "schedule": "rate(1 day)"}
+        ok(tenant.admin.put("/v1/imports/connections/gone", connection))
+        ok(tenant.admin.delete("/v1/imports/connections/gone"))  # its schedule deleted too
     vendor = FakeTeamViewer([{"id": "tv-1", "username": "ann", "devicename": "pc-1", "groupname": "Acme Ltd",
                               "start_date": "2026-03-02T09:00:00Z", "end_date": "2026-03-02T10:00:00Z"}], token="tv-pull")
     try:
@@ -125,6 +128,26 @@ def drive_the_functions_without_a_route(seeded) -> None:
                    "request": {"userAttributes": user, "groupConfiguration": {"groupsToOverride": ["admin"]}}}
         claims = invoke_function("TokenClaimsFunction", function_handler("TokenClaimsFunction"), trigger)
         assert claims["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"] == {"groupsToOverride": []}
+    drive_a_first_single_sign_on(seeded)
+
+
+def drive_a_first_single_sign_on(seeded) -> None:
+    """The pool's pre sign-up trigger (deployed with an OIDC provider): an invited person's first
+    sign-in through the provider is linked to the invitation."""
+    pool, provider = os.environ["USER_POOL_ID"], "Workplace"
+    boto3.client("cognito-idp").create_identity_provider(
+        UserPoolId=pool, ProviderName=provider, ProviderType="OIDC", AttributeMapping={"email": "email"},
+        ProviderDetails={"client_id": "console", "client_secret": "secret", "oidc_issuer": "https://login.example/v2.0",
+                         "attributes_request_method": "GET", "authorize_scopes": "openid email"})
+    ok(seeded.tenant.admin.post("/v1/users", {"email": "sso@acme.example", "role": "technician"}), 201)
+    event = {"version": "1", "triggerSource": "PreSignUp_ExternalProvider", "region": "us-east-1", "userPoolId": pool,
+             "userName": f"{provider}_oid-1", "callerContext": {"awsSdkVersion": "local", "clientId": "console"},
+             "request": {"userAttributes": {"email": "sso@acme.example", "email_verified": "true"}},
+             "response": {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False}}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OIDC_PROVIDER_NAME", provider)
+        with pytest.raises(users.NotAdmitted, match="linked"):  # linked: the person signs in again, as the invited user
+            invoke_function("PreSignUpFunction", function_handler("PreSignUpFunction"), event)
 
 
 def follow(url: str, data: bytes | None = None) -> None:
@@ -143,6 +166,9 @@ def drive_what_real_ids_reach(seeded) -> None:
     follow(ok(admin.post(f"/v1/invoice-runs/{run['run_id']}/exports", {"format": "xero"}), 200, 201)["url"])
     invoice = ok(admin.get("/v1/invoices", "month=2026-03"))["invoices"][0]["invoice_id"]
     ok(admin.post(f"/v1/invoices/{invoice}/issue"))
+    assert ok(admin.get(f"/v1/invoices/{invoice}"))["issued_by"]["kind"] == "token"  # named by its label: the token list
+    ok(admin.post("/v1/periods/2025-06/close"))
+    assert ok(admin.get("/v1/periods/2025-06"))["changed_by"]["kind"] == "token"
     for _ in range(2):  # written once, then found
         follow(ok(admin.get(f"/v1/invoices/{invoice}/pdf"))["url"])
     follow(ok(tenant.finance.get(f"/v1/exports/{seeded.export}"))["url"])
