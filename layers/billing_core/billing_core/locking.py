@@ -1,12 +1,14 @@
 """Locking ("accounting") sessions: the price is frozen by the latest profile version, checked
 inside the lock's transaction, and a subscription's balance is charged in the same transaction,
 with one ledger entry per session (SPEC §3, §8, §10). Lock-all covers the oldest sessions first."""
+from __future__ import annotations
+
 import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import deadline, events, fields, ledger, settings
 from .contracts import balance_of, written_balance
@@ -19,13 +21,15 @@ from .dal.models import Contract, Session
 from .dal.outcomes import LostRace, StaleProfile, StepMoved
 from .dal.totals import day_of
 from .errors import Conflict, InvalidInput
-from .idempotency import Claim
 from .jobs import JobMoved
 from .lock_pricing import catch_up, ensure_latest_profile, latest_pricing, still_priced
 from .periods import Calendar, calendar_from, contract_and_calendar, refuse_closed_spans
 from .reporting import Period, parse_period
 from .sessions import ACCOUNTED, frozen_explanation, read_session, session_view
 from .tariff import COST_LIMIT, Subscription, over_limit, overage_lines, price
+
+if TYPE_CHECKING:  # annotations only: idempotency is loaded by a request that sends a key
+    from .idempotency import Claim
 
 MAX_ACTIONS = 100  # DynamoDB's limit of one transaction
 FIXED_ACTIONS = 3  # the contract, the profile version check, the idempotency record or the job's step
