@@ -19,6 +19,7 @@ _METRICS_NAMESPACE, _METRICS_DISABLED). No tracer either: the functions' X-Ray s
 the platform (Tracing: Active)."""
 import contextvars
 import functools
+import gc
 import json
 import logging
 import os
@@ -27,6 +28,8 @@ import time
 import traceback
 from datetime import datetime, timezone
 from decimal import Decimal
+
+import billing_core
 
 from . import settings
 
@@ -139,8 +142,13 @@ def _metrics() -> Metrics:
 
 
 def begin(context, correlation_id: str | None, tenant_id: str | None = None) -> None:
-    """Starts an invocation's log context: nothing of the previous invocation is kept."""
+    """Starts an invocation's log context: nothing of the previous invocation is kept. The first
+    one also ends the cold start's imports: the garbage collector back on (billing_core/__init__.py)."""
     global _cold
+    if billing_core.imports_hold_gc:
+        billing_core.imports_hold_gc = False
+        gc.freeze()
+        gc.enable()
     logger.thread_safe_clear_keys()
     keys = {key: getattr(context, name, None) for name, key in _CONTEXT_FIELDS.items()} if context else {}
     logger.thread_safe_append_keys(**keys, cold_start=_cold, tenant_id=tenant_id, correlation_id=correlation_id)
