@@ -108,6 +108,7 @@ build: $(STAMP) $(SAM)
 	fi; \
 	if [ -n "$$py312" ]; then echo "using python3.12 from $$py312"; export PATH="$$py312:$$PATH"; fi; \
 	set -x; SOURCE_DATE_EPOCH=315532800 PYTHONDONTWRITEBYTECODE=1 $(SAM) build --template-file template.yaml && \
+	set +x && echo "compiling the functions' code (compileall, unchecked-hash)" && \
 	for function in .aws-sam/build/*/app.py; do \
 	  PYTHONHASHSEED=0 python3.12 -m compileall -q --invalidation-mode unchecked-hash \
 	    -s "$${function%/app.py}" -p /var/task "$${function%/app.py}" || exit 1; \
