@@ -78,6 +78,22 @@ def test_the_handlers_reach_dynamodb_through_pynamodb_and_botocore(modules):
     assert "botocore.client" in modules["GetSessionFunction"]
 
 
+# What a cold start leaves to the requests that use it: the functions that may load each at import.
+LOADED_BY_ITS_REQUESTS = {
+    "billing_core.idempotency": set(),  # the first request with an Idempotency-Key (api._run)
+    "billing_core.invoicing": {"InvoicePdfFunction", "InvoiceRunsFunction", "InvoicesFunction", "IssueInvoiceFunction",
+                               "VoidInvoiceFunction"},  # never a dated write's calendar (invoice_settings)
+    "billing_core.reporting": {"ExportFunction", "SearchSessionsFunction", "SimulateFunction", "TenantTotalsFunction",
+                               "TotalsFunction"},  # lock-all's period, not a single lock's
+    "billing_core.pulls": set(),  # the scheduled pull's HTTP clients: its run, never the connections API
+}
+
+
+@pytest.mark.parametrize("module", sorted(LOADED_BY_ITS_REQUESTS))
+def test_a_module_only_some_requests_need_is_not_loaded_at_cold_start(modules, module):
+    assert {name for name, loaded in modules.items() if module in loaded} <= LOADED_BY_ITS_REQUESTS[module]
+
+
 def _beyond(loaded: set[str], boto3_modules: set[str]) -> set[str]:
     return {m for m in loaded - boto3_modules if not (m == "blinker" or m.startswith("blinker."))}
 
