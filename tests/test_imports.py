@@ -86,6 +86,7 @@ LOADED_BY_ITS_REQUESTS = {
     "billing_core.reporting": {"ExportFunction", "SearchSessionsFunction", "SimulateFunction", "TenantTotalsFunction",
                                "TotalsFunction"},  # lock-all's period, not a single lock's
     "billing_core.pulls": set(),  # the scheduled pull's HTTP clients: its run, never the connections API
+    "billing_core.jobs": {"InvoiceRunsFunction", "JobWorkerFunction", "JobsFunction"},  # an export's only when it runs long
 }
 
 
