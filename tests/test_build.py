@@ -50,7 +50,7 @@ def test_the_layer_leaves_out_the_runtime_sdk_and_nothing_else():
 def test_what_the_layer_keeps_accepts_the_runtimes_sdk():
     runtime_sdk = Version(bench_cold.RUNTIME_SDK)
     kept = set(locked()) - runtime_provided()
-    assert {"pynamodb", "aws-lambda-powertools", "holidays"} <= kept
+    assert {"pynamodb", "holidays"} <= kept
     for package in kept:
         for requirement in requirements_of(package):
             if canonicalize_name(requirement.name) in {"boto3", "botocore"}:

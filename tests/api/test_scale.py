@@ -216,7 +216,7 @@ def test_a_lock_all_job_locks_what_the_request_saw_and_each_session_once_through
     assert jobs.run(message, 1.0) == jobs.RUNNING and len(started_jobs) == 2
     # a duplicate delivery still holding the older step cannot apply a step twice
     monkeypatch.setattr(locking, "out_of_time", lambda deadline: False)
-    with pytest.raises(locking.JobMoved):
+    with pytest.raises(jobs.JobMoved):
         locking.continue_lock_all(msp.tenant_id, stale, None)
     assert jobs.run(message, None) == jobs.SUCCEEDED
     assert jobs.run(message, None) == jobs.SUCCEEDED  # SQS may deliver twice: nothing more happens

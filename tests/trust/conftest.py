@@ -165,9 +165,9 @@ def seed(tenant: Tenant, prefix: str = "") -> Seeded:
 def seed_job(tenant: Tenant, group_id: str) -> str:
     """A finished lock-all job (of an empty period, so it locks nothing the tests rely on), made
     and run as a lock-all request hands one to the worker."""
-    from billing_core import fields, jobs, locking
+    from billing_core import fields, jobs, locking, reporting
 
-    run = locking.LockAllRun(tenant.tenant_id, group_id, locking.parse_period({"from": "2027-01-01T00:00:00Z"}), None,
+    run = locking.LockAllRun(tenant.tenant_id, group_id, reporting.parse_period({"from": "2027-01-01T00:00:00Z"}), None,
                              fields.utc_now())
     job = jobs.create(tenant.tenant_id, jobs.LOCK_ALL, run.state(), "finance:seed")
     assert jobs.run({"tenant_id": tenant.tenant_id, "job_id": job.job_id}, None) == jobs.SUCCEEDED

@@ -1,15 +1,20 @@
 """The HTTP glue every function shares: who is calling (from the authorizer's context), which
 roles a route admits, the request body, and the one mapping of domain errors to HTTP answers."""
+from __future__ import annotations
+
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 from urllib.parse import unquote, unquote_to_bytes
 
-from . import actors, deadline, fields, idempotency, jsonio, observability
+from . import actors, deadline, fields, jsonio, observability
 from .dal import store as storage
 from .errors import BillingError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, Unavailable
 from .observability import logger
+
+if TYPE_CHECKING:  # a keyed request loads idempotency (_run): GET handlers never do
+    from . import idempotency
 
 ADMIN, TECHNICIAN, FINANCE, AGENT = "admin", "technician", "finance", "agent"
 ROLES = (ADMIN, TECHNICIAN, FINANCE, AGENT)
@@ -178,10 +183,12 @@ def finished_or_running(finished: bool, body: dict, finished_status: int = 200) 
 
 def _run(operation, request: Request, headers: dict) -> tuple[int, dict, dict]:
     """Runs the operation; with an Idempotency-Key, once per key (a repeat answers the first)."""
-    key = headers.get(idempotency.HEADER)
-    if not operation.idempotent or key is None:
+    key = headers.get("idempotency-key") if operation.idempotent else None  # idempotency.HEADER
+    if key is None:
         result = operation(request)
         return (result.status, result.body, result.headers) if isinstance(result, Response) else (200, result, {})
+    from . import idempotency
+
     key = idempotency.parse_key(key)
     where = f"{request.route} {sorted(request.path.items())}"
     try:

@@ -1,11 +1,14 @@
 """Contracts and their balances (SPEC §3, §8): which profile a group is accounted by, versioned
 and never overwritten, and a subscription's balance kept as a ledger whose entries are written in
 the same transaction as their cause (assignment, recharge, lock, carry-over, closing, expiry)."""
+from __future__ import annotations
+
 import base64
 import binascii
 import json
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from . import actors, fields, history, ledger
 from .dal import contracts as dal_contracts
@@ -14,11 +17,13 @@ from .dal import store
 from .dal.models import Contract, Group, LedgerEntry, ProfileVersion
 from .dal.outcomes import LostRace
 from .errors import Conflict, InvalidInput, NotFound
-from .idempotency import Claim
 from .ledger import Balance, Change
 from .periods import calendar_from
 from .tariff import Subscription
 from .tariff_fields import tariff_values
+
+if TYPE_CHECKING:  # annotations only: idempotency is loaded by a request that sends a key
+    from .idempotency import Claim
 
 BALANCE_MODES = ("carry_over", "close")
 LEDGER_PAGE = 500

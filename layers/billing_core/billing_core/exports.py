@@ -22,11 +22,10 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from . import fields, jobs, settings
+from . import fields, settings
 from .deadline import remaining as time_left
 from .deadline import settle as settle_indexes
 from .dal import exports as stored
-from .dal import jobs as stored_jobs
 from .errors import InvalidInput, NotFound
 from .export_stream import ExportJob, Written, parse_export, stream_export
 from .files.s3 import link, s3_client
@@ -103,6 +102,8 @@ def replayed(tenant_id: str, body: dict) -> dict:
 
 
 def _start_job(client, job: ExportJob, state: dict):
+    from . import jobs  # only an export longer than its request (and its worker) loads jobs
+
     rows = state["position"]["rows"]
     kept = _in_item(client, job, {"export": asdict(job), **state})
     work = jobs.create(job.tenant_id, jobs.EXPORT, kept, job.actor, done=rows)
@@ -139,6 +140,9 @@ def continue_export(tenant_id: str, work, deadline: float | None) -> dict | None
     the job's state under its step, so a retried, restarted or duplicated worker goes on from the
     last one and no row is written twice. Answers the result once the file is whole, None when
     `deadline` came first (the state saved: the next worker goes on)."""
+    from . import jobs
+    from .dal import jobs as stored_jobs
+
     saved = json.loads(work.state)
     job = ExportJob(**saved["export"])
     record = stored.read_export(tenant_id, job.export_id)
@@ -191,8 +195,10 @@ def export_status(tenant_id: str, export_id: str) -> dict:
         raise NotFound(f"export {export_id} not found")
     status, rows = record.status, record.rows
     if status == RUNNING and record.job_id:
+        from .dal import jobs as stored_jobs  # an export that went on as a job
+
         work = stored_jobs.read_job(tenant_id, record.job_id)
-        if work is None or work.status == jobs.FAILED:
+        if work is None or work.status == stored_jobs.FAILED:
             status = FAILED
         else:
             rows = int(work.done)

@@ -9,7 +9,7 @@ import json
 import re
 import time
 
-from . import fields, importing, jsonio, pulls, settings
+from . import fields, importing, jsonio, settings
 from .dal import import_connections as stored
 from .errors import InvalidInput, NotFound
 
@@ -157,6 +157,8 @@ def list_connections(tenant_id: str) -> dict:
 
 def run_pull(tenant_id: str, connection_id: str, time_left, actor: str = "schedule:pull") -> dict:
     """One scheduled run: the connection's pages since its cursor, recorded; its outcome saved."""
+    from . import pulls  # the pull function's own (HTTP clients of the tools): never the connections API's
+
     removed = {"status": "removed", "reason": "the connection was removed", "pages": 0}
     item = stored.read_connection(tenant_id, connection_id)
     if item is None:  # a run its schedule started just before the connection was deleted

@@ -1,10 +1,16 @@
 """The tenant's invoice settings (numbering, time zone, issuer) and clients' billing details:
 validation that names the field, storage through billing_core.dal.invoices."""
-import re
+from __future__ import annotations  # invoicing in annotations only: loaded by what uses it, not by every write's calendar
 
-from . import fields, invoicing
+import re
+from typing import TYPE_CHECKING
+
+from . import fields
 from .dal import invoices as dal
 from .errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from . import invoicing
 
 DEFAULTS = {"prefix": "INV-", "digits": 5, "credit_prefix": "CN-", "time_zone": "UTC", "issuer": {}}
 SETTINGS_FIELDS = {"prefix", "next_number", "digits", "credit_prefix", "credit_next_number", "time_zone", "issuer"}
@@ -59,6 +65,8 @@ def time_zone(tenant_id: str) -> str:
 
 def parse_billing(value) -> invoicing.Billing:
     """A client's `billing` object (every field optional; defaults: tax 0.00, 30 days, en, sessions)."""
+    from . import invoicing
+
     value = _object("billing", value, BILLING_FIELDS)
     extra = {}
     if value.get("country") is not None:
@@ -89,6 +97,8 @@ def billing_view(billing: invoicing.Billing) -> dict:
 
 def billing_from(values: dict | None) -> invoicing.Billing:
     """Stored billing details (or none: the defaults) as a value."""
+    from . import invoicing
+
     if not values:
         return invoicing.Billing()
     return parse_billing({k: v for k, v in values.items() if v is not None})

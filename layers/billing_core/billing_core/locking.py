@@ -1,12 +1,14 @@
 """Locking ("accounting") sessions: the price is frozen by the latest profile version, checked
 inside the lock's transaction, and a subscription's balance is charged in the same transaction,
 with one ledger entry per session (SPEC §3, §8, §10). Lock-all covers the oldest sessions first."""
+from __future__ import annotations
+
 import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import deadline, events, fields, ledger, settings
 from .contracts import balance_of, written_balance
@@ -19,13 +21,14 @@ from .dal.models import Contract, Session
 from .dal.outcomes import LostRace, StaleProfile, StepMoved
 from .dal.totals import day_of
 from .errors import Conflict, InvalidInput
-from .idempotency import Claim
-from .jobs import JobMoved
 from .lock_pricing import catch_up, ensure_latest_profile, latest_pricing, still_priced
 from .periods import Calendar, calendar_from, contract_and_calendar, refuse_closed_spans
-from .reporting import Period, parse_period
 from .sessions import ACCOUNTED, frozen_explanation, read_session, session_view
 from .tariff import COST_LIMIT, Subscription, over_limit, overage_lines, price
+
+if TYPE_CHECKING:  # annotations only: idempotency is loaded by a request that sends a key, reporting by a lock-all
+    from .idempotency import Claim
+    from .reporting import Period
 
 MAX_ACTIONS = 100  # DynamoDB's limit of one transaction
 FIXED_ACTIONS = 3  # the contract, the profile version check, the idempotency record or the job's step
@@ -224,6 +227,8 @@ def _given(values: dict, name: str):
 
 
 def parse_lock_all(values: dict):
+    from .reporting import parse_period  # lock-all's own (with jobs): a single lock never loads them
+
     technician = _given(values, "technician")
     technician = None if technician is None else fields.name("technician", technician)
     for bound in ("from", "to"):
@@ -269,6 +274,8 @@ class LockAllRun:
 
     @classmethod
     def from_state(cls, tenant_id: str, state: dict) -> "LockAllRun":
+        from .reporting import parse_period
+
         period = parse_period({"from": state["from"], "to": state["to"]})
         return cls(tenant_id, state["group_id"], period, state["technician"], fields.timestamp("recorded_before", state["recorded_before"]),
                    state["after"], state["locked"], state["billed_minutes"],
@@ -318,7 +325,7 @@ def request_lock_all(tenant_id: str, group_id: str, values: dict, actor: str | N
     run.calendar = calendar
     try:
         finished, contract = _run_lock_all(tenant_id, run, contract, actor, until, job)
-    except JobMoved:
+    except jobs.JobMoved:
         return RUNNING, jobs.job_view(job)  # its worker goes on with it (the first request handed it over)
     answer = lock_all_answer(run, contract)
     if finished:
@@ -413,7 +420,7 @@ def _lock_chunk(tenant_id: str, run: LockAllRun, contract: Contract, chunk: list
         try:
             done = _lock_transaction(tenant_id, contract, run.calendar, pending[:size], actor, step=step)
         except StepMoved:
-            raise JobMoved() from None
+            raise jobs.JobMoved() from None
         except LostRace as failed:
             if failed.contract is not None:  # only the balance moved (others charged it): go again on it, unread
                 contract = failed.contract

@@ -1,7 +1,10 @@
 """Accounting profiles: versioned tariffs. An update writes version n+1 and keeps every older
 one; the contracts that use the profile take the new tariff for their to_account sessions."""
+from __future__ import annotations
+
 import re
 import secrets
+from typing import TYPE_CHECKING
 
 from . import deadline, fields
 from .dal import profiles as dal_profiles
@@ -10,9 +13,11 @@ from .dal import store
 from .dal.models import ProfileVersion
 from .dal.outcomes import AlreadyExists, LostRace
 from .errors import Conflict, InvalidInput, NotFound, Unavailable
-from .idempotency import Claim
 from .tariff import COST_LIMIT, OPTIONAL_FIELDS, PAY_PER_USE, TARIFF_FIELDS, Tariff, over_limit, price
 from .tariff_fields import parse_tariff, tariff_values
+
+if TYPE_CHECKING:  # annotations only: idempotency is loaded by a request that sends a key
+    from .idempotency import Claim
 
 REFRESH_RESERVE_SECONDS = 0.5  # kept back to answer: one refresh is one round trip
 PROFILE_FIELDS = {"profile_id", "name", "type"} | {
