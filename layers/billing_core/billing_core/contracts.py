@@ -17,6 +17,7 @@ from .dal import store
 from .dal.models import Contract, Group, LedgerEntry, ProfileVersion
 from .dal.outcomes import LostRace
 from .errors import Conflict, InvalidInput, NotFound
+from .contract_views import balance_of, balance_view, contract_view, group_and_contract
 from .ledger import Balance, Change
 from .periods import calendar_from
 from .tariff import Subscription
@@ -32,25 +33,8 @@ LEDGER_PAGE = 500
 # ---------------------------------------------------------------- reads
 
 
-def current_contract(tenant_id: str, group_id: str) -> Contract | None:
-    return dal_contracts.current(tenant_id, group_id)
-
-
-def group_and_contract(tenant_id: str, group_id: str) -> tuple[Group, Contract | None]:
-    """The group and its current contract in one BatchGetItem; 404 when there is no group."""
-    group, contract = dal_contracts.group_and_current(tenant_id, group_id)
-    if group is None:
-        raise NotFound(f"group {group_id} not found")
-    return group, contract
-
-
 def group_contract(tenant_id: str, group_id: str) -> Contract | None:
     return group_and_contract(tenant_id, group_id)[1]
-
-
-def written_balance(contract: Contract) -> Balance | None:
-    """The balance as last written whole (without the minutes locks took from its room since)."""
-    return ledger.load(json.loads(contract.balance)) if contract.balance else None
 
 
 def dated_now(tenant_id: str, group_id: str, what: str) -> tuple[Group, Contract | None, datetime, list[str]]:
@@ -67,36 +51,6 @@ def dated_now(tenant_id: str, group_id: str, what: str) -> tuple[Group, Contract
 def _answered(tenant_id: str, months: list[str], claim: Claim | None, answer: dict):
     """What a dated write holds besides its effect: its months still open, the key's answer."""
     return dal_periods.with_open_checks(tenant_id, months, dal_contracts.answered(claim, answer))
-
-
-def balance_of(contract: Contract) -> Balance | None:
-    """The balance now: as written whole, less the minutes locks took from its room since."""
-    balance = written_balance(contract)
-    pending = int(contract.pending_minutes or 0)
-    return balance.draw(pending) if balance is not None and pending else balance
-
-
-def balance_view(contract: Contract, at: datetime | None = None) -> dict | None:
-    balance = balance_of(contract)
-    return None if balance is None else balance.view(at or fields.utc_now())
-
-
-def contract_view(contract: Contract | None) -> dict | None:
-    if contract is None:
-        return None
-    return {
-        "contract_id": contract.contract_id,
-        "number": contract.number,
-        "group_id": contract.group_id,
-        "profile_id": contract.profile_id,
-        "profile_version": contract.profile_version,
-        "profile_name": contract.profile_name,
-        "type": contract.tariff.type,
-        "currency": contract.tariff.currency,
-        "assigned_at": fields.utc_text(contract.assigned_at),
-        "closed_at": fields.utc_text(contract.closed_at) if contract.closed_at else None,
-        "valid_until": fields.utc_text(contract.valid_until) if contract.valid_until else None,
-    }
 
 
 def contract_answer(contract: Contract) -> dict:

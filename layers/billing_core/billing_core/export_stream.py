@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 
 from . import files, settings
-from .contracts import group_and_contract
 from .dal import exports as stored
 from .errors import InvalidInput, NotFound
+from .contract_views import group_and_contract
 from .files.s3 import StreamedUpload
 from .files.writers import MACHINE_COLUMNS, Line, open_writer
 # The only names exports take from the sessions modules: the search, its filters and a session's view.

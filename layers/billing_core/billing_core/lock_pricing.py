@@ -2,7 +2,8 @@
 A profile update writes version n+1 and then refreshes each contract's copy of the tariff; a lock
 that meets the new version first prices with it at once (in memory) and leaves the refresh of the
 contract item until after its own transaction, so a profile update never holds a lock up."""
-from .contracts import current_contract, refresh
+from .contract_views import current_contract
+from .contracts import refresh
 from .dal import contracts as dal_contracts
 from .dal.models import Contract, ProfileVersion
 from .dal.outcomes import LostRace

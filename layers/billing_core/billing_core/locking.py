@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
 from . import deadline, events, fields, ledger, settings
-from .contracts import balance_of, written_balance
+from .contract_views import balance_of, written_balance
 from .dal import contracts as dal_contracts
 from .dal import locks as dal_locks
 from .dal import periods as dal_periods

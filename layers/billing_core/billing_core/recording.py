@@ -8,7 +8,7 @@ from typing import Iterable, Iterator
 
 from . import fields, history
 from .dal import recording as stored
-from .contracts import current_contract
+from .contract_views import current_contract
 from .dal.periods import PeriodClosed
 from .errors import BillingError, Conflict, InvalidInput, NotFound
 from .periods import Calendar, calendar_from, closed_error

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from . import deadline, fields, jsonio
 from .dal import reports
-from .contracts import balance_view, contract_view
+from .contract_views import balance_view, contract_view
 from .errors import InvalidInput, NotFound
 from .dal.models import Contract, Session
 from .sessions import ACCOUNTED, STATUSES, TO_ACCOUNT, session_view

@@ -9,14 +9,12 @@ from decimal import Decimal
 from fractions import Fraction
 
 from . import fields, history, jsonio
-from .contracts import current_contract
-from .dal import periods as dal_periods
+from .contract_views import current_contract
 from .dal import sessions as dal_sessions
 from .dal import store
 from .dal.models import Contract, Session
 from .dal.outcomes import LostRace
 from .errors import Conflict, InvalidInput, NotFound
-from .periods import calendar_from
 from .tariff import COST_LIMIT, PriceLine, Pricing, over_limit, price, total_seconds
 
 TO_ACCOUNT, ACCOUNTED = "to_account", "accounted"
@@ -133,6 +131,9 @@ def parse_adjustment(values: dict) -> dict:
 def adjust_session(tenant_id: str, session_id: str, values: dict, actor: str | None = None) -> dict:
     """Extra minutes and notes, with a history entry, on a session that is still to account. Extra
     minutes that would price it above the money limit are refused (400), nothing changed."""
+    from .dal import periods as dal_periods  # the calendar: of adjustments only, not of the reads of sessions
+    from .periods import calendar_from
+
     wanted = parse_adjustment(values)
     backoff = store.Backoff("the adjustment")
     while True:

@@ -5,7 +5,7 @@ balance: the minutes the balance covered come back as a block (kind `reversal`, 
 overrun and overage taken back), written as a `reversal` ledger entry, and the alert thresholds
 the balance is back above are re-armed. Audited in the session's history."""
 
-from . import contracts, fields, history, ledger, periods
+from . import contract_views, fields, history, ledger, periods
 from .dal import contracts as dal_contracts
 from .dal import store
 from .dal import unlock as dal
@@ -46,12 +46,12 @@ def unlock_session(tenant_id: str, session_id: str, actor: str | None, claim=Non
         mark = session_mark(tenant_id, session.group_id, session_id, session.started_at)
         if mark.status == ISSUED:
             raise Conflict(f"session {session_id} is on issued invoice {mark.invoice_id}: void it first", "session_invoiced")
-        contract = contracts.current_contract(tenant_id, session.group_id)
+        contract = contract_views.current_contract(tenant_id, session.group_id)
         if contract is None or contract.contract_id != session.contract_id:
             raise Conflict(f"session {session_id} was accounted under a contract that has ended: it stays locked", "contract_ended")
         now = fields.utc_now()
         balance_write = None
-        before = contracts.balance_of(contract)
+        before = contract_views.balance_of(contract)
         if before is not None:
             after, change = reversed_balance(before, session, now, getattr(contract.tariff, "alert_thresholds", ()))
             entries = dal_contracts.ledger_entries(tenant_id, contract, before, [change], actor)
