@@ -110,12 +110,33 @@ def aws(module_aws):
     client.delete_table(TableName=os.environ["TABLE_NAME"])
 
 
+def standard_acme(tenant) -> dict:
+    """Group `acme` (computer pc-1) on the Standard pay-per-use profile; answers the profile."""
+    profile = create_profile(tenant, profile_id="standard")
+    create_group(tenant, "acme", profile["profile_id"], computers=["pc-1"])
+    return profile
+
+
 @pytest.fixture
 def acme(msp):
     """Group `acme` (computer pc-1) on the Standard pay-per-use profile; answers the profile."""
-    profile = create_profile(msp, profile_id="standard")
-    create_group(msp, "acme", profile["profile_id"], computers=["pc-1"])
-    return profile
+    return standard_acme(msp)
+
+
+@pytest.fixture(scope="module")
+def module_table(module_aws):
+    """One table for a whole module, for a module whose tests may share it (each test's tenant is a
+    new one, and a tenant sees only its own items): a module asks for it by overriding `aws` with
+    `shared_table_aws` (below), then may seed a tenant once for all its read-only tests."""
+    client = boto3.client("dynamodb")
+    template.create_table(client, os.environ["TABLE_NAME"])
+    yield module_aws
+    client.delete_table(TableName=os.environ["TABLE_NAME"])
+
+
+def shared_table_aws(module_table):
+    """`aws = pytest.fixture(shared_table_aws, name="aws")` in a module: its tests share `module_table`."""
+    return module_table
 
 
 @pytest.fixture
