@@ -1,7 +1,8 @@
 """Tests see what Lambda sees: fake credentials and Powertools settings before anything imports
 boto3 or Powertools, the layer on sys.path, and the embedded store `make run` runs (in memory,
 over loopback, as strict as AWS: each function's IAM policy, item and batch limits, Lambda
-timeouts, indexes STRICT_INDEX_LAG_MS behind the table, 0 by default) before any client is made."""
+timeouts, indexes STRICT_INDEX_LAG_MS behind the table, 200 ms as in `make run` by default) before
+any client is made."""
 import json
 import os
 import urllib.request

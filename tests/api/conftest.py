@@ -5,7 +5,8 @@ One embedded store (in memory, as strict as AWS: see tests/conftest.py) and buck
 test module and every test gets the table afresh (made from template.yaml, dropped afterwards,
 same name so billing_core keeps its connections): tests never see each other's data, and the suite
 pays neither for a new store and new botocore clients per test nor for moto copying the whole
-table in every transaction (`fast_transactions`)."""
+table in every transaction (`fast_transactions`). A module whose tests only need a tenant of their
+own may share one table instead (`shared_table_aws`), and seed a tenant once for its reads."""
 import os
 from datetime import datetime, timedelta, timezone
 
