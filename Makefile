@@ -26,8 +26,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each test module whole in one of them, so
+# a module's stack, browser and seeded tenants are made once; the longest modules first, in the order
+# tests/conftest.py gives them (LONG_MODULES). Most of a test's time is waiting (the indexes' settle
+# time, jobs, a browser, LibreOffice), so more processes than cores pay off; each has its own
+# embedded store, free ports and temporary folders. TEST_WORKERS=0: one process, in order.
+TEST_WORKERS ?= 4
+
 test: $(STAMP) browser office poppler $(CHECKOV)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 	$(VENV)/bin/cfn-lint template.yaml
 
 # checkov (the template's security scan, run by tests/test_template.py) lives in a venv of its own

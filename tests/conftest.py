@@ -1,7 +1,8 @@
 """Tests see what Lambda sees: fake credentials and Powertools settings before anything imports
 boto3 or Powertools, the layer on sys.path, and the embedded store `make run` runs (in memory,
 over loopback, as strict as AWS: each function's IAM policy, item and batch limits, Lambda
-timeouts, indexes STRICT_INDEX_LAG_MS behind the table, 0 by default) before any client is made."""
+timeouts, indexes STRICT_INDEX_LAG_MS behind the table, 200 ms as in `make run` by default) before
+any client is made."""
 import json
 import os
 import urllib.request
@@ -142,3 +143,50 @@ def other_msp(aws, gateway):
 @pytest.fixture
 def anonymous(gateway):
     return Client(gateway, None)
+
+
+# ---------------------------------------------------------------- order of the modules
+
+# The modules that take a minute or more: `make test` runs the modules in several processes (one
+# module whole in one process), and one of these started last would leave a single process working
+# alone at the end. So they run first, longest first; every other module keeps its place, and the
+# tests of a module their order.
+LONG_MODULES = (
+    "trust/test_races.py", "trust/test_fuzz.py", "test_console_real_day.py", "test_console_invoices.py",
+    "test_export_jobs.py", "test_backfill.py", "test_console.py", "test_store.py", "trust/test_hostile_http.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        module = item.nodeid.split("::", 1)[0].removeprefix("tests/")
+        return LONG_MODULES.index(module) if module in LONG_MODULES else len(LONG_MODULES)
+
+    items.sort(key=rank)  # stable: the other modules, and every module's tests, in their order
+
+
+# ---------------------------------------------------------------- figures a run shows in its summary
+
+FIGURES: dict[str, int] = {}  # e.g. the trust tests' number of fuzz cases: name -> number
+
+
+def count(name: str, number: int) -> None:
+    FIGURES[name] = FIGURES.get(name, 0) + number
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker hands its figures to the run
+        session.config.workeroutput["figures"] = dict(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    for name, number in getattr(node, "workeroutput", {}).get("figures", {}).items():
+        count(name, number)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.write_sep("-", "trust figures")
+        for name, number in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {number}")

@@ -13,20 +13,15 @@ import zipfile
 from collections import Counter
 from types import SimpleNamespace
 
-import os
-
 import boto3
 import moto.s3.models
 import pytest
-from moto import mock_aws
 
 from billing_core import export_stream, exports, jobs
 from billing_core.files import s3
-from billing_core.dal import models
 from billing_core.dal import jobs as stored_jobs
-from billing_local import template
 from billing_local.bench import PAY_PER_USE, upload
-from conftest import Tenant
+from conftest import Tenant, strict_store
 
 BUCKET = "billing-exports-test"
 SESSIONS = 180
@@ -49,13 +44,10 @@ def small_parts(monkeypatch):
 
 @pytest.fixture(scope="module")
 def tenant(gateway):
-    """One store for the module (its sessions are only read; each test's files have their own keys)."""
-    with mock_aws():
-        models.reset()
-        template.create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
-        template.create_bucket(boto3.client("s3"), os.environ["EXPORTS_BUCKET"])
+    """One store for the module, as strict as `make run`'s (its sessions are only read; each test's
+    files have their own keys)."""
+    with strict_store():
         yield seeded(Tenant(gateway, "Acme IT"))
-        models.reset()
 
 
 @pytest.fixture

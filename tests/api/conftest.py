@@ -5,7 +5,8 @@ One embedded store (in memory, as strict as AWS: see tests/conftest.py) and buck
 test module and every test gets the table afresh (made from template.yaml, dropped afterwards,
 same name so billing_core keeps its connections): tests never see each other's data, and the suite
 pays neither for a new store and new botocore clients per test nor for moto copying the whole
-table in every transaction (`fast_transactions`)."""
+table in every transaction (`fast_transactions`). A module whose tests only need a tenant of their
+own may share one table instead (`shared_table_aws`), and seed a tenant once for its reads."""
 import os
 from datetime import datetime, timedelta, timezone
 
@@ -110,12 +111,33 @@ def aws(module_aws):
     client.delete_table(TableName=os.environ["TABLE_NAME"])
 
 
+def standard_acme(tenant) -> dict:
+    """Group `acme` (computer pc-1) on the Standard pay-per-use profile; answers the profile."""
+    profile = create_profile(tenant, profile_id="standard")
+    create_group(tenant, "acme", profile["profile_id"], computers=["pc-1"])
+    return profile
+
+
 @pytest.fixture
 def acme(msp):
     """Group `acme` (computer pc-1) on the Standard pay-per-use profile; answers the profile."""
-    profile = create_profile(msp, profile_id="standard")
-    create_group(msp, "acme", profile["profile_id"], computers=["pc-1"])
-    return profile
+    return standard_acme(msp)
+
+
+@pytest.fixture(scope="module")
+def module_table(module_aws):
+    """One table for a whole module, for a module whose tests may share it (each test's tenant is a
+    new one, and a tenant sees only its own items): a module asks for it by overriding `aws` with
+    `shared_table_aws` (below), then may seed a tenant once for all its read-only tests."""
+    client = boto3.client("dynamodb")
+    template.create_table(client, os.environ["TABLE_NAME"])
+    yield module_aws
+    client.delete_table(TableName=os.environ["TABLE_NAME"])
+
+
+def shared_table_aws(module_table):
+    """`aws = pytest.fixture(shared_table_aws, name="aws")` in a module: its tests share `module_table`."""
+    return module_table
 
 
 @pytest.fixture

@@ -6,8 +6,13 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from conftest import Tenant
 
-from .conftest import T0, assert_error, assert_invalid, create_group, iso, record_many, upload
+from billing_local.store import transactions_back_up_only_their_items
+
+from .conftest import T0, assert_error, assert_invalid, create_group, iso, record_many, shared_table_aws, standard_acme, upload
+
+aws = pytest.fixture(shared_table_aws, name="aws")  # one table for the module: every test has a tenant of its own
 
 
 def uploads(count=23, group_id="acme", prefix="s"):
@@ -40,16 +45,31 @@ def walk(client, group_id="acme", **params):
         assert pages < 100
 
 
-@pytest.fixture
-def sessions(msp, acme):
+def record_and_lock(tenant) -> list[dict]:
+    """The 23 sessions of `uploads` in client `acme`, four of them locked (accounted)."""
     items = uploads()
-    record_many(msp, items)
+    record_many(tenant, items)
     for session_id in ("s-02", "s-03", "s-10", "s-21"):
-        assert msp.finance.post(f"/v1/sessions/{session_id}/lock")[0] == 200
+        assert tenant.finance.post(f"/v1/sessions/{session_id}/lock")[0] == 200
     return items
 
 
-def test_one_page_holds_every_session_oldest_first_with_its_price(msp, sessions):
+@pytest.fixture
+def sessions(msp, acme):
+    return record_and_lock(msp)
+
+
+@pytest.fixture(scope="module")
+def searched(module_table, gateway):
+    """A tenant and its sessions (as `msp` with `sessions`), made once for the tests that only read them."""
+    with transactions_back_up_only_their_items():
+        tenant = Tenant(gateway, "Acme IT")
+        standard_acme(tenant)
+        return tenant, record_and_lock(tenant)
+
+
+def test_one_page_holds_every_session_oldest_first_with_its_price(searched):
+    msp, sessions = searched
     status, page = msp.technician.get("/v1/groups/acme/sessions")
     assert status == 200 and page["next_cursor"] is None
     assert [s["session_id"] for s in page["sessions"]] == expected_order(sessions)
@@ -58,7 +78,8 @@ def test_one_page_holds_every_session_oldest_first_with_its_price(msp, sessions)
 
 
 @pytest.mark.parametrize("limit", [1, 4, 5, 22, 23, 1000])
-def test_limit_and_cursor_walk_every_page_without_duplicates_or_gaps(msp, sessions, limit):
+def test_limit_and_cursor_walk_every_page_without_duplicates_or_gaps(searched, limit):
+    msp, sessions = searched
     seen, pages = walk(msp.finance, limit=limit)
     assert seen == expected_order(sessions)
     assert pages == max(1, -(-23 // limit))
@@ -78,13 +99,15 @@ def test_limit_and_cursor_walk_every_page_without_duplicates_or_gaps(msp, sessio
     ({"from": iso(T0 + timedelta(hours=30))}, lambda u: False),
 ])
 @pytest.mark.parametrize("limit", [2, 1000])
-def test_filters_page_like_the_whole_search(msp, sessions, params, wanted, limit):
+def test_filters_page_like_the_whole_search(searched, params, wanted, limit):
+    msp, sessions = searched
     expected = expected_order([u for u in sessions if wanted(u)])
     seen, _ = walk(msp.admin, limit=limit, **params)
     assert seen == expected
 
 
-def test_filters_pick_what_they_say(msp, sessions):
+def test_filters_pick_what_they_say(searched):
+    msp, _ = searched
     page = msp.admin.get("/v1/groups/acme/sessions", query="status=accounted&technician=ann")[1]
     assert [(s["session_id"], s["status"], s["technician"]) for s in page["sessions"]] == [
         ("s-02", "accounted", "ann"), ("s-10", "accounted", "ann")]
@@ -118,7 +141,8 @@ def forged(position) -> str:
     forged({"PK": "T#x#S#s-1", "SK": "SESSION", "GSI1PK": "T#x#G#acme#SESSIONS", "GSI1SK": "2026"}),
     "A" * 2000, "%00",
 ])
-def test_a_forged_cursor_is_a_400_naming_cursor(msp, sessions, cursor):
+def test_a_forged_cursor_is_a_400_naming_cursor(searched, cursor):
+    msp, _ = searched
     assert_invalid(msp.admin.get("/v1/groups/acme/sessions", query=urlencode({"cursor": cursor})), "cursor")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import boto3
 import pytest
-from conftest import strict_rules, strict_store
+from conftest import count, strict_rules, strict_store  # noqa: F401  (count: the trust figures)
 
 from billing_core import tenants
 from billing_local import template
@@ -278,15 +278,3 @@ def valid_requests(seeded: Seeded, unique: str = "x") -> dict[str, tuple]:
     return found
 
 
-FIGURES: dict[str, int] = {}
-
-
-def count(name: str, number: int) -> None:
-    FIGURES[name] = FIGURES.get(name, 0) + number
-
-
-def pytest_terminal_summary(terminalreporter):
-    if FIGURES:
-        terminalreporter.write_sep("-", "trust figures")
-        for name, number in FIGURES.items():
-            terminalreporter.write_line(f"{name}: {number}")
