@@ -4,7 +4,6 @@ from typing import Iterator
 
 from . import store, totals
 from .models import HistoryEntry, Session, keys
-from .periods import add_open_checks
 from .outcomes import LostRace
 
 TO_ACCOUNT = "to_account"
@@ -36,6 +35,8 @@ def adjust_session(tenant_id: str, session: Session, wanted: dict, entry: Histor
     """Sets `wanted` (extra_minutes, notes) with its history entry, only over the session as read,
     while it is to_account and its `months` are open (its month stamped: a search settles past
     it). `LostRace`: locked, adjusted or its month closed meanwhile."""
+    from .periods import add_open_checks  # with the invoicing items: not for the reads of sessions (exports)
+
     def fill(transaction):
         transaction.update(
             session,
