@@ -103,9 +103,10 @@ def scheduler_client():
 
 @pytest.fixture
 def scheduled(monkeypatch):
-    """As deployed: the pull function and the role EventBridge Scheduler assumes are named."""
-    monkeypatch.setenv("IMPORT_PULL_FUNCTION_ARN", "arn:aws:lambda:us-east-1:123456789012:function:billing-import-pull")
-    monkeypatch.setenv("IMPORT_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/billing-import-scheduler")
+    """As deployed: the pull function and the role EventBridge Scheduler assumes are named (as the
+    template's GetAtt resolves them locally: the connections function may pass that role only)."""
+    monkeypatch.setenv("IMPORT_PULL_FUNCTION_ARN", f"arn:aws:lambda:us-east-1:{iam.ACCOUNT}:function:ImportPullFunction")
+    monkeypatch.setenv("IMPORT_SCHEDULER_ROLE_ARN", f"arn:aws:iam::{iam.ACCOUNT}:role/ImportSchedulerRole")
 
 
 def test_deleting_a_connection_removes_its_schedule_its_credentials_and_its_cursor(msp, acme, vendor, scheduled):

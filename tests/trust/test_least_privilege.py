@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from billing_core import events, exports, fields, import_connections, importing, invoice_runs, jobs, locking, users
+from billing_core import events, exports, fields, import_connections, importing, invoice_runs, jobs, locking, reporting, users
 from billing_core.errors import Unavailable
 from billing_local import cognito, iam, template
 from billing_local.gateway import function_handler, invoke_function
@@ -75,7 +75,7 @@ def drive_the_worker_out_of_time_and_failing(store, seeded) -> None:
     tenant_id = seeded.tenant.tenant_id
     ok(seeded.tenant.agent.post("/v1/sessions", upload("to-lock", seeded.pay_group, 20, day=13)), 201)
     time.sleep(store.app.rules.index_lag_ms / 1000 + 0.1)  # the job finds it through the index
-    run = locking.LockAllRun(tenant_id, seeded.pay_group, locking.parse_period({"from": "2026-03-13T00:00:00Z"}), None, fields.utc_now())
+    run = locking.LockAllRun(tenant_id, seeded.pay_group, reporting.parse_period({"from": "2026-03-13T00:00:00Z"}), None, fields.utc_now())
     job = jobs.create(tenant_id, jobs.LOCK_ALL, run.state(), "finance:test")
     record = {"messageId": "m-1", "receiptHandle": "r-1", "body": json.dumps({"tenant_id": tenant_id, "job_id": job.job_id}),
               "attributes": {"ApproximateReceiveCount": "1"}, "eventSource": "aws:sqs", "eventSourceARN": JOBS.arn}
