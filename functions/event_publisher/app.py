@@ -3,16 +3,16 @@ inserted; it puts them on the EventBridge bus. At least once: a failed batch is 
 stream (bisected, then sent to the failure queue), and every event keeps its `event_id`."""
 from billing_core import events, observability, settings
 
-_client = None
+_clients: dict = {}  # by endpoint, read at call time: one client for the life of the process in Lambda
 
 
 def _eventbridge():
-    global _client
-    if _client is None:
+    endpoint = settings.aws_endpoint_url()
+    if endpoint not in _clients:
         import boto3  # only this function pays for it
 
-        _client = boto3.client("events")
-    return _client
+        _clients[endpoint] = boto3.client("events", endpoint_url=endpoint, region_name=settings.region())
+    return _clients[endpoint]
 
 
 def lambda_handler(event: dict, context=None) -> dict:

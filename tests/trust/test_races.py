@@ -188,8 +188,7 @@ def stack(tmp_path_factory):
         ok(running.admin.post("/v1/profiles", {**GOLD, "profile_id": "gold"}), 201)
         yield running
     finally:
-        process.stop()
-        _threads.shutdown()
+        process.stop()  # the threads stay: other modules race with them too (tests/invoicing)
 
 
 MAX_THREADS = 24
