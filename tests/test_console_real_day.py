@@ -90,6 +90,7 @@ def sign_in(driver, stack, token):
     driver.execute_script("sessionStorage.clear()")
     driver.get(f"{stack['api_url']}/")
     wait(driver, lambda d: d.execute_script("return document.body.dataset.ready") == "true", "the console did not start")
+    wait(driver, lambda d: css(d, "#token").is_displayed() and css(d, "#token").is_enabled(), "no token field to type in")
     css(driver, "#token").send_keys(token)
     css(driver, "#signin").click()
     wait(driver, lambda d: visible(d, "#nav"), "not signed in")
