@@ -1,4 +1,4 @@
-import { ApiError, clearMessage } from "./errors.js";
+import { ApiError, clearMessage, showError } from "./errors.js";
 import { expire } from "./signin.js";
 import { API, JOB_POLL_MS, state } from "./state.js";
 import { say, t } from "./words.js";
@@ -18,6 +18,19 @@ export async function api(method, path, options = {}) {
   } finally {
     busy(-1);
   }
+}
+
+// An admin's list (tokens, people, scheduled pulls): the answer's `name` list read into
+// state[name] and drawn by `render`; a failure is shown in `errorBox` and the list left as it was.
+export async function loadList(name, path, errorBox, render) {
+  clearMessage(errorBox);
+  try {
+    state[name] = (await api("GET", path)).data[name] || [];
+  } catch (error) {
+    showError(errorBox, error);
+    return;
+  }
+  render();
 }
 
 export async function request(method, path, { query = {}, body, key } = {}) {

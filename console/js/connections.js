@@ -1,4 +1,4 @@
-import { api } from "./api.js";
+import { api, loadList } from "./api.js";
 import { cell, h, show } from "./dom.js";
 import { clearMessage, notice, showError } from "./errors.js";
 import { number, when } from "./format.js";
@@ -14,15 +14,8 @@ const SCHEDULES = { "rate(15 minutes)": "connections.every15", "rate(1 hour)": "
 const TOOLS = { teamviewer: "TeamViewer", anydesk: "AnyDesk" };
 
 export async function loadConnections() {
-  clearMessage($("#connections-error"));
   groupOptions($("#connection-group"));
-  try {
-    state.connections = (await api("GET", "/imports/connections")).data.connections || [];
-  } catch (error) {
-    showError($("#connections-error"), error);
-    return;
-  }
-  renderConnections();
+  await loadList("connections", "/imports/connections", $("#connections-error"), renderConnections);
 }
 
 function lastRun(run) {

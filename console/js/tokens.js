@@ -1,4 +1,4 @@
-import { api } from "./api.js";
+import { api, loadList } from "./api.js";
 import { cell, h, show } from "./dom.js";
 import { clearMessage, notice, showError } from "./errors.js";
 import { when } from "./format.js";
@@ -9,14 +9,7 @@ import { say, t } from "./words.js";
 // ---------------------------------------------------------------- tokens (admins)
 
 export async function loadTokens() {
-  clearMessage($("#tokens-error"));
-  try {
-    state.tokens = (await api("GET", "/tokens")).data.tokens || [];
-  } catch (error) {
-    showError($("#tokens-error"), error);
-    return;
-  }
-  renderTokens();
+  await loadList("tokens", "/tokens", $("#tokens-error"), renderTokens);
 }
 
 export function renderTokens() {

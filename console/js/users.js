@@ -1,4 +1,4 @@
-import { api } from "./api.js";
+import { api, loadList } from "./api.js";
 import { cell, h } from "./dom.js";
 import { clearMessage, notice, showError } from "./errors.js";
 import { $, state } from "./state.js";
@@ -9,14 +9,7 @@ import { t } from "./words.js";
 const STAFF_ROLES = ["technician", "finance", "admin"];
 
 export async function loadUsers() {
-  clearMessage($("#users-error"));
-  try {
-    state.users = (await api("GET", "/users")).data.users || [];
-  } catch (error) {
-    showError($("#users-error"), error);
-    return;
-  }
-  renderUsers();
+  await loadList("users", "/users", $("#users-error"), renderUsers);
 }
 
 function stateWords(user, me) {
